@@ -1,0 +1,49 @@
+#include "common/env.h"
+
+#include <cstdlib>
+
+namespace flyp {
+namespace env {
+const EnvVar kLogLevel{"FLYP_LOG_LEVEL", "info", "log threshold: debug, info, warning, error"};
+const EnvVar kServer{"FLYP_SERVER", "localhost:50051", "coordinator address flypctl talks to"};
+const EnvVar kToken{"FLYP_TOKEN", "", "bearer token flypctl sends (authorization metadata)"};
+const EnvVar kTlsCa{"FLYP_TLS_CA", "", "PEM file of the CA flypctl trusts; empty: plaintext"};
+const EnvVar kJobId{"FLYP_JOB_ID", "", "id of the job a worker runs (set by the launcher)"};
+const EnvVar kCoordinator{"FLYP_COORDINATOR", "", "coordinator address rank 0 reports to; empty: standalone"};
+const EnvVar kWorkerToken{"FLYP_WORKER_TOKEN", "", "token a worker presents to the coordinator"};
+const EnvVar kMetricsPort{"FLYP_METRICS_PORT", "0",
+                          "base /metrics port of a worker (rank r serves base + local rank); 0: off"};
+const EnvVar kArtifactDir{"FLYP_ARTIFACT_DIR", "", "where a worker writes checkpoints and reports"};
+const EnvVar kAttempt{"FLYP_ATTEMPT", "0", "restart attempt number of this world (set by the launcher)"};
+const EnvVar kFashionMnistDir{"FLYP_FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist",
+                              "where the Fashion-MNIST IDX files are (Debian's dataset-fashion-mnist)"};
+const EnvVar kThreads{"FLYP_THREADS", "0", "intra-op threads per rank; 0: all cores / local ranks"};
+}  // namespace env
+
+const std::vector<const EnvVar*>& AllEnvVars() {
+  static const std::vector<const EnvVar*> all = {
+      &env::kLogLevel,   &env::kServer,       &env::kToken,       &env::kTlsCa,
+      &env::kJobId,      &env::kCoordinator,  &env::kWorkerToken, &env::kMetricsPort,
+      &env::kArtifactDir, &env::kAttempt,     &env::kFashionMnistDir, &env::kThreads};
+  return all;
+}
+
+bool EnvIsSet(const EnvVar& var) {
+  const char* v = std::getenv(var.name);
+  return v != nullptr && *v != '\0';
+}
+
+std::string EnvString(const EnvVar& var) {
+  const char* v = std::getenv(var.name);
+  return (v != nullptr && *v != '\0') ? std::string(v) : std::string(var.default_value);
+}
+
+int64_t EnvInt(const EnvVar& var) {
+  std::string s = EnvString(var);
+  char* end = nullptr;
+  long long x = std::strtoll(s.c_str(), &end, 10);
+  if (end == s.c_str() || *end != '\0') return std::strtoll(var.default_value, nullptr, 10);
+  return x;
+}
+
+}  // namespace flyp
