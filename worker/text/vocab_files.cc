@@ -1,0 +1,162 @@
+#include "worker/text/vocab_files.h"
+
+#include <zlib.h>
+
+#include <cassert>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "worker/text/byte_encoder.h"
+#include "worker/text/json_lite.h"
+
+namespace flyp::text {
+namespace {
+
+StatusOr<std::string> Gunzip(const std::string& data, const std::string& path) {
+  z_stream zs{};
+  if (inflateInit2(&zs, 15 + 32) != Z_OK) return InternalError("zlib inflateInit failed");
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  std::string out;
+  char buf[1 << 16];
+  int ret = Z_OK;
+  while (ret != Z_STREAM_END) {
+    zs.next_out = reinterpret_cast<Bytef*>(buf);
+    zs.avail_out = sizeof(buf);
+    ret = inflate(&zs, Z_NO_FLUSH);
+    if (ret != Z_OK && ret != Z_STREAM_END) {
+      const std::string msg = zs.msg ? zs.msg : "truncated or corrupt data";
+      inflateEnd(&zs);
+      return DataLossError(path + ": corrupt gzip stream: " + msg);
+    }
+    out.append(buf, sizeof(buf) - zs.avail_out);
+    if (ret == Z_OK && zs.avail_in == 0 && zs.avail_out != 0) {
+      inflateEnd(&zs);
+      return DataLossError(path + ": corrupt gzip stream: truncated");
+    }
+  }
+  inflateEnd(&zs);
+  return out;
+}
+
+bool IsSpaceByte(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
+
+}  // namespace
+
+StatusOr<std::string> ReadMaybeGzipFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFoundError("cannot open vocabulary file '" + path + "'");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return DataLossError("error reading '" + path + "'");
+  std::string data = ss.str();
+  if (data.size() >= 2 && static_cast<unsigned char>(data[0]) == 0x1F &&
+      static_cast<unsigned char>(data[1]) == 0x8B) {
+    return Gunzip(data, path);
+  }
+  return data;
+}
+
+StatusOr<std::vector<BpeModel::Merge>> ParseMerges(const std::string& content,
+                                                    const std::string& path) {
+  if (content.empty()) return InvalidArgumentError(path + ": vocabulary file is empty");
+  // CLIP's own file starts '"bpe_simple_vocab_16e6.txt#version: 0.2'; the
+  // reference skips line 1 whatever it holds. Requiring "#version" in it
+  // catches a file of the wrong kind without losing its first merge.
+  const std::string_view first_line(content.data(), std::min(content.find('\n'), content.size()));
+  if (first_line.find("#version") == std::string_view::npos) {
+    return InvalidArgumentError(path + ":1: expected a '#version' header line, got '" +
+                                std::string(first_line.substr(0, 40)) + "'");
+  }
+  std::vector<BpeModel::Merge> merges;
+  size_t pos = content.find('\n');
+  int line_no = 1;
+  int first_empty = 0;  // line of a pending empty line
+  while (pos != std::string::npos && pos + 1 <= content.size() &&
+         static_cast<int>(merges.size()) < kMaxClipMerges) {
+    const size_t start = pos + 1;
+    pos = content.find('\n', start);
+    std::string_view line(content.data() + start,
+                          (pos == std::string::npos ? content.size() : pos) - start);
+    ++line_no;
+    // Split on whitespace (Python's str.split()).
+    std::vector<std::string_view> parts;
+    for (size_t i = 0; i < line.size();) {
+      while (i < line.size() && IsSpaceByte(line[i])) ++i;
+      const size_t b = i;
+      while (i < line.size() && !IsSpaceByte(line[i])) ++i;
+      if (i > b) parts.push_back(line.substr(b, i - b));
+    }
+    if (parts.empty()) {
+      if (first_empty == 0) first_empty = line_no;
+      continue;
+    }
+    if (first_empty != 0) {
+      return InvalidArgumentError(path + ":" + std::to_string(first_empty) +
+                                  ": empty line among the merges");
+    }
+    if (parts.size() != 2) {
+      return InvalidArgumentError(path + ":" + std::to_string(line_no) +
+                                  ": a merge line needs exactly two tokens, got '" +
+                                  std::string(line) + "'");
+    }
+    merges.push_back({std::string(parts[0]), std::string(parts[1]), line_no});
+  }
+  return merges;
+}
+
+std::vector<std::string> ClipVocabTokens(const std::vector<BpeModel::Merge>& merges) {
+  std::vector<std::string> tokens;
+  tokens.reserve(512 + merges.size() + 2);
+  for (uint8_t b : BytesInVocabOrder()) tokens.push_back(ByteSymbol(b));
+  for (uint8_t b : BytesInVocabOrder()) tokens.push_back(ByteSymbol(b) + std::string(kEndOfWord));
+  for (const auto& m : merges) tokens.push_back(m.left + m.right);
+  tokens.emplace_back(kStartOfText);
+  tokens.emplace_back(kEndOfText);
+  return tokens;
+}
+
+StatusOr<BpeModel> LoadClipVocab(const std::string& path) {
+  FLYP_ASSIGN_OR_RETURN(std::string content, ReadMaybeGzipFile(path));
+  FLYP_ASSIGN_OR_RETURN(auto merges, ParseMerges(content, path));
+  return BpeModel::Build(ClipVocabTokens(merges), merges, path, path);
+}
+
+StatusOr<BpeModel> LoadHfVocab(const std::string& vocab_json_path,
+                               const std::string& merges_path) {
+  FLYP_ASSIGN_OR_RETURN(std::string json_text, ReadMaybeGzipFile(vocab_json_path));
+  FLYP_ASSIGN_OR_RETURN(JsonValue json, ParseJson(json_text, vocab_json_path));
+  if (!json.is_object() || json.object.empty()) {
+    return InvalidArgumentError(vocab_json_path + ": expected a non-empty JSON object token -> id");
+  }
+  constexpr double kMaxId = 1 << 24;
+  std::vector<std::string> tokens;
+  for (const auto& [token, id] : json.object) {
+    if (!id.is_number() || id.number < 0 || id.number >= kMaxId ||
+        id.number != std::floor(id.number)) {
+      return InvalidArgumentError(vocab_json_path + ": token '" + token +
+                                  "' needs a non-negative integer id below 2^24");
+    }
+    if (token.empty()) return InvalidArgumentError(vocab_json_path + ": empty token text");
+    const auto i = static_cast<size_t>(id.number);
+    if (i >= tokens.size()) tokens.resize(i + 1);
+    if (!tokens[i].empty() && tokens[i] != token) {
+      return InvalidArgumentError(vocab_json_path + ": id " + std::to_string(i) +
+                                  " is given to both '" + tokens[i] + "' and '" + token + "'");
+    }
+    tokens[i] = token;
+  }
+  FLYP_ASSIGN_OR_RETURN(std::string merges_text, ReadMaybeGzipFile(merges_path));
+  FLYP_ASSIGN_OR_RETURN(auto merges, ParseMerges(merges_text, merges_path));
+  return BpeModel::Build(std::move(tokens), merges, vocab_json_path, merges_path);
+}
+
+BpeModel ByteLevelModel() {
+  auto model = BpeModel::Build(ClipVocabTokens({}), {}, "byte", "byte");
+  assert(model.ok());
+  return std::move(model).value();
+}
+
+}  // namespace flyp::text
