@@ -1,0 +1,80 @@
+// Pre-LN transformer blocks as in OpenAI CLIP / open_clip, with their
+// parameter names: attn.in_proj_weight / attn.in_proj_bias (packed q, k, v),
+// attn.out_proj, ln_1, mlp.c_fc -> activation -> mlp.c_proj, ln_2.
+//
+// Tensors are batch-first: [N, L, width]. Exceptions (c10::Error) on shape
+// errors, as everywhere inside LibTorch code. Modules are not thread-safe;
+// use one replica per thread.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace flyp::model {
+
+// x * sigmoid(1.702 x) (OpenAI's weights were trained with it) or erf GELU.
+torch::Tensor Activation(const torch::Tensor& x, bool quick_gelu);
+
+// softmax(q kᵀ / sqrt(d) + mask) v over [N, H, L, d] tensors. `causal` masks
+// keys after the query position. Uses at::scaled_dot_product_attention on
+// LibTorch >= 2, an explicit computation otherwise.
+torch::Tensor ScaledDotProductAttention(const torch::Tensor& q, const torch::Tensor& k,
+                                        const torch::Tensor& v, bool causal);
+
+class MultiheadAttentionImpl : public torch::nn::Module {
+ public:
+  MultiheadAttentionImpl(int64_t width, int64_t heads);
+  torch::Tensor forward(const torch::Tensor& x, bool causal);
+
+  torch::Tensor in_proj_weight;  // [3w, w], rows q | k | v
+  torch::Tensor in_proj_bias;    // [3w]
+  torch::nn::Linear out_proj{nullptr};
+
+ private:
+  int64_t heads_;
+};
+TORCH_MODULE(MultiheadAttention);
+
+class MlpImpl : public torch::nn::Module {
+ public:
+  MlpImpl(int64_t width, int64_t hidden, bool quick_gelu);
+  torch::Tensor forward(const torch::Tensor& x);
+
+  torch::nn::Linear c_fc{nullptr};
+  torch::nn::Linear c_proj{nullptr};
+
+ private:
+  bool quick_gelu_;
+};
+TORCH_MODULE(Mlp);
+
+class ResidualAttentionBlockImpl : public torch::nn::Module {
+ public:
+  ResidualAttentionBlockImpl(int64_t width, int64_t heads, int64_t mlp_width, bool quick_gelu);
+  torch::Tensor forward(const torch::Tensor& x, bool causal);
+
+  MultiheadAttention attn{nullptr};
+  torch::nn::LayerNorm ln_1{nullptr};
+  Mlp mlp{nullptr};
+  torch::nn::LayerNorm ln_2{nullptr};
+};
+TORCH_MODULE(ResidualAttentionBlock);
+
+// A stack of blocks registered as `resblocks.0 ... resblocks.{layers-1}`.
+class TransformerImpl : public torch::nn::Module {
+ public:
+  TransformerImpl(int64_t width, int64_t layers, int64_t heads, int64_t mlp_width, bool quick_gelu);
+  torch::Tensor forward(torch::Tensor x, bool causal);
+
+  // open_clip's text-tower initialisation: normal in_proj (std w^-0.5),
+  // out_proj and c_proj (std w^-0.5 (2 layers)^-0.5), c_fc (std (2w)^-0.5).
+  void InitLikeOpenClipText();
+
+  std::vector<ResidualAttentionBlock> blocks;
+
+ private:
+  torch::nn::ModuleList resblocks_;
+  int64_t width_;
+};
+TORCH_MODULE(Transformer);
+
+}  // namespace flyp::model
