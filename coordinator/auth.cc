@@ -1,0 +1,52 @@
+#include "coordinator/auth.h"
+
+#include <fstream>
+#include <sstream>
+
+namespace flyp::coord {
+
+std::string BearerToken(const std::string& header) {
+  const std::string prefix = "Bearer ";
+  if (header.size() <= prefix.size() || header.compare(0, prefix.size(), prefix) != 0) return "";
+  return header.substr(prefix.size());
+}
+
+StatusOr<TokenAuth> TokenAuth::LoadFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return InvalidArgumentError("cannot read token file '" + path + "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return Parse(ss.str(), path);
+}
+
+StatusOr<TokenAuth> TokenAuth::Parse(const std::string& text, const std::string& origin) {
+  TokenAuth auth;
+  auth.enabled_ = true;
+  std::istringstream in(text);
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    size_t hash = line.find('#');
+    if (hash != std::string::npos) line.resize(hash);
+    std::istringstream fields(line);
+    std::string token, name, extra;
+    if (!(fields >> token)) continue;
+    if (!(fields >> name) || (fields >> extra)) {
+      return InvalidArgumentError(origin + ":" + std::to_string(n) + ": expected 'TOKEN NAME'");
+    }
+    if (!auth.names_.emplace(token, name).second) {
+      return InvalidArgumentError(origin + ":" + std::to_string(n) + ": duplicate token");
+    }
+  }
+  if (auth.names_.empty()) return InvalidArgumentError(origin + ": no tokens");
+  return auth;
+}
+
+StatusOr<std::string> TokenAuth::Authenticate(const std::string* header) const {
+  if (!enabled_) return std::string("anonymous");
+  if (!header) return UnauthenticatedError("missing 'authorization: Bearer <token>' metadata");
+  auto it = names_.find(BearerToken(*header));
+  if (it == names_.end()) return UnauthenticatedError("unknown bearer token");
+  return it->second;
+}
+
+}  // namespace flyp::coord

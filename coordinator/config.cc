@@ -1,0 +1,179 @@
+#include "coordinator/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+namespace flyp::coord {
+namespace {
+
+using Setter = std::function<Status(CoordinatorConfig*, const std::string&)>;
+
+Status ParseInt(const std::string& name, const std::string& v, int* out) {
+  try {
+    size_t pos;
+    *out = std::stoi(v, &pos);
+    if (pos == v.size()) return Status::Ok();
+  } catch (...) {
+  }
+  return InvalidArgumentError(name + ": expected an integer (got '" + v + "')");
+}
+
+Status ParseDouble(const std::string& name, const std::string& v, double* out) {
+  try {
+    size_t pos;
+    *out = std::stod(v, &pos);
+    if (pos == v.size()) return Status::Ok();
+  } catch (...) {
+  }
+  return InvalidArgumentError(name + ": expected a number (got '" + v + "')");
+}
+
+struct Option {
+  const char* name;
+  const char* help;
+  Setter set;
+};
+
+#define FLYP_STR(field) [](CoordinatorConfig* c, const std::string& v) { c->field = v; return Status::Ok(); }
+#define FLYP_INT(field, key) [](CoordinatorConfig* c, const std::string& v) { return ParseInt(key, v, &c->field); }
+#define FLYP_DBL(field, key) [](CoordinatorConfig* c, const std::string& v) { return ParseDouble(key, v, &c->field); }
+
+const std::vector<Option>& Options() {
+  static const std::vector<Option> options = {
+      {"listen", "host:port to serve on (default 0.0.0.0:50051; port 0 picks one)", FLYP_STR(listen)},
+      {"advertise-address", "address workers dial back (default 127.0.0.1:<port>)", FLYP_STR(advertise_address)},
+      {"data-root", "directory spec paths may point into (repeatable)",
+       [](CoordinatorConfig* c, const std::string& v) { c->data_roots.push_back(v); return Status::Ok(); }},
+      {"artifact-root", "where job folders are created (default ./flyp-artifacts)", FLYP_STR(artifact_root)},
+      {"db", "SQLite job store file (default ./flyp-coordinator.db)", FLYP_STR(db_path)},
+      {"cpu-slots", "CPU slots to schedule (default: number of cores)", FLYP_INT(cpu_slots, "cpu-slots")},
+      {"gpus", "GPUs to schedule (default 0)", FLYP_INT(gpus, "gpus")},
+      {"token-file", "bearer tokens, 'TOKEN NAME' per line (default: no auth)", FLYP_STR(token_file)},
+      {"tls-cert", "PEM certificate chain; with --tls-key enables TLS", FLYP_STR(tls_cert)},
+      {"tls-key", "PEM private key", FLYP_STR(tls_key)},
+      {"launcher", "local | kubernetes (default local)", FLYP_STR(launcher)},
+      {"worker-binary", "flyp-worker path (default: next to this binary)", FLYP_STR(worker_binary)},
+      {"mpirun", "mpirun path (default: the one found at build time)", FLYP_STR(mpirun)},
+      {"grace-period-s", "seconds between SIGTERM and SIGKILL (default 10)", FLYP_DBL(grace_period_s, "grace-period-s")},
+      {"backoff-base-s", "first restart delay in seconds, doubled per restart (default 1)",
+       FLYP_DBL(backoff_base_s, "backoff-base-s")},
+      {"backoff-max-s", "longest restart delay in seconds (default 60)", FLYP_DBL(backoff_max_s, "backoff-max-s")},
+      {"max-receive-mib", "largest accepted request in MiB (default 16)", FLYP_INT(max_receive_mib, "max-receive-mib")},
+      {"port-file", "write the bound port to this file once serving (for scripts)", FLYP_STR(port_file)},
+  };
+  return options;
+}
+
+const Option* Find(const std::string& name) {
+  for (const Option& o : Options()) {
+    if (name == o.name) return &o;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::string CoordinatorConfigHelp() {
+  std::ostringstream os;
+  os << "  --config FILE            YAML file with the options below (keys use '_' for '-')\n";
+  for (const Option& o : Options()) {
+    std::string flag = std::string("--") + o.name + " V";
+    os << "  " << flag << std::string(flag.size() < 25 ? 25 - flag.size() : 1, ' ') << o.help << "\n";
+  }
+  return os.str();
+}
+
+Status ApplyConfigYaml(const std::string& yaml, const std::string& origin, CoordinatorConfig* config) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgumentError(origin + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  if (root.IsNull()) return Status::Ok();
+  if (!root.IsMap()) return InvalidArgumentError(origin + ": expected a mapping of options");
+  for (const auto& kv : root) {
+    std::string key = kv.first.as<std::string>();
+    std::string name = key;
+    for (char& ch : name) if (ch == '_') ch = '-';
+    if (name == "db-path") name = "db";
+    if (name == "data-roots") name = "data-root";
+    const Option* o = Find(name);
+    if (!o) return InvalidArgumentError(origin + ": " + key + ": unknown option");
+    std::vector<std::string> values;
+    if (kv.second.IsSequence()) {
+      if (name != "data-root") return InvalidArgumentError(origin + ": " + key + ": expected a single value");
+      for (const auto& v : kv.second) values.push_back(v.as<std::string>());
+    } else if (kv.second.IsScalar()) {
+      values.push_back(kv.second.as<std::string>());
+    } else {
+      return InvalidArgumentError(origin + ": " + key + ": expected a value");
+    }
+    for (const auto& v : values) FLYP_RETURN_IF_ERROR(o->set(config, v).WithContext(origin));
+  }
+  return Status::Ok();
+}
+
+StatusOr<CoordinatorConfig> ParseCoordinatorConfig(const std::vector<std::string>& args) {
+  CoordinatorConfig config;
+  std::vector<std::pair<std::string, std::string>> flags;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a.rfind("--", 0) != 0) return InvalidArgumentError("unexpected argument '" + a + "'");
+    std::string name = a.substr(2), value;
+    size_t eq = name.find('=');
+    if (eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name.resize(eq);
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    } else {
+      return InvalidArgumentError("--" + name + ": missing value");
+    }
+    flags.emplace_back(name, value);
+  }
+  for (const auto& [name, value] : flags) {
+    if (name != "config") continue;
+    std::ifstream in(value);
+    if (!in) return InvalidArgumentError("--config: cannot read '" + value + "'");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    FLYP_RETURN_IF_ERROR(ApplyConfigYaml(ss.str(), value, &config));
+  }
+  bool flag_roots = false;
+  for (const auto& [name, value] : flags) {
+    if (name == "config") continue;
+    const Option* o = Find(name);
+    if (!o) return InvalidArgumentError("--" + name + ": unknown flag");
+    if (name == "data-root" && !flag_roots) {  // flags replace the file's roots
+      config.data_roots.clear();
+      flag_roots = true;
+    }
+    FLYP_RETURN_IF_ERROR(o->set(&config, value).WithContext("--" + name));
+  }
+  FLYP_RETURN_IF_ERROR(ValidateCoordinatorConfig(config));
+  return config;
+}
+
+Status ValidateCoordinatorConfig(const CoordinatorConfig& c) {
+  std::string errors;
+  if (c.launcher != "local" && c.launcher != "kubernetes") {
+    errors += "launcher: must be local or kubernetes (got '" + c.launcher + "')\n";
+  }
+  if (c.tls_cert.empty() != c.tls_key.empty()) errors += "tls-cert, tls-key: give both or neither\n";
+  if (c.cpu_slots < 0) errors += "cpu-slots: must be >= 0\n";
+  if (c.gpus < 0) errors += "gpus: must be >= 0\n";
+  if (c.grace_period_s < 0) errors += "grace-period-s: must be >= 0\n";
+  if (c.backoff_base_s < 0 || c.backoff_max_s < c.backoff_base_s) {
+    errors += "backoff-base-s, backoff-max-s: need 0 <= base <= max\n";
+  }
+  if (c.max_receive_mib < 1) errors += "max-receive-mib: must be >= 1\n";
+  if (!errors.empty()) return InvalidArgumentError(errors);
+  return Status::Ok();
+}
+
+}  // namespace flyp::coord

@@ -1,0 +1,46 @@
+// Coordinator configuration: a typed struct with defaults, filled from an
+// optional YAML file and then command-line flags (flags win). Keys of the YAML
+// file are the flag names with '-' written as '_'.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace flyp::coord {
+
+struct CoordinatorConfig {
+  std::string listen = "0.0.0.0:50051";  // host:port; port 0 picks a free one
+  // What workers dial back (FLYP_COORDINATOR); empty: 127.0.0.1:<bound port>.
+  std::string advertise_address;
+  std::vector<std::string> data_roots;  // spec paths must lie inside one of these
+  std::string artifact_root = "./flyp-artifacts";
+  std::string db_path = "./flyp-coordinator.db";
+  int cpu_slots = 0;  // 0: the number of CPU cores
+  int gpus = 0;
+  std::string token_file;  // empty: no authentication (a warning is logged)
+  std::string tls_cert;    // PEM; with tls_key enables TLS
+  std::string tls_key;
+  std::string launcher = "local";  // local | kubernetes (not implemented yet)
+  std::string worker_binary;       // empty: flyp-worker next to the coordinator binary
+  std::string mpirun;              // empty: the mpirun found at build time
+  double grace_period_s = 10;      // SIGTERM -> SIGKILL when stopping a world
+  double backoff_base_s = 1;       // first restart delay, doubled per restart
+  double backoff_max_s = 60;
+  int max_receive_mib = 16;        // largest accepted request message
+  std::string port_file;           // when set, the bound port is written here once serving
+};
+
+// Parses argv (without argv[0]): --config FILE first, then every other flag
+// (--name=value or --name value; --data-root may repeat). INVALID_ARGUMENT
+// naming the flag, key or file line on error.
+StatusOr<CoordinatorConfig> ParseCoordinatorConfig(const std::vector<std::string>& args);
+// Applies YAML text over `config`.
+Status ApplyConfigYaml(const std::string& yaml, const std::string& origin, CoordinatorConfig* config);
+// One line per flag, for --help.
+std::string CoordinatorConfigHelp();
+// Checks values (launcher name, TLS pairs, positive sizes).
+Status ValidateCoordinatorConfig(const CoordinatorConfig& c);
+
+}  // namespace flyp::coord

@@ -1,0 +1,240 @@
+#include "coordinator/launcher/local_launcher.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "common/env.h"
+#include "common/logging.h"
+
+extern char** environ;
+
+namespace flyp::coord {
+namespace {
+
+// ppid and state of a process from /proc/<pid>/stat; false when gone.
+bool ReadStat(int pid, int* ppid, char* state) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return false;
+  size_t close = line.rfind(')');  // comm may contain spaces and parentheses
+  if (close == std::string::npos) return false;
+  std::istringstream rest(line.substr(close + 1));
+  rest >> *state >> *ppid;
+  return static_cast<bool>(rest);
+}
+
+// Alive and not a zombie.
+bool Alive(int pid) {
+  int ppid;
+  char state;
+  if (kill(pid, 0) != 0 && errno == ESRCH) return false;
+  return ReadStat(pid, &ppid, &state) && state != 'Z' && state != 'X';
+}
+
+std::string CommandName(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
+  std::string argv0;
+  std::getline(in, argv0, '\0');
+  size_t slash = argv0.rfind('/');
+  return slash == std::string::npos ? argv0 : argv0.substr(slash + 1);
+}
+
+void SetEnv(std::map<std::string, std::string>* env, const EnvVar& var, const std::string& value) {
+  (*env)[var.name] = value;
+}
+
+}  // namespace
+
+std::vector<int> ProcessDescendants(int root) {
+  std::multimap<int, int> children;
+  if (DIR* d = opendir("/proc")) {
+    while (dirent* e = readdir(d)) {
+      char* end;
+      long pid = std::strtol(e->d_name, &end, 10);
+      if (*end != '\0' || pid <= 0) continue;
+      int ppid;
+      char state;
+      if (ReadStat(static_cast<int>(pid), &ppid, &state) && state != 'Z') children.emplace(ppid, static_cast<int>(pid));
+    }
+    closedir(d);
+  }
+  std::vector<int> out;
+  std::vector<int> todo{root};
+  while (!todo.empty()) {
+    int p = todo.back();
+    todo.pop_back();
+    auto [lo, hi] = children.equal_range(p);
+    for (auto it = lo; it != hi; ++it) {
+      out.push_back(it->second);
+      todo.push_back(it->second);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> LocalLauncher::Argv(const LaunchRequest& req) const {
+  std::vector<std::string> argv = {opts_.mpirun, "--allow-run-as-root", "--oversubscribe", "--tag-output",
+                                   "-np", std::to_string(req.world_size)};
+  for (const EnvVar* v : {&env::kJobId, &env::kCoordinator, &env::kWorkerToken, &env::kArtifactDir, &env::kAttempt}) {
+    argv.push_back("-x");
+    argv.push_back(v->name);
+  }
+  argv.insert(argv.end(), opts_.extra_mpirun_args.begin(), opts_.extra_mpirun_args.end());
+  argv.push_back(opts_.worker_binary);
+  argv.push_back("--spec");
+  argv.push_back(req.spec_path);
+  return argv;
+}
+
+StatusOr<int64_t> LocalLauncher::Launch(const LaunchRequest& req) {
+  // Everything the child needs is built before fork(): after it only
+  // async-signal-safe calls are allowed (the coordinator is multi-threaded).
+  std::vector<std::string> args = Argv(req);
+  std::map<std::string, std::string> env;
+  for (char** e = environ; *e; ++e) {
+    const char* eq = std::strchr(*e, '=');
+    if (eq) env[std::string(*e, static_cast<size_t>(eq - *e))] = eq + 1;
+  }
+  SetEnv(&env, env::kJobId, req.job_id);
+  SetEnv(&env, env::kCoordinator, req.coordinator_address);
+  SetEnv(&env, env::kWorkerToken, req.worker_token);
+  SetEnv(&env, env::kArtifactDir, req.artifact_dir);
+  SetEnv(&env, env::kAttempt, std::to_string(req.attempt));
+  if (req.threads_per_rank > 0) env["OMP_NUM_THREADS"] = std::to_string(req.threads_per_rank);
+  std::vector<std::string> env_strings;
+  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+  std::vector<char*> argv, envp;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  int log_fd = open(req.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log_fd < 0) {
+    return UnavailableError("cannot open log file '" + req.log_path + "': " + std::strerror(errno));
+  }
+  // Exec failures are reported through a close-on-exec pipe: EOF means exec worked.
+  int pipefd[2];
+  if (pipe2(pipefd, O_CLOEXEC) != 0) {
+    close(log_fd);
+    return InternalError(std::string("pipe: ") + std::strerror(errno));
+  }
+  const char* dir = req.artifact_dir.c_str();
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(log_fd);
+    close(pipefd[0]);
+    close(pipefd[1]);
+    return UnavailableError(std::string("fork: ") + std::strerror(errno));
+  }
+  if (pid == 0) {
+    setpgid(0, 0);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, 0);
+    dup2(log_fd, 1);
+    dup2(log_fd, 2);
+    if (chdir(dir) != 0) { /* stay where we are; the worker uses absolute paths */ }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    signal(SIGPIPE, SIG_DFL);  // SIG_IGN would survive execve
+    execve(argv[0], argv.data(), envp.data());
+    int err = errno;
+    ssize_t ignored = write(pipefd[1], &err, sizeof(err));
+    (void)ignored;
+    _exit(127);
+  }
+  setpgid(pid, pid);  // also from the parent: no race with an early Stop()
+  close(log_fd);
+  close(pipefd[1]);
+  int child_err = 0;
+  ssize_t n;
+  do {
+    n = read(pipefd[0], &child_err, sizeof(child_err));
+  } while (n < 0 && errno == EINTR);
+  close(pipefd[0]);
+  if (n == sizeof(child_err)) {
+    waitpid(pid, nullptr, 0);
+    return FailedPreconditionError("cannot execute '" + args[0] + "': " + std::strerror(child_err));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  children_.insert(pid);
+  return static_cast<int64_t>(pid);
+}
+
+std::optional<WorldExit> LocalLauncher::Poll(int64_t world) {
+  int status = 0;
+  pid_t r = waitpid(static_cast<pid_t>(world), &status, WNOHANG);
+  if (r == 0) return std::nullopt;
+  WorldExit exit;
+  if (r < 0) {
+    exit.exit_code = 255;  // not our child any more (should not happen)
+  } else if (WIFEXITED(status)) {
+    exit.exit_code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    exit.signal = WTERMSIG(status);
+  }
+  // Ranks that outlived mpirun (it was killed) must not linger.
+  for (int d : ProcessDescendants(static_cast<int>(world))) kill(d, SIGKILL);
+  std::lock_guard<std::mutex> lock(mu_);
+  children_.erase(world);
+  return exit;
+}
+
+void LocalLauncher::Stop(int64_t world, bool force) {
+  if (!force) {
+    kill(-static_cast<pid_t>(world), SIGTERM);
+    return;
+  }
+  // Collect the tree first: once mpirun dies its ranks are re-parented.
+  std::vector<int> tree = ProcessDescendants(static_cast<int>(world));
+  kill(-static_cast<pid_t>(world), SIGKILL);
+  for (int p : tree) kill(p, SIGKILL);
+}
+
+Status LocalLauncher::StopOrphan(int64_t world, int64_t grace_ms) {
+  const int pid = static_cast<int>(world);
+  if (pid <= 1 || !Alive(pid)) return Status::Ok();
+  // The pid may have been reused by an unrelated process since the store
+  // recorded it: only an MPI launcher is ours to kill.
+  std::string name = CommandName(pid);
+  std::string ours = opts_.mpirun.substr(opts_.mpirun.rfind('/') + 1);
+  if (name != ours && name != "mpirun" && name != "mpiexec" && name != "orterun" && name != "prterun") {
+    FLYP_LOG(WARNING) << "recorded world " << pid << " is now '" << name << "', not an MPI launcher: left alone";
+    return Status::Ok();
+  }
+  std::vector<int> tree = ProcessDescendants(pid);
+  FLYP_LOG(INFO) << "stopping orphaned world " << pid << " (" << tree.size() << " descendants)";
+  kill(-pid, SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
+  auto any_alive = [&] {
+    if (Alive(pid)) return true;
+    for (int p : tree) if (Alive(p)) return true;
+    return false;
+  };
+  while (any_alive() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (!any_alive()) return Status::Ok();
+  kill(-pid, SIGKILL);
+  for (int p : tree) kill(p, SIGKILL);
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (any_alive() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (any_alive()) return InternalError("orphaned world " + std::to_string(pid) + " survived SIGKILL");
+  return Status::Ok();
+}
+
+}  // namespace flyp::coord

@@ -1,0 +1,50 @@
+// LocalLauncher: the world is `mpirun ... -np N <worker> --spec <spec.yaml>`
+// started with fork/execve from an argv vector (never a shell), in its own
+// process group, with stdout and stderr appended to the job's log file. Output
+// lines carry Open MPI's "[jobid,rank]<stdout>:" tags (--tag-output) so logs
+// can be attributed to ranks.
+//
+// Open MPI puts each rank in a process group of its own, so stopping a world
+// signals mpirun's group (mpirun forwards SIGTERM to the ranks) and, when
+// forced, every descendant of mpirun found in /proc.
+//
+// Thread safety: all methods may be called from any thread (internally locked).
+#pragma once
+
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "coordinator/launcher/launcher.h"
+
+namespace flyp::coord {
+
+struct LocalLauncherOptions {
+  std::string mpirun = "mpirun";  // absolute path preferred
+  std::string worker_binary;      // flyp-worker
+  std::vector<std::string> extra_mpirun_args;
+};
+
+class LocalLauncher : public Launcher {
+ public:
+  explicit LocalLauncher(LocalLauncherOptions opts) : opts_(std::move(opts)) {}
+
+  StatusOr<int64_t> Launch(const LaunchRequest& req) override;
+  std::optional<WorldExit> Poll(int64_t world) override;
+  void Stop(int64_t world, bool force) override;
+  Status StopOrphan(int64_t world, int64_t grace_ms) override;
+
+  // The argv Launch() executes (exposed for tests and logs).
+  std::vector<std::string> Argv(const LaunchRequest& req) const;
+
+ private:
+  LocalLauncherOptions opts_;
+  std::mutex mu_;
+  std::set<int64_t> children_;  // guarded by mu_
+};
+
+// Every live descendant of `root` (children, grandchildren, ...), from /proc.
+std::vector<int> ProcessDescendants(int root);
+
+}  // namespace flyp::coord

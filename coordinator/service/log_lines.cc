@@ -1,0 +1,26 @@
+#include "coordinator/service/log_lines.h"
+
+#include <cctype>
+
+namespace flyp::coord {
+
+v1::LogLine ParseWorldLogLine(const std::string& line) {
+  v1::LogLine out;
+  out.set_rank(-1);
+  out.set_text(line);
+  if (line.empty() || line[0] != '[') return out;
+  size_t comma = line.find(',');
+  size_t close = line.find(']');
+  if (comma == std::string::npos || close == std::string::npos || comma > close || comma == 1 || close == comma + 1) return out;
+  for (size_t i = 1; i < close; ++i) {
+    if (i == comma) continue;
+    if (!std::isdigit(static_cast<unsigned char>(line[i]))) return out;
+  }
+  size_t colon = line.find(">:", close);
+  if (colon == std::string::npos || line[close + 1] != '<') return out;
+  out.set_rank(std::stoi(line.substr(comma + 1, close - comma - 1)));
+  out.set_text(line.substr(colon + 2));
+  return out;
+}
+
+}  // namespace flyp::coord

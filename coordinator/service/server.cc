@@ -1,0 +1,120 @@
+#include "coordinator/service/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "common/logging.h"
+#include "coordinator/launcher/local_launcher.h"
+#include "coordinator/store/sqlite_job_store.h"
+
+#ifndef FLYP_MPIEXEC
+#define FLYP_MPIEXEC "mpirun"
+#endif
+
+namespace flyp::coord {
+namespace {
+
+StatusOr<std::string> ReadFile(const std::string& what, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return InvalidArgumentError(what + ": cannot read '" + path + "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string SelfDir() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(".") : exe.parent_path().string();
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const CoordinatorConfig& config) {
+  FLYP_RETURN_IF_ERROR(ValidateCoordinatorConfig(config));
+  if (config.launcher == "kubernetes") {
+    return UnimplementedError("launcher: kubernetes is not implemented yet; use launcher: local");
+  }
+  std::unique_ptr<CoordinatorServer> s(new CoordinatorServer());
+  s->config_ = config;
+  if (!config.token_file.empty()) {
+    FLYP_ASSIGN_OR_RETURN(s->auth_, TokenAuth::LoadFile(config.token_file));
+  } else {
+    FLYP_LOG(WARNING) << "no --token-file: every caller is accepted as 'anonymous'";
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(config.artifact_root, ec);
+  if (ec) return UnavailableError("artifact-root '" + config.artifact_root + "': " + ec.message());
+  const std::string artifact_root = std::filesystem::canonical(config.artifact_root).string();
+  FLYP_ASSIGN_OR_RETURN(s->store_, SqliteJobStore::Open(config.db_path));
+
+  LocalLauncherOptions lo;
+  lo.mpirun = config.mpirun.empty() ? FLYP_MPIEXEC : config.mpirun;
+  lo.worker_binary = config.worker_binary.empty() ? SelfDir() + "/flyp-worker" : config.worker_binary;
+  s->launcher_ = std::make_unique<LocalLauncher>(lo);
+
+  JobManagerOptions mo;
+  mo.capacity.cpu_slots = config.cpu_slots > 0 ? config.cpu_slots : static_cast<int>(std::thread::hardware_concurrency());
+  mo.capacity.gpus = config.gpus;
+  mo.artifact_root = artifact_root;
+  mo.grace_ms = static_cast<int64_t>(config.grace_period_s * 1000);
+  mo.backoff_base_ms = static_cast<int64_t>(config.backoff_base_s * 1000);
+  mo.backoff_max_ms = static_cast<int64_t>(config.backoff_max_s * 1000);
+  s->manager_ = std::make_unique<JobManager>(mo, s->store_.get(), s->launcher_.get(), &s->clock_);
+  s->job_service_ = std::make_unique<JobServiceImpl>(s->manager_.get(), &s->auth_, config.data_roots);
+  s->worker_service_ = std::make_unique<WorkerServiceImpl>(s->manager_.get());
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  std::shared_ptr<grpc::ServerCredentials> creds;
+  if (!config.tls_cert.empty()) {
+    grpc::SslServerCredentialsOptions ssl;
+    FLYP_ASSIGN_OR_RETURN(std::string cert, ReadFile("tls-cert", config.tls_cert));
+    FLYP_ASSIGN_OR_RETURN(std::string key, ReadFile("tls-key", config.tls_key));
+    ssl.pem_key_cert_pairs.push_back({key, cert});
+    creds = grpc::SslServerCredentials(ssl);
+  } else {
+    creds = grpc::InsecureServerCredentials();
+  }
+  builder.AddListeningPort(config.listen, creds, &s->port_);
+  builder.SetMaxReceiveMessageSize(config.max_receive_mib * 1024 * 1024);
+  builder.RegisterService(s->job_service_.get());
+  builder.RegisterService(s->worker_service_.get());
+  s->server_ = builder.BuildAndStart();
+  if (!s->server_ || s->port_ == 0) return UnavailableError("cannot listen on '" + config.listen + "'");
+
+  std::string advertise = config.advertise_address;
+  if (advertise.empty()) advertise = "127.0.0.1:" + std::to_string(s->port_);
+  s->manager_->set_coordinator_address(advertise);
+  FLYP_RETURN_IF_ERROR(s->manager_->Start());
+  FLYP_LOG(INFO) << "flyp-coordinator serving on port " << s->port_ << " (" << mo.capacity.cpu_slots
+                 << " CPU slots, " << mo.capacity.gpus << " GPUs; workers dial " << advertise << ")";
+  if (!config.port_file.empty()) {
+    std::string tmp = config.port_file + ".tmp";
+    std::ofstream(tmp) << s->port_ << "\n";
+    std::filesystem::rename(tmp, config.port_file, ec);  // atomic: readers never see half a number
+  }
+  return s;
+}
+
+CoordinatorServer::~CoordinatorServer() { Shutdown(); }
+
+void CoordinatorServer::Wait() {
+  if (server_) server_->Wait();
+}
+
+void CoordinatorServer::Shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  if (manager_) manager_->Stop();
+}
+
+}  // namespace flyp::coord

@@ -1,0 +1,55 @@
+// The whole coordinator in one object: job store, launcher, JobManager and
+// the gRPC server (JobService, WorkerService, grpc.health.v1, reflection).
+// main() only parses flags, starts this and waits for a signal.
+//
+// Thread safety: Shutdown() may be called from any thread, once.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include "coordinator/auth.h"
+#include "coordinator/clock.h"
+#include "coordinator/config.h"
+#include "coordinator/job_manager.h"
+#include "coordinator/launcher/launcher.h"
+#include "coordinator/service/job_service.h"
+#include "coordinator/service/worker_service.h"
+#include "coordinator/store/job_store.h"
+
+namespace flyp::coord {
+
+class CoordinatorServer {
+ public:
+  // Opens the store, recovers interrupted jobs and starts serving.
+  // UNIMPLEMENTED for launcher kubernetes; UNAVAILABLE when the address cannot
+  // be bound; INVALID_ARGUMENT for unreadable token/TLS files.
+  static StatusOr<std::unique_ptr<CoordinatorServer>> Start(const CoordinatorConfig& config);
+  ~CoordinatorServer();
+
+  int port() const { return port_; }
+  // Blocks until Shutdown().
+  void Wait();
+  // Stops accepting calls, ends open streams and the manager loop. Running
+  // worlds keep running; the next start recovers them.
+  void Shutdown();
+
+ private:
+  CoordinatorServer() = default;
+
+  CoordinatorConfig config_;
+  RealClock clock_;
+  TokenAuth auth_;
+  std::unique_ptr<JobStore> store_;
+  std::unique_ptr<Launcher> launcher_;
+  std::unique_ptr<JobManager> manager_;
+  std::unique_ptr<JobServiceImpl> job_service_;
+  std::unique_ptr<WorkerServiceImpl> worker_service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace flyp::coord

@@ -1,0 +1,118 @@
+// Unit tests of the small pure pieces: spec path confinement, tokens, config,
+// exit classification, backoff, log line tags.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "coordinator/auth.h"
+#include "coordinator/config.h"
+#include "coordinator/launcher/launcher.h"
+#include "coordinator/service/log_lines.h"
+#include "coordinator/spec_paths.h"
+#include "tests/testing/test_env.h"
+
+namespace flyp::coord {
+namespace {
+
+TEST(SpecPathsTest, RelativeAndInsidePathsResolve) {
+  std::string root = testing::TempDir() + "/data";
+  std::filesystem::create_directories(root + "/fm");
+  v1::JobSpec spec;
+  spec.mutable_model()->set_checkpoint("ckpt/base.safetensors");
+  spec.mutable_model()->set_vocab("byte");
+  spec.mutable_data()->mutable_train()->set_path(root + "/fm/../fm/file.bin");
+  ASSERT_TRUE(ResolveSpecPaths({"/nonexistent-root", root}, &spec).ok());
+  EXPECT_EQ(spec.model().checkpoint(), "/nonexistent-root/ckpt/base.safetensors");  // first root
+  EXPECT_EQ(spec.model().vocab(), "byte");
+  EXPECT_EQ(spec.data().train().path(), std::filesystem::canonical(root).string() + "/fm/file.bin");
+}
+
+TEST(SpecPathsTest, EscapesAreRefusedWithFieldPaths) {
+  std::string root = testing::TempDir() + "/data2";
+  std::filesystem::create_directories(root);
+  root = std::filesystem::canonical(root).string();
+  std::filesystem::create_directory_symlink("/etc", root + "/etc-link");
+  v1::JobSpec spec;
+  spec.mutable_model()->set_checkpoint("../../etc/passwd");
+  spec.mutable_model()->set_vocab("/etc/vocab.txt");
+  spec.mutable_data()->add_ood()->set_path("etc-link/x");
+  spec.mutable_data()->mutable_id_val()->set_path(root + "/ok");
+  v1::JobSpec before = spec;
+  Status s = ResolveSpecPaths({root}, &spec);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(),
+            "model.checkpoint: path '../../etc/passwd' is outside the data roots (" + root + ")\n"
+            "model.vocab: path '/etc/vocab.txt' is outside the data roots (" + root + ")\n"
+            "data.ood[0].path: path 'etc-link/x' is outside the data roots (" + root + ")\n");
+  EXPECT_EQ(spec.model().checkpoint(), before.model().checkpoint());  // untouched on error
+  // A root that is a prefix string of another directory does not contain it.
+  v1::JobSpec sibling;
+  sibling.mutable_model()->set_checkpoint(root + "-evil/x");
+  EXPECT_FALSE(ResolveSpecPaths({root}, &sibling).ok());
+  v1::JobSpec none;
+  none.mutable_model()->set_checkpoint("x");
+  EXPECT_NE(ResolveSpecPaths({}, &none).message().find("no data roots"), std::string::npos);
+}
+
+TEST(TokenAuthTest, ParsesAndAuthenticates) {
+  auto auth = TokenAuth::Parse("# tokens\ns3cret alice\n\nt0ken bob  # ops\n", "tokens.txt");
+  ASSERT_TRUE(auth.ok()) << auth.status();
+  std::string h = "Bearer s3cret";
+  EXPECT_EQ(*auth->Authenticate(&h), "alice");
+  h = "Bearer nope";
+  EXPECT_EQ(auth->Authenticate(&h).status().code(), StatusCode::kUnauthenticated);
+  h = "s3cret";
+  EXPECT_EQ(auth->Authenticate(&h).status().code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(auth->Authenticate(nullptr).status().code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(TokenAuth::Parse("a b c\n", "t").status().message(), "t:1: expected 'TOKEN NAME'");
+  EXPECT_EQ(TokenAuth::Parse("a b\na c\n", "t").status().message(), "t:2: duplicate token");
+  EXPECT_EQ(*TokenAuth().Authenticate(nullptr), "anonymous");
+}
+
+TEST(ConfigTest, FileThenFlags) {
+  std::string path = testing::TempDir() + "/coord.yaml";
+  std::ofstream(path) << "listen: 127.0.0.1:9\ncpu_slots: 8\ndata_roots: [/a, /b]\ngrace_period_s: 2.5\n";
+  auto c = ParseCoordinatorConfig({"--config", path, "--cpu-slots=3", "--data-root", "/c"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->listen, "127.0.0.1:9");
+  EXPECT_EQ(c->cpu_slots, 3);
+  EXPECT_EQ(c->data_roots, (std::vector<std::string>{"/c"}));
+  EXPECT_DOUBLE_EQ(c->grace_period_s, 2.5);
+  EXPECT_EQ(ParseCoordinatorConfig({"--cpu-slots", "x"}).status().message(),
+            "--cpu-slots: cpu-slots: expected an integer (got 'x')");
+  EXPECT_EQ(ParseCoordinatorConfig({"--frobnicate", "1"}).status().message(), "--frobnicate: unknown flag");
+  EXPECT_EQ(ParseCoordinatorConfig({"--launcher", "slurm"}).status().message(),
+            "launcher: must be local or kubernetes (got 'slurm')\n");
+  std::ofstream(path) << "cpu_slot: 8\n";
+  EXPECT_EQ(ParseCoordinatorConfig({"--config", path}).status().message(), path + ": cpu_slot: unknown option");
+}
+
+TEST(ExitPolicyTest, ClassifiesAndBacksOff) {
+  EXPECT_EQ(ClassifyExit({0, 0}, false), ExitClass::kSucceeded);
+  EXPECT_EQ(ClassifyExit({3, 0}, false), ExitClass::kPermanent);
+  EXPECT_EQ(ClassifyExit({4, 0}, false), ExitClass::kPermanent);
+  EXPECT_EQ(ClassifyExit({1, 0}, false), ExitClass::kRetryable);
+  EXPECT_EQ(ClassifyExit({1, 0}, true), ExitClass::kPermanent);
+  EXPECT_EQ(ClassifyExit({0, 9}, false), ExitClass::kRetryable);
+  EXPECT_EQ(BackoffMillis(1, 1000, 60000), 1000);
+  EXPECT_EQ(BackoffMillis(2, 1000, 60000), 2000);
+  EXPECT_EQ(BackoffMillis(4, 1000, 60000), 8000);
+  EXPECT_EQ(BackoffMillis(30, 1000, 60000), 60000);
+}
+
+TEST(LogLinesTest, RanksFromTags) {
+  v1::LogLine l = ParseWorldLogLine("[1,12]<stdout>:step 5 loss 0.5");
+  EXPECT_EQ(l.rank(), 12);
+  EXPECT_EQ(l.text(), "step 5 loss 0.5");
+  l = ParseWorldLogLine("[1,0]<stderr>:");
+  EXPECT_EQ(l.rank(), 0);
+  EXPECT_EQ(l.text(), "");
+  l = ParseWorldLogLine("mpirun noticed that process rank 1 ...");
+  EXPECT_EQ(l.rank(), -1);
+  EXPECT_EQ(ParseWorldLogLine("[x,1]<stdout>:a").rank(), -1);
+  EXPECT_EQ(ParseWorldLogLine("[1,1] no tag").rank(), -1);
+}
+
+}  // namespace
+}  // namespace flyp::coord

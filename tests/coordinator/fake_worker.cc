@@ -1,0 +1,136 @@
+// A stand-in for flyp-worker in coordinator tests: a real MPI program started
+// by the coordinator's real mpirun, talking to it over real gRPC with the same
+// environment variables and exit codes as flyp-worker. What it does is chosen
+// by the spec's name:
+//   fake-ok         report STARTED, 5 progress points, write report.json, COMPLETED, exit 0
+//   fake-quick      as fake-ok with no pause
+//   fake-sleep      report STARTED and progress every 200 ms for up to 60 s
+//   fake-flaky      attempt 1: rank 1 exits 1 after STARTED; later attempts: fake-ok
+//   fake-permanent  rank 1 exits 3 (invalid spec) after STARTED
+//   fake-slow       20 progress points 250 ms apart; resumes after the last
+//                   "checkpoint" (a file in the artifact dir), like flyp-worker
+// Every rank appends "attempt rank pid" to <artifact_dir>/pids.txt.
+#include <grpcpp/grpcpp.h>
+#define OMPI_SKIP_MPICXX 1  // C API only
+#include <mpi.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "common/env.h"
+#include "common/job_spec.h"
+#include "flyp/v1/service.grpc.pb.h"
+
+namespace {
+
+struct Reporter {
+  std::unique_ptr<flyp::v1::WorkerService::Stub> stub;
+  std::string job, token;
+  int attempt = 0;
+
+  bool State(flyp::v1::WorkerPhase phase, const std::string& msg = "", bool permanent = false) {
+    flyp::v1::ReportStateRequest req;
+    req.set_job_id(job);
+    req.set_attempt(attempt);
+    req.set_phase(phase);
+    req.set_message(msg);
+    req.set_permanent(permanent);
+    flyp::v1::ReportAck ack;
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + token);
+    grpc::Status s = stub->ReportState(&ctx, req, &ack);
+    if (!s.ok()) std::cerr << "ReportState: " << s.error_message() << std::endl;
+    return s.ok() && !ack.stop();
+  }
+  bool Progress(int64_t step, int64_t total) {
+    flyp::v1::ReportProgressRequest req;
+    req.set_job_id(job);
+    req.set_attempt(attempt);
+    auto* p = req.mutable_progress();
+    p->set_step(step);
+    p->set_total_steps(total);
+    p->set_loss(1.0 / static_cast<double>(step + 1));
+    p->set_samples_per_second(100.0);
+    p->set_eta_seconds(static_cast<double>(total - step) * 0.1);
+    flyp::v1::ReportAck ack;
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + token);
+    grpc::Status s = stub->ReportProgress(&ctx, req, &ack);
+    return s.ok() && !ack.stop();
+  }
+};
+
+void Sleep(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  MPI_Init(&argc, &argv);
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  std::string spec_path;
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::string(argv[i]) == "--spec") spec_path = argv[i + 1];
+  }
+  flyp::SpecLoad load = flyp::LoadJobSpecFile(spec_path);
+  if (!load.ok()) {
+    std::cerr << load.ErrorText();
+    return 3;
+  }
+  const std::string mode = load.spec.name();
+  const std::string dir = flyp::EnvString(flyp::env::kArtifactDir);
+  Reporter r;
+  r.job = flyp::EnvString(flyp::env::kJobId);
+  r.token = flyp::EnvString(flyp::env::kWorkerToken);
+  r.attempt = static_cast<int>(flyp::EnvInt(flyp::env::kAttempt));
+  std::ofstream(dir + "/pids.txt", std::ios::app) << r.attempt << " " << rank << " " << getpid() << "\n";
+  std::cout << "rank " << rank << " of " << size << " attempt " << r.attempt << " mode " << mode << std::endl;
+  if (rank == 0) {
+    r.stub = flyp::v1::WorkerService::NewStub(
+        grpc::CreateChannel(flyp::EnvString(flyp::env::kCoordinator), grpc::InsecureChannelCredentials()));
+    if (!r.State(flyp::v1::WORKER_PHASE_STARTED)) return 1;
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (mode == "fake-permanent" && rank == 1) {
+    std::cerr << "invalid spec (on purpose)" << std::endl;
+    return 3;
+  }
+  if (mode == "fake-flaky" && r.attempt == 1 && rank == 1) {
+    Sleep(200);
+    std::cerr << "rank 1 crashing (on purpose)" << std::endl;
+    return 1;
+  }
+  int steps = 5, pause = 100, start = 0;
+  if (mode == "fake-quick") pause = 0;
+  if (mode == "fake-sleep") steps = 300, pause = 200;
+  if (mode == "fake-slow") {
+    steps = 20, pause = 250;
+    std::ifstream ck(dir + "/checkpoint.txt");
+    ck >> start;
+  }
+  for (int step = start + 1; step <= steps; ++step) {
+    Sleep(pause);
+    if (rank == 0) {
+      if (!r.Progress(step, steps)) {
+        std::cerr << "told to stop" << std::endl;
+        MPI_Abort(MPI_COMM_WORLD, 1);
+      }
+      if (mode == "fake-slow" && step % 4 == 0) {
+        std::ofstream(dir + "/checkpoint.txt") << step << "\n";
+        r.State(flyp::v1::WORKER_PHASE_CHECKPOINT, dir + "/checkpoint.txt");
+      }
+      std::cout << "step " << step << " loss " << 1.0 / (step + 1) << std::endl;
+    }
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank == 0) {
+    std::ofstream(dir + "/report.json") << "{\"mode\": \"" << mode << "\", \"attempt\": " << r.attempt << "}\n";
+    r.State(flyp::v1::WORKER_PHASE_COMPLETED);
+  }
+  MPI_Finalize();
+  return 0;
+}

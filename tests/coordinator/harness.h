@@ -1,0 +1,58 @@
+// Test harness: runs a real flyp-coordinator process (fork/execve) on
+// 127.0.0.1 with port 0 and a JobService client for it.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "flyp/v1/service.grpc.pb.h"
+
+namespace flyp::testing {
+
+struct CoordinatorOptions {
+  std::string dir;  // db, artifacts, tokens, data root live here
+  int cpu_slots = 4;
+  double grace_s = 3;
+  std::vector<std::string> extra_flags;
+};
+
+class CoordinatorProcess {
+ public:
+  explicit CoordinatorProcess(CoordinatorOptions o) : opts_(std::move(o)) {}
+  ~CoordinatorProcess();
+  // Starts the binary and waits (up to 20 s) until it serves.
+  void Start();
+  void Kill9();
+  void Terminate();  // SIGTERM and wait
+  int port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  std::unique_ptr<v1::JobService::Stub> Client(const std::string& token = "usertoken") const;
+  std::string data_root() const { return opts_.dir + "/data"; }
+
+ private:
+  CoordinatorOptions opts_;
+  pid_t pid_ = 0;
+  int port_ = 0;
+};
+
+// A ClientContext carrying the bearer token and a deadline.
+std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token = "usertoken", int deadline_s = 60);
+
+// A spec the fake worker understands (mode = spec name).
+std::string FakeSpec(const std::string& mode, int world_size = 2, int backoff_limit = 2, int priority = 0);
+
+// Submits and returns the job id; fails the test on error.
+std::string Submit(v1::JobService::Stub* stub, const std::string& yaml, const std::string& key = "");
+
+// Polls GetJob until the state is one of `states` or `timeout_s` passed.
+v1::Job WaitForState(v1::JobService::Stub* stub, const std::string& id, std::vector<v1::JobState> states,
+                     double timeout_s = 45);
+
+// "attempt rank pid" rows of the fake worker.
+std::vector<std::vector<long>> ReadPids(const std::string& artifact_dir);
+bool ProcessAlive(long pid);
+
+}  // namespace flyp::testing
