@@ -6,10 +6,8 @@
 
 namespace flyp::text {
 
-StatusOr<BpeModel> BpeModel::Build(std::vector<std::string> id_to_token,
-                                   const std::vector<Merge>& merges,
-                                   const std::string& vocab_source,
-                                   const std::string& merges_source) {
+StatusOr<BpeModel> BpeModel::Build(std::vector<std::string> id_to_token, const std::vector<Merge>& merges,
+                                   const std::string& vocab_source, const std::string& merges_source) {
   BpeModel m;
   std::unordered_map<std::string, int32_t> ids;
   ids.reserve(id_to_token.size() * 2);
@@ -25,8 +23,8 @@ StatusOr<BpeModel> BpeModel::Build(std::vector<std::string> id_to_token,
     m.byte_id_[b] = find(sym);
     m.byte_end_id_[b] = find(sym + std::string(kEndOfWord));
     if (m.byte_id_[b] < 0 || m.byte_end_id_[b] < 0) {
-      return InvalidArgumentError(vocab_source + ": vocabulary lacks the byte token '" + sym +
-                                  "' (byte " + std::to_string(b) + ") or its '</w>' form");
+      return InvalidArgumentError(vocab_source + ": vocabulary lacks the byte token '" + sym + "' (byte " +
+                                  std::to_string(b) + ") or its '</w>' form");
     }
   }
   m.sot_ = find(std::string(kStartOfText));

@@ -38,10 +38,8 @@ class BpeModel {
   // "<|endoftext|>" has no id, or (naming `merges_source` and the line) when
   // a merge's joined text has none. A merge whose halves have no id can never
   // apply and is ignored.
-  static StatusOr<BpeModel> Build(std::vector<std::string> id_to_token,
-                                  const std::vector<Merge>& merges,
-                                  const std::string& vocab_source,
-                                  const std::string& merges_source);
+  static StatusOr<BpeModel> Build(std::vector<std::string> id_to_token, const std::vector<Merge>& merges,
+                                  const std::string& vocab_source, const std::string& merges_source);
 
   // Appends the ids of one pre-token (raw UTF-8 bytes, not byte symbols):
   // bytes -> symbols, "</w>" on the last, then merges by rank. Empty input

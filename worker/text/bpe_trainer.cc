@@ -139,7 +139,7 @@ class Trainer {
   }
 
   std::vector<Word> words_;
-  std::vector<std::string> text_;  // symbol id -> text
+  std::vector<std::string> text_;                   // symbol id -> text
   std::unordered_map<std::string, int32_t> id_of_;  // text -> symbol id
   std::unordered_map<PairKey, int64_t> counts_;
   std::unordered_map<PairKey, std::vector<int32_t>> where_;  // words that may hold the pair
@@ -153,8 +153,8 @@ class Trainer {
 StatusOr<MergeList> LearnBpeMerges(const std::vector<std::string>& corpus, int num_merges,
                                    int min_frequency) {
   if (num_merges < 0 || num_merges > kMaxClipMerges) {
-    return InvalidArgumentError("num_merges must be in [0, " + std::to_string(kMaxClipMerges) +
-                                "], got " + std::to_string(num_merges));
+    return InvalidArgumentError("num_merges must be in [0, " + std::to_string(kMaxClipMerges) + "], got " +
+                                std::to_string(num_merges));
   }
   if (min_frequency < 1) {
     return InvalidArgumentError("min_frequency must be >= 1, got " + std::to_string(min_frequency));
@@ -187,8 +187,10 @@ Status WriteClipVocab(const std::string& path, const MergeList& merges) {
   for (size_t i = 0; i < merges.size(); ++i) {
     for (const std::string* t : {&merges[i].first, &merges[i].second}) {
       if (t->empty() || t->find_first_of(" \t\r\n\v\f") != std::string::npos) {
-        return InvalidArgumentError("merge " + std::to_string(i + 1) + " has an empty token or "
-                                    "one holding whitespace: '" + *t + "'");
+        return InvalidArgumentError("merge " + std::to_string(i + 1) +
+                                    " has an empty token or "
+                                    "one holding whitespace: '" +
+                                    *t + "'");
       }
     }
     out += merges[i].first + " " + merges[i].second + "\n";

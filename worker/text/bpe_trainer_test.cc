@@ -23,11 +23,10 @@ std::vector<std::string> SennrichCorpus() {
 
 // Worked by hand: counts (e,s)=9 and (s,t</w>)=9 tie, "e" < "s"; then
 // es+t</w> (9), l+o (7); then three pairs at 6 where "e" < "n" < "w"; ...
-const MergeList kExpected = {
-    {"e", "s"},      {"es", "t</w>"},     {"l", "o"},           {"e", "w"},
-    {"ew", "est</w>"}, {"n", "ewest</w>"}, {"lo", "w</w>"},     {"d", "est</w>"},
-    {"i", "dest</w>"}, {"w", "idest</w>"}, {"e", "r</w>"},      {"lo", "w"},
-    {"low", "er</w>"}};
+const MergeList kExpected = {{"e", "s"},        {"es", "t</w>"},    {"l", "o"},      {"e", "w"},
+                             {"ew", "est</w>"}, {"n", "ewest</w>"}, {"lo", "w</w>"}, {"d", "est</w>"},
+                             {"i", "dest</w>"}, {"w", "idest</w>"}, {"e", "r</w>"},  {"lo", "w"},
+                             {"low", "er</w>"}};
 
 TEST(LearnBpeMerges, MatchesHandWorkedExample) {
   auto merges = LearnBpeMerges(SennrichCorpus(), 100, 2);
@@ -112,8 +111,7 @@ TEST(LearnBpeMerges, ScalesToCaptionCorpora) {
   }
   const auto start = std::chrono::steady_clock::now();
   auto merges = LearnBpeMerges(corpus, 2000, 2);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ASSERT_TRUE(merges.ok());
   EXPECT_EQ(merges->size(), 2000u);
   EXPECT_LT(seconds, 30.0) << "far too slow for a caption corpus";

@@ -76,8 +76,8 @@ bool ParseInt(const std::string& name, const std::string& text, long lo, long hi
   errno = 0;
   const long v = std::strtol(text.c_str(), &end, 10);
   if (text.empty() || *end != '\0' || errno != 0 || v < lo || v > hi) {
-    err << "error: --" << name << " must be an integer in [" << lo << ", " << hi << "], got '"
-        << text << "'\n";
+    err << "error: --" << name << " must be an integer in [" << lo << ", " << hi << "], got '" << text
+        << "'\n";
     return false;
   }
   *out = static_cast<int>(v);
@@ -105,8 +105,7 @@ int RunTokenizeCommand(const std::vector<std::string>& args, std::ostream& out, 
   if (!p.options.count("vocab")) return Fail(err, 2, "--vocab is required", kTokenizeUsage);
   if (p.positional.empty()) return Fail(err, 2, "no TEXT given", kTokenizeUsage);
   int context = 0;
-  if (p.options.count("context") &&
-      !ParseInt("context", p.options["context"], 1, 1 << 20, &context, err)) {
+  if (p.options.count("context") && !ParseInt("context", p.options["context"], 1, 1 << 20, &context, err)) {
     return 2;
   }
   auto tok = Tokenizer::Load(p.options["vocab"]);

@@ -29,16 +29,13 @@ Result TrainBpe(const std::vector<std::string>& args) {
   return {code, out.str(), err.str()};
 }
 
-std::string ClipPath() {
-  return flyp::testing::SharedDataDir() + "/clip/bpe_simple_vocab_16e6.txt.gz";
-}
+std::string ClipPath() { return flyp::testing::SharedDataDir() + "/clip/bpe_simple_vocab_16e6.txt.gz"; }
 
 TEST(TokenizeCommand, PrintsIdsPerText) {
   const Result r = Tokenize({"--vocab", ClipPath(), "a dog", "a photo of a cat"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, "49406 320 1929 49407\n49406 320 1125 539 320 2368 49407\n");
-  const Result padded = Tokenize({"--vocab=" + ClipPath(), "--context", "6", "a dog",
-                                  "a photo of a cat"});
+  const Result padded = Tokenize({"--vocab=" + ClipPath(), "--context", "6", "a dog", "a photo of a cat"});
   EXPECT_EQ(padded.code, 0) << padded.err;
   EXPECT_EQ(padded.out, "49406 320 1929 49407 0 0\n49406 320 1125 539 320 49407\n");
   const Result byte = Tokenize({"--vocab", "byte", "--", "--ab"});
@@ -79,8 +76,7 @@ TEST(TrainBpeCommand, WritesLoadableVocab) {
   EXPECT_EQ(ids.out, "515 513 516\n");  // SOT=515, "est</w>" = merge 2, EOT=516
 
   const Result capped =
-      TrainBpe({"--corpus", dir + "/corpus.txt", "--merges", "100", "--min-frequency", "3",
-                "--out", vocab});
+      TrainBpe({"--corpus", dir + "/corpus.txt", "--merges", "100", "--min-frequency", "3", "--out", vocab});
   EXPECT_EQ(capped.code, 0) << capped.err;
   EXPECT_NE(capped.out.find("learned 10 merges"), std::string::npos) << capped.out;
   EXPECT_NE(capped.out.find("stopped before 100"), std::string::npos) << capped.out;
@@ -91,15 +87,12 @@ TEST(TrainBpeCommand, Errors) {
   EXPECT_EQ(TrainBpe({"--merges", "3", "--out", dir + "/v"}).code, 2);
   EXPECT_EQ(TrainBpe({"--corpus", "c", "--merges", "-1", "--out", dir + "/v"}).code, 2);
   EXPECT_EQ(TrainBpe({"--corpus", "c", "--merges", "3", "--out", dir + "/v", "extra"}).code, 2);
-  EXPECT_EQ(TrainBpe({"--corpus", "c", "--merges", "3", "--min-frequency", "0", "--out", "v"}).code,
-            2);
-  const Result missing = TrainBpe({"--corpus", "/nonexistent/c.txt", "--merges", "3", "--out",
-                                   dir + "/v"});
+  EXPECT_EQ(TrainBpe({"--corpus", "c", "--merges", "3", "--min-frequency", "0", "--out", "v"}).code, 2);
+  const Result missing = TrainBpe({"--corpus", "/nonexistent/c.txt", "--merges", "3", "--out", dir + "/v"});
   EXPECT_EQ(missing.code, 1);
   EXPECT_NE(missing.err.find("/nonexistent/c.txt"), std::string::npos) << missing.err;
   std::ofstream(dir + "/blank.txt") << "\n\n";
-  const Result empty = TrainBpe({"--corpus", dir + "/blank.txt", "--merges", "3", "--out",
-                                 dir + "/v"});
+  const Result empty = TrainBpe({"--corpus", dir + "/blank.txt", "--merges", "3", "--out", dir + "/v"});
   EXPECT_EQ(empty.code, 1);
   EXPECT_NE(empty.err.find("no words"), std::string::npos) << empty.err;
 }

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <fstream>
-#include <sys/stat.h>
 
 #include "tests/testing/test_env.h"
 #include "worker/text/byte_encoder.h"
@@ -14,9 +14,7 @@ namespace {
 
 constexpr int kMerges = 300;
 
-std::string ClipPath() {
-  return flyp::testing::SharedDataDir() + "/clip/bpe_simple_vocab_16e6.txt.gz";
-}
+std::string ClipPath() { return flyp::testing::SharedDataDir() + "/clip/bpe_simple_vocab_16e6.txt.gz"; }
 
 // JSON string literal with every non-ASCII code point as \uXXXX.
 std::string JsonQuote(const std::string& s) {
@@ -104,8 +102,7 @@ TEST(HfVocab, Errors) {
   std::ofstream(dir + "/merges.txt") << "#version: 0.2\nt h\nq z\n";
   auto bad_merge = Tokenizer::Load(dir);
   ASSERT_FALSE(bad_merge.ok());
-  EXPECT_NE(bad_merge.status().message().find("merges.txt:3:"), std::string::npos)
-      << bad_merge.status();
+  EXPECT_NE(bad_merge.status().message().find("merges.txt:3:"), std::string::npos) << bad_merge.status();
 
   std::ofstream(dir + "/vocab.json") << "{\"a\": 0, \"b\": 1}";
   auto few = Tokenizer::Load(dir);
@@ -115,8 +112,7 @@ TEST(HfVocab, Errors) {
   std::ofstream(dir + "/vocab.json") << "{\"a\": 0, \"b\": }";
   auto bad_json = Tokenizer::Load(dir);
   ASSERT_FALSE(bad_json.ok());
-  EXPECT_NE(bad_json.status().message().find("vocab.json:1:"), std::string::npos)
-      << bad_json.status();
+  EXPECT_NE(bad_json.status().message().find("vocab.json:1:"), std::string::npos) << bad_json.status();
 
   std::ofstream(dir + "/vocab.json") << "{\"a\": -1}";
   auto negative = Tokenizer::Load(dir);

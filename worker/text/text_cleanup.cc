@@ -15,22 +15,19 @@ struct NamedEntity {
 
 // A small subset of the HTML5 named character references.
 constexpr NamedEntity kEntities[] = {
-    {"amp", '&', true},      {"lt", '<', true},       {"gt", '>', true},
-    {"quot", '"', true},     {"apos", '\'', false},   {"nbsp", 0xA0, true},
-    {"copy", 0xA9, true},    {"reg", 0xAE, true},     {"trade", 0x2122, false},
-    {"hellip", 0x2026, false}, {"mdash", 0x2014, false}, {"ndash", 0x2013, false},
-    {"lsquo", 0x2018, false}, {"rsquo", 0x2019, false}, {"ldquo", 0x201C, false},
-    {"rdquo", 0x201D, false}, {"laquo", 0xAB, true},   {"raquo", 0xBB, true},
-    {"deg", 0xB0, true},     {"times", 0xD7, true},   {"middot", 0xB7, true},
-    {"bull", 0x2022, false},  {"euro", 0x20AC, false},
+    {"amp", '&', true},       {"lt", '<', true},         {"gt", '>', true},        {"quot", '"', true},
+    {"apos", '\'', false},    {"nbsp", 0xA0, true},      {"copy", 0xA9, true},     {"reg", 0xAE, true},
+    {"trade", 0x2122, false}, {"hellip", 0x2026, false}, {"mdash", 0x2014, false}, {"ndash", 0x2013, false},
+    {"lsquo", 0x2018, false}, {"rsquo", 0x2019, false},  {"ldquo", 0x201C, false}, {"rdquo", 0x201D, false},
+    {"laquo", 0xAB, true},    {"raquo", 0xBB, true},     {"deg", 0xB0, true},      {"times", 0xD7, true},
+    {"middot", 0xB7, true},   {"bull", 0x2022, false},   {"euro", 0x20AC, false},
 };
 
 // Windows-1252 meanings of numeric references &#128; .. &#159; (HTML5).
-constexpr char32_t kCp1252[32] = {
-    0x20AC, 0x81,   0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
-    0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x8D,   0x017D, 0x8F,
-    0x90,   0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
-    0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x9D,   0x017E, 0x0178};
+constexpr char32_t kCp1252[32] = {0x20AC, 0x81,   0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
+                                  0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x8D,   0x017D, 0x8F,
+                                  0x90,   0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+                                  0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x9D,   0x017E, 0x0178};
 
 // Appends the character a numeric reference denotes (Python's rules).
 void AppendCharRef(uint64_t cp, std::string* out) {
@@ -46,12 +43,8 @@ void AppendCharRef(uint64_t cp, std::string* out) {
 }
 
 bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsHexDigit(char c) {
-  return IsAsciiDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-int HexValue(char c) {
-  return IsAsciiDigit(c) ? c - '0' : (c | 0x20) - 'a' + 10;
-}
+bool IsHexDigit(char c) { return IsAsciiDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+int HexValue(char c) { return IsAsciiDigit(c) ? c - '0' : (c | 0x20) - 'a' + 10; }
 
 // Tries to decode a reference at text[i] == '&'. On success appends the
 // replacement, sets *consumed and returns true.
@@ -142,8 +135,8 @@ std::vector<std::string_view> PreTokenize(std::string_view s) {
   static constexpr std::string_view kSpecials[] = {"<|startoftext|>", "<|endoftext|>"};
   // Contractions in the regex's alternation order; "ſ" (U+017F) matches 's'
   // because the reference compiles the pattern with IGNORECASE.
-  static constexpr std::string_view kContractions[] = {"'s", "'\xC5\xBF", "'t", "'re",
-                                                       "'ve", "'m", "'ll", "'d"};
+  static constexpr std::string_view kContractions[] = {"'s",  "'\xC5\xBF", "'t",  "'re",
+                                                       "'ve", "'m",        "'ll", "'d"};
   std::vector<std::string_view> out;
   size_t pos = 0;
   while (pos < s.size()) {

@@ -28,7 +28,7 @@ TEST(Unicode, Classes) {
   EXPECT_TRUE(IsLetter(0xAC00));   // 가
   EXPECT_TRUE(IsLetter(0x20000));  // CJK extension B
   EXPECT_FALSE(IsLetter('1'));
-  EXPECT_FALSE(IsLetter(0x94D));   // virama: a mark, not a letter
+  EXPECT_FALSE(IsLetter(0x94D));  // virama: a mark, not a letter
   EXPECT_FALSE(IsLetter(0x1F600));
   EXPECT_TRUE(IsNumber('7'));
   EXPECT_TRUE(IsNumber(0xB2));     // ²
@@ -39,7 +39,7 @@ TEST(Unicode, Classes) {
   EXPECT_TRUE(IsSpace(' '));
   EXPECT_TRUE(IsSpace(0xA0));
   EXPECT_TRUE(IsSpace(0x3000));
-  EXPECT_FALSE(IsSpace(0x200B));   // zero width space is not whitespace
+  EXPECT_FALSE(IsSpace(0x200B));  // zero width space is not whitespace
 }
 
 TEST(Unicode, Lowercase) {
@@ -54,8 +54,8 @@ TEST(Unicode, Lowercase) {
 TEST(Unicode, Utf8Repair) {
   EXPECT_EQ(RepairUtf8("ok é"), "ok é");
   EXPECT_EQ(RepairUtf8("a\xC3"), "a\xEF\xBF\xBD");
-  EXPECT_EQ(RepairUtf8("\xE2\x82x"), "\xEF\xBF\xBDx");           // one maximal subpart
-  EXPECT_EQ(RepairUtf8("\xFF\xFE"), "\xEF\xBF\xBD\xEF\xBF\xBD");  // two invalid bytes
+  EXPECT_EQ(RepairUtf8("\xE2\x82x"), "\xEF\xBF\xBDx");                            // one maximal subpart
+  EXPECT_EQ(RepairUtf8("\xFF\xFE"), "\xEF\xBF\xBD\xEF\xBF\xBD");                  // two invalid bytes
   EXPECT_EQ(RepairUtf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
 }
 
@@ -84,28 +84,27 @@ TEST(Cleanup, HtmlAndWhitespace) {
             "a & b <c> \"d\" it's AB '");
   EXPECT_EQ(HtmlUnescape("&amp;amp;"), "&amp;");
   EXPECT_EQ(HtmlUnescape("&ampx &unknown; & &#; &#150;"), "&x &unknown; & &#; \xE2\x80\x93");
-  EXPECT_EQ(CollapseWhitespace("  a \t\n b\xC2\xA0\xE3\x80\x80" "c  "), "a b c");
+  EXPECT_EQ(CollapseWhitespace("  a \t\n b\xC2\xA0\xE3\x80\x80"
+                               "c  "),
+            "a b c");
   EXPECT_EQ(CleanText("  Hello &amp;amp;   WORLD\n"), "hello & world");
   EXPECT_EQ(CleanText(""), "");
 }
 
 TEST(Cleanup, PreTokenize) {
   EXPECT_EQ(Split("don't stop-believing 1999's"),
-            (std::vector<std::string>{"don", "'t", "stop", "-", "believing", "1", "9", "9", "9",
-                                      "'s"}));
+            (std::vector<std::string>{"don", "'t", "stop", "-", "believing", "1", "9", "9", "9", "'s"}));
   EXPECT_EQ(Split("x<|endoftext|>y !<|endoftext|>"),
             (std::vector<std::string>{"x", "<|endoftext|>", "y", "!<|", "endoftext", "|>"}));
   EXPECT_EQ(Split("''s we'll 'x"), (std::vector<std::string>{"''", "s", "we", "'ll", "'", "x"}));
-  EXPECT_EQ(Split("naïve 東京タワー ١٢"),
-            (std::vector<std::string>{"naïve", "東京タワー", "١", "٢"}));
+  EXPECT_EQ(Split("naïve 東京タワー ١٢"), (std::vector<std::string>{"naïve", "東京タワー", "١", "٢"}));
   EXPECT_EQ(Split("नमस्ते"), (std::vector<std::string>{"नमस", "्", "त", "े"}));  // marks split
   EXPECT_EQ(Split("...?! {}"), (std::vector<std::string>{"...?!", "{}"}));
   EXPECT_TRUE(Split("   ").empty());
 }
 
 TEST(JsonLite, ParsesAndReportsPosition) {
-  auto v = ParseJson(R"({"a": [1, -2.5e1, true, null], "b\u00e9": "x\"\n\ud83d\ude00", "a": 3})",
-                     "t.json");
+  auto v = ParseJson(R"({"a": [1, -2.5e1, true, null], "b\u00e9": "x\"\n\ud83d\ude00", "a": 3})", "t.json");
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(v->Find("a")->number, 3);  // last duplicate wins
   EXPECT_EQ(v->object[0].second.array[1].number, -25);

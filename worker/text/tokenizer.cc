@@ -77,8 +77,7 @@ StatusOr<Tokenizer> Tokenizer::Load(const std::string& vocab) {
 }
 
 Tokenizer::Tokenizer(BpeModel model)
-    : model_(std::make_shared<const BpeModel>(std::move(model))),
-      cache_(std::make_shared<WordCache>()) {}
+    : model_(std::make_shared<const BpeModel>(std::move(model))), cache_(std::make_shared<WordCache>()) {}
 
 void Tokenizer::EncodeCleaned(std::string_view cleaned, std::vector<int32_t>* out) const {
   for (std::string_view word : PreTokenize(cleaned)) {

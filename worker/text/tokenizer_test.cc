@@ -12,9 +12,7 @@
 namespace flyp::text {
 namespace {
 
-std::string ClipVocabPath() {
-  return flyp::testing::SharedDataDir() + "/clip/bpe_simple_vocab_16e6.txt.gz";
-}
+std::string ClipVocabPath() { return flyp::testing::SharedDataDir() + "/clip/bpe_simple_vocab_16e6.txt.gz"; }
 
 // Loading the 48,894-merge vocabulary takes a moment: share one per binary.
 const Tokenizer& Clip() {
@@ -94,8 +92,8 @@ TEST(ClipTokenizer, KnownIdsAndDecode) {
 
 TEST(ClipTokenizer, NonAsciiRoundTrips) {
   const Tokenizer& tok = Clip();
-  for (const std::string text : {"café crème", "Москва", "東京タワー", "ελληνικά", "עברית",
-                                 "नमस्ते", "naïve 😀 emoji", "١٢٣ arabic digits"}) {
+  for (const std::string text : {"café crème", "Москва", "東京タワー", "ελληνικά", "עברית", "नमस्ते",
+                                 "naïve 😀 emoji", "١٢٣ arabic digits"}) {
     const auto ids = tok.Encode(text);
     ASSERT_FALSE(ids.empty()) << text;
     for (int32_t id : ids) {
@@ -112,14 +110,12 @@ TEST(ClipTokenizer, NonAsciiRoundTrips) {
 TEST(ClipTokenizer, BatchPadsAndTruncatesKeepingEot) {
   const Tokenizer& tok = Clip();
   const auto batch = tok.TokenizeBatch({"a dog", "", "a photo of a cat"}, 8);
-  const std::vector<int32_t> expected = {
-      49406, 320, 1929, 49407, 0, 0, 0, 0,       //
-      49406, 49407, 0, 0, 0, 0, 0, 0,            //
-      49406, 320, 1125, 539, 320, 2368, 49407, 0};
+  const std::vector<int32_t> expected = {49406, 320,   1929, 49407, 0,   0,    0,     0,  //
+                                         49406, 49407, 0,    0,     0,   0,    0,     0,  //
+                                         49406, 320,   1125, 539,   320, 2368, 49407, 0};
   EXPECT_EQ(batch, expected);
   // Too long: cut, last position EOT.
-  EXPECT_EQ(tok.TokenizeBatch({"a photo of a cat"}, 5),
-            (std::vector<int32_t>{49406, 320, 1125, 539, 49407}));
+  EXPECT_EQ(tok.TokenizeBatch({"a photo of a cat"}, 5), (std::vector<int32_t>{49406, 320, 1125, 539, 49407}));
   EXPECT_EQ(tok.TokenizeBatch({"a photo of a cat"}, 7),
             (std::vector<int32_t>{49406, 320, 1125, 539, 320, 2368, 49407}));
   std::string long_text;

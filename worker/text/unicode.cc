@@ -11,9 +11,9 @@ namespace {
 bool InRanges(const internal::CodeRange* ranges, size_t n, char32_t cp) {
   // First range whose last >= cp.
   const internal::CodeRange* end = ranges + n;
-  const internal::CodeRange* it = std::lower_bound(
-      ranges, end, static_cast<uint32_t>(cp),
-      [](const internal::CodeRange& r, uint32_t v) { return r.last < v; });
+  const internal::CodeRange* it =
+      std::lower_bound(ranges, end, static_cast<uint32_t>(cp),
+                       [](const internal::CodeRange& r, uint32_t v) { return r.last < v; });
   return it != end && it->first <= cp;
 }
 
@@ -30,7 +30,7 @@ char32_t DecodeUtf8(std::string_view text, size_t* pos) {
     *pos = i + 1;
     return b0;
   }
-  int need;            // continuation bytes after the lead
+  int need;                            // continuation bytes after the lead
   unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the 2nd byte
   char32_t cp;
   if (b0 >= 0xC2 && b0 <= 0xDF) {
@@ -39,22 +39,21 @@ char32_t DecodeUtf8(std::string_view text, size_t* pos) {
   } else if (b0 >= 0xE0 && b0 <= 0xEF) {
     need = 2;
     cp = b0 & 0x0F;
-    if (b0 == 0xE0) lo = 0xA0;        // no overlong forms
-    if (b0 == 0xED) hi = 0x9F;        // no surrogates
+    if (b0 == 0xE0) lo = 0xA0;  // no overlong forms
+    if (b0 == 0xED) hi = 0x9F;  // no surrogates
   } else if (b0 >= 0xF0 && b0 <= 0xF4) {
     need = 3;
     cp = b0 & 0x07;
     if (b0 == 0xF0) lo = 0x90;
-    if (b0 == 0xF4) hi = 0x8F;        // <= U+10FFFF
+    if (b0 == 0xF4) hi = 0x8F;  // <= U+10FFFF
   } else {
     *pos = i + 1;
     return kReplacementChar;
   }
   size_t j = i + 1;
   for (int k = 0; k < need; ++k, ++j) {
-    const bool ok = j < text.size() &&
-                    (k == 0 ? IsContinuation(static_cast<unsigned char>(text[j]), lo, hi)
-                            : IsContinuation(static_cast<unsigned char>(text[j])));
+    const bool ok = j < text.size() && (k == 0 ? IsContinuation(static_cast<unsigned char>(text[j]), lo, hi)
+                                               : IsContinuation(static_cast<unsigned char>(text[j])));
     if (!ok) {
       *pos = j;  // the maximal invalid subpart ends before the offending byte
       return kReplacementChar;
@@ -111,17 +110,17 @@ bool IsNumber(char32_t cp) {
 
 bool IsSpace(char32_t cp) {
   if (cp < 0x80) return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20);
-  return cp == 0x85 || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) ||
-         cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
+  return cp == 0x85 || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 ||
+         cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
 }
 
 char32_t ToLower(char32_t cp) {
   if (cp < 0x80) return (cp >= 'A' && cp <= 'Z') ? cp + 32 : cp;
   const internal::LowerRun* begin = internal::kLowerRuns;
   const internal::LowerRun* end = begin + internal::kNumLowerRuns;
-  const internal::LowerRun* it = std::lower_bound(
-      begin, end, static_cast<uint32_t>(cp),
-      [](const internal::LowerRun& r, uint32_t v) { return r.last < v; });
+  const internal::LowerRun* it =
+      std::lower_bound(begin, end, static_cast<uint32_t>(cp),
+                       [](const internal::LowerRun& r, uint32_t v) { return r.last < v; });
   if (it == end || it->first > cp || (cp - it->first) % it->stride != 0) return cp;
   return static_cast<char32_t>(static_cast<int64_t>(cp) + it->delta);
 }

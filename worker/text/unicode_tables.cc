@@ -4,6 +4,8 @@
 
 namespace flyp::text::internal {
 
+// clang-format off
+
 const CodeRange kLetterRanges[] = {
     {0x41, 0x5A}, {0x61, 0x7A}, {0xAA, 0xAA}, {0xB5, 0xB5}, {0xBA, 0xBA},
     {0xC0, 0xD6}, {0xD8, 0xF6}, {0xF8, 0x2C1}, {0x2C6, 0x2D1}, {0x2E0, 0x2E4},
@@ -218,5 +220,7 @@ const LowerRun kLowerRuns[] = {
     {0x1E900, 0x1E921, 34, 1},
 };
 const size_t kNumLowerRuns = sizeof(kLowerRuns) / sizeof(kLowerRuns[0]);
+
+// clang-format on
 
 }  // namespace flyp::text::internal

@@ -59,8 +59,7 @@ StatusOr<std::string> ReadMaybeGzipFile(const std::string& path) {
   return data;
 }
 
-StatusOr<std::vector<BpeModel::Merge>> ParseMerges(const std::string& content,
-                                                    const std::string& path) {
+StatusOr<std::vector<BpeModel::Merge>> ParseMerges(const std::string& content, const std::string& path) {
   if (content.empty()) return InvalidArgumentError(path + ": vocabulary file is empty");
   // CLIP's own file starts '"bpe_simple_vocab_16e6.txt#version: 0.2'; the
   // reference skips line 1 whatever it holds. Requiring "#version" in it
@@ -78,8 +77,7 @@ StatusOr<std::vector<BpeModel::Merge>> ParseMerges(const std::string& content,
          static_cast<int>(merges.size()) < kMaxClipMerges) {
     const size_t start = pos + 1;
     pos = content.find('\n', start);
-    std::string_view line(content.data() + start,
-                          (pos == std::string::npos ? content.size() : pos) - start);
+    std::string_view line(content.data() + start, (pos == std::string::npos ? content.size() : pos) - start);
     ++line_no;
     // Split on whitespace (Python's str.split()).
     std::vector<std::string_view> parts;
@@ -94,13 +92,11 @@ StatusOr<std::vector<BpeModel::Merge>> ParseMerges(const std::string& content,
       continue;
     }
     if (first_empty != 0) {
-      return InvalidArgumentError(path + ":" + std::to_string(first_empty) +
-                                  ": empty line among the merges");
+      return InvalidArgumentError(path + ":" + std::to_string(first_empty) + ": empty line among the merges");
     }
     if (parts.size() != 2) {
       return InvalidArgumentError(path + ":" + std::to_string(line_no) +
-                                  ": a merge line needs exactly two tokens, got '" +
-                                  std::string(line) + "'");
+                                  ": a merge line needs exactly two tokens, got '" + std::string(line) + "'");
     }
     merges.push_back({std::string(parts[0]), std::string(parts[1]), line_no});
   }
@@ -124,8 +120,7 @@ StatusOr<BpeModel> LoadClipVocab(const std::string& path) {
   return BpeModel::Build(ClipVocabTokens(merges), merges, path, path);
 }
 
-StatusOr<BpeModel> LoadHfVocab(const std::string& vocab_json_path,
-                               const std::string& merges_path) {
+StatusOr<BpeModel> LoadHfVocab(const std::string& vocab_json_path, const std::string& merges_path) {
   FLYP_ASSIGN_OR_RETURN(std::string json_text, ReadMaybeGzipFile(vocab_json_path));
   FLYP_ASSIGN_OR_RETURN(JsonValue json, ParseJson(json_text, vocab_json_path));
   if (!json.is_object() || json.object.empty()) {
@@ -134,8 +129,7 @@ StatusOr<BpeModel> LoadHfVocab(const std::string& vocab_json_path,
   constexpr double kMaxId = 1 << 24;
   std::vector<std::string> tokens;
   for (const auto& [token, id] : json.object) {
-    if (!id.is_number() || id.number < 0 || id.number >= kMaxId ||
-        id.number != std::floor(id.number)) {
+    if (!id.is_number() || id.number < 0 || id.number >= kMaxId || id.number != std::floor(id.number)) {
       return InvalidArgumentError(vocab_json_path + ": token '" + token +
                                   "' needs a non-negative integer id below 2^24");
     }
@@ -143,8 +137,8 @@ StatusOr<BpeModel> LoadHfVocab(const std::string& vocab_json_path,
     const auto i = static_cast<size_t>(id.number);
     if (i >= tokens.size()) tokens.resize(i + 1);
     if (!tokens[i].empty() && tokens[i] != token) {
-      return InvalidArgumentError(vocab_json_path + ": id " + std::to_string(i) +
-                                  " is given to both '" + tokens[i] + "' and '" + token + "'");
+      return InvalidArgumentError(vocab_json_path + ": id " + std::to_string(i) + " is given to both '" +
+                                  tokens[i] + "' and '" + token + "'");
     }
     tokens[i] = token;
   }

@@ -32,15 +32,13 @@ StatusOr<std::string> ReadMaybeGzipFile(const std::string& path);
 // (line 1, which must contain "#version"), stops at kMaxClipMerges or at trailing empty
 // lines; a line without exactly two space-separated parts, or an empty line
 // followed by more merges, is an InvalidArgument naming `path` and the line.
-StatusOr<std::vector<BpeModel::Merge>> ParseMerges(const std::string& content,
-                                                    const std::string& path);
+StatusOr<std::vector<BpeModel::Merge>> ParseMerges(const std::string& content, const std::string& path);
 
 // The CLIP id layout for `merges` (see above).
 std::vector<std::string> ClipVocabTokens(const std::vector<BpeModel::Merge>& merges);
 
 StatusOr<BpeModel> LoadClipVocab(const std::string& path);
-StatusOr<BpeModel> LoadHfVocab(const std::string& vocab_json_path,
-                               const std::string& merges_path);
+StatusOr<BpeModel> LoadHfVocab(const std::string& vocab_json_path, const std::string& merges_path);
 BpeModel ByteLevelModel();
 
 }  // namespace flyp::text
