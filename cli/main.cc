@@ -17,6 +17,15 @@ struct Command {
 const std::map<std::string, Command>& Commands() {
   static const std::map<std::string, Command> commands = {
       {"validate", {flyp::cli::RunValidate, "check a job spec and print it normalised"}},
+      {"submit", {flyp::cli::RunSubmit, "validate a spec and submit it; prints the job id"}},
+      {"get", {flyp::cli::RunGet, "one job as a table row or JSON"}},
+      {"describe", {flyp::cli::RunDescribe, "a job's status, history and spec"}},
+      {"list", {flyp::cli::RunList, "jobs, filtered by state or name"}},
+      {"watch", {flyp::cli::RunWatch, "follow a job's progress until it ends"}},
+      {"logs", {flyp::cli::RunLogs, "a job's world output (-f follows)"}},
+      {"cancel", {flyp::cli::RunCancel, "stop a job"}},
+      {"artifacts", {flyp::cli::RunArtifacts, "list a job's artifacts"}},
+      {"download", {flyp::cli::RunDownload, "download one artifact"}},
   };
   return commands;
 }

@@ -1,0 +1,162 @@
+// flypctl watch / logs / artifacts / download.
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "cli/client.h"
+#include "cli/commands.h"
+#include "cli/exit_codes.h"
+
+namespace flyp::cli {
+namespace {
+
+int Usage(const char* text) {
+  std::cerr << text << "\nGlobal flags: --server HOST:PORT ($FLYP_SERVER), --token T ($FLYP_TOKEN), "
+                       "--tls-ca PEM ($FLYP_TLS_CA)\n";
+  return kExitUsage;
+}
+
+bool ParseInt(const std::string& s, int* out) {
+  try {
+    size_t pos;
+    *out = std::stoi(s, &pos);
+    return pos == s.size();
+  } catch (...) {
+    return false;
+  }
+}
+
+}  // namespace
+
+int RunWatch(const Args& args) {
+  ClientFlags f;
+  if (!ParseClientFlags(args, {}, {}, &f) || f.positional.size() != 1) {
+    return Usage("usage: flypctl watch ID\nFollows the job until it ends; exit 0 only if it SUCCEEDED.");
+  }
+  v1::WatchJobRequest req;
+  req.set_id(f.positional[0]);
+  auto ctx = MakeContext(f, 0);
+  auto reader = MakeStub(f)->WatchJob(ctx.get(), req);
+  v1::WatchJobEvent ev;
+  int state = 0;
+  bool tty = isatty(fileno(stdout));
+  bool progress_line = false;
+  auto end_progress_line = [&] {
+    if (progress_line && tty) std::cout << "\n";
+    progress_line = false;
+  };
+  while (reader->Read(&ev)) {
+    if (ev.has_job()) {
+      state = ev.job().status().state();
+      std::cout << ev.job().id() << " " << ev.job().spec().name() << ": " << StateName(state) << std::endl;
+    } else if (ev.has_transition()) {
+      end_progress_line();
+      state = ev.transition().state();
+      std::cout << StateName(state) << "  " << ev.transition().reason()
+                << (ev.transition().message().empty() ? "" : ": " + ev.transition().message()) << std::endl;
+    } else if (ev.has_progress()) {
+      const auto& p = ev.progress();
+      char line[200];
+      std::snprintf(line, sizeof(line), "step %lld/%lld  loss %.4f  %.1f samples/s  ETA %s",
+                    static_cast<long long>(p.step()), static_cast<long long>(p.total_steps()), p.loss(),
+                    p.samples_per_second(), FormatDuration(p.eta_seconds()).c_str());
+      if (tty) {
+        std::cout << "\r\033[K" << line << std::flush;  // one live line on a terminal
+        progress_line = true;
+      } else {
+        std::cout << line << "\n";
+      }
+    }
+  }
+  end_progress_line();
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) return ReportRpcError(s);
+  return state == v1::JOB_STATE_SUCCEEDED ? kExitOk : kExitFailure;
+}
+
+int RunLogs(const Args& args) {
+  ClientFlags f;
+  if (!ParseClientFlags(args, {"--rank", "--tail"}, {"-f", "--follow"}, &f) || f.positional.size() != 1) {
+    return Usage("usage: flypctl logs ID [-f] [--rank R] [--tail N]");
+  }
+  v1::StreamLogsRequest req;
+  req.set_id(f.positional[0]);
+  req.set_follow(f.switches.count("-f") || f.switches.count("--follow"));
+  int v;
+  if (f.options.count("--rank")) {
+    if (!ParseInt(f.options["--rank"], &v)) return Usage("flypctl logs: --rank needs an integer");
+    req.set_has_rank(true);
+    req.set_rank(v);
+  }
+  if (f.options.count("--tail")) {
+    if (!ParseInt(f.options["--tail"], &v) || v < 0) return Usage("flypctl logs: --tail needs an integer >= 0");
+    req.set_tail(v);
+  }
+  auto ctx = MakeContext(f, 0);
+  auto reader = MakeStub(f)->StreamLogs(ctx.get(), req);
+  v1::LogLine line;
+  while (reader->Read(&line)) {
+    if (req.has_rank()) {
+      std::cout << line.text() << "\n";
+    } else {
+      std::cout << (line.rank() < 0 ? std::string("[mpirun] ") : "[rank " + std::to_string(line.rank()) + "] ")
+                << line.text() << "\n";
+    }
+  }
+  grpc::Status s = reader->Finish();
+  return s.ok() ? kExitOk : ReportRpcError(s);
+}
+
+int RunArtifacts(const Args& args) {
+  ClientFlags f;
+  if (!ParseClientFlags(args, {}, {}, &f) || f.positional.size() != 1) return Usage("usage: flypctl artifacts ID");
+  v1::ListArtifactsRequest req;
+  req.set_id(f.positional[0]);
+  v1::ListArtifactsResponse resp;
+  grpc::Status s = MakeStub(f)->ListArtifacts(MakeContext(f).get(), req, &resp);
+  if (!s.ok()) return ReportRpcError(s);
+  std::printf("%-11s %12s  %s\n", "KIND", "BYTES", "PATH");
+  for (const auto& a : resp.artifacts()) {
+    std::printf("%-11s %12lld  %s\n", a.kind().c_str(), static_cast<long long>(a.size_bytes()), a.path().c_str());
+  }
+  return kExitOk;
+}
+
+int RunDownload(const Args& args) {
+  ClientFlags f;
+  if (!ParseClientFlags(args, {"--out"}, {}, &f) || f.positional.size() != 2) {
+    return Usage("usage: flypctl download ID PATH [--out FILE]\nWrites to FILE (default: the base name of PATH; "
+                 "'-' for stdout).");
+  }
+  std::string path = f.positional[1];
+  std::string out_path = f.options.count("--out") ? f.options["--out"] : path.substr(path.rfind('/') + 1);
+  v1::GetArtifactRequest req;
+  req.set_id(f.positional[0]);
+  req.set_path(path);
+  auto ctx = MakeContext(f, 0);
+  auto reader = MakeStub(f)->GetArtifact(ctx.get(), req);
+  std::ofstream file;
+  std::ostream* out = &std::cout;
+  v1::ArtifactChunk chunk;
+  int64_t got = 0;
+  while (reader->Read(&chunk)) {
+    if (out == &std::cout && out_path != "-" && !file.is_open()) {
+      file.open(out_path, std::ios::binary | std::ios::trunc);
+      if (!file) {
+        std::cerr << "flypctl: cannot write '" << out_path << "'\n";
+        return kExitFailure;
+      }
+      out = &file;
+    }
+    out->write(chunk.data().data(), static_cast<std::streamsize>(chunk.data().size()));
+    got += static_cast<int64_t>(chunk.data().size());
+  }
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) return ReportRpcError(s);
+  if (out_path != "-") std::cerr << "wrote " << got << " bytes to " << out_path << "\n";
+  return kExitOk;
+}
+
+}  // namespace flyp::cli
