@@ -15,10 +15,14 @@ namespace flyp::train {
 
 const char* PhaseName(Phase phase) {
   switch (phase) {
-    case Phase::kStarted: return "started";
-    case Phase::kCheckpoint: return "checkpoint";
-    case Phase::kCompleted: return "completed";
-    case Phase::kFailed: return "failed";
+    case Phase::kStarted:
+      return "started";
+    case Phase::kCheckpoint:
+      return "checkpoint";
+    case Phase::kCompleted:
+      return "completed";
+    case Phase::kFailed:
+      return "failed";
   }
   return "unknown";
 }
@@ -72,8 +76,8 @@ std::string FormatProgressLine(const ProgressEvent& e) {
     line += " epoch " + std::to_string(e.epoch);
     if (e.total_epochs > 0) line += "/" + std::to_string(e.total_epochs);
   }
-  std::snprintf(buf, sizeof(buf), " loss %.4f lr %.2e scale %.2f %.1f samples/s ETA ", e.loss, e.learning_rate,
-                e.logit_scale, e.samples_per_second);
+  std::snprintf(buf, sizeof(buf), " loss %.4f lr %.2e scale %.2f %.1f samples/s ETA ", e.loss,
+                e.learning_rate, e.logit_scale, e.samples_per_second);
   line += buf;
   line += FormatDuration(e.eta_seconds);
   return line;
@@ -165,9 +169,15 @@ void FanoutSink::OnState(const StateEvent& e) {
 
 ProgressPrinter::ProgressPrinter(std::FILE* out, Mode mode) : out_(out) {
   switch (mode) {
-    case Mode::kRedraw: redraw_ = true; break;
-    case Mode::kLines: redraw_ = false; break;
-    case Mode::kAuto: redraw_ = out != nullptr && ::isatty(::fileno(out)) == 1; break;
+    case Mode::kRedraw:
+      redraw_ = true;
+      break;
+    case Mode::kLines:
+      redraw_ = false;
+      break;
+    case Mode::kAuto:
+      redraw_ = out != nullptr && ::isatty(::fileno(out)) == 1;
+      break;
   }
 }
 
@@ -224,10 +234,12 @@ StatusOr<std::unique_ptr<EventWriter>> EventWriter::Open(const std::string& path
   if (!parent.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(parent, ec);
-    if (ec) return PermissionDeniedError("cannot create directory for events file " + path + ": " + ec.message());
+    if (ec)
+      return PermissionDeniedError("cannot create directory for events file " + path + ": " + ec.message());
   }
   std::FILE* f = std::fopen(path.c_str(), "ae");
-  if (f == nullptr) return PermissionDeniedError("cannot open events file " + path + ": " + std::strerror(errno));
+  if (f == nullptr)
+    return PermissionDeniedError("cannot open events file " + path + ": " + std::strerror(errno));
   return std::unique_ptr<EventWriter>(new EventWriter(path, f));
 }
 
@@ -253,8 +265,12 @@ Status EventWriter::status() const {
 void EventWriter::OnProgress(const ProgressEvent& e) {
   WriteLine(ProgressEventJson(e, std::chrono::system_clock::now()));
 }
-void EventWriter::OnEval(const EvalEvent& e) { WriteLine(EvalEventJson(e, std::chrono::system_clock::now())); }
-void EventWriter::OnState(const StateEvent& e) { WriteLine(StateEventJson(e, std::chrono::system_clock::now())); }
+void EventWriter::OnEval(const EvalEvent& e) {
+  WriteLine(EvalEventJson(e, std::chrono::system_clock::now()));
+}
+void EventWriter::OnState(const StateEvent& e) {
+  WriteLine(StateEventJson(e, std::chrono::system_clock::now()));
+}
 
 // ---------------------------------------------------------------- ETA ---
 

@@ -105,9 +105,9 @@ class FanoutSink : public ProgressSink {
 class ProgressPrinter : public ProgressSink {
  public:
   enum class Mode {
-    kAuto,     // redraw when `out` is a terminal (isatty)
-    kRedraw,   // always redraw one line with \r
-    kLines,    // always one line per update
+    kAuto,    // redraw when `out` is a terminal (isatty)
+    kRedraw,  // always redraw one line with \r
+    kLines,   // always one line per update
   };
   // `out` is not owned; stderr by default.
   explicit ProgressPrinter(std::FILE* out = stderr, Mode mode = Mode::kAuto);
@@ -173,7 +173,7 @@ class EtaEstimator {
   void Observe(int64_t step, double seconds, int64_t samples);
 
   bool has_rate() const { return sec_per_step_ > 0; }
-  double seconds_per_step() const { return sec_per_step_; }   // 0 until known
+  double seconds_per_step() const { return sec_per_step_; }       // 0 until known
   double samples_per_second() const { return samples_per_sec_; }  // 0 until known
   // Seconds to reach total_steps from the last observed step; -1 when the
   // rate is unknown; 0 when done.

@@ -93,8 +93,10 @@ TEST(ProgressLineTest, Exact) {
 TEST(ProgressLineTest, EvalAndState) {
   EvalEvent ev{"id_test", 0.71234, 0.6, 2, FixedTime()};
   EXPECT_EQ(FormatEvalLine(ev), "eval id_test accuracy 71.23% macro-F1 60.00% (epoch 2)");
-  EXPECT_EQ(FormatEvalLine(EvalEvent{"rotated", 0.5, std::nullopt, std::nullopt, {}}), "eval rotated accuracy 50.00%");
-  EXPECT_EQ(FormatStateLine(StateEvent{Phase::kCheckpoint, "/ckpt/step_100", {}}), "state checkpoint: /ckpt/step_100");
+  EXPECT_EQ(FormatEvalLine(EvalEvent{"rotated", 0.5, std::nullopt, std::nullopt, {}}),
+            "eval rotated accuracy 50.00%");
+  EXPECT_EQ(FormatStateLine(StateEvent{Phase::kCheckpoint, "/ckpt/step_100", {}}),
+            "state checkpoint: /ckpt/step_100");
   EXPECT_EQ(FormatStateLine(StateEvent{Phase::kCompleted, "", {}}), "state completed");
 }
 
@@ -113,8 +115,8 @@ TEST(EtaEstimatorTest, MovingAverageOfSecondsPerStep) {
   // samples/s: 32 + 0.5 * (320/30 - 32)
   EXPECT_DOUBLE_EQ(eta.samples_per_second(), 32 + 0.5 * (320.0 / 30.0 - 32));
   EXPECT_DOUBLE_EQ(eta.EtaSeconds(100), 160.0);  // 80 steps * 2 s
-  eta.Observe(20, 150.0, 640);  // no new step: ignored
-  eta.Observe(25, 140.0, 700);  // time went backwards: ignored
+  eta.Observe(20, 150.0, 640);                   // no new step: ignored
+  eta.Observe(25, 140.0, 700);                   // time went backwards: ignored
   EXPECT_DOUBLE_EQ(eta.seconds_per_step(), 2.0);
   eta.Observe(100, 300.0, 3200);
   EXPECT_EQ(eta.EtaSeconds(100), 0);
@@ -230,16 +232,19 @@ TEST(ProgressPrinterTest, RedrawsOneLineOnATerminal) {
     p.OnProgress(b);
   }  // the destructor ends the pending line
   const std::string la = FormatProgressLine(a), lb = FormatProgressLine(b);
-  EXPECT_EQ(Drain(f), "\r" + la + "\x1b[K" + "\r" + lb + "\x1b[K" + "\r\x1b[K" + "eval id_test accuracy 50.00%\n" +
-                          "\r" + lb + "\x1b[K" + "\n");
+  EXPECT_EQ(Drain(f), "\r" + la + "\x1b[K" + "\r" + lb + "\x1b[K" + "\r\x1b[K" +
+                          "eval id_test accuracy 50.00%\n" + "\r" + lb + "\x1b[K" + "\n");
   std::fclose(f);
 }
 
 // Records events, for FanoutSink.
 class RecordingSink : public ProgressSink {
  public:
-  explicit RecordingSink(std::vector<std::string>* log, std::string name) : log_(log), name_(std::move(name)) {}
-  void OnProgress(const ProgressEvent& e) override { log_->push_back(name_ + ":progress " + std::to_string(e.step)); }
+  explicit RecordingSink(std::vector<std::string>* log, std::string name)
+      : log_(log), name_(std::move(name)) {}
+  void OnProgress(const ProgressEvent& e) override {
+    log_->push_back(name_ + ":progress " + std::to_string(e.step));
+  }
   void OnEval(const EvalEvent& e) override { log_->push_back(name_ + ":eval " + e.split); }
   void OnState(const StateEvent& e) override { log_->push_back(name_ + ":state " + PhaseName(e.phase)); }
 
@@ -259,8 +264,8 @@ TEST(FanoutSinkTest, ForwardsToEverySinkInOrder) {
   fan.OnState(StateEvent{Phase::kStarted, "", {}});
   fan.OnProgress(SampleProgress());
   fan.OnEval(EvalEvent{"ood", 0.1, std::nullopt, std::nullopt, {}});
-  EXPECT_EQ(log, (std::vector<std::string>{"a:state started", "b:state started", "a:progress 120", "b:progress 120",
-                                           "a:eval ood", "b:eval ood"}));
+  EXPECT_EQ(log, (std::vector<std::string>{"a:state started", "b:state started", "a:progress 120",
+                                           "b:progress 120", "a:eval ood", "b:eval ood"}));
 }
 
 }  // namespace

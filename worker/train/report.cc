@@ -21,10 +21,11 @@ namespace flyp::train {
 bool RunReport::operator==(const RunReport& o) const {
   return job == o.job && method == o.method && model == o.model && world_size == o.world_size &&
          id_val_split == o.id_val_split && id_test_split == o.id_test_split && timings == o.timings &&
-         steps == o.steps && samples_per_second == o.samples_per_second && final_train_loss == o.final_train_loss &&
-         hyperparameters == o.hyperparameters && zeroshot == o.zeroshot && finetuned == o.finetuned &&
-         epochs == o.epochs && wise_ft == o.wise_ft && chosen_alpha == o.chosen_alpha && chosen == o.chosen &&
-         lp_l2 == o.lp_l2 && extra_rows == o.extra_rows;
+         steps == o.steps && samples_per_second == o.samples_per_second &&
+         final_train_loss == o.final_train_loss && hyperparameters == o.hyperparameters &&
+         zeroshot == o.zeroshot && finetuned == o.finetuned && epochs == o.epochs && wise_ft == o.wise_ft &&
+         chosen_alpha == o.chosen_alpha && chosen == o.chosen && lp_l2 == o.lp_l2 &&
+         extra_rows == o.extra_rows;
 }
 
 // ------------------------------------------------------------ helpers ---
@@ -38,8 +39,9 @@ std::string FormatPercent(double accuracy) {
 
 std::string MethodDisplayName(const std::string& method) {
   static const std::map<std::string, std::string> kNames = {
-      {"zeroshot", "Zeroshot"}, {"lp", "LP"},     {"ft", "FT"},     {"l2sp", "L2-SP"},
-      {"lpft", "LP-FT"},        {"flyp", "FLYP"}, {"pretrain", "Pretrain"}};
+      {"zeroshot", "Zeroshot"}, {"lp", "LP"},      {"ft", "FT"},
+      {"l2sp", "L2-SP"},        {"lpft", "LP-FT"}, {"flyp", "FLYP"},
+      {"pretrain", "Pretrain"}};
   const auto it = kNames.find(method);
   return it == kNames.end() ? method : it->second;
 }
@@ -91,7 +93,8 @@ std::optional<double> AverageOod(const std::vector<SplitEval>& evals) {
 
 // ------------------------------------------------------------- wise-ft ---
 
-std::optional<size_t> ChooseAlphaIndex(const std::vector<WiseFtPoint>& sweep, const std::string& id_val_split) {
+std::optional<size_t> ChooseAlphaIndex(const std::vector<WiseFtPoint>& sweep,
+                                       const std::string& id_val_split) {
   std::optional<size_t> best;
   double best_acc = 0;
   for (size_t i = 0; i < sweep.size(); ++i) {
@@ -111,8 +114,9 @@ Status SelectWiseFtAlpha(RunReport* report) {
   if (report->wise_ft.empty()) return Status::Ok();
   const std::optional<size_t> i = ChooseAlphaIndex(report->wise_ft, report->id_val_split);
   if (!i) {
-    return FailedPreconditionError("WiSE-FT: no alpha of the sweep was evaluated on the ID validation split '" +
-                                   report->id_val_split + "', so no alpha can be chosen");
+    return FailedPreconditionError(
+        "WiSE-FT: no alpha of the sweep was evaluated on the ID validation split '" + report->id_val_split +
+        "', so no alpha can be chosen");
   }
   report->chosen_alpha = report->wise_ft[*i].alpha;
   report->chosen = report->wise_ft[*i].evaluations;
@@ -302,10 +306,12 @@ StatusOr<RunReport> ReportFromJson(const std::string& text, const std::string& s
   const Json& root = *parsed;
   const JsonReader rd(source_name);
   if (!root.is_object()) return rd.Error("(root)", "expected an object");
+  if (JsonReader::Member(root, "format_version") == nullptr) return rd.Error("format_version", "missing");
   int64_t version = 0;
   FLYP_RETURN_IF_ERROR(rd.Int(root, "", "format_version", &version));
   if (version != 1) {
-    return rd.Error("format_version", "unsupported version " + std::to_string(version) + " (this build reads 1)");
+    return rd.Error("format_version",
+                    "unsupported version " + std::to_string(version) + " (this build reads 1)");
   }
   RunReport r;
   FLYP_RETURN_IF_ERROR(rd.String(root, "", "job", &r.job));
@@ -328,7 +334,8 @@ StatusOr<RunReport> ReportFromJson(const std::string& text, const std::string& s
     if (es != nullptr) {
       for (size_t i = 0; i < es->size(); ++i) {
         const Json& v = es->as_array()[i];
-        if (!v.is_number()) return rd.Error("timings.epoch_seconds[" + std::to_string(i) + "]", "expected a number");
+        if (!v.is_number())
+          return rd.Error("timings.epoch_seconds[" + std::to_string(i) + "]", "expected a number");
         r.timings.epoch_seconds.push_back(v.as_double());
       }
     }
@@ -439,7 +446,8 @@ using Metric = std::optional<double> (*)(const SplitEval&);
 std::optional<double> Accuracy(const SplitEval& e) { return e.accuracy; }
 std::optional<double> MacroF1(const SplitEval& e) { return e.macro_f1; }
 
-std::optional<double> CellValue(const Column& c, const Row& row, const std::vector<Column>& cols, Metric metric) {
+std::optional<double> CellValue(const Column& c, const Row& row, const std::vector<Column>& cols,
+                                Metric metric) {
   switch (c.kind) {
     case Column::Kind::kId: {
       const SplitEval* e = FindIdEval(*row.evals, row.id_val_split, row.id_test_split);
@@ -551,16 +559,22 @@ std::string WiseFtLabel(const std::string& method, double alpha) {
   return MethodDisplayName(method) + " + WiSE-FT (alpha=" + FormatAlpha(alpha) + ")";
 }
 
+// The method's own row; a zero-shot run whose "finetuned" results are its
+// zero-shot results would only repeat the Zeroshot row.
+bool HasMethodRow(const RunReport& r) {
+  return !r.finetuned.empty() && !(r.method == "zeroshot" && r.finetuned == r.zeroshot);
+}
+
 std::vector<Row> MainRows(const RunReport& r) {
   std::vector<Row> rows;
   if (!r.zeroshot.empty()) rows.push_back({"Zeroshot", &r.zeroshot, r.id_val_split, r.id_test_split});
-  if (!r.finetuned.empty()) {
+  if (HasMethodRow(r))
     rows.push_back({MethodDisplayName(r.method), &r.finetuned, r.id_val_split, r.id_test_split});
-  }
   if (r.chosen_alpha && !r.chosen.empty()) {
     rows.push_back({WiseFtLabel(r.method, *r.chosen_alpha), &r.chosen, r.id_val_split, r.id_test_split});
   }
-  for (const MethodRow& x : r.extra_rows) rows.push_back({x.label, &x.evaluations, r.id_val_split, r.id_test_split});
+  for (const MethodRow& x : r.extra_rows)
+    rows.push_back({x.label, &x.evaluations, r.id_val_split, r.id_test_split});
   return rows;
 }
 
@@ -624,7 +638,8 @@ std::string RenderReportMarkdown(const RunReport& r) {
     std::vector<Column> cols = StandardColumns(srows);
     // Show the selection criterion when it is not already the ID column.
     bool has_val = false;
-    for (const WiseFtPoint& p : sweep) has_val = has_val || FindSplit(p.evaluations, r.id_val_split) != nullptr;
+    for (const WiseFtPoint& p : sweep)
+      has_val = has_val || FindSplit(p.evaluations, r.id_val_split) != nullptr;
     if (has_val && cols[0].header != "ID (" + r.id_val_split + ")") {
       cols.insert(cols.begin(), {Column::Kind::kSplit, r.id_val_split, r.id_val_split, false});
     }
@@ -643,9 +658,8 @@ std::string RenderComparisonTable(const std::vector<RunReport>& runs) {
     }
   }
   for (const RunReport& r : runs) {
-    if (!r.finetuned.empty()) {
+    if (HasMethodRow(r))
       rows.push_back({MethodDisplayName(r.method), &r.finetuned, r.id_val_split, r.id_test_split});
-    }
     if (r.chosen_alpha && !r.chosen.empty()) {
       rows.push_back({WiseFtLabel(r.method, *r.chosen_alpha), &r.chosen, r.id_val_split, r.id_test_split});
     }
@@ -728,7 +742,7 @@ namespace {
 
 // Writes `content` to dir/name via a temporary file in the same directory,
 // fsync and rename (atomic on POSIX file systems).
-Status WriteFileAtomic(const std::string& dir, const std::string& name, const std::string& content) {
+Status WriteReportFile(const std::string& dir, const std::string& name, const std::string& content) {
   const std::string path = dir + "/" + name;
   const std::string tmp = dir + "/." + name + ".tmp." + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -764,9 +778,9 @@ Status WriteReport(const RunReport& report, const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return PermissionDeniedError("cannot create report directory " + dir + ": " + ec.message());
-  FLYP_RETURN_IF_ERROR(WriteFileAtomic(dir, "report.json", ReportToJson(report)));
-  FLYP_RETURN_IF_ERROR(WriteFileAtomic(dir, "report.md", RenderReportMarkdown(report)));
-  FLYP_RETURN_IF_ERROR(WriteFileAtomic(dir, "wiseft.svg", RenderWiseFtSvg(report)));
+  FLYP_RETURN_IF_ERROR(WriteReportFile(dir, "report.json", ReportToJson(report)));
+  FLYP_RETURN_IF_ERROR(WriteReportFile(dir, "report.md", RenderReportMarkdown(report)));
+  FLYP_RETURN_IF_ERROR(WriteReportFile(dir, "wiseft.svg", RenderWiseFtSvg(report)));
   return Status::Ok();
 }
 

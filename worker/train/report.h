@@ -1,9 +1,11 @@
 // The evaluation report of one training job and how it is written:
 //   report.json  everything, machine-readable (schema below);
 //   report.md    a FLYP-paper "Table 1" style table (rows: zero-shot, the
-//                method, the method + WiSE-FT at the chosen alpha; columns: ID,
-//                every OOD split, Avg OOD), then per-epoch and alpha-sweep
-//                tables;
+//                method, the method + WiSE-FT at the chosen alpha, extra rows;
+//                columns: ID, every OOD split, Avg OOD), a macro-F1 table when
+//                any split has one, then per-epoch and alpha-sweep tables. A
+//                "zeroshot" run whose finetuned results equal its zero-shot
+//                results shows only the Zeroshot row;
 //   wiseft.svg   ID accuracy (x) vs average OOD accuracy (y) over alpha.
 //
 // Accuracies are fractions in [0, 1] everywhere in the data model and JSON;
@@ -33,7 +35,9 @@
 //                    "evaluations": [Evaluation]}]}
 //   Evaluation = {"split": str, "ood": bool, "accuracy": num,
 //                 "macro_f1": num|null}
-// ReadReportJson ignores unknown keys (forward compatibility) and rejects a
+// ReadReportJson requires "format_version" 1 and, in each Evaluation, "split"
+// and "accuracy" (and "alpha" in a sweep point); other absent keys keep their
+// defaults. It ignores unknown keys (forward compatibility) and rejects a
 // present key of the wrong type, naming it ("report.json: finetuned[1].
 // accuracy: expected a number").
 //
@@ -138,7 +142,8 @@ struct RunReport {
 // `id_val_split`; ties go to the smaller alpha (less departure from the
 // zero-shot model, the conservative choice). nullopt when no point has that
 // split.
-std::optional<size_t> ChooseAlphaIndex(const std::vector<WiseFtPoint>& sweep, const std::string& id_val_split);
+std::optional<size_t> ChooseAlphaIndex(const std::vector<WiseFtPoint>& sweep,
+                                       const std::string& id_val_split);
 
 // Sets report->chosen_alpha and report->chosen from the sweep with
 // ChooseAlphaIndex. FAILED_PRECONDITION when the sweep is non-empty but no

@@ -169,6 +169,20 @@ TEST(ReportMarkdownTest, LpStrengthMacroF1AndFallbackToIdVal) {
   EXPECT_EQ(RenderReportMarkdown(r), expected);
 }
 
+TEST(ReportMarkdownTest, ZeroshotRunShowsOneRow) {
+  RunReport r;
+  r.method = "zeroshot";
+  r.zeroshot = {Id("id_test", 0.5), Ood("o", 0.25)};
+  r.finetuned = r.zeroshot;
+  const std::string table =
+      "| Method | ID (id_test) | o | Avg OOD |\n"
+      "|:---|---:|---:|---:|\n"
+      "| Zeroshot | 50.0 | 25.0 | 25.0 |\n";
+  EXPECT_NE(RenderReportMarkdown(r).find("## Accuracy (%)\n\n" + table), std::string::npos)
+      << RenderReportMarkdown(r);
+  EXPECT_EQ(RenderComparisonTable({r}), table);
+}
+
 TEST(ComparisonTableTest, RowsPerRunUnionOfOodColumns) {
   RunReport flyp = SampleReport();
   RunReport ft;
@@ -262,7 +276,8 @@ TEST(ReportJsonTest, BadInputNamesFileAndField) {
   const std::vector<Case> cases = {
       {"{\"format_version\": 1, \"finetuned\": [{\"split\": \"a\", \"accuracy\": \"high\"}]}",
        "r.json: finetuned[0].accuracy: expected a number"},
-      {"{\"format_version\": 1, \"finetuned\": [{\"accuracy\": 0.5}]}", "r.json: finetuned[0]: missing \"split\""},
+      {"{\"format_version\": 1, \"finetuned\": [{\"accuracy\": 0.5}]}",
+       "r.json: finetuned[0]: missing \"split\""},
       {"{\"format_version\": 1, \"world_size\": 1.5}", "r.json: world_size: expected an integer"},
       {"{\"format_version\": 1, \"wise_ft\": {\"sweep\": [{\"alpha\": true}]}}",
        "r.json: wise_ft.sweep[0].alpha: expected a number"},
@@ -272,6 +287,7 @@ TEST(ReportJsonTest, BadInputNamesFileAndField) {
        "r.json: hyperparameters.lr: expected a string"},
       {"{\"format_version\": 2}", "r.json: format_version: unsupported version 2 (this build reads 1)"},
       {"[]", "r.json: (root): expected an object"},
+      {"{\"job\": \"j\"}", "r.json: format_version: missing"},
       {"{\"format_version\": 1,}", "r.json: JSON line 1, column 22"},
   };
   for (const Case& c : cases) {
@@ -281,7 +297,8 @@ TEST(ReportJsonTest, BadInputNamesFileAndField) {
     EXPECT_EQ(r.status().message().rfind(c.message, 0), 0u) << r.status().message();
   }
   // Unknown keys are ignored.
-  StatusOr<RunReport> ok = ReportFromJson("{\"format_version\": 1, \"future\": [1, 2], \"job\": \"j\"}", "r.json");
+  StatusOr<RunReport> ok =
+      ReportFromJson("{\"format_version\": 1, \"future\": [1, 2], \"job\": \"j\"}", "r.json");
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_EQ(ok->job, "j");
   EXPECT_EQ(ReadReportJson("/nonexistent/report.json").status().code(), StatusCode::kNotFound);
@@ -293,7 +310,7 @@ TEST(ReportSvgTest, EverySweepPointIsPlotted) {
   EXPECT_EQ(svg.find("nan"), std::string::npos);
   // (ID %, Avg OOD %) for alpha 0, 0.5, 0.7, 1.
   for (const char* point : {"(67.85, 37.5) \xCE\xB1=0<", "(93, 50) \xCE\xB1=0.5<", "(92, 47.5) \xCE\xB1=0.7<",
-                                   "(91.249, 45) \xCE\xB1=1<"}) {
+                            "(91.249, 45) \xCE\xB1=1<"}) {
     EXPECT_NE(svg.find(std::string("<title>FLYP: ") + point), std::string::npos) << point;
   }
   EXPECT_NE(svg.find("ID accuracy (%) [id_test]"), std::string::npos);
@@ -311,7 +328,8 @@ TEST(ReportSvgTest, AlphaCurvesOneSeriesPerRun) {
   EXPECT_NE(svg.find("<title>FT: (50, 40) \xCE\xB1=0</title>"), std::string::npos);
   EXPECT_NE(svg.find("<title>FT: (90, 30) \xCE\xB1=1</title>"), std::string::npos);
   size_t points = 0;
-  for (size_t p = svg.find("<g class=\"point\">"); p != std::string::npos; p = svg.find("<g class=\"point\">", p + 1)) {
+  for (size_t p = svg.find("<g class=\"point\">"); p != std::string::npos;
+       p = svg.find("<g class=\"point\">", p + 1)) {
     ++points;
   }
   EXPECT_EQ(points, 6u);

@@ -74,11 +74,12 @@ void MarkerElement(std::string& out, Marker m, double cx, double cy, const std::
       out += "<circle cx=\"" + Num(cx) + "\" cy=\"" + Num(cy) + "\" r=\"4\"" + fill + "/>";
       break;
     case Marker::kSquare:
-      out += "<rect x=\"" + Num(cx - 4) + "\" y=\"" + Num(cy - 4) + "\" width=\"8\" height=\"8\"" + fill + "/>";
+      out +=
+          "<rect x=\"" + Num(cx - 4) + "\" y=\"" + Num(cy - 4) + "\" width=\"8\" height=\"8\"" + fill + "/>";
       break;
     case Marker::kTriangle:
-      out += "<polygon points=\"" + Num(cx) + "," + Num(cy - 5) + " " + Num(cx + 5) + "," + Num(cy + 4) + " " +
-             Num(cx - 5) + "," + Num(cy + 4) + "\"" + fill + "/>";
+      out += "<polygon points=\"" + Num(cx) + "," + Num(cy - 5) + " " + Num(cx + 5) + "," + Num(cy + 4) +
+             " " + Num(cx - 5) + "," + Num(cy + 4) + "\"" + fill + "/>";
       break;
     case Marker::kDiamond:
       out += "<polygon points=\"" + Num(cx) + "," + Num(cy - 5) + " " + Num(cx + 5) + "," + Num(cy) + " " +
@@ -94,11 +95,21 @@ std::string EscapeXml(const std::string& text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
       default:
         // Control characters other than tab/newline are not allowed in XML 1.0.
         if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') {
@@ -163,10 +174,11 @@ std::string RenderSvgPlot(const PlotOptions& options, const std::vector<PlotSeri
   out += "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"" + Num(width) + "\" height=\"" +
          Num(height) + "\" viewBox=\"0 0 " + Num(width) + " " + Num(height) +
          "\" font-family=\"sans-serif\" font-size=\"12\">\n";
-  out += "<rect x=\"0\" y=\"0\" width=\"" + Num(width) + "\" height=\"" + Num(height) + "\" fill=\"white\"/>\n";
+  out +=
+      "<rect x=\"0\" y=\"0\" width=\"" + Num(width) + "\" height=\"" + Num(height) + "\" fill=\"white\"/>\n";
   if (!options.title.empty()) {
-    out += "<text class=\"title\" x=\"" + Num(left + pw / 2) + "\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">" +
-           EscapeXml(options.title) + "</text>\n";
+    out += "<text class=\"title\" x=\"" + Num(left + pw / 2) +
+           "\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">" + EscapeXml(options.title) + "</text>\n";
   }
 
   // Grid, ticks and tick labels.
@@ -179,19 +191,20 @@ std::string RenderSvgPlot(const PlotOptions& options, const std::vector<PlotSeri
            "\" stroke=\"#e0e0e0\"/>";
     out += "<line x1=\"" + Num(x) + "\" y1=\"" + Num(top + ph) + "\" x2=\"" + Num(x) + "\" y2=\"" +
            Num(top + ph + 5) + "\"/>";
-    out += "<text x=\"" + Num(x) + "\" y=\"" + Num(top + ph + 18) + "\" text-anchor=\"middle\" stroke=\"none\">" +
-           FormatTick(t, xstep) + "</text>\n";
+    out += "<text x=\"" + Num(x) + "\" y=\"" + Num(top + ph + 18) +
+           "\" text-anchor=\"middle\" stroke=\"none\">" + FormatTick(t, xstep) + "</text>\n";
   }
   for (double t : TickValues(yr.min, yr.max, ystep)) {
     const double y = py(t);
-    out += "<line x1=\"" + Num(left) + "\" y1=\"" + Num(y) + "\" x2=\"" + Num(left + pw) + "\" y2=\"" + Num(y) +
-           "\" stroke=\"#e0e0e0\"/>";
-    out += "<line x1=\"" + Num(left - 5) + "\" y1=\"" + Num(y) + "\" x2=\"" + Num(left) + "\" y2=\"" + Num(y) + "\"/>";
+    out += "<line x1=\"" + Num(left) + "\" y1=\"" + Num(y) + "\" x2=\"" + Num(left + pw) + "\" y2=\"" +
+           Num(y) + "\" stroke=\"#e0e0e0\"/>";
+    out += "<line x1=\"" + Num(left - 5) + "\" y1=\"" + Num(y) + "\" x2=\"" + Num(left) + "\" y2=\"" +
+           Num(y) + "\"/>";
     out += "<text x=\"" + Num(left - 8) + "\" y=\"" + Num(y + 4) + "\" text-anchor=\"end\" stroke=\"none\">" +
            FormatTick(t, ystep) + "</text>\n";
   }
-  out += "<rect x=\"" + Num(left) + "\" y=\"" + Num(top) + "\" width=\"" + Num(pw) + "\" height=\"" + Num(ph) +
-         "\" fill=\"none\"/>\n";
+  out += "<rect x=\"" + Num(left) + "\" y=\"" + Num(top) + "\" width=\"" + Num(pw) + "\" height=\"" +
+         Num(ph) + "\" fill=\"none\"/>\n";
   out += "</g>\n";
   if (!options.x_label.empty()) {
     out += "<text class=\"x-label\" x=\"" + Num(left + pw / 2) + "\" y=\"" + Num(top + ph + 42) +
@@ -199,8 +212,9 @@ std::string RenderSvgPlot(const PlotOptions& options, const std::vector<PlotSeri
   }
   if (!options.y_label.empty()) {
     const double cx = 18, cy = top + ph / 2;
-    out += "<text class=\"y-label\" x=\"" + Num(cx) + "\" y=\"" + Num(cy) + "\" text-anchor=\"middle\" transform=\"rotate(-90 " +
-           Num(cx) + " " + Num(cy) + ")\">" + EscapeXml(options.y_label) + "</text>\n";
+    out += "<text class=\"y-label\" x=\"" + Num(cx) + "\" y=\"" + Num(cy) +
+           "\" text-anchor=\"middle\" transform=\"rotate(-90 " + Num(cx) + " " + Num(cy) + ")\">" +
+           EscapeXml(options.y_label) + "</text>\n";
   }
 
   // Series.
@@ -217,7 +231,8 @@ std::string RenderSvgPlot(const PlotOptions& options, const std::vector<PlotSeri
         pts += Num(px(p.x)) + "," + Num(py(p.y));
       }
       if (!pts.empty()) {
-        out += "<polyline points=\"" + pts + "\" fill=\"none\" stroke=\"" + color + "\" stroke-width=\"1.5\"/>\n";
+        out += "<polyline points=\"" + pts + "\" fill=\"none\" stroke=\"" + color +
+               "\" stroke-width=\"1.5\"/>\n";
       }
     }
     for (const PlotPoint& p : s.points) {
@@ -229,8 +244,8 @@ std::string RenderSvgPlot(const PlotOptions& options, const std::vector<PlotSeri
       MarkerElement(out, marker, cx, cy, color);
       out += "</g>";
       if (!p.label.empty()) {
-        out += "<text class=\"point-label\" x=\"" + Num(cx + 6) + "\" y=\"" + Num(cy - 6) + "\" font-size=\"10\" fill=\"" +
-               color + "\">" + EscapeXml(p.label) + "</text>";
+        out += "<text class=\"point-label\" x=\"" + Num(cx + 6) + "\" y=\"" + Num(cy - 6) +
+               "\" font-size=\"10\" fill=\"" + color + "\">" + EscapeXml(p.label) + "</text>";
       }
       out += "\n";
     }
@@ -245,8 +260,8 @@ std::string RenderSvgPlot(const PlotOptions& options, const std::vector<PlotSeri
       const PlotSeries& s = series[i];
       const std::string color = s.color.empty() ? kPalette[i % kPaletteSize] : EscapeXml(s.color);
       const double ly = top + 10 + 20 * static_cast<double>(i);
-      out += "<line x1=\"" + Num(lx) + "\" y1=\"" + Num(ly) + "\" x2=\"" + Num(lx + 24) + "\" y2=\"" + Num(ly) +
-             "\" stroke=\"" + color + "\" stroke-width=\"1.5\"/>";
+      out += "<line x1=\"" + Num(lx) + "\" y1=\"" + Num(ly) + "\" x2=\"" + Num(lx + 24) + "\" y2=\"" +
+             Num(ly) + "\" stroke=\"" + color + "\" stroke-width=\"1.5\"/>";
       MarkerElement(out, s.marker.value_or(kMarkers[i % 4]), lx + 12, ly, color);
       out += "<text x=\"" + Num(lx + 30) + "\" y=\"" + Num(ly + 4) + "\">" + EscapeXml(s.name) + "</text>\n";
     }

@@ -3,9 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <fstream>
 #include <regex>
 #include <string>
 #include <vector>
+
+#include "tests/testing/test_env.h"
 
 namespace flyp::svg {
 namespace {
@@ -27,8 +31,8 @@ namespace {
     if (tag[0] == '/') {
       const std::string name = tag.substr(1);
       if (stack.empty() || stack.back() != name) {
-        return ::testing::AssertionFailure() << "closing </" << name << "> does not match "
-                                             << (stack.empty() ? "nothing" : stack.back());
+        return ::testing::AssertionFailure()
+               << "closing </" << name << "> does not match " << (stack.empty() ? "nothing" : stack.back());
       }
       stack.pop_back();
       continue;
@@ -121,7 +125,8 @@ TEST(SvgPlotTest, EveryPointIsDrawnAtItsPosition) {
   // (50, 25) -> x = 70 + 0.5*400 = 270, y = 40 + 385 - 0.5*385 = 232.5.
   EXPECT_NE(doc.find("<circle cx=\"270\" cy=\"232.5\" r=\"4\""), std::string::npos);
   // (20, 40) square marker centred at x = 150, y = 40 + 385 - 0.8*385 = 117.
-  EXPECT_NE(doc.find("<rect x=\"146\" y=\"113\" width=\"8\" height=\"8\" fill=\"#123456\""), std::string::npos);
+  EXPECT_NE(doc.find("<rect x=\"146\" y=\"113\" width=\"8\" height=\"8\" fill=\"#123456\""),
+            std::string::npos);
   // One polyline (series b has lines off) through the three points.
   EXPECT_EQ(Count(doc, "<polyline"), 1u);
   EXPECT_NE(doc.find("points=\"110,386.5 270,232.5 470,40\""), std::string::npos);
@@ -141,11 +146,27 @@ TEST(SvgPlotTest, AutoRangeCoversDataWithNiceTicks) {
   EXPECT_EQ(doc.find(">55</text>"), std::string::npos);
 }
 
+// The ecosystem's own check: xmllint parses the document (skipped when
+// xmllint is not installed).
+TEST(SvgPlotTest, XmllintAcceptsTheDocument) {
+  if (std::system("command -v xmllint >/dev/null 2>&1") != 0) GTEST_SKIP() << "xmllint not installed";
+  PlotOptions opt;
+  opt.title = "a < b & \"c\" \xCE\xB1";
+  opt.x_label = "x's";
+  PlotSeries a{"s&p", {{1, 2, "\xCE\xB1=0.5"}, {3, 4, "<l>"}}, true, "", std::nullopt};
+  PlotSeries b{"t", {{2, 3, ""}}, false, "", Marker::kDiamond};
+  PlotSeries c{"u", {{2.5, 3.5, ""}}, false, "", Marker::kTriangle};
+  const std::string path = flyp::testing::TempDir() + "/plot.svg";
+  std::ofstream(path) << RenderSvgPlot(opt, {a, b, c});
+  EXPECT_EQ(std::system(("xmllint --noout " + path).c_str()), 0);
+}
+
 TEST(SvgPlotTest, EmptyAndDegenerateInputsStayValid) {
   for (const std::vector<PlotSeries>& series :
        {std::vector<PlotSeries>{}, std::vector<PlotSeries>{{"one", {{1, 1, ""}}, true, "", std::nullopt}},
         std::vector<PlotSeries>{{"non-finite", {{NAN, INFINITY, ""}}, true, "", std::nullopt}},
-        std::vector<PlotSeries>{{"huge", {{1e300, -1e300, ""}, {-1e300, 1e300, ""}}, true, "", std::nullopt}}}) {
+        std::vector<PlotSeries>{
+            {"huge", {{1e300, -1e300, ""}, {-1e300, 1e300, ""}}, true, "", std::nullopt}}}) {
     const std::string doc = RenderSvgPlot(PlotOptions{}, series);
     EXPECT_TRUE(WellFormed(doc)) << doc;
     EXPECT_TRUE(NumbersFinite(doc)) << doc;
