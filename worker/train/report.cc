@@ -685,7 +685,8 @@ svg::PlotSeries AlphaSeries(const RunReport& r, const std::string& name) {
     const SplitEval* id = FindIdEval(evals, r.id_val_split, r.id_test_split);
     const std::optional<double> ood = AverageOod(evals);
     if (id == nullptr || !ood) return;
-    s.points.push_back({100.0 * id->accuracy, 100.0 * *ood, "\xCE\xB1=" + FormatAlpha(alpha)});
+    const bool chosen = r.chosen_alpha && *r.chosen_alpha == alpha && !r.wise_ft.empty();
+    s.points.push_back({100.0 * id->accuracy, 100.0 * *ood, "\xCE\xB1=" + FormatAlpha(alpha), chosen});
   };
   if (!r.wise_ft.empty()) {
     std::vector<WiseFtPoint> sweep = r.wise_ft;

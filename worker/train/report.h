@@ -172,9 +172,9 @@ std::string RenderWiseFtSvg(const RunReport& report);
 // A missing cell is "-".
 std::string RenderComparisonTable(const std::vector<RunReport>& runs);
 
-// The alpha curves of several runs in one SVG, one series per run (a run
-// without a sweep contributes its zero-shot (alpha 0) and finetuned
-// (alpha 1) points).
+// The alpha curves of several runs in one SVG, one series per run, points
+// labelled with their alpha and the chosen alpha circled (a run without a
+// sweep contributes its zero-shot (alpha 0) and finetuned (alpha 1) points).
 std::string RenderAlphaCurves(const std::vector<RunReport>& runs);
 
 // Helpers, exposed for tests.

@@ -314,6 +314,12 @@ TEST(ReportSvgTest, EverySweepPointIsPlotted) {
     EXPECT_NE(svg.find(std::string("<title>FLYP: ") + point), std::string::npos) << point;
   }
   EXPECT_NE(svg.find("ID accuracy (%) [id_test]"), std::string::npos);
+  // Only the chosen alpha (0.5) is circled.
+  const size_t ring = svg.find("<circle class=\"highlight\"");
+  ASSERT_NE(ring, std::string::npos);
+  EXPECT_EQ(svg.find("<circle class=\"highlight\"", ring + 1), std::string::npos);
+  EXPECT_LT(svg.rfind("\xCE\xB1=0.5</title>", ring), ring);
+  EXPECT_GT(svg.rfind("\xCE\xB1=0.5</title>", ring), svg.rfind("<g class=\"point\">", ring));
 }
 
 TEST(ReportSvgTest, AlphaCurvesOneSeriesPerRun) {

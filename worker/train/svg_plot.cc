@@ -217,6 +217,15 @@ std::string RenderSvgPlot(const PlotOptions& options, const std::vector<PlotSeri
            EscapeXml(options.y_label) + "</text>\n";
   }
 
+  bool any_point = false;
+  for (const PlotSeries& s : series) {
+    for (const PlotPoint& p : s.points) any_point = any_point || Finite(p);
+  }
+  if (!any_point) {
+    out += "<text class=\"no-data\" x=\"" + Num(left + pw / 2) + "\" y=\"" + Num(top + ph / 2) +
+           "\" text-anchor=\"middle\" fill=\"#808080\">no data</text>\n";
+  }
+
   // Series.
   for (size_t i = 0; i < series.size(); ++i) {
     const PlotSeries& s = series[i];
@@ -241,6 +250,10 @@ std::string RenderSvgPlot(const PlotOptions& options, const std::vector<PlotSeri
       std::string tip = s.name + ": (" + Short(p.x) + ", " + Short(p.y) + ")";
       if (!p.label.empty()) tip += " " + p.label;
       out += "<g class=\"point\"><title>" + EscapeXml(tip) + "</title>";
+      if (p.highlight) {
+        out += "<circle class=\"highlight\" cx=\"" + Num(cx) + "\" cy=\"" + Num(cy) +
+               "\" r=\"9\" fill=\"none\" stroke=\"" + color + "\" stroke-width=\"1.5\"/>";
+      }
       MarkerElement(out, marker, cx, cy, color);
       out += "</g>";
       if (!p.label.empty()) {

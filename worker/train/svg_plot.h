@@ -10,7 +10,9 @@
 //  - every finite point becomes one `<g class="point">` element holding a
 //    `<title>` tooltip "series: (x, y)" (plus " label" when set) and a marker;
 //    points with a non-finite coordinate are skipped (not drawn, no NaN ever
-//    reaches the document);
+//    reaches the document); a highlighted point also gets a
+//    `<circle class="highlight">` ring; without any finite point the plot
+//    area says "no data";
 //  - axis ranges: the given fixed range when set, else the data range padded
 //    by 5% and widened to the enclosing tick multiples; a degenerate range
 //    (one distinct value or no data) becomes value ± 1 (or [0, 1] without
@@ -33,6 +35,8 @@ struct PlotPoint {
   double y = 0;
   // Drawn next to the marker when non-empty (e.g. the WiSE-FT alpha).
   std::string label;
+  // Circled (e.g. the chosen alpha).
+  bool highlight = false;
 };
 
 struct PlotSeries {

@@ -170,6 +170,8 @@ TEST(SvgPlotTest, EmptyAndDegenerateInputsStayValid) {
     const std::string doc = RenderSvgPlot(PlotOptions{}, series);
     EXPECT_TRUE(WellFormed(doc)) << doc;
     EXPECT_TRUE(NumbersFinite(doc)) << doc;
+    const bool empty = series.empty() || series[0].name == "non-finite";
+    EXPECT_EQ(doc.find(">no data</text>") != std::string::npos, empty) << doc;
   }
 }
 
