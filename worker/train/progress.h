@@ -3,7 +3,9 @@
 //
 //   ProgressSink     the interface the training loop talks to (OnProgress,
 //                    OnEval, OnState); a gRPC reporter implements it later.
-//   ProgressPrinter  human lines on stderr (or any FILE*):
+//   ProgressPrinter  human lines on stderr (or any FILE*), one per event it
+//                    gets (the caller sets the period, e.g. every
+//                    schedule.log_every_steps steps):
 //                      step 120/2000 (6.0%) epoch 1/3 loss 2.3134 lr 9.87e-05
 //                      scale 14.29 312.4 samples/s ETA 4m12s
 //                    on a TTY the progress line is redrawn in place (\r and

@@ -319,6 +319,7 @@ StatusOr<RunReport> ReportFromJson(const std::string& text, const std::string& s
   FLYP_RETURN_IF_ERROR(rd.String(root, "", "model", &r.model));
   int64_t world_size = r.world_size;
   FLYP_RETURN_IF_ERROR(rd.Int(root, "", "world_size", &world_size));
+  if (world_size < 1 || world_size > 1000000) return rd.Error("world_size", "must be in [1, 1000000]");
   r.world_size = static_cast<int>(world_size);
   FLYP_RETURN_IF_ERROR(rd.String(root, "", "id_val_split", &r.id_val_split));
   FLYP_RETURN_IF_ERROR(rd.String(root, "", "id_test_split", &r.id_test_split));
@@ -364,7 +365,7 @@ StatusOr<RunReport> ReportFromJson(const std::string& text, const std::string& s
       if (!e.is_object()) return rd.Error(p, "expected an object");
       int64_t epoch = -1;
       FLYP_RETURN_IF_ERROR(rd.Int(e, p, "epoch", &epoch));
-      if (epoch < 0) return rd.Error(p + ".epoch", "missing or negative");
+      if (epoch < 0 || epoch > 1000000000) return rd.Error(p + ".epoch", "missing or outside [0, 1e9]");
       if (r.epochs.count(static_cast<int>(epoch)) != 0) {
         return rd.Error(p + ".epoch", "epoch " + std::to_string(epoch) + " appears twice");
       }

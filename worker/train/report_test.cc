@@ -279,6 +279,7 @@ TEST(ReportJsonTest, BadInputNamesFileAndField) {
       {"{\"format_version\": 1, \"finetuned\": [{\"accuracy\": 0.5}]}",
        "r.json: finetuned[0]: missing \"split\""},
       {"{\"format_version\": 1, \"world_size\": 1.5}", "r.json: world_size: expected an integer"},
+      {"{\"format_version\": 1, \"world_size\": 0}", "r.json: world_size: must be in [1, 1000000]"},
       {"{\"format_version\": 1, \"wise_ft\": {\"sweep\": [{\"alpha\": true}]}}",
        "r.json: wise_ft.sweep[0].alpha: expected a number"},
       {"{\"format_version\": 1, \"epochs\": [{\"epoch\": 1}, {\"epoch\": 1}]}",
