@@ -12,7 +12,9 @@ StatusOr<BpeModel> BpeModel::Build(std::vector<std::string> id_to_token, const s
   std::unordered_map<std::string, int32_t> ids;
   ids.reserve(id_to_token.size() * 2);
   for (size_t i = 0; i < id_to_token.size(); ++i) {
-    if (!id_to_token[i].empty()) ids[id_to_token[i]] = static_cast<int32_t>(i);
+    if (!id_to_token[i].empty()) {
+      ids[id_to_token[i]] = static_cast<int32_t>(i);
+    }
   }
   auto find = [&](const std::string& token) -> int32_t {
     auto it = ids.find(token);
@@ -42,17 +44,23 @@ StatusOr<BpeModel> BpeModel::Build(std::vector<std::string> id_to_token, const s
     }
     const int32_t a = find(mg.left);
     const int32_t b = find(mg.right);
-    if (a < 0 || b < 0) continue;  // unreachable merge
+    if (a < 0 || b < 0) {
+      continue;  // unreachable merge
+    }
     m.ranks_[Key(a, b)] = MergeInfo{static_cast<int32_t>(r), merged};
   }
   m.id_bytes_.resize(id_to_token.size());
-  for (size_t i = 0; i < id_to_token.size(); ++i) m.id_bytes_[i] = SymbolsToBytes(id_to_token[i]);
+  for (size_t i = 0; i < id_to_token.size(); ++i) {
+    m.id_bytes_[i] = SymbolsToBytes(id_to_token[i]);
+  }
   m.id_to_token_ = std::move(id_to_token);
   return m;
 }
 
 void BpeModel::EncodeWord(std::string_view bytes, std::vector<int32_t>* out) const {
-  if (bytes.empty()) return;
+  if (bytes.empty()) {
+    return;
+  }
   std::vector<int32_t> word;
   word.reserve(bytes.size());
   for (size_t i = 0; i < bytes.size(); ++i) {
@@ -74,7 +82,9 @@ void BpeModel::EncodeWord(std::string_view bytes, std::vector<int32_t>* out) con
         second = word[i + 1];
       }
     }
-    if (best_rank == INT32_MAX) break;
+    if (best_rank == INT32_MAX) {
+      break;
+    }
     // Merge every occurrence, left to right, without overlaps.
     next.clear();
     for (size_t i = 0; i < word.size();) {

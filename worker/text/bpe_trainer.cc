@@ -32,10 +32,16 @@ struct Word {
 
 class Trainer {
  public:
-  Trainer(std::vector<Word> words) : words_(std::move(words)), heap_(Compare{&text_}) {
-    for (uint8_t b : BytesInVocabOrder()) text_.push_back(ByteSymbol(b));
-    for (uint8_t b : BytesInVocabOrder()) text_.push_back(ByteSymbol(b) + std::string(kEndOfWord));
-    for (size_t i = 0; i < text_.size(); ++i) id_of_[text_[i]] = static_cast<int32_t>(i);
+  explicit Trainer(std::vector<Word> words) : words_(std::move(words)), heap_(Compare{&text_}) {
+    for (uint8_t b : BytesInVocabOrder()) {
+      text_.push_back(ByteSymbol(b));
+    }
+    for (uint8_t b : BytesInVocabOrder()) {
+      text_.push_back(ByteSymbol(b) + std::string(kEndOfWord));
+    }
+    for (size_t i = 0; i < text_.size(); ++i) {
+      id_of_[text_[i]] = static_cast<int32_t>(i);
+    }
     for (size_t w = 0; w < words_.size(); ++w) {
       const auto& s = words_[w].symbols;
       for (size_t i = 0; i + 1 < s.size(); ++i) {
@@ -44,7 +50,9 @@ class Trainer {
         AddWord(k, static_cast<int32_t>(w));
       }
     }
-    for (const auto& [k, c] : counts_) heap_.push({c, k});
+    for (const auto& [k, c] : counts_) {
+      heap_.push({c, k});
+    }
     stamp_.assign(words_.size(), -1);
   }
 
@@ -54,8 +62,12 @@ class Trainer {
       const Entry top = heap_.top();
       heap_.pop();
       auto it = counts_.find(top.pair);
-      if (it == counts_.end() || it->second != top.count) continue;  // stale entry
-      if (top.count < min_frequency) break;
+      if (it == counts_.end() || it->second != top.count) {
+        continue;  // stale entry
+      }
+      if (top.count < min_frequency) {
+        break;
+      }
       merges.emplace_back(text_[Left(top.pair)], text_[Right(top.pair)]);
       Merge(top.pair, static_cast<int>(merges.size()));
     }
@@ -71,17 +83,23 @@ class Trainer {
   struct Compare {
     const std::vector<std::string>* text;
     bool operator()(const Entry& x, const Entry& y) const {
-      if (x.count != y.count) return x.count < y.count;
+      if (x.count != y.count) {
+        return x.count < y.count;
+      }
       const std::string& xl = (*text)[Left(x.pair)];
       const std::string& yl = (*text)[Left(y.pair)];
-      if (xl != yl) return xl > yl;
+      if (xl != yl) {
+        return xl > yl;
+      }
       return (*text)[Right(x.pair)] > (*text)[Right(y.pair)];
     }
   };
 
   void AddWord(PairKey k, int32_t w) {
     auto& list = where_[k];
-    if (list.empty() || list.back() != w) list.push_back(w);
+    if (list.empty() || list.back() != w) {
+      list.push_back(w);
+    }
   }
 
   void Count(const std::vector<int32_t>& s, int64_t delta) {
@@ -99,13 +117,17 @@ class Trainer {
     const std::string joined = text_[a] + text_[b];
     auto [found, inserted] = id_of_.emplace(joined, static_cast<int32_t>(text_.size()));
     const int32_t merged = found->second;
-    if (inserted) text_.push_back(joined);
+    if (inserted) {
+      text_.push_back(joined);
+    }
     changed_.clear();
     const std::vector<int32_t> holders = std::move(where_[pair]);
     where_.erase(pair);
     std::vector<int32_t> next;
     for (int32_t w : holders) {
-      if (stamp_[w] == merge_index) continue;  // listed twice
+      if (stamp_[w] == merge_index) {
+        continue;  // listed twice
+      }
       stamp_[w] = merge_index;
       Word& word = words_[w];
       auto& s = word.symbols;
@@ -118,12 +140,16 @@ class Trainer {
           next.push_back(s[i++]);
         }
       }
-      if (next.size() == s.size()) continue;  // stale listing
+      if (next.size() == s.size()) {
+        continue;  // stale listing
+      }
       Count(s, -word.freq);
       Count(next, word.freq);
       s.swap(next);
       for (size_t i = 0; i + 1 < s.size(); ++i) {
-        if (s[i] == merged || s[i + 1] == merged) AddWord(Key(s[i], s[i + 1]), w);
+        if (s[i] == merged || s[i + 1] == merged) {
+          AddWord(Key(s[i], s[i + 1]), w);
+        }
       }
     }
     std::sort(changed_.begin(), changed_.end());
@@ -164,11 +190,15 @@ StatusOr<MergeList> LearnBpeMerges(const std::vector<std::string>& corpus, int n
   for (const std::string& caption : corpus) {
     const std::string cleaned = CleanText(caption);
     for (std::string_view w : PreTokenize(cleaned)) {
-      if (w == kStartOfText || w == kEndOfText) continue;
+      if (w == kStartOfText || w == kEndOfText) {
+        continue;
+      }
       ++counts[std::string(w)];
     }
   }
-  if (counts.empty()) return InvalidArgumentError("the corpus holds no words");
+  if (counts.empty()) {
+    return InvalidArgumentError("the corpus holds no words");
+  }
   std::vector<Word> words;
   words.reserve(counts.size());
   for (const auto& [bytes, freq] : counts) {

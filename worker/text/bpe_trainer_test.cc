@@ -14,9 +14,13 @@ namespace {
 // Sennrich et al.'s example: low x5, lower x2, newest x6, widest x3.
 std::vector<std::string> SennrichCorpus() {
   std::vector<std::string> corpus;
-  for (int i = 0; i < 5; ++i) corpus.push_back("low");
+  for (int i = 0; i < 5; ++i) {
+    corpus.push_back("low");
+  }
   corpus.push_back("Lower  lower");  // case and whitespace are cleaned
-  for (int i = 0; i < 3; ++i) corpus.push_back("newest newest");
+  for (int i = 0; i < 3; ++i) {
+    corpus.push_back("newest newest");
+  }
   corpus.push_back("widest widest widest");
   return corpus;
 }
@@ -101,7 +105,9 @@ TEST(LearnBpeMerges, ScalesToCaptionCorpora) {
   for (int i = 0; i < 3000; ++i) {
     std::string w;
     const int len = 3 + static_cast<int>(rng() % 7);
-    for (int k = 0; k < len; ++k) w += letters[std::min<unsigned>(rng() % 26, rng() % 26)];
+    for (int k = 0; k < len; ++k) {
+      w += letters[std::min<unsigned>(rng() % 26, rng() % 26)];
+    }
     vocab.push_back(w);
   }
   std::vector<std::string> corpus;

@@ -18,7 +18,9 @@ struct Tables {
     };
     int n = 0;
     for (int b = 0; b < 256; ++b) {
-      if (printable(b)) order[n++] = static_cast<uint8_t>(b);
+      if (printable(b)) {
+        order[n++] = static_cast<uint8_t>(b);
+      }
     }
     int extra = 0;
     for (int b = 0; b < 256; ++b) {
@@ -55,7 +57,9 @@ int UnicodeToByte(char32_t cp) { return cp < 512 ? T().from_unicode[cp] : -1; }
 std::string BytesToSymbols(std::string_view bytes) {
   std::string out;
   out.reserve(bytes.size() * 2);
-  for (unsigned char b : bytes) out += T().symbol[b];
+  for (unsigned char b : bytes) {
+    out += T().symbol[b];
+  }
   return out;
 }
 

@@ -52,7 +52,9 @@ bool ParseArgs(const std::vector<std::string>& args, const std::vector<std::stri
       name.resize(eq);
     }
     bool is_known = false;
-    for (const auto& k : known) is_known |= k == name;
+    for (const auto& k : known) {
+      is_known |= k == name;
+    }
     if (!is_known) {
       err << "error: unknown option --" << name << "\n";
       return false;
@@ -86,13 +88,19 @@ bool ParseInt(const std::string& name, const std::string& text, long lo, long hi
 
 // Prints "error: message" (and the usage text, if any); returns `code`.
 int Fail(std::ostream& err, int code, const std::string& message, const char* usage = nullptr) {
-  if (!message.empty()) err << "error: " << message << "\n";
-  if (usage != nullptr) err << usage;
+  if (!message.empty()) {
+    err << "error: " << message << "\n";
+  }
+  if (usage != nullptr) {
+    err << usage;
+  }
   return code;
 }
 
 void PrintIds(const int32_t* ids, size_t n, std::ostream& out) {
-  for (size_t i = 0; i < n; ++i) out << (i ? " " : "") << ids[i];
+  for (size_t i = 0; i < n; ++i) {
+    out << (i ? " " : "") << ids[i];
+  }
   out << "\n";
 }
 
@@ -100,16 +108,26 @@ void PrintIds(const int32_t* ids, size_t n, std::ostream& out) {
 
 int RunTokenizeCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   ParsedArgs p;
-  if (!ParseArgs(args, {"vocab", "context"}, &p, err)) return Fail(err, 2, "", kTokenizeUsage);
-  if (p.help) return Fail(out, 0, "", kTokenizeUsage);
-  if (!p.options.count("vocab")) return Fail(err, 2, "--vocab is required", kTokenizeUsage);
-  if (p.positional.empty()) return Fail(err, 2, "no TEXT given", kTokenizeUsage);
+  if (!ParseArgs(args, {"vocab", "context"}, &p, err)) {
+    return Fail(err, 2, "", kTokenizeUsage);
+  }
+  if (p.help) {
+    return Fail(out, 0, "", kTokenizeUsage);
+  }
+  if (!p.options.count("vocab")) {
+    return Fail(err, 2, "--vocab is required", kTokenizeUsage);
+  }
+  if (p.positional.empty()) {
+    return Fail(err, 2, "no TEXT given", kTokenizeUsage);
+  }
   int context = 0;
   if (p.options.count("context") && !ParseInt("context", p.options["context"], 1, 1 << 20, &context, err)) {
     return 2;
   }
   auto tok = Tokenizer::Load(p.options["vocab"]);
-  if (!tok.ok()) return Fail(err, 1, tok.status().ToString());
+  if (!tok.ok()) {
+    return Fail(err, 1, tok.status().ToString());
+  }
   for (const std::string& text : p.positional) {
     if (context > 0) {
       const auto row = tok->TokenizeBatch({text}, context);
@@ -127,7 +145,9 @@ int RunTrainBpeCommand(const std::vector<std::string>& args, std::ostream& out, 
   if (!ParseArgs(args, {"corpus", "merges", "min-frequency", "out"}, &p, err)) {
     return Fail(err, 2, "", kTrainBpeUsage);
   }
-  if (p.help) return Fail(out, 0, "", kTrainBpeUsage);
+  if (p.help) {
+    return Fail(out, 0, "", kTrainBpeUsage);
+  }
   for (const char* required : {"corpus", "merges", "out"}) {
     if (!p.options.count(required)) {
       return Fail(err, 2, std::string("--") + required + " is required", kTrainBpeUsage);
@@ -137,19 +157,27 @@ int RunTrainBpeCommand(const std::vector<std::string>& args, std::ostream& out, 
     return Fail(err, 2, "unexpected argument '" + p.positional[0] + "'", kTrainBpeUsage);
   }
   int merges = 0, min_frequency = 2;
-  if (!ParseInt("merges", p.options["merges"], 0, kMaxClipMerges, &merges, err)) return 2;
+  if (!ParseInt("merges", p.options["merges"], 0, kMaxClipMerges, &merges, err)) {
+    return 2;
+  }
   if (p.options.count("min-frequency") &&
       !ParseInt("min-frequency", p.options["min-frequency"], 1, INT_MAX, &min_frequency, err)) {
     return 2;
   }
   auto content = ReadMaybeGzipFile(p.options["corpus"]);
-  if (!content.ok()) return Fail(err, 1, content.status().ToString());
+  if (!content.ok()) {
+    return Fail(err, 1, content.status().ToString());
+  }
   std::vector<std::string> corpus;
   size_t start = 0;
   while (start < content->size()) {
     size_t end = content->find('\n', start);
-    if (end == std::string::npos) end = content->size();
-    if (end > start) corpus.push_back(content->substr(start, end - start));
+    if (end == std::string::npos) {
+      end = content->size();
+    }
+    if (end > start) {
+      corpus.push_back(content->substr(start, end - start));
+    }
     start = end + 1;
   }
   auto learned = LearnBpeMerges(corpus, merges, min_frequency);
@@ -157,7 +185,9 @@ int RunTrainBpeCommand(const std::vector<std::string>& args, std::ostream& out, 
     return Fail(err, 1, p.options["corpus"] + ": " + learned.status().ToString());
   }
   const Status written = WriteClipVocab(p.options["out"], *learned);
-  if (!written.ok()) return Fail(err, 1, written.ToString());
+  if (!written.ok()) {
+    return Fail(err, 1, written.ToString());
+  }
   out << "learned " << learned->size() << " merges from " << corpus.size() << " captions; wrote "
       << p.options["out"] << " (vocabulary " << 512 + learned->size() + 2 << " ids)\n";
   if (static_cast<int>(learned->size()) < merges) {

@@ -55,7 +55,9 @@ std::string WriteSmallHfVocab(const std::string& name) {
   json << "}\n";
   std::ofstream txt(dir + "/merges.txt");
   txt << "#version: 0.2\n";
-  for (const auto& m : *merges) txt << m.left << " " << m.right << "\n";
+  for (const auto& m : *merges) {
+    txt << m.left << " " << m.right << "\n";
+  }
   return dir;
 }
 
@@ -76,8 +78,12 @@ TEST(HfVocab, TokenisesLikeClipForTextWithinItsMerges) {
                                  "he she it we", "to be or not to be"}) {
     const auto full = clip->Encode(text);
     bool within = true;
-    for (int32_t id : full) within &= id < 512 + kMerges;
-    if (!within) continue;  // needs merges beyond the first kMerges
+    for (int32_t id : full) {
+      within &= id < 512 + kMerges;
+    }
+    if (!within) {
+      continue;  // needs merges beyond the first kMerges
+    }
     ++compared;
     EXPECT_EQ(hf->Encode(text), full) << text;
     EXPECT_EQ(by_file->Encode(text), full) << text;

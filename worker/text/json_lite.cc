@@ -17,7 +17,9 @@ class Parser {
     JsonValue v;
     FLYP_RETURN_IF_ERROR(ParseValue(&v, 0));
     SkipSpace();
-    if (pos_ != s_.size()) return Error("trailing characters after the JSON value");
+    if (pos_ != s_.size()) {
+      return Error("trailing characters after the JSON value");
+    }
     return v;
   }
 
@@ -44,18 +46,28 @@ class Parser {
   }
 
   bool Consume(std::string_view word) {
-    if (s_.substr(pos_, word.size()) != word) return false;
+    if (s_.substr(pos_, word.size()) != word) {
+      return false;
+    }
     pos_ += word.size();
     return true;
   }
 
   Status ParseValue(JsonValue* v, int depth) {
-    if (depth > kMaxDepth) return Error("nesting too deep");
+    if (depth > kMaxDepth) {
+      return Error("nesting too deep");
+    }
     SkipSpace();
-    if (pos_ >= s_.size()) return Error("unexpected end of input, expected a value");
+    if (pos_ >= s_.size()) {
+      return Error("unexpected end of input, expected a value");
+    }
     const char c = s_[pos_];
-    if (c == '{') return ParseObject(v, depth);
-    if (c == '[') return ParseArray(v, depth);
+    if (c == '{') {
+      return ParseObject(v, depth);
+    }
+    if (c == '[') {
+      return ParseArray(v, depth);
+    }
     if (c == '"') {
       v->type = JsonValue::Type::kString;
       return ParseString(&v->string);
@@ -69,8 +81,12 @@ class Parser {
       v->type = JsonValue::Type::kBool;
       return Status::Ok();
     }
-    if (Consume("null")) return Status::Ok();
-    if (c == '-' || (c >= '0' && c <= '9')) return ParseNumber(v);
+    if (Consume("null")) {
+      return Status::Ok();
+    }
+    if (c == '-' || (c >= '0' && c <= '9')) {
+      return ParseNumber(v);
+    }
     return Error(std::string("unexpected character '") + c + "'");
   }
 
@@ -78,19 +94,29 @@ class Parser {
     v->type = JsonValue::Type::kObject;
     ++pos_;  // '{'
     SkipSpace();
-    if (Consume("}")) return Status::Ok();
+    if (Consume("}")) {
+      return Status::Ok();
+    }
     while (true) {
       SkipSpace();
-      if (pos_ >= s_.size() || s_[pos_] != '"') return Error("expected a string key");
+      if (pos_ >= s_.size() || s_[pos_] != '"') {
+        return Error("expected a string key");
+      }
       std::pair<std::string, JsonValue> member;
       FLYP_RETURN_IF_ERROR(ParseString(&member.first));
       SkipSpace();
-      if (!Consume(":")) return Error("expected ':'");
+      if (!Consume(":")) {
+        return Error("expected ':'");
+      }
       FLYP_RETURN_IF_ERROR(ParseValue(&member.second, depth + 1));
       v->object.push_back(std::move(member));
       SkipSpace();
-      if (Consume("}")) return Status::Ok();
-      if (!Consume(",")) return Error("expected ',' or '}'");
+      if (Consume("}")) {
+        return Status::Ok();
+      }
+      if (!Consume(",")) {
+        return Error("expected ',' or '}'");
+      }
     }
   }
 
@@ -98,18 +124,26 @@ class Parser {
     v->type = JsonValue::Type::kArray;
     ++pos_;  // '['
     SkipSpace();
-    if (Consume("]")) return Status::Ok();
+    if (Consume("]")) {
+      return Status::Ok();
+    }
     while (true) {
       v->array.emplace_back();
       FLYP_RETURN_IF_ERROR(ParseValue(&v->array.back(), depth + 1));
       SkipSpace();
-      if (Consume("]")) return Status::Ok();
-      if (!Consume(",")) return Error("expected ',' or ']'");
+      if (Consume("]")) {
+        return Status::Ok();
+      }
+      if (!Consume(",")) {
+        return Error("expected ',' or ']'");
+      }
     }
   }
 
   Status ParseHex4(uint32_t* out) {
-    if (pos_ + 4 > s_.size()) return Error("truncated \\u escape");
+    if (pos_ + 4 > s_.size()) {
+      return Error("truncated \\u escape");
+    }
     uint32_t v = 0;
     for (int i = 0; i < 4; ++i) {
       const char c = s_[pos_++];
@@ -129,15 +163,23 @@ class Parser {
   Status ParseString(std::string* out) {
     ++pos_;  // opening quote
     while (true) {
-      if (pos_ >= s_.size()) return Error("unterminated string");
+      if (pos_ >= s_.size()) {
+        return Error("unterminated string");
+      }
       const char c = s_[pos_++];
-      if (c == '"') return Status::Ok();
-      if (static_cast<unsigned char>(c) < 0x20) return Error("control character in string");
+      if (c == '"') {
+        return Status::Ok();
+      }
+      if (static_cast<unsigned char>(c) < 0x20) {
+        return Error("control character in string");
+      }
       if (c != '\\') {
         out->push_back(c);
         continue;
       }
-      if (pos_ >= s_.size()) return Error("unterminated escape");
+      if (pos_ >= s_.size()) {
+        return Error("unterminated escape");
+      }
       const char e = s_[pos_++];
       switch (e) {
         case '"':
@@ -190,21 +232,33 @@ class Parser {
 
   Status ParseNumber(JsonValue* v) {
     const size_t start = pos_;
-    if (s_[pos_] == '-') ++pos_;
+    if (s_[pos_] == '-') {
+      ++pos_;
+    }
     auto digits = [&] {
       const size_t b = pos_;
-      while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') ++pos_;
+      while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') {
+        ++pos_;
+      }
       return pos_ > b;
     };
-    if (!digits()) return Error("bad number");
+    if (!digits()) {
+      return Error("bad number");
+    }
     if (pos_ < s_.size() && s_[pos_] == '.') {
       ++pos_;
-      if (!digits()) return Error("bad number");
+      if (!digits()) {
+        return Error("bad number");
+      }
     }
     if (pos_ < s_.size() && (s_[pos_] == 'e' || s_[pos_] == 'E')) {
       ++pos_;
-      if (pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) ++pos_;
-      if (!digits()) return Error("bad number");
+      if (pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) {
+        ++pos_;
+      }
+      if (!digits()) {
+        return Error("bad number");
+      }
     }
     v->type = JsonValue::Type::kNumber;
     v->number = std::strtod(std::string(s_.substr(start, pos_ - start)).c_str(), nullptr);
@@ -220,7 +274,9 @@ class Parser {
 
 const JsonValue* JsonValue::Find(std::string_view key) const {
   for (auto it = object.rbegin(); it != object.rend(); ++it) {
-    if (it->first == key) return &it->second;
+    if (it->first == key) {
+      return &it->second;
+    }
   }
   return nullptr;
 }

@@ -9,7 +9,9 @@ namespace {
 
 size_t CountPlaceholders(std::string_view t) {
   size_t n = 0;
-  for (size_t pos = t.find("{}"); pos != std::string_view::npos; pos = t.find("{}", pos + 2)) ++n;
+  for (size_t pos = t.find("{}"); pos != std::string_view::npos; pos = t.find("{}", pos + 2)) {
+    ++n;
+  }
   return n;
 }
 
@@ -24,15 +26,21 @@ struct Line {
 // any other blank line is an error naming `what`.
 StatusOr<std::vector<Line>> ReadLines(const std::string& path, const std::string& what) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFoundError("cannot open " + what + " file '" + path + "'");
+  if (!in) {
+    return NotFoundError("cannot open " + what + " file '" + path + "'");
+  }
   std::vector<Line> lines;
   int number = 0, first_blank = 0;
   std::string line;
   while (std::getline(in, line)) {
     ++number;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty() && line.back() == '\r') {
+      line.pop_back();
+    }
     if (IsBlank(line)) {
-      if (first_blank == 0) first_blank = number;
+      if (first_blank == 0) {
+        first_blank = number;
+      }
       continue;
     }
     if (first_blank != 0) {
@@ -41,8 +49,12 @@ StatusOr<std::vector<Line>> ReadLines(const std::string& path, const std::string
     }
     lines.push_back({line, number});
   }
-  if (in.bad()) return DataLossError("error reading '" + path + "'");
-  if (lines.empty()) return InvalidArgumentError(what + " file '" + path + "' is empty");
+  if (in.bad()) {
+    return DataLossError("error reading '" + path + "'");
+  }
+  if (lines.empty()) {
+    return InvalidArgumentError(what + " file '" + path + "' is empty");
+  }
   return lines;
 }
 
@@ -152,7 +164,9 @@ StatusOr<std::vector<std::string>> LoadTemplates(const flyp::v1::TemplateSpec& s
   const bool has_custom = spec.custom_size() > 0;
   const bool has_file = spec.has_file() && !spec.file().empty();
   std::string builtin = spec.has_builtin() ? spec.builtin() : "";
-  if (builtin.empty()) builtin = (has_custom || has_file) ? "custom" : "simple";
+  if (builtin.empty()) {
+    builtin = (has_custom || has_file) ? "custom" : "simple";
+  }
   if (builtin == "simple" || builtin == "openai_imagenet") {
     if (has_custom || has_file) {
       return InvalidArgumentError("templates: builtin '" + builtin +
@@ -186,7 +200,9 @@ StatusOr<std::vector<std::string>> LoadTemplates(const flyp::v1::TemplateSpec& s
 
 std::string FillTemplate(std::string_view templ, std::string_view class_name) {
   const size_t pos = templ.find("{}");
-  if (pos == std::string_view::npos) return std::string(templ);
+  if (pos == std::string_view::npos) {
+    return std::string(templ);
+  }
   std::string out;
   out.reserve(templ.size() + class_name.size());
   out.append(templ.substr(0, pos));

@@ -26,7 +26,9 @@ TEST(Templates, OpenAiImageNetList) {
   EXPECT_EQ(t[59], "itap of the {}.");
   EXPECT_EQ(t.back(), "a tattoo of the {}.");
   EXPECT_EQ(std::set<std::string>(t.begin(), t.end()).size(), 80u);  // no duplicates
-  for (const auto& s : t) EXPECT_EQ(s.find("{}"), s.rfind("{}")) << s;
+  for (const auto& s : t) {
+    EXPECT_EQ(s.find("{}"), s.rfind("{}")) << s;
+  }
 }
 
 TEST(Templates, LoadBuiltins) {

@@ -31,14 +31,24 @@ constexpr char32_t kCp1252[32] = {0x20AC, 0x81,   0x201A, 0x0192, 0x201E, 0x2026
 
 // Appends the character a numeric reference denotes (Python's rules).
 void AppendCharRef(uint64_t cp, std::string* out) {
-  if (cp == 0) return AppendUtf8(kReplacementChar, out);
-  if (cp == 0x0D) return out->push_back('\r');
-  if (cp >= 0x80 && cp <= 0x9F) return AppendUtf8(kCp1252[cp - 0x80], out);
-  if ((cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) return AppendUtf8(kReplacementChar, out);
+  if (cp == 0) {
+    return AppendUtf8(kReplacementChar, out);
+  }
+  if (cp == 0x0D) {
+    return out->push_back('\r');
+  }
+  if (cp >= 0x80 && cp <= 0x9F) {
+    return AppendUtf8(kCp1252[cp - 0x80], out);
+  }
+  if ((cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
+    return AppendUtf8(kReplacementChar, out);
+  }
   const bool invalid = (cp >= 0x1 && cp <= 0x8) || cp == 0xB || (cp >= 0xE && cp <= 0x1F) ||
                        (cp >= 0x7F && cp <= 0x9F) || (cp >= 0xFDD0 && cp <= 0xFDEF) ||
                        (cp & 0xFFFE) == 0xFFFE;
-  if (invalid) return;  // Python drops these
+  if (invalid) {
+    return;  // Python drops these
+  }
   AppendUtf8(static_cast<char32_t>(cp), out);
 }
 
@@ -53,15 +63,23 @@ bool DecodeReference(std::string_view text, size_t i, std::string* out, size_t* 
   if (j < text.size() && text[j] == '#') {
     ++j;
     const bool hex = j < text.size() && (text[j] == 'x' || text[j] == 'X');
-    if (hex) ++j;
+    if (hex) {
+      ++j;
+    }
     const size_t digits_start = j;
     uint64_t cp = 0;
     while (j < text.size() && (hex ? IsHexDigit(text[j]) : IsAsciiDigit(text[j]))) {
-      if (cp <= 0x10FFFF) cp = cp * (hex ? 16 : 10) + (hex ? HexValue(text[j]) : text[j] - '0');
+      if (cp <= 0x10FFFF) {
+        cp = cp * (hex ? 16 : 10) + (hex ? HexValue(text[j]) : text[j] - '0');
+      }
       ++j;
     }
-    if (j == digits_start) return false;
-    if (j < text.size() && text[j] == ';') ++j;
+    if (j == digits_start) {
+      return false;
+    }
+    if (j < text.size() && text[j] == ';') {
+      ++j;
+    }
     AppendCharRef(cp, out);
     *consumed = j - i;
     return true;
@@ -71,7 +89,9 @@ bool DecodeReference(std::string_view text, size_t i, std::string* out, size_t* 
   size_t best_len = 0;
   for (const NamedEntity& e : kEntities) {
     const size_t n = std::strlen(e.name);
-    if (text.substr(j, n) != e.name) continue;
+    if (text.substr(j, n) != e.name) {
+      continue;
+    }
     if (j + n < text.size() && text[j + n] == ';') {
       AppendUtf8(e.cp, out);
       *consumed = n + 2;
@@ -82,7 +102,9 @@ bool DecodeReference(std::string_view text, size_t i, std::string* out, size_t* 
       best_len = n;
     }
   }
-  if (best == nullptr) return false;
+  if (best == nullptr) {
+    return false;
+  }
   AppendUtf8(best->cp, out);
   *consumed = best_len + 1;
   return true;
@@ -95,7 +117,9 @@ bool StartsWith(std::string_view s, size_t pos, std::string_view prefix) {
 }  // namespace
 
 std::string HtmlUnescape(std::string_view text) {
-  if (text.find('&') == std::string_view::npos) return std::string(text);
+  if (text.find('&') == std::string_view::npos) {
+    return std::string(text);
+  }
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size();) {
@@ -120,7 +144,9 @@ std::string CollapseWhitespace(std::string_view text) {
       pending_space = !out.empty();
       continue;
     }
-    if (pending_space) out.push_back(' ');
+    if (pending_space) {
+      out.push_back(' ');
+    }
     pending_space = false;
     out.append(text.substr(start, pos - start));  // malformed bytes: LowerUtf8 repairs them
   }
@@ -150,7 +176,9 @@ std::vector<std::string_view> PreTokenize(std::string_view s) {
         break;
       }
     }
-    if (matched) continue;
+    if (matched) {
+      continue;
+    }
     if (s[start] == '\'') {
       for (std::string_view c : kContractions) {
         if (StartsWith(s, start, c)) {
@@ -160,10 +188,14 @@ std::vector<std::string_view> PreTokenize(std::string_view s) {
           break;
         }
       }
-      if (matched) continue;
+      if (matched) {
+        continue;
+      }
     }
     const char32_t cp = DecodeUtf8(s, &pos);
-    if (IsSpace(cp)) continue;
+    if (IsSpace(cp)) {
+      continue;
+    }
     if (IsNumber(cp)) {
       out.push_back(s.substr(start, pos - start));
       continue;
@@ -174,7 +206,9 @@ std::vector<std::string_view> PreTokenize(std::string_view s) {
       size_t next = end;
       const char32_t c = DecodeUtf8(s, &next);
       const bool keep = letters ? IsLetter(c) : !(IsSpace(c) || IsLetter(c) || IsNumber(c));
-      if (!keep) break;
+      if (!keep) {
+        break;
+      }
       end = next;
     }
     out.push_back(s.substr(start, end - start));

@@ -11,7 +11,9 @@ namespace {
 
 std::vector<std::string> Split(std::string_view cleaned) {
   std::vector<std::string> out;
-  for (auto v : PreTokenize(cleaned)) out.emplace_back(v);
+  for (auto v : PreTokenize(cleaned)) {
+    out.emplace_back(v);
+  }
   return out;
 }
 
@@ -73,7 +75,9 @@ TEST(ByteEncoder, MapIsCLIPs) {
   }
   const std::string all = [] {
     std::string s;
-    for (int b = 0; b < 256; ++b) s.push_back(static_cast<char>(b));
+    for (int b = 0; b < 256; ++b) {
+      s.push_back(static_cast<char>(b));
+    }
     return s;
   }();
   EXPECT_EQ(SymbolsToBytes(BytesToSymbols(all)), all);

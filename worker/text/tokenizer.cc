@@ -21,14 +21,18 @@ class Tokenizer::WordCache {
   bool Lookup(std::string_view word, std::vector<int32_t>* out) const {
     std::shared_lock<std::shared_mutex> lock(mu_);
     auto it = map_.find(std::string(word));
-    if (it == map_.end()) return false;
+    if (it == map_.end()) {
+      return false;
+    }
     out->insert(out->end(), it->second.begin(), it->second.end());
     return true;
   }
 
   void Insert(std::string_view word, std::vector<int32_t> ids) {
     std::unique_lock<std::shared_mutex> lock(mu_);
-    if (map_.size() >= kMaxEntries) map_.clear();
+    if (map_.size() >= kMaxEntries) {
+      map_.clear();
+    }
     map_.emplace(std::string(word), std::move(ids));
   }
 
@@ -43,7 +47,9 @@ enum class PathKind { kMissing, kFile, kDirectory };
 
 PathKind Stat(const std::string& path) {
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return PathKind::kMissing;
+  if (::stat(path.c_str(), &st) != 0) {
+    return PathKind::kMissing;
+  }
   return S_ISDIR(st.st_mode) ? PathKind::kDirectory : PathKind::kFile;
 }
 
@@ -53,15 +59,21 @@ bool EndsWith(const std::string& s, std::string_view suffix) {
 
 std::string Dirname(const std::string& path) {
   const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
+  if (slash == std::string::npos) {
+    return ".";
+  }
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
 }  // namespace
 
 StatusOr<Tokenizer> Tokenizer::Load(const std::string& vocab) {
-  if (vocab == "byte") return Tokenizer(ByteLevelModel());
-  if (vocab.empty()) return InvalidArgumentError("empty vocabulary path");
+  if (vocab == "byte") {
+    return Tokenizer(ByteLevelModel());
+  }
+  if (vocab.empty()) {
+    return InvalidArgumentError("empty vocabulary path");
+  }
   const PathKind kind = Stat(vocab);
   if (kind == PathKind::kMissing) {
     return NotFoundError("vocabulary '" + vocab + "' does not exist");
@@ -110,7 +122,9 @@ std::vector<int32_t> Tokenizer::EncodeWithMarkers(std::string_view text) const {
 std::string Tokenizer::Decode(const std::vector<int32_t>& ids) const {
   std::string bytes;
   for (int32_t id : ids) {
-    if (id >= 0 && id < vocab_size()) bytes += model_->TokenBytes(id);
+    if (id >= 0 && id < vocab_size()) {
+      bytes += model_->TokenBytes(id);
+    }
   }
   const std::string text = RepairUtf8(bytes);
   std::string out;
@@ -128,7 +142,9 @@ std::string Tokenizer::Decode(const std::vector<int32_t>& ids) const {
 
 std::vector<int32_t> Tokenizer::TokenizeBatch(const std::vector<std::string>& texts,
                                               int context_length) const {
-  if (context_length < 1) return {};
+  if (context_length < 1) {
+    return {};
+  }
   const size_t ctx = static_cast<size_t>(context_length);
   std::vector<int32_t> out(texts.size() * ctx, 0);
   for (size_t row = 0; row < texts.size(); ++row) {

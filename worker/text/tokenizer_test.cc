@@ -30,7 +30,9 @@ const Tokenizer& Clip() {
 std::string StripSpaces(const std::string& s) {
   std::string out;
   for (char c : s) {
-    if (c != ' ') out.push_back(c);
+    if (c != ' ') {
+      out.push_back(c);
+    }
   }
   return out;
 }
@@ -62,7 +64,9 @@ TEST(ClipTokenizer, EveryReferenceCaseExact) {
   for (const JsonValue& c : cases->array) {
     const std::string& text = c.Find("text")->string;
     std::vector<int32_t> expected;
-    for (const JsonValue& id : c.Find("ids")->array) expected.push_back(static_cast<int32_t>(id.number));
+    for (const JsonValue& id : c.Find("ids")->array) {
+      expected.push_back(static_cast<int32_t>(id.number));
+    }
     EXPECT_EQ(Clip().EncodeWithMarkers(text), expected) << "text: '" << text << "'";
     // Padded batch form of the same case.
     std::vector<int32_t> padded = expected;
@@ -119,7 +123,9 @@ TEST(ClipTokenizer, BatchPadsAndTruncatesKeepingEot) {
   EXPECT_EQ(tok.TokenizeBatch({"a photo of a cat"}, 7),
             (std::vector<int32_t>{49406, 320, 1125, 539, 320, 2368, 49407}));
   std::string long_text;
-  for (int i = 0; i < 200; ++i) long_text += "cat ";
+  for (int i = 0; i < 200; ++i) {
+    long_text += "cat ";
+  }
   const auto row = tok.TokenizeBatch({long_text}, 77);
   ASSERT_EQ(row.size(), 77u);
   EXPECT_EQ(row.front(), 49406);
@@ -134,19 +140,25 @@ TEST(ClipTokenizer, ConcurrentEncodeAgrees) {
   const std::vector<std::string> texts = {"a bad photo of the ankle boot.", "itap of a {}.",
                                           "a sculpture of a pullover.", "UPPER lower MiXeD"};
   std::vector<std::vector<int32_t>> expected;
-  for (const auto& t : texts) expected.push_back(tok.Encode(t));
+  for (const auto& t : texts) {
+    expected.push_back(tok.Encode(t));
+  }
   std::vector<std::thread> threads;
   std::atomic<int> mismatches{0};
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 500; ++i) {
         const size_t k = (i + t) % texts.size();
-        if (tok.Encode(texts[k]) != expected[k]) ++mismatches;
+        if (tok.Encode(texts[k]) != expected[k]) {
+          ++mismatches;
+        }
         tok.Encode("word" + std::to_string(i * 4 + t));  // fills the cache concurrently
       }
     });
   }
-  for (auto& th : threads) th.join();
+  for (auto& th : threads) {
+    th.join();
+  }
   EXPECT_EQ(mismatches.load(), 0);
 }
 

@@ -51,7 +51,9 @@ const std::vector<Case>& Cases() {
 TEST(ClipTokenizerUnicode, MatchesReferenceIds) {
   auto tok = Tokenizer::Load(flyp::testing::SharedDataDir() + "/clip/bpe_simple_vocab_16e6.txt.gz");
   ASSERT_TRUE(tok.ok()) << tok.status();
-  for (const Case& c : Cases()) EXPECT_EQ(tok->Encode(c.text), c.ids) << "text: " << c.text;
+  for (const Case& c : Cases()) {
+    EXPECT_EQ(tok->Encode(c.text), c.ids) << "text: " << c.text;
+  }
 }
 
 }  // namespace

@@ -39,13 +39,21 @@ char32_t DecodeUtf8(std::string_view text, size_t* pos) {
   } else if (b0 >= 0xE0 && b0 <= 0xEF) {
     need = 2;
     cp = b0 & 0x0F;
-    if (b0 == 0xE0) lo = 0xA0;  // no overlong forms
-    if (b0 == 0xED) hi = 0x9F;  // no surrogates
+    if (b0 == 0xE0) {
+      lo = 0xA0;  // no overlong forms
+    }
+    if (b0 == 0xED) {
+      hi = 0x9F;  // no surrogates
+    }
   } else if (b0 >= 0xF0 && b0 <= 0xF4) {
     need = 3;
     cp = b0 & 0x07;
-    if (b0 == 0xF0) lo = 0x90;
-    if (b0 == 0xF4) hi = 0x8F;  // <= U+10FFFF
+    if (b0 == 0xF0) {
+      lo = 0x90;
+    }
+    if (b0 == 0xF4) {
+      hi = 0x8F;  // <= U+10FFFF
+    }
   } else {
     *pos = i + 1;
     return kReplacementChar;
@@ -99,36 +107,48 @@ std::string RepairUtf8(std::string_view text) {
 }
 
 bool IsLetter(char32_t cp) {
-  if (cp < 0x80) return (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z';
+  if (cp < 0x80) {
+    return (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z';
+  }
   return InRanges(internal::kLetterRanges, internal::kNumLetterRanges, cp);
 }
 
 bool IsNumber(char32_t cp) {
-  if (cp < 0x80) return cp >= '0' && cp <= '9';
+  if (cp < 0x80) {
+    return cp >= '0' && cp <= '9';
+  }
   return InRanges(internal::kNumberRanges, internal::kNumNumberRanges, cp);
 }
 
 bool IsSpace(char32_t cp) {
-  if (cp < 0x80) return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20);
+  if (cp < 0x80) {
+    return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20);
+  }
   return cp == 0x85 || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 ||
          cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
 }
 
 char32_t ToLower(char32_t cp) {
-  if (cp < 0x80) return (cp >= 'A' && cp <= 'Z') ? cp + 32 : cp;
+  if (cp < 0x80) {
+    return (cp >= 'A' && cp <= 'Z') ? cp + 32 : cp;
+  }
   const internal::LowerRun* begin = internal::kLowerRuns;
   const internal::LowerRun* end = begin + internal::kNumLowerRuns;
   const internal::LowerRun* it =
       std::lower_bound(begin, end, static_cast<uint32_t>(cp),
                        [](const internal::LowerRun& r, uint32_t v) { return r.last < v; });
-  if (it == end || it->first > cp || (cp - it->first) % it->stride != 0) return cp;
+  if (it == end || it->first > cp || (cp - it->first) % it->stride != 0) {
+    return cp;
+  }
   return static_cast<char32_t>(static_cast<int64_t>(cp) + it->delta);
 }
 
 std::string LowerUtf8(std::string_view text) {
   std::vector<char32_t> cps;
   cps.reserve(text.size());
-  for (size_t pos = 0; pos < text.size();) cps.push_back(DecodeUtf8(text, &pos));
+  for (size_t pos = 0; pos < text.size();) {
+    cps.push_back(DecodeUtf8(text, &pos));
+  }
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < cps.size(); ++i) {

@@ -16,7 +16,9 @@ namespace {
 
 StatusOr<std::string> Gunzip(const std::string& data, const std::string& path) {
   z_stream zs{};
-  if (inflateInit2(&zs, 15 + 32) != Z_OK) return InternalError("zlib inflateInit failed");
+  if (inflateInit2(&zs, 15 + 32) != Z_OK) {
+    return InternalError("zlib inflateInit failed");
+  }
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
   zs.avail_in = static_cast<uInt>(data.size());
   std::string out;
@@ -47,10 +49,14 @@ bool IsSpaceByte(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v
 
 StatusOr<std::string> ReadMaybeGzipFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFoundError("cannot open vocabulary file '" + path + "'");
+  if (!in) {
+    return NotFoundError("cannot open vocabulary file '" + path + "'");
+  }
   std::ostringstream ss;
   ss << in.rdbuf();
-  if (in.bad()) return DataLossError("error reading '" + path + "'");
+  if (in.bad()) {
+    return DataLossError("error reading '" + path + "'");
+  }
   std::string data = ss.str();
   if (data.size() >= 2 && static_cast<unsigned char>(data[0]) == 0x1F &&
       static_cast<unsigned char>(data[1]) == 0x8B) {
@@ -60,7 +66,9 @@ StatusOr<std::string> ReadMaybeGzipFile(const std::string& path) {
 }
 
 StatusOr<std::vector<BpeModel::Merge>> ParseMerges(const std::string& content, const std::string& path) {
-  if (content.empty()) return InvalidArgumentError(path + ": vocabulary file is empty");
+  if (content.empty()) {
+    return InvalidArgumentError(path + ": vocabulary file is empty");
+  }
   // CLIP's own file starts '"bpe_simple_vocab_16e6.txt#version: 0.2'; the
   // reference skips line 1 whatever it holds. Requiring "#version" in it
   // catches a file of the wrong kind without losing its first merge.
@@ -82,13 +90,21 @@ StatusOr<std::vector<BpeModel::Merge>> ParseMerges(const std::string& content, c
     // Split on whitespace (Python's str.split()).
     std::vector<std::string_view> parts;
     for (size_t i = 0; i < line.size();) {
-      while (i < line.size() && IsSpaceByte(line[i])) ++i;
+      while (i < line.size() && IsSpaceByte(line[i])) {
+        ++i;
+      }
       const size_t b = i;
-      while (i < line.size() && !IsSpaceByte(line[i])) ++i;
-      if (i > b) parts.push_back(line.substr(b, i - b));
+      while (i < line.size() && !IsSpaceByte(line[i])) {
+        ++i;
+      }
+      if (i > b) {
+        parts.push_back(line.substr(b, i - b));
+      }
     }
     if (parts.empty()) {
-      if (first_empty == 0) first_empty = line_no;
+      if (first_empty == 0) {
+        first_empty = line_no;
+      }
       continue;
     }
     if (first_empty != 0) {
@@ -106,9 +122,15 @@ StatusOr<std::vector<BpeModel::Merge>> ParseMerges(const std::string& content, c
 std::vector<std::string> ClipVocabTokens(const std::vector<BpeModel::Merge>& merges) {
   std::vector<std::string> tokens;
   tokens.reserve(512 + merges.size() + 2);
-  for (uint8_t b : BytesInVocabOrder()) tokens.push_back(ByteSymbol(b));
-  for (uint8_t b : BytesInVocabOrder()) tokens.push_back(ByteSymbol(b) + std::string(kEndOfWord));
-  for (const auto& m : merges) tokens.push_back(m.left + m.right);
+  for (uint8_t b : BytesInVocabOrder()) {
+    tokens.push_back(ByteSymbol(b));
+  }
+  for (uint8_t b : BytesInVocabOrder()) {
+    tokens.push_back(ByteSymbol(b) + std::string(kEndOfWord));
+  }
+  for (const auto& m : merges) {
+    tokens.push_back(m.left + m.right);
+  }
   tokens.emplace_back(kStartOfText);
   tokens.emplace_back(kEndOfText);
   return tokens;
@@ -133,9 +155,13 @@ StatusOr<BpeModel> LoadHfVocab(const std::string& vocab_json_path, const std::st
       return InvalidArgumentError(vocab_json_path + ": token '" + token +
                                   "' needs a non-negative integer id below 2^24");
     }
-    if (token.empty()) return InvalidArgumentError(vocab_json_path + ": empty token text");
+    if (token.empty()) {
+      return InvalidArgumentError(vocab_json_path + ": empty token text");
+    }
     const auto i = static_cast<size_t>(id.number);
-    if (i >= tokens.size()) tokens.resize(i + 1);
+    if (i >= tokens.size()) {
+      tokens.resize(i + 1);
+    }
     if (!tokens[i].empty() && tokens[i] != token) {
       return InvalidArgumentError(vocab_json_path + ": id " + std::to_string(i) + " is given to both '" +
                                   tokens[i] + "' and '" + token + "'");
