@@ -1,0 +1,138 @@
+#include "worker/metrics/worker_metrics.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <limits>
+
+#include "common/env.h"
+
+namespace flyp::worker {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+
+int64_t ResidentSetBytes() {
+  std::ifstream in("/proc/self/statm");
+  int64_t size_pages = 0, resident_pages = 0;
+  if (!(in >> size_pages >> resident_pages)) return 0;
+  return resident_pages * static_cast<int64_t>(sysconf(_SC_PAGESIZE));
+}
+
+WorkerMetrics::WorkerMetrics(const std::string& job, int rank)
+    : registry_(std::make_shared<prometheus::Registry>()) {
+  const prometheus::Labels labels = {{"job", job}, {"rank", std::to_string(rank)}};
+  auto& r = *registry_;
+  loss_ = &BuildGauge().Name("flyp_train_loss").Help("Training loss of the last step").Labels(labels).Register(r).Add({});
+  learning_rate_ = &BuildGauge()
+                        .Name("flyp_train_learning_rate")
+                        .Help("Learning rate used by the last step")
+                        .Labels(labels)
+                        .Register(r)
+                        .Add({});
+  logit_scale_ = &BuildGauge()
+                      .Name("flyp_train_logit_scale")
+                      .Help("Contrastive logit scale (temperature inverse) after the last step")
+                      .Labels(labels)
+                      .Register(r)
+                      .Add({});
+  steps_ = &BuildCounter().Name("flyp_train_step_total").Help("Optimizer steps completed").Labels(labels).Register(r).Add({});
+  samples_ = &BuildCounter()
+                  .Name("flyp_train_samples_total")
+                  .Help("Training samples processed by this rank")
+                  .Labels(labels)
+                  .Register(r)
+                  .Add({});
+  collective_bytes_ = &BuildCounter()
+                           .Name("flyp_collective_bytes_total")
+                           .Help("Bytes this rank sent through collectives (all_gather, all_reduce)")
+                           .Labels(labels)
+                           .Register(r)
+                           .Add({});
+  device_memory_ = &BuildGauge()
+                        .Name("flyp_device_memory_bytes")
+                        .Help("Memory in use: resident set size on CPU, allocated device memory on CUDA")
+                        .Labels(labels)
+                        .Register(r)
+                        .Add({});
+  auto& phases = BuildHistogram()
+                     .Name("flyp_step_seconds")
+                     .Help("Wall time of each phase of a training step")
+                     .Labels(labels)
+                     .Register(r);
+  for (size_t i = 0; i < phase_seconds_.size(); ++i) {
+    phase_seconds_[i] = &phases.Add({{"phase", kPhases[i]}}, DurationBuckets());
+  }
+  accuracy_family_ = &BuildGauge()
+                          .Name("flyp_eval_accuracy")
+                          .Help("Accuracy (0..1) of the last evaluation of a split")
+                          .Labels(labels)
+                          .Register(r);
+  // Values not measured yet are NaN (a gap in Grafana), not a misleading 0.
+  const double not_yet = std::numeric_limits<double>::quiet_NaN();
+  for (const char* split : {"id_val", "id_test", "ood"}) {
+    accuracy_[split] = &accuracy_family_->Add({{"split", split}});
+    accuracy_[split]->Set(not_yet);
+  }
+  loss_->Set(not_yet);
+  learning_rate_->Set(not_yet);
+  logit_scale_->Set(not_yet);
+  device_memory_->Set(static_cast<double>(ResidentSetBytes()));
+}
+
+WorkerMetrics::~WorkerMetrics() = default;
+
+StatusOr<std::unique_ptr<WorkerMetrics>> WorkerMetrics::FromEnv(const std::string& job, int rank, int local_rank) {
+  const int64_t base = EnvInt(env::kMetricsPort);
+  if (base <= 0) return std::unique_ptr<WorkerMetrics>();
+  if (base + local_rank > 65535) {
+    return InvalidArgumentError(std::string(env::kMetricsPort.name) + "=" + std::to_string(base) + " + local rank " +
+                                std::to_string(local_rank) + " exceeds 65535");
+  }
+  auto m = std::make_unique<WorkerMetrics>(job, rank);
+  FLYP_RETURN_IF_ERROR(m->Serve("0.0.0.0:" + std::to_string(base + local_rank)));
+  return m;
+}
+
+Status WorkerMetrics::Serve(const std::string& address) {
+  FLYP_ASSIGN_OR_RETURN(server_, MetricsServer::Start(address, registry_));
+  return Status::Ok();
+}
+
+void WorkerMetrics::OnStep(const StepTimes& t, double loss, double learning_rate, double logit_scale,
+                           int64_t samples) {
+  const double phases[6] = {t.data, t.forward, t.gather, t.backward, t.allreduce, t.optimizer};
+  for (size_t i = 0; i < phase_seconds_.size(); ++i) phase_seconds_[i]->Observe(phases[i]);
+  loss_->Set(loss);
+  learning_rate_->Set(learning_rate);
+  logit_scale_->Set(logit_scale);
+  steps_->Increment();
+  if (samples > 0) samples_->Increment(static_cast<double>(samples));
+  device_memory_->Set(static_cast<double>(ResidentSetBytes()));
+}
+
+prometheus::Gauge& WorkerMetrics::SplitGauge(const std::string& split) {
+  std::lock_guard<std::mutex> lock(split_mu_);
+  auto it = accuracy_.find(split);
+  if (it != accuracy_.end()) return *it->second;
+  if (accuracy_.size() >= 3 + kMaxExtraSplits) {
+    auto& other = accuracy_["other"];
+    if (!other) other = &accuracy_family_->Add({{"split", "other"}});
+    return *other;
+  }
+  return *(accuracy_[split] = &accuracy_family_->Add({{"split", split}}));
+}
+
+void WorkerMetrics::OnEval(const std::string& split, double accuracy) { SplitGauge(split).Set(accuracy); }
+
+void WorkerMetrics::AddCollectiveBytes(int64_t bytes) {
+  if (bytes > 0) collective_bytes_->Increment(static_cast<double>(bytes));
+}
+
+void WorkerMetrics::SetDeviceMemory(int64_t bytes) { device_memory_->Set(static_cast<double>(bytes)); }
+
+}  // namespace flyp::worker
