@@ -31,8 +31,8 @@ StatusOr<MergeList> LearnBpeMerges(const std::vector<std::string>& corpus, int n
 // Writes `merges` in CLIP's format ("#version: 0.2", then "left right" per
 // line) to a temporary file beside `path`, then renames it over `path`, so a
 // reader never sees a partial file. Errors: InvalidArgument for an empty
-// token or one holding whitespace, Unavailable/PermissionDenied-style
-// failures as Internal naming the path.
+// token or one holding whitespace; Internal, naming the path and errno's
+// message, when the file cannot be written or renamed.
 Status WriteClipVocab(const std::string& path, const MergeList& merges);
 
 }  // namespace flyp::text

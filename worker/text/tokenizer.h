@@ -45,9 +45,9 @@ class Tokenizer {
 
   // The reference decoder: token texts joined, bytes restored, malformed
   // UTF-8 replaced by U+FFFD, every "</w>" turned into a space (so decoded
-  // words end with a space). SOT/EOT decode to their literal text; ids
-  // outside [0, vocab_size()) and 0-padding after an EOT are not special:
-  // out-of-range ids are skipped.
+  // words end with a space). SOT/EOT decode to their literal text. Ids
+  // outside [0, vocab_size()) are skipped; padding is not: id 0 is "!", so
+  // strip padding before decoding a TokenizeBatch row.
   std::string Decode(const std::vector<int32_t>& ids) const;
 
   // Row-major [texts.size(), context_length] ids: SOT, tokens, EOT, then
