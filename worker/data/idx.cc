@@ -1,0 +1,79 @@
+#include "worker/data/idx.h"
+
+#include <sys/stat.h>
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace flyp::data {
+namespace {
+
+// Whole (decompressed) file contents.
+StatusOr<std::string> ReadGzipOrPlain(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    const std::string msg = "cannot open '" + path + "': " + std::strerror(errno);
+    return errno == ENOENT ? NotFoundError(msg) : InvalidArgumentError(msg);
+  }
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (f == nullptr) return InvalidArgumentError("cannot open '" + path + "': " + std::strerror(errno));
+  gzbuffer(f, 1 << 17);
+  std::string out;
+  char buf[1 << 16];
+  while (true) {
+    const int n = gzread(f, buf, sizeof(buf));
+    if (n < 0) {
+      int code = 0;
+      const std::string msg = gzerror(f, &code);
+      gzclose(f);
+      return InvalidArgumentError("'" + path + "': corrupt gzip data: " + msg);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  // A truncated gzip stream ends without an error from gzread but gzclose
+  // reports it (Z_BUF_ERROR).
+  const int rc = gzclose(f);
+  if (rc != Z_OK) return InvalidArgumentError("'" + path + "': truncated or corrupt gzip data");
+  return out;
+}
+
+uint32_t BigEndian32(const unsigned char* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+}  // namespace
+
+StatusOr<IdxArray> ReadIdxFile(const std::string& path) {
+  FLYP_ASSIGN_OR_RETURN(std::string bytes, ReadGzipOrPlain(path));
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  if (bytes.size() < 4 || p[0] != 0 || p[1] != 0) {
+    return InvalidArgumentError("'" + path + "': not an IDX file (bad magic number)");
+  }
+  if (p[2] != 0x08) {
+    return InvalidArgumentError("'" + path + "': IDX data type 0x" + std::to_string(p[2]) +
+                                " is not supported (only unsigned byte, 0x08)");
+  }
+  const int ndims = p[3];
+  if (ndims == 0 || bytes.size() < 4 + 4 * static_cast<size_t>(ndims)) {
+    return InvalidArgumentError("'" + path + "': truncated IDX header");
+  }
+  IdxArray out;
+  uint64_t total = 1;
+  for (int d = 0; d < ndims; ++d) {
+    const uint32_t n = BigEndian32(p + 4 + 4 * d);
+    out.dims.push_back(n);
+    total *= n;
+    if (total > (uint64_t{1} << 40)) return InvalidArgumentError("'" + path + "': IDX dimensions too large");
+  }
+  const size_t header = 4 + 4 * static_cast<size_t>(ndims);
+  if (bytes.size() - header != total) {
+    return InvalidArgumentError("'" + path + "': IDX header promises " + std::to_string(total) + " bytes of data, file has " +
+                                std::to_string(bytes.size() - header));
+  }
+  out.data.assign(p + header, p + bytes.size());
+  return out;
+}
+
+}  // namespace flyp::data
