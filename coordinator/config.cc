@@ -55,7 +55,7 @@ const std::vector<Option>& Options() {
       {"token-file", "bearer tokens, 'TOKEN NAME' per line (default: no auth)", FLYP_STR(token_file)},
       {"tls-cert", "PEM certificate chain; with --tls-key enables TLS", FLYP_STR(tls_cert)},
       {"tls-key", "PEM private key", FLYP_STR(tls_key)},
-      {"launcher", "local | kubernetes (default local)", FLYP_STR(launcher)},
+      {"launcher", "local | kubernetes (MPIJob through the Kubernetes API; default local)", FLYP_STR(launcher)},
       {"worker-binary", "flyp-worker path (default: next to this binary)", FLYP_STR(worker_binary)},
       {"mpirun", "mpirun path (default: the one found at build time)", FLYP_STR(mpirun)},
       {"grace-period-s", "seconds between SIGTERM and SIGKILL (default 10)", FLYP_DBL(grace_period_s, "grace-period-s")},
@@ -64,6 +64,19 @@ const std::vector<Option>& Options() {
       {"backoff-max-s", "longest restart delay in seconds (default 60)", FLYP_DBL(backoff_max_s, "backoff-max-s")},
       {"max-receive-mib", "largest accepted request in MiB (default 16)", FLYP_INT(max_receive_mib, "max-receive-mib")},
       {"port-file", "write the bound port to this file once serving (for scripts)", FLYP_STR(port_file)},
+      {"metrics-listen", "host:port of Prometheus /metrics (default 0.0.0.0:9464; 'off' disables)",
+       FLYP_STR(metrics_listen)},
+      {"k8s-namespace", "kubernetes: namespace of the MPIJobs (default: the pod's own)", FLYP_STR(k8s_namespace)},
+      {"k8s-image", "kubernetes: worker image (required)", FLYP_STR(k8s_image)},
+      {"k8s-pvc", "kubernetes: PVC with data and artifacts (default flyp-data)", FLYP_STR(k8s_pvc)},
+      {"k8s-mount-path", "kubernetes: where ranks mount the PVC (default /var/lib/flyp)", FLYP_STR(k8s_mount_path)},
+      {"k8s-api-server", "kubernetes: API URL (default https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT)",
+       FLYP_STR(k8s_api_server)},
+      {"k8s-token-file", "kubernetes: service-account token file", FLYP_STR(k8s_token_file)},
+      {"k8s-ca-file", "kubernetes: API server CA bundle", FLYP_STR(k8s_ca_file)},
+      {"k8s-worker-metrics-port", "kubernetes: FLYP_METRICS_PORT of the ranks (default 9400; 0 off)",
+       FLYP_INT(k8s_worker_metrics_port, "k8s-worker-metrics-port")},
+      {"k8s-poll-s", "kubernetes: MPIJob status poll interval in seconds (default 2)", FLYP_DBL(k8s_poll_s, "k8s-poll-s")},
   };
   return options;
 }
@@ -170,6 +183,11 @@ Status ValidateCoordinatorConfig(const CoordinatorConfig& c) {
   if (c.grace_period_s < 0) errors += "grace-period-s: must be >= 0\n";
   if (c.backoff_base_s < 0 || c.backoff_max_s < c.backoff_base_s) {
     errors += "backoff-base-s, backoff-max-s: need 0 <= base <= max\n";
+  }
+  if (c.launcher == "kubernetes" && c.k8s_image.empty()) errors += "k8s-image: required with launcher kubernetes\n";
+  if (c.k8s_poll_s <= 0) errors += "k8s-poll-s: must be > 0\n";
+  if (c.k8s_worker_metrics_port < 0 || c.k8s_worker_metrics_port > 65535) {
+    errors += "k8s-worker-metrics-port: must be 0..65535\n";
   }
   if (c.max_receive_mib < 1) errors += "max-receive-mib: must be >= 1\n";
   if (!errors.empty()) return InvalidArgumentError(errors);

@@ -55,7 +55,13 @@ Status JobManager::TransitionLocked(const std::string& id, v1::JobState state, c
   t.set_message(message);
   *t.mutable_time() = MillisToTimestamp(clock_->NowMillis());
   extra.transition = t;
+  std::optional<v1::JobState> before;
+  if (opts_.metrics) {
+    auto rec = store_->GetJob(id);
+    if (rec.ok()) before = rec->job.status().state();
+  }
   Status s = store_->UpdateJob(id, extra);
+  if (s.ok() && opts_.metrics) opts_.metrics->OnTransition(before, state);
   if (!s.ok()) FLYP_LOG(ERROR) << id << ": cannot record " << v1::JobState_Name(state) << ": " << s;
   FLYP_LOG(INFO) << id << ": " << v1::JobState_Name(state) << " " << reason << (message.empty() ? "" : ": ") << message;
   Notify();
@@ -108,6 +114,7 @@ Status JobManager::Start() {
         continue;
       }
       u.restarts = a.restarts;
+      if (opts_.metrics) opts_.metrics->OnRestart();
       a.restart_at_ms = clock_->NowMillis();
       (void)TransitionLocked(id, v1::JOB_STATE_RESTARTING, "CoordinatorRestarted",
                              "world lost in a coordinator restart; resuming from the last checkpoint", u);
@@ -179,12 +186,19 @@ void JobManager::TickLocked() {
     a.attempt = rec->attempt;
     a.restarts = rec->job.status().restarts();
     a.backoff_limit = rec->job.spec().run_policy().backoff_limit();
+    if (opts_.metrics && rec->attempt == 0) {
+      opts_.metrics->ObserveQueueWait((now - TimestampToMillis(rec->job.status().create_time())) / 1000.0);
+    }
     (void)TransitionLocked(g.job_id, v1::JOB_STATE_ADMITTED, "GangAdmitted",
                            std::to_string(g.units) + (g.device == v1::DEVICE_CUDA ? " GPUs" : " CPU slots") +
                                " reserved");
     (void)TransitionLocked(g.job_id, v1::JOB_STATE_STARTING, "Launching", "");
     Status s = LaunchLocked(g.job_id, a);
     if (!s.ok()) FinishLocked(g.job_id, v1::JOB_STATE_FAILED, "LaunchFailed", s.message());
+  }
+  if (opts_.metrics) {
+    opts_.metrics->SetSlots(false, scheduler_.free(v1::DEVICE_CPU), scheduler_.used(v1::DEVICE_CPU));
+    opts_.metrics->SetSlots(true, scheduler_.free(v1::DEVICE_CUDA), scheduler_.used(v1::DEVICE_CUDA));
   }
 }
 
@@ -247,6 +261,7 @@ void JobManager::OnWorldExitLocked(const std::string& id, Active& a, const World
     return;
   }
   ++a.restarts;
+  if (opts_.metrics) opts_.metrics->OnRestart();
   int64_t delay = BackoffMillis(a.restarts, opts_.backoff_base_ms, opts_.backoff_max_ms);
   a.restart_at_ms = clock_->NowMillis() + delay;
   JobUpdate u;
@@ -290,6 +305,7 @@ StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec, const std::string&
   if (created) {
     std::lock_guard<std::mutex> lock(mu_);
     scheduler_.Enqueue(GangFor(rec.job.id(), rec.seq, rec.job.spec()));
+    if (opts_.metrics) opts_.metrics->OnSubmitted();
     FLYP_LOG(INFO) << rec.job.id() << ": submitted by " << owner;
     Notify();
   }

@@ -21,6 +21,7 @@
 
 #include "coordinator/clock.h"
 #include "coordinator/launcher/launcher.h"
+#include "coordinator/metrics.h"
 #include "coordinator/scheduler.h"
 #include "coordinator/store/job_store.h"
 #include "flyp/v1/service.pb.h"
@@ -35,6 +36,7 @@ struct JobManagerOptions {
   int64_t backoff_base_ms = 1000;    // first restart delay, doubled each time
   int64_t backoff_max_ms = 60000;
   int64_t tick_ms = 50;
+  CoordinatorMetrics* metrics = nullptr;  // optional; must outlive the manager
 };
 
 class JobManager {

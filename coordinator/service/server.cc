@@ -53,6 +53,8 @@ StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const Coor
   if (ec) return UnavailableError("artifact-root '" + config.artifact_root + "': " + ec.message());
   const std::string artifact_root = std::filesystem::canonical(config.artifact_root).string();
   FLYP_ASSIGN_OR_RETURN(s->store_, SqliteJobStore::Open(config.db_path));
+  s->metrics_ = std::make_unique<CoordinatorMetrics>();
+  FLYP_RETURN_IF_ERROR(s->metrics_->LoadJobCounts(s->store_.get()));
 
   LocalLauncherOptions lo;
   lo.mpirun = config.mpirun.empty() ? FLYP_MPIEXEC : config.mpirun;
@@ -66,6 +68,7 @@ StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const Coor
   mo.grace_ms = static_cast<int64_t>(config.grace_period_s * 1000);
   mo.backoff_base_ms = static_cast<int64_t>(config.backoff_base_s * 1000);
   mo.backoff_max_ms = static_cast<int64_t>(config.backoff_max_s * 1000);
+  mo.metrics = s->metrics_.get();
   s->manager_ = std::make_unique<JobManager>(mo, s->store_.get(), s->launcher_.get(), &s->clock_);
   s->job_service_ = std::make_unique<JobServiceImpl>(s->manager_.get(), &s->auth_, config.data_roots);
   s->worker_service_ = std::make_unique<WorkerServiceImpl>(s->manager_.get());
@@ -87,8 +90,21 @@ StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const Coor
   builder.SetMaxReceiveMessageSize(config.max_receive_mib * 1024 * 1024);
   builder.RegisterService(s->job_service_.get());
   builder.RegisterService(s->worker_service_.get());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(s->metrics_->RpcInterceptorFactory());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   s->server_ = builder.BuildAndStart();
   if (!s->server_ || s->port_ == 0) return UnavailableError("cannot listen on '" + config.listen + "'");
+
+  if (!config.metrics_listen.empty() && config.metrics_listen != "off") {
+    auto ms = MetricsServer::Start(config.metrics_listen, s->metrics_->registry());
+    if (ms.ok()) {
+      s->metrics_server_ = std::move(*ms);
+      FLYP_LOG(INFO) << "metrics on http://" << s->metrics_server_->address() << "/metrics";
+    } else {  // the job API matters more than its metrics: keep serving
+      FLYP_LOG(ERROR) << ms.status() << "; serving without /metrics";
+    }
+  }
 
   std::string advertise = config.advertise_address;
   if (advertise.empty()) advertise = "127.0.0.1:" + std::to_string(s->port_);

@@ -15,6 +15,7 @@
 #include "coordinator/config.h"
 #include "coordinator/job_manager.h"
 #include "coordinator/launcher/launcher.h"
+#include "coordinator/metrics.h"
 #include "coordinator/service/job_service.h"
 #include "coordinator/service/worker_service.h"
 #include "coordinator/store/job_store.h"
@@ -30,6 +31,8 @@ class CoordinatorServer {
   ~CoordinatorServer();
 
   int port() const { return port_; }
+  // The /metrics port; 0 when metrics are off or could not be bound.
+  int metrics_port() const { return metrics_server_ ? metrics_server_->port() : 0; }
   // Blocks until Shutdown().
   void Wait();
   // Stops accepting calls, ends open streams and the manager loop. Running
@@ -42,6 +45,8 @@ class CoordinatorServer {
   CoordinatorConfig config_;
   RealClock clock_;
   TokenAuth auth_;
+  std::unique_ptr<CoordinatorMetrics> metrics_;  // outlives everything that reports to it
+  std::unique_ptr<MetricsServer> metrics_server_;
   std::unique_ptr<JobStore> store_;
   std::unique_ptr<Launcher> launcher_;
   std::unique_ptr<JobManager> manager_;

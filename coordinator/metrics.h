@@ -1,0 +1,76 @@
+// Coordinator metrics (ARCHITECTURE §6), served on --metrics-listen
+// (default 0.0.0.0:9464):
+//
+//   flyp_jobs{state}                      gauge: jobs per state (queued, admitted, ..., cancelled)
+//   flyp_jobs_submitted_total             counter: new jobs accepted
+//   flyp_job_queue_wait_seconds           histogram: submission -> first admission
+//   flyp_job_restarts_total               counter: worlds relaunched (rank failures, coordinator restarts)
+//   flyp_slots{pool,state}                gauge: pool cpu|gpu, state free|used
+//   flyp_rpc_requests_total{method,code}  counter: finished RPCs by full method and status code name
+//
+// Every series except rpc codes other than OK is created in the
+// constructor; the JobManager calls the On*/Set* methods, the gRPC server
+// counts calls through RpcInterceptorFactory(). Method labels are limited
+// to the services this server registers (anything else is "other").
+//
+// Thread safety: all methods may be called from any thread.
+#pragma once
+
+#include <grpcpp/support/server_interceptor.h>
+#include <prometheus/registry.h>
+
+#include <array>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "common/metrics.h"
+#include "coordinator/store/job_store.h"
+#include "flyp/v1/job.pb.h"
+
+namespace flyp::coord {
+
+class CoordinatorMetrics {
+ public:
+  CoordinatorMetrics();
+
+  // Sets flyp_jobs{state} from every job in the store (call once at start-up,
+  // before the JobManager runs).
+  Status LoadJobCounts(JobStore* store);
+  // A job changed state; `from` is empty for a new job.
+  void OnTransition(std::optional<v1::JobState> from, v1::JobState to);
+  void OnSubmitted();  // also counts the job as QUEUED
+  void ObserveQueueWait(double seconds);
+  void OnRestart();
+  void SetSlots(bool gpu, int free, int used);
+  // One finished RPC; `method` is the full name "/pkg.Service/Method".
+  void OnRpc(const std::string& method, int grpc_code);
+
+  // A factory for grpc::ServerBuilder::experimental().SetInterceptorCreators.
+  std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> RpcInterceptorFactory();
+
+  std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
+  std::string Render() const { return RenderMetricsText(*registry_); }
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::array<prometheus::Gauge*, 9> jobs_{};  // by JobState value; [0] unused
+  prometheus::Counter* submitted_;
+  prometheus::Histogram* queue_wait_;
+  prometheus::Counter* restarts_;
+  std::array<prometheus::Gauge*, 4> slots_{};  // cpu free, cpu used, gpu free, gpu used
+  prometheus::Family<prometheus::Counter>* rpc_family_;
+  std::mutex rpc_mu_;
+  std::map<std::pair<std::string, int>, prometheus::Counter*> rpc_;  // guarded by rpc_mu_
+};
+
+// "JOB_STATE_RUNNING" -> "running".
+std::string JobStateLabel(v1::JobState s);
+// grpc::StatusCode -> "OK", "INVALID_ARGUMENT", ...; "UNKNOWN" for out-of-range codes.
+std::string GrpcCodeName(int code);
+// The RPC methods the coordinator serves ("/flyp.v1.JobService/SubmitJob", ...).
+const std::vector<std::string>& KnownRpcMethods();
+
+}  // namespace flyp::coord
