@@ -117,6 +117,18 @@ TEST(DecodeJpeg, RgbBlocksWithinRounding) {
       for (int c = 0; c < 3; ++c) EXPECT_NEAR(im->at(y, x, c), src.at(y, x, c), 2) << x << "," << y << "," << c;
 }
 
+TEST(DecodeJpeg, AdobeCmykBecomesRgb) {
+  // Adobe-inverted CMYK with K = 255 (no black): RGB = C, M, Y.
+  std::vector<uint8_t> cmyk;
+  for (int i = 0; i < 64; ++i) cmyk.insert(cmyk.end(), {200, 100, 50, 255});
+  StatusOr<Image> im = DecodeJpeg(testing::EncodeJpegCmyk(8, 8, cmyk));
+  ASSERT_TRUE(im.ok()) << im.status();
+  ASSERT_EQ(im->channels, 3);
+  EXPECT_NEAR(im->at(3, 4, 0), 200, 2);
+  EXPECT_NEAR(im->at(3, 4, 1), 100, 2);
+  EXPECT_NEAR(im->at(3, 4, 2), 50, 2);
+}
+
 TEST(DecodeErrors, MissingFileIsNotFoundAndNamed) {
   StatusOr<Image> im = DecodeImageFile("/nonexistent/dir/cat.png");
   ASSERT_FALSE(im.ok());

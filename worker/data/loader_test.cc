@@ -179,6 +179,34 @@ TEST(Loader, EvalPaddingIsMarked) {
   EXPECT_FALSE(b[0].padding[0].item<bool>());
 }
 
+TEST(Loader, OptionsFromSpec) {
+  v1::DataSpec spec;
+  spec.set_loader_threads(3);
+  spec.set_prefetch_batches(5);
+  spec.set_crop_scale_min(0.5f);
+  v1::DataSource source;
+  source.set_seed(17);
+  source.add_shifts()->set_kind(v1::SHIFT_KIND_INVERT);
+  const LoaderOptions o = LoaderOptionsFor(spec, source, 224, /*train=*/true, 64, 4, 2, 99);
+  EXPECT_EQ(o.num_threads, 3);
+  EXPECT_EQ(o.prefetch_batches, 5);
+  EXPECT_EQ(o.batch_size, 64);
+  EXPECT_EQ(o.sampler.world_size, 4);
+  EXPECT_EQ(o.sampler.rank, 2);
+  EXPECT_TRUE(o.sampler.shuffle);
+  EXPECT_TRUE(o.sampler.drop_last);
+  EXPECT_TRUE(o.drop_last_batch);
+  EXPECT_EQ(o.transform.resolution, 224);
+  EXPECT_FLOAT_EQ(o.transform.crop_scale_min, 0.5f);
+  EXPECT_DOUBLE_EQ(o.transform.crop_scale_max, 1.0);
+  EXPECT_EQ(o.transform.shift_seed, 17u);
+  ASSERT_EQ(o.transform.shifts.size(), 1u);
+  const LoaderOptions eval = LoaderOptionsFor(spec, source, 224, /*train=*/false, 64, 4, 2, 99);
+  EXPECT_FALSE(eval.sampler.shuffle);
+  EXPECT_FALSE(eval.sampler.drop_last);
+  EXPECT_FALSE(eval.transform.train);
+}
+
 TEST(Loader, RejectsBadOptions) {
   auto ds = MakeDataset(4);
   LoaderOptions o = Options(1);

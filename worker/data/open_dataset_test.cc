@@ -166,6 +166,20 @@ TEST(CsvLabel, NamesIndicesHeaderAndRelativePaths) {
   EXPECT_NE(ds.status().message().find("absent.csv"), std::string::npos);
 }
 
+TEST(OpenDataset, InvalidShiftOrFormatIsNamed) {
+  const std::string root = MakeFolder("shiftbad");
+  v1::DataSource s = Source(v1::DATA_FORMAT_IMAGE_FOLDER, root);
+  v1::Shift* shift = s.add_shifts();
+  shift->set_kind(v1::SHIFT_KIND_OCCLUDE);
+  shift->set_severity(2);
+  StatusOr<std::unique_ptr<Dataset>> ds = OpenDataset(s);
+  ASSERT_FALSE(ds.ok());
+  EXPECT_NE(ds.status().message().find("occlude"), std::string::npos) << ds.status();
+  ds = OpenDataset(Source(v1::DATA_FORMAT_UNSPECIFIED, root));
+  ASSERT_FALSE(ds.ok());
+  EXPECT_NE(ds.status().message().find("format"), std::string::npos) << ds.status();
+}
+
 TEST(CsvCaption, CaptionsAndNoLabels) {
   const std::string root = MakeFolder("csv2");
   testing::WriteFileOrDie(root + "/caps.csv", "path,caption\ncat/img0.png,\"a cat, sitting\"\ndog/img0.png,a dog\n");

@@ -55,7 +55,9 @@ std::string EncodePng(const Image& image) {
   return EncodePng(spec);
 }
 
-std::string EncodeJpeg(const Image& image, int quality) {
+namespace {
+std::string EncodeJpegRaw(int width, int height, int components, J_COLOR_SPACE space, const uint8_t* pixels,
+                          int quality) {
   jpeg_compress_struct cinfo;
   jpeg_error_mgr jerr;
   cinfo.err = jpeg_std_error(&jerr);
@@ -63,10 +65,10 @@ std::string EncodeJpeg(const Image& image, int quality) {
   unsigned char* buf = nullptr;
   unsigned long size = 0;
   jpeg_mem_dest(&cinfo, &buf, &size);
-  cinfo.image_width = image.width;
-  cinfo.image_height = image.height;
-  cinfo.input_components = image.channels;
-  cinfo.in_color_space = image.channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+  cinfo.image_width = width;
+  cinfo.image_height = height;
+  cinfo.input_components = components;
+  cinfo.in_color_space = space;
   jpeg_set_defaults(&cinfo);
   jpeg_set_quality(&cinfo, quality, TRUE);
   for (int c = 0; c < cinfo.num_components; ++c) {
@@ -75,8 +77,7 @@ std::string EncodeJpeg(const Image& image, int quality) {
   }
   jpeg_start_compress(&cinfo, TRUE);
   while (cinfo.next_scanline < cinfo.image_height) {
-    JSAMPROW row = const_cast<JSAMPROW>(image.pixels.data() +
-                                        static_cast<size_t>(cinfo.next_scanline) * image.width * image.channels);
+    JSAMPROW row = const_cast<JSAMPROW>(pixels + static_cast<size_t>(cinfo.next_scanline) * width * components);
     jpeg_write_scanlines(&cinfo, &row, 1);
   }
   jpeg_finish_compress(&cinfo);
@@ -84,6 +85,16 @@ std::string EncodeJpeg(const Image& image, int quality) {
   jpeg_destroy_compress(&cinfo);
   std::free(buf);
   return out;
+}
+}  // namespace
+
+std::string EncodeJpegCmyk(int width, int height, const std::vector<uint8_t>& cmyk) {
+  return EncodeJpegRaw(width, height, 4, JCS_CMYK, cmyk.data(), 100);
+}
+
+std::string EncodeJpeg(const Image& image, int quality) {
+  return EncodeJpegRaw(image.width, image.height, image.channels, image.channels == 1 ? JCS_GRAYSCALE : JCS_RGB,
+                       image.pixels.data(), quality);
 }
 
 void WriteFileOrDie(const std::string& path, const std::string& bytes) {

@@ -26,6 +26,9 @@ std::string EncodePng(const PngSpec& spec);
 std::string EncodePng(const Image& image);
 // Gray or RGB JPEG, no chroma subsampling.
 std::string EncodeJpeg(const Image& image, int quality = 100);
+// 4-channel CMYK JPEG from interleaved CMYK samples (libjpeg writes an Adobe
+// marker, so readers treat the samples as inverted: 255 = no ink).
+std::string EncodeJpegCmyk(int width, int height, const std::vector<uint8_t>& cmyk);
 
 void WriteFileOrDie(const std::string& path, const std::string& bytes);
 
