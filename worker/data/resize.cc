@@ -58,54 +58,80 @@ double BicubicKernel(double x) {
 
 FloatImage ResizeBicubic(const FloatImage& src, const Box& crop, int out_width, int out_height,
                          const Box& window) {
+  // Without intermediate rounding the two 1-D passes commute, so we run the
+  // vertical pass first: its inner loop runs along contiguous rows and
+  // vectorises, and it shrinks the rows the (scalar) horizontal pass reads.
   const int C = src.channels;
-  // Horizontal pass over the rows the vertical pass will read.
   const bool same_w = crop.width == out_width;
   const bool same_h = crop.height == out_height;
-  const Taps ty = ComputeTaps(crop.y, crop.height, out_height, window.y, window.height);
-  int row0 = crop.y + window.y;
-  int row1 = row0 + window.height;
-  if (!same_h) {
-    row0 = ty.start.front();
-    row1 = row0;
-    for (int k = 0; k < window.height; ++k) row1 = std::max(row1, ty.start[k] + ty.size[k]);
+  Taps tx, ty;
+  int col0 = crop.x + window.x, col1 = col0 + window.width;
+  if (!same_w) {
+    tx = ComputeTaps(crop.x, crop.width, out_width, window.x, window.width);
+    col0 = tx.start.front();
+    col1 = col0;
+    for (int k = 0; k < window.width; ++k) col1 = std::max(col1, tx.start[k] + tx.size[k]);
   }
-  const int rows = row1 - row0;
-  FloatImage mid(C, rows, window.width);
-  if (same_w) {
-    for (int c = 0; c < C; ++c) {
-      for (int y = 0; y < rows; ++y) {
-        const float* s = src.plane(c) + static_cast<size_t>(row0 + y) * src.width + crop.x + window.x;
-        std::copy(s, s + window.width, mid.plane(c) + static_cast<size_t>(y) * window.width);
-      }
-    }
-  } else {
-    const Taps tx = ComputeTaps(crop.x, crop.width, out_width, window.x, window.width);
-    for (int c = 0; c < C; ++c) {
-      for (int y = 0; y < rows; ++y) {
-        const float* s = src.plane(c) + static_cast<size_t>(row0 + y) * src.width;
-        float* d = mid.plane(c) + static_cast<size_t>(y) * window.width;
-        for (int k = 0; k < window.width; ++k) {
-          const float* w = tx.weight.data() + static_cast<size_t>(k) * tx.max_taps;
-          const float* p = s + tx.start[k];
-          float acc = 0.0f;
-          for (int i = 0; i < tx.size[k]; ++i) acc += w[i] * p[i];
-          d[k] = acc;
-        }
-      }
-    }
-  }
-  if (same_h) return mid;
-  FloatImage out(C, window.height, window.width);
+  if (!same_h) ty = ComputeTaps(crop.y, crop.height, out_height, window.y, window.height);
+  const int cols = col1 - col0;
+
+  // Vertical pass: [C, window.height, cols].
+  FloatImage mid(C, window.height, cols);
   for (int c = 0; c < C; ++c) {
     for (int k = 0; k < window.height; ++k) {
+      float* d = mid.plane(c) + static_cast<size_t>(k) * cols;
+      if (same_h) {
+        const float* s = src.plane(c) + static_cast<size_t>(crop.y + window.y + k) * src.width + col0;
+        std::copy(s, s + cols, d);
+        continue;
+      }
       const float* w = ty.weight.data() + static_cast<size_t>(k) * ty.max_taps;
-      float* d = out.plane(c) + static_cast<size_t>(k) * window.width;
-      std::fill(d, d + window.width, 0.0f);
+      std::fill(d, d + cols, 0.0f);
       for (int i = 0; i < ty.size[k]; ++i) {
-        const float* s = mid.plane(c) + static_cast<size_t>(ty.start[k] - row0 + i) * window.width;
+        const float* s = src.plane(c) + static_cast<size_t>(ty.start[k] + i) * src.width + col0;
         const float wi = w[i];
-        for (int x = 0; x < window.width; ++x) d[x] += wi * s[x];
+        for (int x = 0; x < cols; ++x) d[x] += wi * s[x];
+      }
+    }
+  }
+  if (same_w) return mid;
+
+  // Horizontal pass, four rows at a time so the accumulations are
+  // independent (the tap loop is short and otherwise latency bound).
+  FloatImage out(C, window.height, window.width);
+  for (int c = 0; c < C; ++c) {
+    int y = 0;
+    for (; y + 4 <= window.height; y += 4) {
+      const float* s0 = mid.plane(c) + static_cast<size_t>(y) * cols;
+      const float* s1 = s0 + cols;
+      const float* s2 = s1 + cols;
+      const float* s3 = s2 + cols;
+      float* d0 = out.plane(c) + static_cast<size_t>(y) * window.width;
+      for (int k = 0; k < window.width; ++k) {
+        const float* w = tx.weight.data() + static_cast<size_t>(k) * tx.max_taps;
+        const int o = tx.start[k] - col0;
+        float a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        for (int i = 0; i < tx.size[k]; ++i) {
+          a0 += w[i] * s0[o + i];
+          a1 += w[i] * s1[o + i];
+          a2 += w[i] * s2[o + i];
+          a3 += w[i] * s3[o + i];
+        }
+        d0[k] = a0;
+        d0[k + window.width] = a1;
+        d0[k + 2 * window.width] = a2;
+        d0[k + 3 * window.width] = a3;
+      }
+    }
+    for (; y < window.height; ++y) {
+      const float* s = mid.plane(c) + static_cast<size_t>(y) * cols;
+      float* d = out.plane(c) + static_cast<size_t>(y) * window.width;
+      for (int k = 0; k < window.width; ++k) {
+        const float* w = tx.weight.data() + static_cast<size_t>(k) * tx.max_taps;
+        const float* p = s + (tx.start[k] - col0);
+        float acc = 0.0f;
+        for (int i = 0; i < tx.size[k]; ++i) acc += w[i] * p[i];
+        d[k] = acc;
       }
     }
   }

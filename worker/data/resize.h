@@ -13,13 +13,13 @@
 //                   min(int(center + support + 0.5), n))   (int() truncates)
 //     weight  K((x - center + 0.5) / filterscale), normalised to sum to 1.
 //   Taps are clamped to the input (no padding), which renormalises the
-//   weights at the border exactly as PIL does. The horizontal pass runs
-//   first, then the vertical pass; an axis whose size does not change is
-//   copied.
-// Difference from PIL: PIL rounds and clips to 8 bits between and after the
-// passes and uses fixed-point weights; we keep float throughout and do not
-// clip (bicubic overshoot stays, e.g. 1.02). Results agree with PIL to about
-// one 8-bit level.
+//   weights at the border exactly as PIL does. An axis whose size does not
+//   change is copied (PIL skips it too).
+// Difference from PIL: PIL runs the horizontal pass first and rounds and
+// clips to 8 bits between and after the passes, with fixed-point weights; we
+// keep float throughout (so pass order does not matter; we run the vertical
+// pass first, which is faster) and do not clip (bicubic overshoot stays,
+// e.g. 1.02). Results agree with PIL to about one 8-bit level.
 //
 // Thread safety: pure functions.
 #pragma once
