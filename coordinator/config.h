@@ -22,7 +22,7 @@ struct CoordinatorConfig {
   std::string token_file;  // empty: no authentication (a warning is logged)
   std::string tls_cert;    // PEM; with tls_key enables TLS
   std::string tls_key;
-  std::string launcher = "local";  // local | kubernetes (not implemented yet)
+  std::string launcher = "local";  // local | kubernetes (KubernetesLauncher)
   std::string worker_binary;       // empty: flyp-worker next to the coordinator binary
   std::string mpirun;              // empty: the mpirun found at build time
   double grace_period_s = 10;      // SIGTERM -> SIGKILL when stopping a world

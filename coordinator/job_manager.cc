@@ -215,6 +215,8 @@ Status JobManager::LaunchLocked(const std::string& id, Active& a) {
   req.attempt = std::max(a.attempt, rec.attempt) + 1;
   req.world_size = rec.job.spec().resources().world_size();
   req.threads_per_rank = rec.job.spec().resources().threads_per_rank();
+  req.cuda = rec.job.spec().resources().device() == v1::DEVICE_CUDA;
+  req.slots_per_rank = std::max(1, rec.job.spec().resources().slots_per_rank());
   req.spec_path = dir + "/spec.yaml";
   req.artifact_dir = dir;
   req.log_path = dir + "/logs/world.log";

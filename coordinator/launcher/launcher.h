@@ -1,7 +1,6 @@
 // Launcher: starts, watches and stops the MPI world of one job attempt.
-// Implementations: LocalLauncher (mpirun as a child process) and, later, a
-// Kubernetes MPIJob launcher (config `launcher: kubernetes` is refused with
-// UNIMPLEMENTED for now).
+// Implementations: LocalLauncher (mpirun as a child process) and
+// KubernetesLauncher (a Kubeflow MPIJob per attempt).
 //
 // Thread safety: implementations are called from the JobManager's loop thread
 // only, except where noted.
@@ -26,6 +25,8 @@ struct LaunchRequest {
   std::string log_path;      // stdout+stderr of the whole world, appended
   std::string coordinator_address;  // FLYP_COORDINATOR
   std::string worker_token;         // FLYP_WORKER_TOKEN
+  bool cuda = false;                // resources.device == cuda
+  int slots_per_rank = 1;           // GPUs (cuda) or CPU slots per rank
 };
 
 // How a world ended.

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "common/logging.h"
+#include "coordinator/launcher/kubernetes_launcher.h"
 #include "coordinator/launcher/local_launcher.h"
 #include "coordinator/store/sqlite_job_store.h"
 
@@ -38,9 +39,6 @@ std::string SelfDir() {
 
 StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const CoordinatorConfig& config) {
   FLYP_RETURN_IF_ERROR(ValidateCoordinatorConfig(config));
-  if (config.launcher == "kubernetes") {
-    return UnimplementedError("launcher: kubernetes is not implemented yet; use launcher: local");
-  }
   std::unique_ptr<CoordinatorServer> s(new CoordinatorServer());
   s->config_ = config;
   if (!config.token_file.empty()) {
@@ -56,10 +54,30 @@ StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const Coor
   s->metrics_ = std::make_unique<CoordinatorMetrics>();
   FLYP_RETURN_IF_ERROR(s->metrics_->LoadJobCounts(s->store_.get()));
 
-  LocalLauncherOptions lo;
-  lo.mpirun = config.mpirun.empty() ? FLYP_MPIEXEC : config.mpirun;
-  lo.worker_binary = config.worker_binary.empty() ? SelfDir() + "/flyp-worker" : config.worker_binary;
-  s->launcher_ = std::make_unique<LocalLauncher>(lo);
+  if (config.launcher == "kubernetes") {
+    KubernetesLauncherOptions ko;
+    ko.api.server = config.k8s_api_server.empty() ? InClusterApiServer() : config.k8s_api_server;
+    if (ko.api.server.empty()) {
+      return FailedPreconditionError("launcher kubernetes: not in a cluster (no KUBERNETES_SERVICE_HOST); set k8s-api-server");
+    }
+    ko.api.token_file = config.k8s_token_file;
+    ko.api.ca_file = config.k8s_ca_file;
+    ko.ns = config.k8s_namespace.empty() ? InClusterNamespace() : config.k8s_namespace;
+    ko.image = config.k8s_image;
+    ko.pvc = config.k8s_pvc;
+    ko.mount_path = config.k8s_mount_path;
+    if (!config.worker_binary.empty()) ko.worker_binary = config.worker_binary;
+    ko.worker_metrics_port = config.k8s_worker_metrics_port;
+    ko.poll_ms = static_cast<int64_t>(config.k8s_poll_s * 1000);
+    ko.grace_s = static_cast<int64_t>(config.grace_period_s);
+    FLYP_LOG(INFO) << "launcher kubernetes: MPIJobs in namespace " << ko.ns << " via " << ko.api.server;
+    s->launcher_ = std::make_unique<KubernetesLauncher>(ko);
+  } else {
+    LocalLauncherOptions lo;
+    lo.mpirun = config.mpirun.empty() ? FLYP_MPIEXEC : config.mpirun;
+    lo.worker_binary = config.worker_binary.empty() ? SelfDir() + "/flyp-worker" : config.worker_binary;
+    s->launcher_ = std::make_unique<LocalLauncher>(lo);
+  }
 
   JobManagerOptions mo;
   mo.capacity.cpu_slots = config.cpu_slots > 0 ? config.cpu_slots : static_cast<int>(std::thread::hardware_concurrency());

@@ -25,8 +25,8 @@ namespace flyp::coord {
 class CoordinatorServer {
  public:
   // Opens the store, recovers interrupted jobs and starts serving.
-  // UNIMPLEMENTED for launcher kubernetes; UNAVAILABLE when the address cannot
-  // be bound; INVALID_ARGUMENT for unreadable token/TLS files.
+  // FAILED_PRECONDITION for launcher kubernetes outside a cluster without
+  // k8s-api-server; UNAVAILABLE when the address cannot be bound; INVALID_ARGUMENT for unreadable token/TLS files.
   static StatusOr<std::unique_ptr<CoordinatorServer>> Start(const CoordinatorConfig& config);
   ~CoordinatorServer();
 

@@ -1,0 +1,105 @@
+// KubernetesLauncher: each job attempt is a Kubeflow MPIJob
+// (kubeflow.org/v2beta1, MPI Operator v2) created through the in-cluster
+// Kubernetes API:
+//   - name flyp-<job-id>-a<attempt>, labels flyp.dev/job-id, flyp.dev/attempt;
+//   - Launcher replica: `mpirun --tag-output -np N -x FLYP_... flyp-worker --spec <spec>`
+//     with FLYP_JOB_ID, FLYP_COORDINATOR, FLYP_WORKER_TOKEN, FLYP_ARTIFACT_DIR,
+//     FLYP_ATTEMPT, FLYP_METRICS_PORT in its environment (forwarded to the ranks);
+//   - Worker replicas (N, one rank each): sshd, as the MPI Operator expects,
+//     with `nvidia.com/gpu: slots_per_rank` for cuda jobs (cpu requests otherwise),
+//     Prometheus scrape annotations, and the shared PVC mounted at the same
+//     path as in the coordinator (spec and artifact folder live on it).
+// A background thread polls every MPIJob; its conditions map to world exits:
+// Succeeded -> exit 0, Failed -> the launcher pod's exit code (so worker exit
+// codes 3/4 stay permanent failures), deleted -> killed by SIGTERM/SIGKILL.
+// The launcher pod's log is copied into the job's log file as it grows.
+// Stop deletes the MPIJob (foreground propagation). The world id encodes job
+// number and attempt (number * 1000 + attempt), so a restarted coordinator
+// can find and delete an orphaned MPIJob from the id in the store alone.
+//
+// Thread safety: all methods may be called from any thread.
+#pragma once
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/json.h"
+#include "coordinator/launcher/kube_api.h"
+#include "coordinator/launcher/launcher.h"
+
+namespace flyp::coord {
+
+struct KubernetesLauncherOptions {
+  KubeApiOptions api;
+  std::string ns = "default";
+  std::string image;  // worker image (flyp-worker, mpirun, sshd)
+  std::string image_pull_policy = "IfNotPresent";
+  std::string pvc;         // claim holding data roots and the artifact root
+  std::string mount_path;  // where the coordinator mounts it too
+  std::string worker_binary = "flyp-worker";
+  int worker_metrics_port = 9400;  // 0: no worker /metrics
+  int64_t poll_ms = 2000;
+  int64_t grace_s = 10;  // pod termination grace period on a normal Stop
+};
+
+// The MPIJob's overall phase from its status.conditions (the newest true one
+// among Created, Running, Restarting, Succeeded, Failed wins; Succeeded and
+// Failed are final).
+enum class MpiJobPhase { kPending, kCreated, kRunning, kRestarting, kSucceeded, kFailed };
+MpiJobPhase ParseMpiJobPhase(const Json& mpijob);
+const char* MpiJobPhaseName(MpiJobPhase p);
+
+// "flyp-job-000042-a3"; INVALID_ARGUMENT when the job id is not job-<digits>.
+StatusOr<std::string> MpiJobName(const std::string& job_id, int attempt);
+// World id <-> MPIJob name (see above).
+StatusOr<int64_t> WorldIdFor(const std::string& job_id, int attempt);
+std::string MpiJobNameForWorld(int64_t world);
+
+// The MPIJob object Launch() creates. FAILED_PRECONDITION when the spec or
+// artifact folder is not under opts.mount_path (ranks could not see it).
+StatusOr<Json> BuildMpiJob(const KubernetesLauncherOptions& opts, const LaunchRequest& req);
+
+class KubernetesLauncher : public Launcher {
+ public:
+  explicit KubernetesLauncher(KubernetesLauncherOptions opts);
+  ~KubernetesLauncher() override;
+
+  StatusOr<int64_t> Launch(const LaunchRequest& req) override;
+  std::optional<WorldExit> Poll(int64_t world) override;
+  void Stop(int64_t world, bool force) override;
+  Status StopOrphan(int64_t world, int64_t grace_ms) override;
+
+  // Last phase seen by the poller (kPending before the first poll).
+  MpiJobPhase Phase(int64_t world);
+
+ private:
+  struct World {
+    std::string name;
+    std::string log_path;
+    MpiJobPhase phase = MpiJobPhase::kPending;
+    int stop = 0;  // 0 running, 1 delete requested, 2 forced, 3 delete sent
+    bool force_sent = false;
+    std::optional<WorldExit> exit;
+    size_t log_bytes = 0;  // launcher log bytes already appended to log_path
+  };
+
+  void PollLoop();
+  void PollOne(int64_t id, World w);  // w: a copy; results are written back under mu_
+  Status Delete(const std::string& name, bool force);
+  std::string LauncherPod(const std::string& name, Json* pod);
+  void SyncLog(const std::string& pod, World* w);
+
+  KubernetesLauncherOptions opts_;
+  KubeApi api_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::map<int64_t, World> worlds_;  // guarded by mu_
+  bool stop_thread_ = false;
+  std::thread poller_;
+};
+
+}  // namespace flyp::coord
