@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/health_command.h"
 
 namespace {
 
@@ -26,6 +27,7 @@ const std::map<std::string, Command>& Commands() {
       {"cancel", {flyp::cli::RunCancel, "stop a job"}},
       {"artifacts", {flyp::cli::RunArtifacts, "list a job's artifacts"}},
       {"download", {flyp::cli::RunDownload, "download one artifact"}},
+      {"health", {flyp::cli::RunHealth, "check a server's gRPC health (exit 0 when serving)"}},
   };
   return commands;
 }

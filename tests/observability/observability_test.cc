@@ -148,6 +148,21 @@ TEST_F(ObservabilityTest, WorkerMetricsPassPromtool) {
   }
 }
 
+TEST_F(ObservabilityTest, FlypctlHealthReportsServing) {
+  StartCoordinator();
+  const std::string out = TempDir() + "/health.out";
+  const std::string cmd = std::string(FLYP_FLYPCTL_BIN) + " health --server 127.0.0.1:" +
+                          std::to_string(coordinator_->port()) + " > " + out + " 2>&1";
+  int rc = std::system(cmd.c_str());
+  EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << ReadFileOrDie(out);
+  EXPECT_EQ(ReadFileOrDie(out), "SERVING\n");
+  coordinator_->Terminate();
+  rc = std::system((std::string(FLYP_FLYPCTL_BIN) + " health --timeout 1 --server 127.0.0.1:" +
+                    std::to_string(coordinator_->port()) + " > " + out + " 2>&1").c_str());
+  EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 1) << ReadFileOrDie(out);
+  EXPECT_NE(ReadFileOrDie(out).find("UNAVAILABLE"), std::string::npos) << ReadFileOrDie(out);
+}
+
 // Polls Prometheus' query API until `query` returns `n` series.
 Json QueryUntil(int port, const std::string& query, size_t n, double timeout_s) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
