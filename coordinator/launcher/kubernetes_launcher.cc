@@ -193,6 +193,8 @@ StatusOr<Json> BuildMpiJob(const KubernetesLauncherOptions& o, const LaunchReque
        Json(Json::Object{
            {"slotsPerWorker", 1},
            {"mpiImplementation", "OpenMPI"},
+           // The image's non-root user (docker/Dockerfile) runs sshd and mpirun.
+           {"sshAuthMountPath", "/home/flyp/.ssh"},
            // The coordinator retries failed worlds itself (backoff, checkpoints).
            {"runPolicy", Json(Json::Object{{"cleanPodPolicy", "Running"}, {"backoffLimit", 0},
                                            {"ttlSecondsAfterFinished", 86400}})},

@@ -170,6 +170,7 @@ TEST(BuildMpiJob, CpuJobHasImageCommandEnvVolumesAndScrapeAnnotations) {
   EXPECT_EQ(At(j, {"metadata", "namespace"}).as_string(), "ml");
   EXPECT_EQ(At(j, {"metadata", "labels", "flyp.dev/job-id"}).as_string(), "job-000042");
   EXPECT_EQ(At(j, {"spec", "runPolicy", "backoffLimit"}).as_int64(), 0);
+  EXPECT_EQ(At(j, {"spec", "sshAuthMountPath"}).as_string(), "/home/flyp/.ssh");
   const Json& launcher = At(j, {"spec", "mpiReplicaSpecs", "Launcher"});
   const Json& worker = At(j, {"spec", "mpiReplicaSpecs", "Worker"});
   EXPECT_EQ(At(launcher, {"replicas"}).as_int64(), 1);
