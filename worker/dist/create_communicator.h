@@ -1,0 +1,45 @@
+// CreateCommunicator: picks and builds the Communicator for this process.
+//
+//   not launched by mpirun (no OMPI_COMM_WORLD_SIZE) or world size 1
+//                         -> single-process communicator (any device)
+//   device cpu            -> MPI communicator (MPI_COMM_WORLD, duplicated)
+//   device cuda           -> NCCL communicator (ncclUniqueId broadcast over MPI;
+//                            GPU = options.cuda_device or local_rank % #GPUs)
+//
+// Capabilities are checked here, never later: asking for cuda from a build
+// whose LibTorch has no CUDA (FLYP_WITH_CUDA off), or for cuda with world
+// size > 1 without NCCL (FLYP_WITH_NCCL off), returns FAILED_PRECONDITION
+// with a message saying what to rebuild. MPI start-up failures return
+// UNAVAILABLE. Collective on MPI_COMM_WORLD for the MPI/NCCL backends: every
+// rank must call it.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <memory>
+
+#include "common/status.h"
+#include "worker/dist/communicator.h"
+
+namespace flyp::dist {
+
+struct CommunicatorOptions {
+  // A collective that makes no progress for this long aborts the whole world
+  // with exit code kExitCollectiveTimeout (exit_codes.h). Default 10 min (the
+  // first collective may wait for the slowest rank to load a checkpoint);
+  // zero disables the watchdog.
+  std::chrono::milliseconds collective_timeout = std::chrono::minutes(10);
+  // GPU for the NCCL backend; -1: local_rank % (number of visible GPUs).
+  int cuda_device = -1;
+};
+
+StatusOr<std::unique_ptr<Communicator>> CreateCommunicator(torch::Device device,
+                                                           const CommunicatorOptions& options = {});
+
+// Environment set by mpirun (OpenMPI); 1 / 0 / 0 when absent.
+int LaunchedWorldSize();
+int LaunchedWorldRank();
+int LaunchedLocalRank();
+
+}  // namespace flyp::dist
