@@ -3,6 +3,9 @@
 # (e.g. a CUDA LibTorch 2.x from a PyTorch wheel).
 
 find_package(Threads REQUIRED)
+# -pthread (i.e. _REENTRANT) on every target: gRPC and absl add it to their
+# users, and GCC ignores the shared LibTorch PCH unless all users agree.
+add_compile_options(-pthread)
 find_package(ZLIB REQUIRED)
 find_package(Torch REQUIRED)
 find_package(MPI REQUIRED COMPONENTS C)

@@ -26,7 +26,9 @@ function(flyp_torch_pch target)
   if(NOT TARGET flyp_torch_pch)
     file(WRITE ${PROJECT_BINARY_DIR}/flyp_torch_pch.cc "// PCH host\n")
     add_library(flyp_torch_pch STATIC ${PROJECT_BINARY_DIR}/flyp_torch_pch.cc)
-    target_link_libraries(flyp_torch_pch PUBLIC torch)
+    # Same usage requirements as every torch target (Threads adds -pthread,
+    # i.e. _REENTRANT), or GCC silently refuses the PCH.
+    target_link_libraries(flyp_torch_pch PUBLIC torch Threads::Threads)
     target_compile_options(flyp_torch_pch PRIVATE -Wall -Wextra -Wno-unused-parameter)
     target_precompile_headers(flyp_torch_pch PRIVATE <torch/torch.h> <vector> <string> <memory>)
   endif()

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include "worker/text/byte_encoder.h"
-#include "worker/text/json_lite.h"
 #include "worker/text/unicode.h"
 
 namespace flyp::text {
@@ -105,20 +104,6 @@ TEST(Cleanup, PreTokenize) {
   EXPECT_EQ(Split("नमस्ते"), (std::vector<std::string>{"नमस", "्", "त", "े"}));  // marks split
   EXPECT_EQ(Split("...?! {}"), (std::vector<std::string>{"...?!", "{}"}));
   EXPECT_TRUE(Split("   ").empty());
-}
-
-TEST(JsonLite, ParsesAndReportsPosition) {
-  auto v = ParseJson(R"({"a": [1, -2.5e1, true, null], "b\u00e9": "x\"\n\ud83d\ude00", "a": 3})", "t.json");
-  ASSERT_TRUE(v.ok()) << v.status();
-  EXPECT_EQ(v->Find("a")->number, 3);  // last duplicate wins
-  EXPECT_EQ(v->object[0].second.array[1].number, -25);
-  EXPECT_EQ(v->Find("bé")->string, "x\"\n😀");
-  auto bad = ParseJson("{\n  \"a\": tru\n}", "t.json");
-  ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("t.json:2:"), std::string::npos) << bad.status();
-  EXPECT_FALSE(ParseJson("[1, 2", "t").ok());
-  EXPECT_FALSE(ParseJson("{} x", "t").ok());
-  EXPECT_FALSE(ParseJson("\"\\q\"", "t").ok());
 }
 
 }  // namespace

@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "tests/testing/test_env.h"
-#include "worker/text/json_lite.h"
+#include "common/json.h"
 #include "worker/text/text_cleanup.h"
 
 namespace flyp::text {
@@ -52,20 +52,20 @@ TEST(ClipTokenizer, VocabularyLayout) {
 
 TEST(ClipTokenizer, EveryReferenceCaseExact) {
   const std::string path = flyp::testing::SharedDataDir() + "/clip/tokenizer_cases.json";
-  auto json = ParseJson(flyp::testing::ReadFileOrDie(path), path);
+  auto json = flyp::ParseJson(flyp::testing::ReadFileOrDie(path));
   ASSERT_TRUE(json.ok()) << json.status();
-  const JsonValue* cases = json->Find("cases");
+  const flyp::Json* cases = json->Find("cases");
   ASSERT_NE(cases, nullptr);
   ASSERT_TRUE(cases->is_array());
-  ASSERT_GE(cases->array.size(), 10u);
-  ASSERT_EQ(json->Find("sot")->number, Clip().sot_id());
-  ASSERT_EQ(json->Find("eot")->number, Clip().eot_id());
-  const int context = static_cast<int>(json->Find("context_length")->number);
-  for (const JsonValue& c : cases->array) {
-    const std::string& text = c.Find("text")->string;
+  ASSERT_GE(cases->size(), 10u);
+  ASSERT_EQ(json->Find("sot")->as_int64(), Clip().sot_id());
+  ASSERT_EQ(json->Find("eot")->as_int64(), Clip().eot_id());
+  const int context = static_cast<int>(json->Find("context_length")->as_int64());
+  for (const flyp::Json& c : cases->as_array()) {
+    const std::string& text = c.Find("text")->as_string();
     std::vector<int32_t> expected;
-    for (const JsonValue& id : c.Find("ids")->array) {
-      expected.push_back(static_cast<int32_t>(id.number));
+    for (const flyp::Json& id : c.Find("ids")->as_array()) {
+      expected.push_back(static_cast<int32_t>(id.as_int64()));
     }
     EXPECT_EQ(Clip().EncodeWithMarkers(text), expected) << "text: '" << text << "'";
     // Padded batch form of the same case.

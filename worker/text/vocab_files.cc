@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "worker/text/byte_encoder.h"
-#include "worker/text/json_lite.h"
+#include "common/json.h"
 
 namespace flyp::text {
 namespace {
@@ -144,21 +144,23 @@ StatusOr<BpeModel> LoadClipVocab(const std::string& path) {
 
 StatusOr<BpeModel> LoadHfVocab(const std::string& vocab_json_path, const std::string& merges_path) {
   FLYP_ASSIGN_OR_RETURN(std::string json_text, ReadMaybeGzipFile(vocab_json_path));
-  FLYP_ASSIGN_OR_RETURN(JsonValue json, ParseJson(json_text, vocab_json_path));
-  if (!json.is_object() || json.object.empty()) {
+  auto parsed = ParseJson(json_text);
+  if (!parsed.ok()) return parsed.status().WithContext(vocab_json_path);
+  const Json& json = *parsed;
+  if (!json.is_object() || json.size() == 0) {
     return InvalidArgumentError(vocab_json_path + ": expected a non-empty JSON object token -> id");
   }
   constexpr double kMaxId = 1 << 24;
   std::vector<std::string> tokens;
-  for (const auto& [token, id] : json.object) {
-    if (!id.is_number() || id.number < 0 || id.number >= kMaxId || id.number != std::floor(id.number)) {
+  for (const auto& [token, id] : json.as_object()) {
+    if (!id.is_integer() || id.as_int64() < 0 || id.as_int64() >= kMaxId) {
       return InvalidArgumentError(vocab_json_path + ": token '" + token +
                                   "' needs a non-negative integer id below 2^24");
     }
     if (token.empty()) {
       return InvalidArgumentError(vocab_json_path + ": empty token text");
     }
-    const auto i = static_cast<size_t>(id.number);
+    const auto i = static_cast<size_t>(id.as_int64());
     if (i >= tokens.size()) {
       tokens.resize(i + 1);
     }
