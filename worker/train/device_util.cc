@@ -1,0 +1,40 @@
+#include "worker/train/device_util.h"
+
+#include <ATen/autocast_mode.h>
+
+namespace flyp::train {
+
+bool CudaAvailable() { return torch::cuda::is_available(); }
+
+torch::Tensor PinnedIfCuda(const torch::Tensor& t) {
+  // pin_memory() needs the CUDA host allocator: never call it without CUDA.
+  if (!t.defined() || !t.device().is_cpu() || !CudaAvailable() || t.is_pinned()) return t;
+  return t.pin_memory();
+}
+
+torch::Tensor ToDevice(const torch::Tensor& t, torch::Device device) {
+  if (!t.defined() || t.device() == device) return t;
+  const bool async = device.is_cuda() && t.device().is_cpu() && t.is_pinned();
+  return t.to(device, /*non_blocking=*/async);
+}
+
+AutocastScope::AutocastScope(torch::Device device, bool enabled, at::ScalarType dtype) {
+  if (!enabled || !device.is_cuda()) return;
+  active_ = true;
+  prev_enabled_ = at::autocast::is_enabled();
+  prev_dtype_ = at::autocast::get_autocast_gpu_dtype();
+  at::autocast::set_enabled(true);
+  at::autocast::set_autocast_gpu_dtype(dtype);
+  at::autocast::increment_nesting();
+}
+
+AutocastScope::~AutocastScope() {
+  if (!active_) return;
+  // As torch.autocast.__exit__: the cache of low-precision weight copies
+  // lives until the outermost scope ends.
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  at::autocast::set_enabled(prev_enabled_);
+  at::autocast::set_autocast_gpu_dtype(prev_dtype_);
+}
+
+}  // namespace flyp::train

@@ -1,0 +1,64 @@
+// device_util on any machine: the CPU paths are identities, and the autocast
+// scope sets and restores the thread's CUDA autocast state (flags only, so
+// this runs without a GPU). The CUDA data paths run when a GPU is present.
+#include "worker/train/device_util.h"
+
+#include <ATen/autocast_mode.h>
+#include <gtest/gtest.h>
+
+namespace flyp::train {
+namespace {
+
+TEST(DeviceUtilTest, CpuPathsAreIdentities) {
+  auto t = torch::arange(6, torch::kFloat32);
+  EXPECT_TRUE(ToDevice(t, torch::kCPU).is_same(t));
+  if (!CudaAvailable()) {
+    EXPECT_TRUE(PinnedIfCuda(t).is_same(t));
+  }
+  EXPECT_FALSE(PinnedIfCuda(torch::Tensor()).defined());
+}
+
+TEST(DeviceUtilTest, AutocastScopeOnlyForCudaAndRestores) {
+  ASSERT_FALSE(at::autocast::is_enabled());
+  {
+    AutocastScope cpu(torch::kCPU, true);
+    EXPECT_FALSE(cpu.active());
+    EXPECT_FALSE(at::autocast::is_enabled());
+  }
+  {
+    AutocastScope off(torch::Device(torch::kCUDA, 0), false);
+    EXPECT_FALSE(off.active());
+    EXPECT_FALSE(at::autocast::is_enabled());
+  }
+  const auto before = at::autocast::get_autocast_gpu_dtype();
+  {
+    AutocastScope outer(torch::Device(torch::kCUDA, 0), true);
+    EXPECT_TRUE(outer.active());
+    EXPECT_TRUE(at::autocast::is_enabled());
+    EXPECT_EQ(at::autocast::get_autocast_gpu_dtype(), at::kBFloat16);
+    {
+      AutocastScope inner(torch::Device(torch::kCUDA, 0), true, at::kHalf);
+      EXPECT_EQ(at::autocast::get_autocast_gpu_dtype(), at::kHalf);
+    }
+    EXPECT_TRUE(at::autocast::is_enabled());
+    EXPECT_EQ(at::autocast::get_autocast_gpu_dtype(), at::kBFloat16);
+  }
+  EXPECT_FALSE(at::autocast::is_enabled());
+  EXPECT_EQ(at::autocast::get_autocast_gpu_dtype(), before);
+}
+
+TEST(DeviceUtilTest, CudaCopiesRoundTrip) {
+  if (!CudaAvailable()) GTEST_SKIP() << "no CUDA device";
+  auto t = torch::randn({64, 3});
+  auto pinned = PinnedIfCuda(t);
+  EXPECT_TRUE(pinned.is_pinned());
+  auto gpu = ToDevice(pinned, torch::Device(torch::kCUDA, 0));
+  EXPECT_TRUE(gpu.is_cuda());
+  EXPECT_TRUE(torch::equal(ToDevice(gpu, torch::kCPU), t));
+  AutocastScope bf16(gpu.device(), true);
+  auto y = torch::matmul(gpu, gpu.t());
+  EXPECT_EQ(y.scalar_type(), at::kBFloat16);
+}
+
+}  // namespace
+}  // namespace flyp::train

@@ -1,0 +1,26 @@
+# Fast-path pieces of training, included from worker/train/CMakeLists.txt
+# (and, until then, from bench/step_vs_python): gradient accumulation with
+# embedding caching, device helpers (pinned memory, async copies, bf16
+# autocast), and the model's activation-checkpointing test. Paths are
+# absolute so the fragment works from any including directory.
+if(TARGET flyp_grad_cache)
+  return()
+endif()
+set(_gc_dir ${PROJECT_SOURCE_DIR}/worker/train)
+
+flyp_add_library(device_util TORCH
+  SOURCES ${_gc_dir}/device_util.cc
+  PUBLIC_DEPS flyp::common)
+flyp_add_library(grad_cache TORCH
+  SOURCES ${_gc_dir}/grad_cache.cc
+  PUBLIC_DEPS flyp::model flyp::dist)
+
+flyp_add_test(grad_cache_test TORCH SOURCES ${_gc_dir}/grad_cache_test.cc
+  DEPS flyp::grad_cache LABELS unit TIMEOUT 120)
+flyp_add_test(grad_cache_test TORCH SOURCES ${_gc_dir}/grad_cache_test.cc
+  DEPS flyp::grad_cache LABELS integration MPI_RANKS 2 TIMEOUT 120)
+flyp_add_test(device_util_test TORCH SOURCES ${_gc_dir}/device_util_test.cc
+  DEPS flyp::device_util LABELS unit TIMEOUT 60)
+flyp_add_test(activation_checkpointing_test TORCH
+  SOURCES ${PROJECT_SOURCE_DIR}/worker/model/activation_checkpointing_test.cc
+  DEPS flyp::model LABELS unit TIMEOUT 120)

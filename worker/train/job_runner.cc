@@ -1,0 +1,379 @@
+#include "worker/train/job_runner.h"
+
+#include <chrono>
+#include <filesystem>
+#include <sstream>
+
+#include "common/logging.h"
+#include "common/spec_yaml.h"
+#include "worker/model/checkpoint.h"
+#include "worker/model/safetensors.h"
+#include "worker/train/job_setup.h"
+#include "worker/train/methods.h"
+#include "worker/train/wise_ft.h"
+#include "worker/train/zeroshot_head.h"
+
+namespace flyp::train {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string MethodName(v1::Method m) { return EnumYamlName(v1::Method_descriptor()->FindValueByNumber(m)); }
+
+bool IsContrastive(v1::Method m) { return m == v1::METHOD_FLYP || m == v1::METHOD_PRETRAIN; }
+bool UsesHead(v1::Method m) {
+  return m == v1::METHOD_LP || m == v1::METHOD_FT || m == v1::METHOD_L2SP || m == v1::METHOD_LPFT;
+}
+
+NamedTensors ModelParams(model::ClipModel& m) {
+  NamedTensors out;
+  for (auto& item : m.named_parameters()) out.emplace_back(item.key(), item.value());
+  return out;
+}
+
+NamedTensors VisualParams(model::ClipModel& m) {
+  NamedTensors out;
+  for (auto& item : m.named_parameters()) {
+    if (item.key().rfind("visual.", 0) == 0) out.emplace_back(item.key(), item.value());
+  }
+  return out;
+}
+
+NamedTensors HeadParams(LinearHead& h) { return {{"head.weight", h->weight}, {"head.bias", h->bias}}; }
+
+NamedTensors Concat(NamedTensors a, const NamedTensors& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+std::string Num(double v) {
+  std::ostringstream ss;
+  ss << v;
+  return ss.str();
+}
+
+// The job's state while it runs; one object so the phases stay readable.
+class Run {
+ public:
+  Run(const v1::JobSpec& spec, dist::Communicator& comm, const RunOptions& options)
+      : spec_(spec), comm_(comm), options_(options), method_(spec.method().name()) {}
+
+  JobOutcome Execute() {
+    JobOutcome out;
+    const auto t0 = Clock::now();
+    auto in = SetUpJob(spec_, comm_);
+    if (!in.ok()) {
+      out.status = in.status();
+      out.bad_input = true;
+      return out;
+    }
+    in_ = std::move(in).value();
+    Notify("started", "");
+    InitReport();
+    out.status = Body();
+    report_.timings.total_seconds = Seconds(t0);
+    if (out.status.ok() && comm_.rank() == 0) out.status = WriteReport(report_, options_.out_dir);
+    if (out.status.ok()) Notify("completed", options_.out_dir);
+    out.report = report_;
+    return out;
+  }
+
+ private:
+  static double Seconds(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+  }
+
+  void Notify(const std::string& phase, const std::string& msg) {
+    if (options_.callbacks.on_state) options_.callbacks.on_state(phase, msg);
+  }
+
+  void InitReport() {
+    report_.job = spec_.name();
+    report_.method = MethodName(method_);
+    report_.model = spec_.model().preset();
+    report_.world_size = comm_.world_size();
+    for (const auto& s : in_.splits) {
+      if (s.is_id_val)
+        report_.id_val_split = s.name;
+      else if (!s.ood)
+        report_.id_test_split = s.name;
+    }
+    auto& hp = report_.hyperparameters;
+    hp["learning_rate"] = Num(spec_.optim().learning_rate());
+    hp["weight_decay"] = Num(spec_.optim().weight_decay());
+    hp["batch_size"] = std::to_string(spec_.schedule().batch_size());
+    hp["epochs"] = std::to_string(spec_.schedule().epochs());
+    hp["warmup_steps"] = std::to_string(spec_.schedule().warmup_steps());
+    hp["local_loss"] = spec_.method().local_loss() ? "true" : "false";
+    hp["mask_same_class"] = spec_.method().mask_same_class() ? "true" : "false";
+    hp["templates"] = std::to_string(in_.templates.size());
+    hp["seed"] = std::to_string(spec_.schedule().seed());
+  }
+
+  // ---- evaluation -------------------------------------------------------
+  Scorer ContrastiveScorer() {
+    auto head = ZeroShotHead(*in_.model, *in_.tokenizer, in_.class_names, in_.templates);
+    auto model = in_.model;
+    return [model, head](const torch::Tensor& x) {
+      return torch::matmul(NormalizeRows(model->encode_image(x)).to(torch::kFloat32), head);
+    };
+  }
+
+  Scorer HeadScorer(LinearHead head) {
+    auto model = in_.model;
+    return [model, head](const torch::Tensor& x) mutable { return head->forward(model->encode_image(x)); };
+  }
+
+  StatusOr<std::vector<SplitEval>> EvaluateAll(const Scorer& scorer) {
+    const auto t0 = Clock::now();
+    const bool was_training = in_.model->is_training();
+    in_.model->eval();
+    std::vector<SplitEval> out;
+    for (auto& split : in_.splits) {
+      FLYP_ASSIGN_OR_RETURN(EvalResult r, EvaluateSplit(split, scorer, comm_, in_.device,
+                                                        static_cast<int64_t>(in_.class_names.size())));
+      SplitEval e;
+      e.split = r.split;
+      e.is_ood = r.ood;
+      e.accuracy = r.accuracy;
+      if (spec_.method().macro_f1()) e.macro_f1 = r.macro_f1;
+      out.push_back(e);
+      if (options_.callbacks.on_eval) options_.callbacks.on_eval(r.split, r.accuracy);
+    }
+    if (was_training) in_.model->train();
+    report_.timings.eval_seconds += Seconds(t0);
+    return out;
+  }
+
+  // ---- the method --------------------------------------------------------
+  Status Body() {
+    const double init_scale = in_.model->logit_scale().exp().item<double>();
+    if (method_ != v1::METHOD_PRETRAIN) {
+      auto zs_head = ZeroShotHead(*in_.model, *in_.tokenizer, in_.class_names, in_.templates);
+      zs_head_ = zs_head;
+      FLYP_ASSIGN_OR_RETURN(report_.zeroshot, EvaluateAll(ContrastiveScorer()));
+    }
+    zeroshot_state_ = CloneState(ModelParams(*in_.model));
+
+    switch (method_) {
+      case v1::METHOD_ZEROSHOT:
+        report_.finetuned = report_.zeroshot;
+        return Status::Ok();
+      case v1::METHOD_PRETRAIN:
+      case v1::METHOD_FLYP:
+        FLYP_RETURN_IF_ERROR(TrainContrastive());
+        break;
+      case v1::METHOD_LP:
+        FLYP_RETURN_IF_ERROR(TrainLinearProbe(init_scale));
+        break;
+      case v1::METHOD_FT:
+      case v1::METHOD_L2SP:
+        head_ = LinearHead(zs_head_, init_scale);
+        head_->to(in_.device);
+        FLYP_RETURN_IF_ERROR(TrainClassifier());
+        break;
+      case v1::METHOD_LPFT:
+        FLYP_RETURN_IF_ERROR(TrainLinearProbe(init_scale));
+        FLYP_RETURN_IF_ERROR(TrainClassifier());
+        break;
+      default:
+        return InvalidArgumentError("method.name: unsupported method " + MethodName(method_));
+    }
+    if (!in_.splits.empty()) {
+      FLYP_ASSIGN_OR_RETURN(report_.finetuned, EvaluateAll(CurrentScorer()));
+    }
+    FLYP_RETURN_IF_ERROR(SaveFinal());
+    if (spec_.wise_ft().enabled()) FLYP_RETURN_IF_ERROR(WiseFt(init_scale));
+    return Status::Ok();
+  }
+
+  Scorer CurrentScorer() { return IsContrastive(method_) ? ContrastiveScorer() : HeadScorer(head_); }
+
+  LoopHooks CommonHooks() {
+    LoopHooks hooks;
+    auto with_scale = [this](const StepInfo& info) {
+      StepInfo out = info;
+      out.logit_scale = in_.model->logit_scale().exp().item<double>();
+      return out;
+    };
+    hooks.on_progress = [this, with_scale](const StepInfo& info) {
+      if (options_.callbacks.on_progress) options_.callbacks.on_progress(with_scale(info));
+    };
+    hooks.on_step = [this, with_scale](const StepInfo& info) {
+      if (options_.callbacks.on_step) options_.callbacks.on_step(with_scale(info));
+    };
+    hooks.on_checkpoint = [this](const std::string& folder) { Notify("checkpoint", folder); };
+    hooks.on_epoch_end = [this](int64_t epoch, bool last) -> Status {
+      const int every = spec_.schedule().eval_every_epochs();
+      if (last || every <= 0 || epoch % every != 0 || in_.splits.empty() || method_ == v1::METHOD_PRETRAIN) {
+        return Status::Ok();
+      }
+      FLYP_ASSIGN_OR_RETURN(report_.epochs[static_cast<int>(epoch)], EvaluateAll(CurrentScorer()));
+      return Status::Ok();
+    };
+    return hooks;
+  }
+
+  void Absorb(const LoopResult& r) {
+    report_.steps += r.steps;
+    report_.samples_per_second = r.samples_per_second;
+    report_.final_train_loss = r.final_loss;
+    report_.timings.train_seconds += r.train_seconds;
+  }
+
+  Status TrainContrastive() {
+    in_.model->train();
+    LoopConfig cfg;
+    cfg.stage = MethodName(method_);
+    cfg.trainable = SetTrainable(*in_.model, spec_.method());
+    cfg.checkpointed = ModelParams(*in_.model);
+    cfg.out_dir = options_.out_dir;
+    cfg.resume = options_.resume;
+    LoopHooks hooks = CommonHooks();
+    hooks.step = [this](const data::Batch& b, int64_t step) {
+      return ContrastiveStep(*in_.model, *in_.tokenizer, comm_, spec_, in_.class_names, in_.templates, b,
+                             step, in_.device);
+    };
+    hooks.after_step = [this] { ClampLogitScale(*in_.model); };
+    FLYP_ASSIGN_OR_RETURN(LoopResult r, RunTrainLoop(spec_, comm_, *in_.train_loader, cfg, hooks));
+    Absorb(r);
+    in_.model->eval();
+    return Status::Ok();
+  }
+
+  Status TrainLinearProbe(double scale) {
+    if (!in_.train_eval_loader) return InternalError("linear probe without a feature loader");
+    const EvalSplit* val = nullptr;
+    for (const auto& s : in_.splits) {
+      if (s.is_id_val) val = &s;
+    }
+    if (val == nullptr) return InvalidArgumentError("data.id_val: required for the linear probe");
+    in_.model->eval();
+    auto model = in_.model;
+    auto encoder = [model](const torch::Tensor& x) { return model->encode_image(x); };
+    const int64_t dim = in_.model->embed_dim();
+    FLYP_ASSIGN_OR_RETURN(auto train_f,
+                          ExtractFeatures(*in_.train_eval_loader, encoder, comm_, in_.device, dim));
+    FLYP_ASSIGN_OR_RETURN(auto val_f, ExtractFeatures(*val->loader, encoder, comm_, in_.device, dim));
+    const auto t0 = Clock::now();
+    LinearProbeResult lp = LinearProbe(train_f.first, train_f.second, val_f.first, val_f.second, zs_head_,
+                                       scale, spec_.method());
+    report_.timings.train_seconds += Seconds(t0);
+    report_.lp_l2 = lp.l2;
+    head_ = lp.head;
+    head_->to(in_.device);
+    FLYP_LOG(INFO) << "linear probe: l2 " << lp.l2 << " chosen, id_val accuracy " << lp.val_accuracy;
+    return Status::Ok();
+  }
+
+  Status TrainClassifier() {
+    in_.model->train();
+    // The text tower and logit_scale are unused by the classifier; freeze them.
+    NamedTensors trainable = SetTrainable(*in_.model, spec_.method());
+    L2spAnchor anchor;
+    if (spec_.method().l2sp_weight() > 0) {
+      for (auto& [name, p] : VisualParams(*in_.model)) anchor.emplace_back(p, p.detach().clone());
+    }
+    LoopConfig cfg;
+    cfg.stage = MethodName(method_) == "lpft" ? "lpft" : MethodName(method_);
+    cfg.trainable = Concat(trainable, HeadParams(head_));
+    cfg.checkpointed = Concat(VisualParams(*in_.model), HeadParams(head_));
+    cfg.out_dir = options_.out_dir;
+    cfg.resume = options_.resume;
+    LoopHooks hooks = CommonHooks();
+    hooks.step = [this, anchor](const data::Batch& b, int64_t) {
+      return ClassifierStep(*in_.model, head_, spec_, anchor, b, in_.device);
+    };
+    FLYP_ASSIGN_OR_RETURN(LoopResult r, RunTrainLoop(spec_, comm_, *in_.train_loader, cfg, hooks));
+    Absorb(r);
+    in_.model->eval();
+    return Status::Ok();
+  }
+
+  // ---- artifacts ---------------------------------------------------------
+  Status SaveModel(const std::string& name, const std::string& head_name) {
+    if (comm_.rank() != 0) return Status::Ok();
+    std::map<std::string, std::string> meta = {
+        {"job", spec_.name()}, {"method", MethodName(method_)}, {"preset", spec_.model().preset()}};
+    FLYP_RETURN_IF_ERROR(model::SaveClipCheckpoint(options_.out_dir + "/" + name, *in_.model, meta));
+    if (UsesHead(method_) && !head_name.empty()) {
+      model::NamedTensors tensors = {{"weight", head_->weight.detach().cpu()}, {"bias", head_->bias.detach().cpu()}};
+      FLYP_RETURN_IF_ERROR(model::WriteSafetensors(options_.out_dir + "/" + head_name, tensors, meta));
+    }
+    return Status::Ok();
+  }
+
+  Status SaveFinal() {
+    if (!spec_.output().save_final()) return Status::Ok();
+    return SaveModel("final.safetensors", "head.safetensors");
+  }
+
+  // WiSE-FT over the spec's alphas. The state mixed is everything the
+  // method changed: the whole CLIP for the contrastive methods (the head is
+  // recomputed from the mixed text tower), the image tower and the head for
+  // the classifiers (the zero-shot endpoint's head is the zero-shot head).
+  Status WiseFt(double init_scale) {
+    NamedTensors live = ModelParams(*in_.model);
+    StateDict finetuned = CloneState(live);
+    StateDict zeroshot = zeroshot_state_;
+    LinearHead zs_head{nullptr};
+    if (UsesHead(method_)) {
+      zs_head = LinearHead(zs_head_, init_scale);
+      zs_head->to(in_.device);
+      for (auto& [n, t] : CloneState(HeadParams(head_))) finetuned[n] = t;
+      for (auto& [n, t] : CloneState(HeadParams(zs_head))) zeroshot[n] = t;
+      live = Concat(live, HeadParams(head_));
+    }
+    for (float alpha : spec_.wise_ft().alphas()) {
+      FLYP_ASSIGN_OR_RETURN(StateDict mixed, Interpolate(zeroshot, finetuned, alpha));
+      FLYP_RETURN_IF_ERROR(LoadState(live, mixed));
+      WiseFtPoint point;
+      point.alpha = alpha;
+      FLYP_ASSIGN_OR_RETURN(point.evaluations, EvaluateAll(CurrentScorer()));
+      report_.wise_ft.push_back(point);
+    }
+    FLYP_RETURN_IF_ERROR(SelectWiseFtAlpha(&report_));
+    if (report_.chosen_alpha) {
+      FLYP_ASSIGN_OR_RETURN(StateDict chosen, Interpolate(zeroshot, finetuned, *report_.chosen_alpha));
+      FLYP_RETURN_IF_ERROR(LoadState(live, chosen));
+      FLYP_RETURN_IF_ERROR(SaveModel("wiseft.safetensors", "wiseft-head.safetensors"));
+    }
+    // Leave the model as finetuned.
+    return LoadState(live, finetuned);
+  }
+
+  const v1::JobSpec& spec_;
+  dist::Communicator& comm_;
+  const RunOptions& options_;
+  const v1::Method method_;
+  JobInputs in_;
+  RunReport report_;
+  StateDict zeroshot_state_;
+  torch::Tensor zs_head_;
+  LinearHead head_{nullptr};
+};
+
+}  // namespace
+
+JobOutcome RunJob(const v1::JobSpec& spec, dist::Communicator& comm, const RunOptions& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(options.out_dir, ec);
+  if (ec) {
+    JobOutcome out;
+    out.status = InternalError("cannot create output folder " + options.out_dir + ": " + ec.message());
+    return out;
+  }
+  try {
+    return Run(spec, comm, options).Execute();
+  } catch (const c10::Error& e) {
+    JobOutcome out;
+    out.status = InternalError(std::string("LibTorch error: ") + e.what_without_backtrace());
+    return out;
+  } catch (const std::exception& e) {
+    JobOutcome out;
+    out.status = InternalError(e.what());
+    return out;
+  }
+}
+
+}  // namespace flyp::train

@@ -1,0 +1,51 @@
+// Runs one job on this rank, start to finish: set-up, zero-shot evaluation,
+// the method's training (resuming from the latest checkpoint in the output
+// folder), final evaluation, the WiSE-FT sweep, artifacts and the report.
+//
+// Artifacts (rank 0, in RunOptions::out_dir):
+//   final.safetensors        the finetuned CLIP (open_clip names)
+//   head.safetensors         the linear head (LP, FT, L2-SP, LP-FT)
+//   wiseft.safetensors       the WiSE-FT model at the chosen alpha (+ wiseft-head.safetensors)
+//   report.json, report.md, wiseft.svg   (worker/train/report.h)
+//   checkpoints/             resumable training state (train_state.h)
+//
+// Collective: every rank calls RunJob with the same spec.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "common/status.h"
+#include "flyp/v1/job_spec.pb.h"
+#include "worker/dist/communicator.h"
+#include "worker/train/report.h"
+#include "worker/train/train_loop.h"
+
+namespace flyp::train {
+
+// Observers of a run (called on every rank; the caller decides who prints).
+struct RunCallbacks {
+  std::function<void(const StepInfo&)> on_progress;  // every log_every_steps
+  std::function<void(const StepInfo&)> on_step;      // every step
+  std::function<void(const std::string& split, double accuracy)> on_eval;
+  // phase: "started", "checkpoint" (message: folder), "completed".
+  std::function<void(const std::string& phase, const std::string& message)> on_state;
+};
+
+struct RunOptions {
+  std::string out_dir;
+  bool resume = true;
+  RunCallbacks callbacks;
+};
+
+struct JobOutcome {
+  Status status;
+  // The failure is the job's inputs' fault (missing or corrupt data,
+  // checkpoint or vocabulary; unknown class): retrying cannot help.
+  bool bad_input = false;
+  RunReport report;
+};
+
+JobOutcome RunJob(const v1::JobSpec& spec, dist::Communicator& comm, const RunOptions& options);
+
+}  // namespace flyp::train

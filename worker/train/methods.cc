@@ -1,0 +1,129 @@
+#include "worker/train/methods.h"
+
+#include <cmath>
+
+#include "worker/dist/contrastive_loss.h"
+#include "worker/text/templates.h"
+#include "worker/train/zeroshot_head.h"
+
+namespace flyp::train {
+
+size_t DrawTemplate(uint64_t seed, int64_t step, int64_t index, size_t num_templates) {
+  // splitmix64 over the three inputs: cheap, well mixed, stateless.
+  uint64_t x = seed * 0x9E3779B97F4A7C15ULL ^
+               (static_cast<uint64_t>(step) + 0x632BE59BD9B4E019ULL) * 0xBF58476D1CE4E5B9ULL ^
+               static_cast<uint64_t>(index) * 0x94D049BB133111EBULL;
+  x ^= x >> 30;
+  x *= 0xBF58476D1CE4E5B9ULL;
+  x ^= x >> 27;
+  x *= 0x94D049BB133111EBULL;
+  x ^= x >> 31;
+  return static_cast<size_t>(x % num_templates);
+}
+
+std::vector<std::string> BatchCaptions(const data::Batch& batch, const std::vector<std::string>& class_names,
+                                       const std::vector<std::string>& templates, uint64_t seed,
+                                       int64_t step) {
+  const int64_t n = batch.labels.size(0);
+  std::vector<std::string> out;
+  out.reserve(static_cast<size_t>(n));
+  auto labels = batch.labels.accessor<int64_t, 1>();
+  auto indices = batch.indices.accessor<int64_t, 1>();
+  for (int64_t i = 0; i < n; ++i) {
+    if (static_cast<size_t>(i) < batch.captions.size() && !batch.captions[static_cast<size_t>(i)].empty()) {
+      out.push_back(batch.captions[static_cast<size_t>(i)]);
+      continue;
+    }
+    const auto& t = templates[DrawTemplate(seed, step, indices[i], templates.size())];
+    out.push_back(text::FillTemplate(t, class_names.at(static_cast<size_t>(labels[i]))));
+  }
+  return out;
+}
+
+NamedTensors SetTrainable(model::ClipModel& model, const v1::MethodSpec& method) {
+  NamedTensors out;
+  for (auto& item : model.named_parameters()) {
+    const std::string& name = item.key();
+    bool train;
+    if (name == "logit_scale")
+      train = method.train_logit_scale();
+    else if (name.rfind("visual.", 0) == 0)
+      train = method.train_image_tower();
+    else
+      train = method.train_text_tower();
+    item.value().set_requires_grad(train);
+    if (train) out.emplace_back(name, item.value());
+  }
+  return out;
+}
+
+void ClampLogitScale(model::ClipModel& model) {
+  torch::NoGradGuard no_grad;
+  model.logit_scale().clamp_(0.0, std::log(100.0));
+}
+
+StepLoss ContrastiveStep(model::ClipModel& model, const text::Tokenizer& tokenizer, dist::Communicator& comm,
+                         const v1::JobSpec& spec, const std::vector<std::string>& class_names,
+                         const std::vector<std::string>& templates, const data::Batch& batch, int64_t step,
+                         torch::Device device) {
+  auto captions =
+      BatchCaptions(batch, class_names, templates, static_cast<uint64_t>(spec.schedule().seed()), step);
+  auto ids = TokenizeToTensor(tokenizer, captions, model.context_length(), device);
+  auto img = NormalizeRows(model.encode_image(batch.images.to(device)));
+  auto txt = NormalizeRows(model.encode_text(ids));
+  dist::ContrastiveLossOptions opts;
+  opts.local_loss = spec.method().local_loss();
+  opts.mask_same_class = spec.method().mask_same_class();
+  auto res = dist::GlobalContrastiveLoss(img, txt, model.logit_scale().exp(), comm, opts,
+                                         opts.mask_same_class ? batch.labels.to(device) : torch::Tensor());
+  int64_t gathered = 0;
+  if (comm.world_size() > 1) gathered = 2 * res.global_batch * img.size(1) * static_cast<int64_t>(img.element_size());
+  return StepLoss{res.loss, res.global_loss.item<double>(), gathered};
+}
+
+StepLoss ClassifierStep(model::ClipModel& model, LinearHead& head, const v1::JobSpec& spec,
+                        const L2spAnchor& anchor, const data::Batch& batch, torch::Device device) {
+  auto logits = head->forward(model.encode_image(batch.images.to(device)));
+  auto loss = torch::nn::functional::cross_entropy(
+      logits, batch.labels.to(device),
+      torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(spec.method().label_smoothing()));
+  const double w = spec.method().l2sp_weight();
+  if (w > 0) {
+    auto penalty = torch::zeros({}, logits.options());
+    for (const auto& [live, start] : anchor) penalty = penalty + (live - start).pow(2).sum();
+    loss = loss + w * penalty;
+  }
+  return StepLoss{loss, loss.item<double>()};
+}
+
+LinearProbeResult LinearProbe(const torch::Tensor& train_x, const torch::Tensor& train_y,
+                              const torch::Tensor& val_x, const torch::Tensor& val_y,
+                              const torch::Tensor& zeroshot_head, double scale,
+                              const v1::MethodSpec& method) {
+  LinearProbeResult best;
+  best.val_accuracy = -1;
+  auto x = NormalizeRows(train_x);
+  auto vx = NormalizeRows(val_x);
+  for (float l2 : method.lp_l2_grid()) {
+    LinearHead head(zeroshot_head.to(torch::kFloat32).cpu(), scale);
+    torch::optim::Adam opt(head->parameters(), torch::optim::AdamOptions(method.lp_learning_rate()));
+    for (int i = 0; i < method.lp_steps(); ++i) {
+      opt.zero_grad();
+      auto loss =
+          torch::nn::functional::cross_entropy(head->forward(x), train_y) + l2 * head->weight.pow(2).sum();
+      loss.backward();
+      opt.step();
+    }
+    torch::NoGradGuard no_grad;
+    double acc = head->forward(vx).argmax(1).eq(val_y).to(torch::kFloat64).mean().item<double>();
+    // Strictly better only: ties keep the earlier (by grid order) strength.
+    if (acc > best.val_accuracy) {
+      best.head = head;
+      best.l2 = l2;
+      best.val_accuracy = acc;
+    }
+  }
+  return best;
+}
+
+}  // namespace flyp::train

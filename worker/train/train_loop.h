@@ -1,0 +1,89 @@
+// The optimisation loop shared by every trained method: epochs over a
+// loader, learning-rate schedule, one backward per step, rank-averaged
+// gradients, optional clipping, the optimiser step, periodic progress,
+// checkpoints and per-epoch evaluation, and resume from the latest
+// checkpoint of the same stage.
+//
+// Collective: every rank runs the loop in lock step (same number of batches
+// per epoch, guaranteed by the distributed sampler).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <functional>
+#include <string>
+
+#include "common/status.h"
+#include "flyp/v1/job_spec.pb.h"
+#include "worker/data/loader.h"
+#include "worker/dist/communicator.h"
+#include "worker/train/optimizer.h"
+
+namespace flyp::train {
+
+// What one step computed: the tensor to call backward() on (already scaled
+// for gradient averaging over ranks) and the loss to log (identical on every
+// rank).
+struct StepLoss {
+  torch::Tensor backward;
+  double value = 0;
+  int64_t collective_bytes = 0;  // bytes the forward's collectives moved (gathers)
+};
+
+struct StepInfo {
+  int64_t step = 0;  // steps done, after this one
+  int64_t total_steps = 0;
+  int64_t epoch = 0;
+  int64_t epochs = 0;
+  double loss = 0;
+  double lr = 0;
+  double logit_scale = 0;         // exp(logit_scale); filled in by the job runner
+  double samples_per_second = 0;  // global
+  double seconds = 0;             // wall time of this step
+  // Where the step's time went (seconds). The embedding all-gather runs
+  // inside the forward and is counted there.
+  double data_seconds = 0;
+  double forward_seconds = 0;
+  double backward_seconds = 0;
+  double allreduce_seconds = 0;
+  double optimizer_seconds = 0;
+  int64_t samples = 0;           // this rank's samples in the step
+  int64_t collective_bytes = 0;  // gathers + gradient all-reduce, this rank
+};
+
+struct LoopHooks {
+  // Computes the loss of a batch (forward only).
+  std::function<StepLoss(const data::Batch&, int64_t step)> step;
+  // After every optimiser step (e.g. clamp logit_scale).
+  std::function<void()> after_step;
+  // Every log_every_steps steps and at the last step.
+  std::function<void(const StepInfo&)> on_progress;
+  // After every step (metrics).
+  std::function<void(const StepInfo&)> on_step;
+  // After each epoch (epoch counted from 1); `last` for the final one.
+  std::function<Status(int64_t epoch, bool last)> on_epoch_end;
+  // After each checkpoint is written (rank 0 only).
+  std::function<void(const std::string& folder)> on_checkpoint;
+};
+
+struct LoopConfig {
+  std::string stage;          // checkpoint stage name ("flyp", "ft", ...)
+  NamedTensors trainable;     // optimised, gradient-averaged, clipped
+  NamedTensors checkpointed;  // saved and restored (usually == trainable)
+  std::string out_dir;        // checkpoints go to <out_dir>/checkpoints
+  bool resume = true;
+};
+
+struct LoopResult {
+  int64_t steps = 0;
+  double final_loss = 0;
+  double train_seconds = 0;
+  double samples_per_second = 0;
+  bool resumed = false;
+  int64_t resumed_from_step = 0;
+};
+
+StatusOr<LoopResult> RunTrainLoop(const v1::JobSpec& spec, dist::Communicator& comm, data::Loader& loader,
+                                  const LoopConfig& config, const LoopHooks& hooks);
+
+}  // namespace flyp::train
