@@ -1,0 +1,124 @@
+#include "worker/coordinator_reporter.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+
+#include "common/logging.h"
+#include "flyp/v1/service.grpc.pb.h"
+
+namespace flyp::worker {
+namespace {
+
+google::protobuf::Timestamp ToTimestamp(train::WallTime t) {
+  if (t == train::WallTime{}) t = std::chrono::system_clock::now();
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  google::protobuf::Timestamp ts;
+  ts.set_seconds(ns / 1000000000);
+  ts.set_nanos(static_cast<int32_t>(ns % 1000000000));
+  return ts;
+}
+
+}  // namespace
+
+struct CoordinatorReporter::Impl {
+  std::unique_ptr<v1::WorkerService::Stub> stub;
+  std::string job_id;
+  int attempt = 0;
+  std::string token;
+  bool warned = false;
+
+  void Prepare(grpc::ClientContext* ctx) const {
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
+  }
+  void Check(const grpc::Status& s, const char* what) {
+    if (s.ok() || warned) return;
+    warned = true;  // once: the coordinator may be restarting; it re-attaches
+    FLYP_LOG(WARNING) << "reporting " << what << " to the coordinator failed: " << s.error_message();
+  }
+};
+
+CoordinatorReporter::CoordinatorReporter(const std::string& address, std::string job_id, int attempt,
+                                         std::string token)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->stub = v1::WorkerService::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  impl_->job_id = std::move(job_id);
+  impl_->attempt = attempt;
+  impl_->token = std::move(token);
+}
+
+CoordinatorReporter::~CoordinatorReporter() = default;
+
+void CoordinatorReporter::OnProgress(const train::ProgressEvent& e) {
+  std::lock_guard<std::mutex> lock(mu_);
+  v1::ReportProgressRequest req;
+  req.set_job_id(impl_->job_id);
+  req.set_attempt(impl_->attempt);
+  auto* p = req.mutable_progress();
+  p->set_step(e.step);
+  p->set_total_steps(e.total_steps);
+  p->set_epoch(e.epoch);
+  p->set_loss(e.loss);
+  p->set_learning_rate(e.learning_rate);
+  p->set_logit_scale(e.logit_scale);
+  p->set_samples_per_second(e.samples_per_second);
+  p->set_eta_seconds(e.eta_seconds);
+  *p->mutable_time() = ToTimestamp(e.time);
+  grpc::ClientContext ctx;
+  impl_->Prepare(&ctx);
+  v1::ReportAck ack;
+  impl_->Check(impl_->stub->ReportProgress(&ctx, req, &ack), "progress");
+  if (ack.stop()) stop_ = true;
+}
+
+void CoordinatorReporter::OnEval(const train::EvalEvent& e) {
+  std::lock_guard<std::mutex> lock(mu_);
+  v1::ReportProgressRequest req;
+  req.set_job_id(impl_->job_id);
+  req.set_attempt(impl_->attempt);
+  (*req.mutable_progress()->mutable_eval_accuracy())[e.split] = e.accuracy;
+  *req.mutable_progress()->mutable_time() = ToTimestamp(e.time);
+  grpc::ClientContext ctx;
+  impl_->Prepare(&ctx);
+  v1::ReportAck ack;
+  impl_->Check(impl_->stub->ReportProgress(&ctx, req, &ack), "evaluation");
+  if (ack.stop()) stop_ = true;
+}
+
+void CoordinatorReporter::OnState(const train::StateEvent& e) {
+  v1::WorkerPhase phase = v1::WORKER_PHASE_UNSPECIFIED;
+  switch (e.phase) {
+    case train::Phase::kStarted: phase = v1::WORKER_PHASE_STARTED; break;
+    case train::Phase::kCheckpoint: phase = v1::WORKER_PHASE_CHECKPOINT; break;
+    case train::Phase::kCompleted: phase = v1::WORKER_PHASE_COMPLETED; break;
+    case train::Phase::kFailed: phase = v1::WORKER_PHASE_FAILED; break;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  v1::ReportStateRequest req;
+  req.set_job_id(impl_->job_id);
+  req.set_attempt(impl_->attempt);
+  req.set_phase(phase);
+  req.set_message(e.message);
+  grpc::ClientContext ctx;
+  impl_->Prepare(&ctx);
+  v1::ReportAck ack;
+  impl_->Check(impl_->stub->ReportState(&ctx, req, &ack), "state");
+  if (ack.stop()) stop_ = true;
+}
+
+void CoordinatorReporter::ReportFailure(const std::string& message, bool permanent) {
+  std::lock_guard<std::mutex> lock(mu_);
+  v1::ReportStateRequest req;
+  req.set_job_id(impl_->job_id);
+  req.set_attempt(impl_->attempt);
+  req.set_phase(v1::WORKER_PHASE_FAILED);
+  req.set_message(message);
+  req.set_permanent(permanent);
+  grpc::ClientContext ctx;
+  impl_->Prepare(&ctx);
+  v1::ReportAck ack;
+  impl_->Check(impl_->stub->ReportState(&ctx, req, &ack), "failure");
+}
+
+}  // namespace flyp::worker

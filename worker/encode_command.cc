@@ -1,0 +1,159 @@
+// flyp-worker encode: L2-normalised embeddings of images and/or texts with a
+// spec's model, written to a safetensors file ("image_embeddings",
+// "text_embeddings"), optionally with the image x text similarity matrix.
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <sstream>
+#include <iostream>
+
+#include "common/job_spec.h"
+#include "worker/commands.h"
+#include "worker/data/decode.h"
+#include "worker/data/transform.h"
+#include "worker/exit_codes.h"
+#include "worker/model/checkpoint.h"
+#include "worker/model/safetensors.h"
+#include "worker/text/tokenizer.h"
+#include "worker/train/classifier.h"
+#include "worker/train/zeroshot_head.h"
+
+namespace flyp::worker {
+namespace {
+namespace fs = std::filesystem;
+
+int Usage(const std::string& problem) {
+  if (!problem.empty()) std::cerr << "flyp-worker encode: " << problem << "\n";
+  std::cerr << "usage: flyp-worker encode --spec FILE [--images PATH]... [--texts FILE] --out FILE [--similarity]\n"
+               "  --spec FILE      a job spec; only its model section is used (preset/architecture,\n"
+               "                   checkpoint, vocab)\n"
+               "  --images PATH    an image file or a folder of .jpg/.jpeg/.png (repeatable; sorted)\n"
+               "  --texts FILE     one text per line\n"
+               "  --out FILE       safetensors output: image_embeddings [N,D], text_embeddings [M,D]\n"
+               "  --similarity     print the image x text cosine similarity matrix\n";
+  return kExitUsage;
+}
+
+bool IsImage(const fs::path& p) {
+  std::string ext = p.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  return ext == ".jpg" || ext == ".jpeg" || ext == ".png";
+}
+
+}  // namespace
+
+int RunEncodeCommand(const Args& args) {
+  std::string spec_path, texts_path, out_path;
+  std::vector<std::string> image_args;
+  bool similarity = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    auto next = [&](std::string* v) {
+      if (i + 1 >= args.size()) return false;
+      *v = args[++i];
+      return true;
+    };
+    std::string v;
+    if (args[i] == "--spec") { if (!next(&spec_path)) return Usage("--spec needs a file"); }
+    else if (args[i] == "--images") { if (!next(&v)) return Usage("--images needs a path"); image_args.push_back(v); }
+    else if (args[i] == "--texts") { if (!next(&texts_path)) return Usage("--texts needs a file"); }
+    else if (args[i] == "--out") { if (!next(&out_path)) return Usage("--out needs a file"); }
+    else if (args[i] == "--similarity") similarity = true;
+    else if (args[i] == "-h" || args[i] == "--help") { Usage(""); return kExitOk; }
+    else return Usage("unknown argument '" + args[i] + "'");
+  }
+  if (spec_path.empty()) return Usage("--spec is required");
+  if (out_path.empty()) return Usage("--out is required");
+  if (image_args.empty() && texts_path.empty()) return Usage("give --images and/or --texts");
+
+  // Only the model section matters; parse the YAML without the job-level
+  // checks (an encode spec needs no data or method).
+  v1::JobSpec spec;
+  std::vector<FieldError> errors;
+  std::ifstream in(spec_path);
+  if (!in) return Usage("cannot read " + spec_path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (!YamlToMessage(ss.str(), &spec, &errors)) {
+    for (const auto& e : errors) std::cerr << e.ToString() << "\n";
+    return kExitInvalidSpec;
+  }
+  ApplyJobSpecDefaults(&spec);
+  auto model_or = model::BuildClipModel(spec.model());
+  if (!model_or.ok()) {
+    std::cerr << "flyp-worker encode: " << model_or.status().message() << "\n";
+    return kExitBadInput;
+  }
+  auto& model = **model_or;
+  model.eval();
+  torch::NoGradGuard no_grad;
+
+  model::NamedTensors out;
+  torch::Tensor img_emb, txt_emb;
+  std::vector<std::string> image_files;
+  for (const auto& a : image_args) {
+    if (fs::is_directory(a)) {
+      std::vector<std::string> found;
+      for (const auto& e : fs::recursive_directory_iterator(a)) {
+        if (e.is_regular_file() && IsImage(e.path())) found.push_back(e.path().string());
+      }
+      std::sort(found.begin(), found.end());
+      image_files.insert(image_files.end(), found.begin(), found.end());
+    } else {
+      image_files.push_back(a);
+    }
+  }
+  if (!image_files.empty()) {
+    data::TransformOptions topts;
+    topts.resolution = static_cast<int>(model.image_size());
+    const int64_t r = model.image_size();
+    auto batch = torch::empty({static_cast<int64_t>(image_files.size()), 3, r, r});
+    for (size_t i = 0; i < image_files.size(); ++i) {
+      auto image = data::DecodeImageFile(image_files[i]);
+      if (!image.ok()) {
+        std::cerr << "flyp-worker encode: " << image.status().message() << "\n";
+        return kExitBadInput;
+      }
+      data::TransformImage(*image, topts, static_cast<int64_t>(i), 0, batch[static_cast<int64_t>(i)].data_ptr<float>());
+    }
+    img_emb = train::NormalizeRows(model.encode_image(batch.to(model.logit_scale().dtype())).to(torch::kFloat32));
+    out.emplace_back("image_embeddings", img_emb.contiguous());
+  }
+  std::vector<std::string> texts;
+  if (!texts_path.empty()) {
+    std::ifstream tf(texts_path);
+    if (!tf) {
+      std::cerr << "flyp-worker encode: cannot read " << texts_path << "\n";
+      return kExitBadInput;
+    }
+    for (std::string line; std::getline(tf, line);) {
+      if (!line.empty()) texts.push_back(line);
+    }
+    auto tok = text::Tokenizer::Load(spec.model().vocab().empty() ? "byte" : spec.model().vocab());
+    if (!tok.ok()) {
+      std::cerr << "flyp-worker encode: " << tok.status().message() << "\n";
+      return kExitBadInput;
+    }
+    auto ids = train::TokenizeToTensor(*tok, texts, model.context_length(), torch::kCPU);
+    txt_emb = train::NormalizeRows(model.encode_text(ids).to(torch::kFloat32));
+    out.emplace_back("text_embeddings", txt_emb.contiguous());
+  }
+  Status s = model::WriteSafetensors(out_path, out, {{"checkpoint", spec.model().checkpoint()}});
+  if (!s.ok()) {
+    std::cerr << "flyp-worker encode: " << s.message() << "\n";
+    return kExitFailure;
+  }
+  std::cerr << "wrote " << out_path << " (" << image_files.size() << " images, " << texts.size() << " texts)\n";
+  if (similarity && img_emb.defined() && txt_emb.defined()) {
+    auto sim = torch::matmul(img_emb, txt_emb.t());
+    std::cout << std::fixed << std::setprecision(4);
+    for (int64_t i = 0; i < sim.size(0); ++i) {
+      std::cout << fs::path(image_files[static_cast<size_t>(i)]).filename().string();
+      for (int64_t j = 0; j < sim.size(1); ++j) std::cout << "\t" << sim[i][j].item<float>();
+      std::cout << "\n";
+    }
+  }
+  return kExitOk;
+}
+
+}  // namespace flyp::worker
