@@ -35,7 +35,8 @@ void CoordinatorProcess::Start() {
                                    "--worker-binary=" FLYP_FAKE_WORKER_BIN,
                                    "--mpirun=" FLYP_MPIEXEC,
                                    "--grace-period-s=" + std::to_string(opts_.grace_s),
-                                   "--backoff-base-s=0.2"};
+                                   "--backoff-base-s=0.2",
+                                   "--metrics-listen=127.0.0.1:0"};  // never compete for 9464
   args.insert(args.end(), opts_.extra_flags.begin(), opts_.extra_flags.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
