@@ -83,6 +83,11 @@ torch::Tensor ClipModel::encode_text(const torch::Tensor& ids) {
   return torch::matmul(pooled, text_projection);
 }
 
+void ClipModel::set_activation_checkpointing(bool on) {
+  transformer_->set_checkpointing(on);
+  visual_->transformer->set_checkpointing(on);
+}
+
 std::vector<torch::Tensor> ClipModel::visual_parameters() const { return visual_->parameters(); }
 
 std::vector<std::pair<std::string, torch::Tensor>> ClipModel::named_text_parameters() const {

@@ -63,6 +63,14 @@ class ClipModel : public torch::nn::Module {
   // argmax(ids) after ln_final.
   torch::Tensor encode_text(const torch::Tensor& ids);
 
+  // Activation checkpointing of every transformer block in both towers
+  // (default off; see CheckpointedBlockForward): same values and gradients;
+  // keeps only each block's input instead of all its intermediate
+  // activations, for about one extra forward pass of compute. Changes no
+  // parameter or name.
+  void set_activation_checkpointing(bool on);
+  bool activation_checkpointing() const { return transformer_->checkpointing(); }
+
   // The learnable log temperature (scalar). Trainers clamp it in place.
   torch::Tensor& logit_scale() { return logit_scale_; }
   const torch::Tensor& logit_scale() const { return logit_scale_; }

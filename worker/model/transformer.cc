@@ -1,5 +1,6 @@
 #include "worker/model/transformer.h"
 
+#include <ATen/autocast_mode.h>
 #include <torch/version.h>
 
 #include <cmath>
@@ -81,6 +82,114 @@ torch::Tensor ResidualAttentionBlockImpl::forward(const torch::Tensor& x, bool c
   return h + mlp->forward(ln_2->forward(h));
 }
 
+// --------------------------------------------------------- checkpointing ---
+
+namespace {
+
+// What the checkpoint node keeps besides x: the block and the forward's
+// autocast state (recomputation must use the same precision).
+struct CheckpointState : torch::CustomClassHolder {
+  std::shared_ptr<ResidualAttentionBlockImpl> block;
+  bool causal = false;
+  bool autocast_gpu = false;
+  at::ScalarType autocast_gpu_dtype = at::kHalf;
+  bool autocast_cpu = false;
+  at::ScalarType autocast_cpu_dtype = at::kBFloat16;
+};
+
+// Restores the thread's autocast state on scope exit.
+class AutocastStateGuard {
+ public:
+  explicit AutocastStateGuard(const CheckpointState& s)
+      : gpu_(at::autocast::is_enabled()),
+        gpu_dtype_(at::autocast::get_autocast_gpu_dtype()),
+        cpu_(at::autocast::is_cpu_enabled()),
+        cpu_dtype_(at::autocast::get_autocast_cpu_dtype()) {
+    at::autocast::set_enabled(s.autocast_gpu);
+    at::autocast::set_autocast_gpu_dtype(s.autocast_gpu_dtype);
+    at::autocast::set_cpu_enabled(s.autocast_cpu);
+    at::autocast::set_autocast_cpu_dtype(s.autocast_cpu_dtype);
+  }
+  ~AutocastStateGuard() {
+    at::autocast::set_enabled(gpu_);
+    at::autocast::set_autocast_gpu_dtype(gpu_dtype_);
+    at::autocast::set_cpu_enabled(cpu_);
+    at::autocast::set_autocast_cpu_dtype(cpu_dtype_);
+  }
+  AutocastStateGuard(const AutocastStateGuard&) = delete;
+  AutocastStateGuard& operator=(const AutocastStateGuard&) = delete;
+
+ private:
+  bool gpu_;
+  at::ScalarType gpu_dtype_;
+  bool cpu_;
+  at::ScalarType cpu_dtype_;
+};
+
+// Inputs: x, then the block's trainable parameters (so autograd routes their
+// gradients through this node), then the state (not a tensor).
+struct CheckpointFunction : torch::autograd::Function<CheckpointFunction> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               torch::TensorList params, c10::intrusive_ptr<CheckpointState> state) {
+    // Function::apply runs forward with grad mode off: no graph is kept.
+    torch::Tensor out = state->block->forward(x, state->causal);
+    ctx->save_for_backward({x});
+    ctx->saved_data["num_params"] = static_cast<int64_t>(params.size());
+    ctx->saved_data["state"] = c10::IValue::make_capsule(std::move(state));
+    return out;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_out) {
+    auto state = c10::static_intrusive_pointer_cast<CheckpointState>(ctx->saved_data["state"].toCapsule());
+    const int64_t num_params = ctx->saved_data["num_params"].toInt();
+    const torch::Tensor saved_x = ctx->get_saved_variables()[0];
+    // Inputs of the recomputation: x (always, so grad() has one input even
+    // when x itself needs no gradient) and the trainable parameters.
+    std::vector<torch::Tensor> params;
+    for (const auto& p : state->block->parameters()) {
+      if (p.requires_grad()) params.push_back(p);
+    }
+    TORCH_CHECK(static_cast<int64_t>(params.size()) == num_params,
+                "activation checkpointing: the block's trainable parameters changed between forward and backward");
+    torch::Tensor x = saved_x.detach().requires_grad_(true);
+    torch::Tensor out;
+    {
+      torch::AutoGradMode grad_on(true);
+      AutocastStateGuard autocast(*state);
+      out = state->block->forward(x, state->causal);
+    }
+    std::vector<torch::Tensor> inputs{x};
+    inputs.insert(inputs.end(), params.begin(), params.end());
+    auto grads = torch::autograd::grad({out}, inputs, {grad_out[0]}, /*retain_graph=*/false,
+                                       /*create_graph=*/false, /*allow_unused=*/true);
+    // One entry per forward argument: x, each parameter, the state.
+    grads.emplace_back();
+    return grads;
+  }
+};
+
+}  // namespace
+
+torch::Tensor CheckpointedBlockForward(const std::shared_ptr<ResidualAttentionBlockImpl>& block,
+                                       const torch::Tensor& x, bool causal) {
+  std::vector<torch::Tensor> params;
+  for (const auto& p : block->parameters()) {
+    if (p.requires_grad()) params.push_back(p);
+  }
+  if (!torch::GradMode::is_enabled() || (!x.requires_grad() && params.empty())) {
+    return block->forward(x, causal);
+  }
+  auto state = c10::make_intrusive<CheckpointState>();
+  state->block = block;
+  state->causal = causal;
+  state->autocast_gpu = at::autocast::is_enabled();
+  state->autocast_gpu_dtype = at::autocast::get_autocast_gpu_dtype();
+  state->autocast_cpu = at::autocast::is_cpu_enabled();
+  state->autocast_cpu_dtype = at::autocast::get_autocast_cpu_dtype();
+  return CheckpointFunction::apply(x, torch::TensorList(params), std::move(state));
+}
+
 // ----------------------------------------------------------- transformer ---
 
 TransformerImpl::TransformerImpl(int64_t width, int64_t layers, int64_t heads, int64_t mlp_width,
@@ -94,7 +203,7 @@ TransformerImpl::TransformerImpl(int64_t width, int64_t layers, int64_t heads, i
 }
 
 torch::Tensor TransformerImpl::forward(torch::Tensor x, bool causal) {
-  for (auto& b : blocks) x = b->forward(x, causal);
+  for (auto& b : blocks) x = checkpointing_ ? CheckpointedBlockForward(b.ptr(), x, causal) : b->forward(x, causal);
   return x;
 }
 

@@ -59,6 +59,19 @@ class ResidualAttentionBlockImpl : public torch::nn::Module {
 };
 TORCH_MODULE(ResidualAttentionBlock);
 
+// One block's forward with activation checkpointing: computes
+// block->forward(x, causal) without keeping the block's intermediate
+// activations (only x is saved) and recomputes them in backward, under grad
+// mode and the forward's autocast state, to produce the gradients of x and of
+// the block's parameters that require grad. Same values and gradients as the
+// plain call (the block is deterministic: no dropout); costs one extra block
+// forward in backward. Falls back to the plain call when no gradient is
+// needed (grad mode off, or neither x nor any parameter requires grad).
+// Gradients reach the parameters through the ordinary autograd graph, so
+// tensor hooks (GradientReducer) fire once per backward, as without it.
+torch::Tensor CheckpointedBlockForward(const std::shared_ptr<ResidualAttentionBlockImpl>& block,
+                                       const torch::Tensor& x, bool causal);
+
 // A stack of blocks registered as `resblocks.0 ... resblocks.{layers-1}`.
 class TransformerImpl : public torch::nn::Module {
  public:
@@ -69,11 +82,17 @@ class TransformerImpl : public torch::nn::Module {
   // out_proj and c_proj (std w^-0.5 (2 layers)^-0.5), c_fc (std (2w)^-0.5).
   void InitLikeOpenClipText();
 
+  // Activation checkpointing per block (default off): trades one extra
+  // forward per block in backward for not storing the blocks' activations.
+  void set_checkpointing(bool on) { checkpointing_ = on; }
+  bool checkpointing() const { return checkpointing_; }
+
   std::vector<ResidualAttentionBlock> blocks;
 
  private:
   torch::nn::ModuleList resblocks_;
   int64_t width_;
+  bool checkpointing_ = false;
 };
 TORCH_MODULE(Transformer);
 
