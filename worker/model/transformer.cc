@@ -18,15 +18,23 @@ torch::Tensor ScaledDotProductAttention(const torch::Tensor& q, const torch::Ten
 #if TORCH_VERSION_MAJOR >= 2
   return at::scaled_dot_product_attention(q, k, v, /*attn_mask=*/{}, /*dropout_p=*/0.0, causal);
 #else
-  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
-  auto scores = torch::matmul(q, k.transpose(-2, -1)) * scale;
+  // Same arithmetic as the textbook form with fewer passes over the L×L
+  // scores: the scale is applied to q (L·d) instead of the scores, and the
+  // causal mask is added by the batched matmul itself (baddbmm).
+  const int64_t n = q.size(0), h = q.size(1), l = q.size(2), d = q.size(3);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+  const auto q3 = (q * scale).reshape({n * h, l, d});
+  const auto kt = k.reshape({n * h, l, d}).transpose(1, 2);
+  const auto v3 = v.reshape({n * h, l, d});
+  torch::Tensor scores;
   if (causal) {
-    const int64_t l = q.size(-2);
     // Additive mask: -inf strictly above the diagonal (key after query).
-    auto mask = torch::full({l, l}, -std::numeric_limits<float>::infinity(), scores.options()).triu(1);
-    scores = scores + mask;
+    auto mask = torch::full({l, l}, -std::numeric_limits<float>::infinity(), q.options()).triu(1);
+    scores = torch::baddbmm(mask, q3, kt);
+  } else {
+    scores = torch::bmm(q3, kt);
   }
-  return torch::matmul(torch::softmax(scores, -1), v);
+  return torch::bmm(torch::softmax(scores, -1), v3).view({n, h, l, d});
 #endif
 }
 
@@ -48,8 +56,9 @@ torch::Tensor MultiheadAttentionImpl::forward(const torch::Tensor& x, bool causa
   const int64_t n = x.size(0), l = x.size(1), w = x.size(2);
   const int64_t d = w / heads_;
   auto qkv = torch::nn::functional::linear(x, in_proj_weight, in_proj_bias);
-  // [N, L, 3, H, d] -> [3, N, H, L, d]
-  qkv = qkv.view({n, l, 3, heads_, d}).permute({2, 0, 3, 1, 4});
+  // [N, L, 3, H, d] -> [3, N, H, L, d], one copy so q, k and v are each
+  // contiguous (the attention's batched matmuls then need no more copies).
+  qkv = qkv.view({n, l, 3, heads_, d}).permute({2, 0, 3, 1, 4}).contiguous();
   auto out = ScaledDotProductAttention(qkv[0], qkv[1], qkv[2], causal);
   out = out.transpose(1, 2).reshape({n, l, w});
   return out_proj->forward(out);

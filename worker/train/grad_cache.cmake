@@ -1,7 +1,7 @@
 # Fast-path pieces of training, included from worker/train/CMakeLists.txt
 # (and, until then, from bench/step_vs_python): gradient accumulation with
 # embedding caching, device helpers (pinned memory, async copies, bf16
-# autocast), and the model's activation-checkpointing test. Paths are
+# autocast), and the model's fast-path test (attention, activation checkpointing). Paths are
 # absolute so the fragment works from any including directory.
 if(TARGET flyp_grad_cache)
   return()
@@ -21,6 +21,6 @@ flyp_add_test(grad_cache_test TORCH SOURCES ${_gc_dir}/grad_cache_test.cc
   DEPS flyp::grad_cache LABELS integration MPI_RANKS 2 TIMEOUT 120)
 flyp_add_test(device_util_test TORCH SOURCES ${_gc_dir}/device_util_test.cc
   DEPS flyp::device_util LABELS unit TIMEOUT 60)
-flyp_add_test(activation_checkpointing_test TORCH
-  SOURCES ${PROJECT_SOURCE_DIR}/worker/model/activation_checkpointing_test.cc
+flyp_add_test(transformer_fast_path_test TORCH
+  SOURCES ${PROJECT_SOURCE_DIR}/worker/model/transformer_fast_path_test.cc
   DEPS flyp::model LABELS unit TIMEOUT 120)

@@ -1,8 +1,12 @@
-// Activation checkpointing (ClipModel::set_activation_checkpointing): the
-// checkpointed path must give the plain path's outputs and gradients.
+// The model's fast paths against their plain forms: the attention kernel
+// (scale folded into q, mask fused into the batched matmul) against the
+// textbook softmax(q kᵀ/√d + mask) v, and activation checkpointing
+// (ClipModel::set_activation_checkpointing) against the plain blocks.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -11,6 +15,35 @@
 
 namespace flyp::model {
 namespace {
+
+// softmax(q kᵀ / sqrt(d) + mask) v, written out.
+torch::Tensor TextbookAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, bool causal) {
+  auto scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(q.size(-1)));
+  if (causal) {
+    const int64_t l = q.size(-2);
+    scores = scores.masked_fill(torch::ones({l, l}, torch::kBool).triu(1), -std::numeric_limits<double>::infinity());
+  }
+  return torch::matmul(torch::softmax(scores, -1), v);
+}
+
+TEST(AttentionFastPathTest, ValuesAndGradientsMatchTheTextbookForm) {
+  torch::manual_seed(5);
+  // Non-contiguous q, k, v as the attention module produces them.
+  auto qkv = torch::randn({2, 5, 3, 3, 4}, torch::kFloat64).permute({2, 0, 3, 1, 4}).requires_grad_(false);
+  for (bool causal : {false, true}) {
+    auto a = qkv.clone().requires_grad_(true);
+    auto b = qkv.clone().requires_grad_(true);
+    auto fast = ScaledDotProductAttention(a[0], a[1], a[2], causal);
+    auto plain = TextbookAttention(b[0], b[1], b[2], causal);
+    ASSERT_EQ(fast.sizes(), plain.sizes());
+    EXPECT_LE((fast - plain).abs().max().item<double>(), 1e-12) << "causal=" << causal;
+    auto w = torch::randn(plain.sizes(), torch::kFloat64);
+    (fast * w).sum().backward();
+    (plain * w).sum().backward();
+    EXPECT_LE((a.grad() - b.grad()).abs().max().item<double>(), 1e-12) << "causal=" << causal;
+    EXPECT_GT(a.grad().abs().max().item<double>(), 0.0);
+  }
+}
 
 // micro with two blocks per tower, so a block's input gradient flows through
 // another checkpointed block.
