@@ -160,7 +160,7 @@ std::vector<InvalidCase> InvalidCases() {
        "wise_ft.enabled", "needs a finetuning method (got zeroshot)"},
       {"heads do not divide width",
        Spec("", "model: {preset: tiny, vocab: byte, checkpoint: c, architecture: {vision: {heads: 7}}}\n"),
-       "model.architecture.vision.heads", "must divide vision.width (got 7 and 128)"},
+       "model.architecture.vision.heads", "must divide vision.width (got 7 and 64)"},
       {"custom without embed_dim",
        Spec("", "model: {preset: custom, vocab: byte, checkpoint: c, architecture: {vision: {width: 64, layers: 2, "
                 "heads: 2, patch_size: 4, image_size: 32}, text: {width: 64, layers: 2, heads: 2, "

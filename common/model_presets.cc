@@ -16,8 +16,11 @@ constexpr v1::Activation kQuick = v1::ACTIVATION_QUICK_GELU;
 
 // OpenAI CLIP / open_clip dimensions. OpenAI's released weights use
 // QuickGELU, hence the -quickgelu forms; open_clip's plain names use GELU.
-// tiny is the demo / integration-test model (Fashion-MNIST at 32x32 px);
-// micro is for unit tests only.
+// tiny is the demo / integration-test model: Fashion-MNIST's native 28x28
+// px in 16 patches of 7x7, two 64-wide layers per tower, 48 text tokens (room
+// for a prompt spelled byte by byte); pretrained on 12.8k captioned images
+// a model of this size classifies ~78% of the test set zero-shot (tests/train). micro is for
+// unit tests only.
 const PresetRow kPresets[] = {
     {"ViT-B-32", 512, 768, 12, 12, 32, 224, 512, 12, 8, 77, 49408, kGelu},
     {"ViT-B-32-quickgelu", 512, 768, 12, 12, 32, 224, 512, 12, 8, 77, 49408, kQuick},
@@ -27,8 +30,8 @@ const PresetRow kPresets[] = {
     {"ViT-L-14-quickgelu", 768, 1024, 24, 16, 14, 224, 768, 12, 12, 77, 49408, kQuick},
     {"ViT-L-14-336", 768, 1024, 24, 16, 14, 336, 768, 12, 12, 77, 49408, kGelu},
     {"ViT-L-14-336-quickgelu", 768, 1024, 24, 16, 14, 336, 768, 12, 12, 77, 49408, kQuick},
-    {"tiny", 64, 128, 4, 4, 4, 32, 128, 3, 4, 32, 49408, kGelu},
-    {"tiny-quickgelu", 64, 128, 4, 4, 4, 32, 128, 3, 4, 32, 49408, kQuick},
+    {"tiny", 64, 64, 2, 2, 7, 28, 64, 2, 2, 48, 49408, kGelu},
+    {"tiny-quickgelu", 64, 64, 2, 2, 7, 28, 64, 2, 2, 48, 49408, kQuick},
     {"micro", 16, 32, 1, 2, 8, 32, 32, 1, 2, 16, 49408, kGelu},
 };
 

@@ -27,7 +27,7 @@ TEST(ModelPresetsTest, OverridesApplyOnTopOfPreset) {
   auto a = ResolveArchitecture("tiny", over);
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(a->text().vocab_size(), 514);
-  EXPECT_EQ(a->text().width(), 128);  // untouched preset value
+  EXPECT_EQ(a->text().width(), 64);  // untouched preset value
   auto custom = ResolveArchitecture("custom", over);
   ASSERT_TRUE(custom.ok());
   EXPECT_FALSE(custom->has_embed_dim());

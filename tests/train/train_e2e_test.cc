@@ -59,10 +59,10 @@ TEST(TrainEndToEnd, PretrainThenFlypFinetune) {
 name: e2e-pretrain
 method: {name: pretrain}
 data:
-  train: {format: fashion_mnist, split: train, limit: 20000}
+  train: {format: fashion_mnist, split: train, limit: 12800}
   templates: {builtin: simple}
 optim: {learning_rate: 0.002, weight_decay: 0.05}
-schedule: {epochs: 2, batch_size: 128, warmup_steps: 20, log_every_steps: 50}
+schedule: {epochs: 2, batch_size: 128, warmup_steps: 10, log_every_steps: 50}
 run_policy: {checkpoint_every: 100}
 output: {dir: )" + dir + "/pretrain}\n");
   Result pre = RunCmd("FLYP_THREADS=2 " + worker + " --spec " + pretrain);
@@ -74,7 +74,7 @@ output: {dir: )" + dir + "/pretrain}\n");
 name: e2e-flyp
 method: {name: flyp}
 data:
-  train: {format: fashion_mnist, split: train, offset: 20000, limit: 6000}
+  train: {format: fashion_mnist, split: train, offset: 20000, limit: 3840}
   id_val: {name: id_val, format: fashion_mnist, split: train, offset: 50000, limit: 1000}
   id_test: {name: id_test, format: fashion_mnist, split: test, limit: 2000}
   ood:
