@@ -197,8 +197,9 @@ void ProgressPrinter::PrintLine(const std::string& line) {
     std::fputs("\r\x1b[K", out_);
     pending_ = false;
   }
-  std::fputs(line.c_str(), out_);
-  std::fputc('\n', out_);
+  // One write for the line and its newline: stderr is unbuffered, and
+  // mpirun --tag-output prefixes every write.
+  std::fputs((line + "\n").c_str(), out_);
   std::fflush(out_);
 }
 
