@@ -14,7 +14,8 @@
 # Binaries: $FLYP_WORKER, $FLYP_MAKE_STYLED_SET, $FLYP_REPLICATE_TABLES
 # (CTest sets them); defaults: build/bin/flyp-worker and the tools in
 # build-repl/bin. Knobs (env): SEEDS, LR_GRID, FT_STEPS, FEW_STEPS,
-# PRE_COUNT, PRE_EPOCHS, N_TEST, FLYP_THREADS.
+# PRE_COUNT, PRE_EPOCHS, N_VAL, N_TEST, ALPHAS, FEW_ALPHAS, FEW_K, FEW_SEEDS, METHODS,
+# JOBS (concurrent runs), FLYP_THREADS (threads per run).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -52,12 +53,16 @@ else
   SEEDS="${SEEDS:-0 1 2}"
   LR_GRID="${LR_GRID:-1e-5 1e-4 1e-3}"
   PRE_COUNT="${PRE_COUNT:-30000}"; PRE_EPOCHS="${PRE_EPOCHS:-2}"
-  FT_COUNT="${FT_COUNT:-20000}"; FT_STEPS="${FT_STEPS:-80}"; FEW_STEPS="${FEW_STEPS:-30}"
-  N_VAL="${N_VAL:-2000}"; N_TEST="${N_TEST:-2000}"
-  ALPHAS="${ALPHAS:-[0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]}"
+  FT_COUNT="${FT_COUNT:-20000}"; FT_STEPS="${FT_STEPS:-60}"; FEW_STEPS="${FEW_STEPS:-30}"
+  N_VAL="${N_VAL:-1000}"; N_TEST="${N_TEST:-1000}"
+  ALPHAS="${ALPHAS:-[0, 0.2, 0.4, 0.6, 0.8, 1]}"
   FEW_K="${FEW_K:-4 16 32}"
   METHODS="${METHODS:-zeroshot lp ft l2sp lpft flyp}"
 fi
+FEW_ALPHAS="${FEW_ALPHAS:-$ALPHAS}"
+FEW_SEEDS="${FEW_SEEDS:-$SEEDS}"
+# Concurrent worker runs; with JOBS > 1 each gets FLYP_THREADS threads.
+JOBS="${JOBS:-1}"
 BATCH=128
 mkdir -p "$OUT/specs" "$OUT/logs"
 START=$(date +%s)
@@ -84,10 +89,23 @@ run_job() {
   if ! "$WORKER" --spec "$spec" > "$OUT/logs/$name.log" 2>&1; then
     echo "run.sh: $name failed; last lines of $OUT/logs/$name.log:" >&2
     tail -20 "$OUT/logs/$name.log" >&2
+    echo "$name" >> "$OUT/FAILED"
     exit 1
   fi
   log "$name: $(( $(date +%s) - t0 ))s"
 }
+
+# run_bg NAME SPEC_TEXT: run_job in the background, at most $JOBS at once.
+run_bg() {
+  while (( $(jobs -rp | wc -l) >= JOBS )); do wait -n || true; done
+  run_job "$@" &
+}
+# join: waits for the background runs; stops the script if one failed.
+join() {
+  wait
+  if [[ -s "$OUT/FAILED" ]]; then echo "run.sh: failed runs: $(tr '\n' ' ' < "$OUT/FAILED")" >&2; exit 1; fi
+}
+rm -f "$OUT/FAILED"
 
 # ---------------------------------------------------------------- 1. pretrain
 if [[ ! -f "$OUT/styled/captions.csv" ]]; then
@@ -173,10 +191,17 @@ if [[ -n "$LR_GRID" ]]; then
     # zeroshot has nothing to tune; lp's learning rate is lp_learning_rate
     # and its L2 strength is chosen on id_val inside the worker.
     [[ $v == zeroshot || $v == lp ]] && continue
+    for lr in $LR_GRID; do
+      name="grid-$v-lr$lr"
+      run_bg "$name" "$(finetune_spec "$name" "$(method_of $v)" "$lr" 0 "$(mask_of $v)" 0 "$FT_STEPS" val $BATCH)"
+    done
+  done
+  join
+  for v in $VARIANTS; do
+    [[ $v == zeroshot || $v == lp ]] && continue
     best=""; best_acc=-1
     for lr in $LR_GRID; do
       name="grid-$v-lr$lr"
-      run_job "$name" "$(finetune_spec "$name" "$(method_of $v)" "$lr" 0 "$(mask_of $v)" 0 "$FT_STEPS" val $BATCH)"
       acc=$(id_val_acc "$name")
       printf '%s\t%s\t%s\n' "$v" "$lr" "$acc" >> "$GRID_TSV"
       if awk -v a="$acc" -v b="$best_acc" 'BEGIN{exit !(a>b)}'; then best=$lr; best_acc=$acc; fi
@@ -198,23 +223,27 @@ MANIFEST="$OUT/manifest.txt"
 for seed in $SEEDS; do
   for v in $VARIANTS; do
     name="main-$v-s$seed"
-    run_job "$name" "$(finetune_spec "$name" "$(method_of $v)" "${LR[$v]}" "$seed" "$(mask_of $v)" 0 "$FT_STEPS" full $BATCH)"
+    run_bg "$name" "$(finetune_spec "$name" "$(method_of $v)" "${LR[$v]}" "$seed" "$(mask_of $v)" 0 "$FT_STEPS" full $BATCH)"
     echo "Table 1 (full ID training set)|$(label_of $v)|$OUT/runs/$name/report.json" >> "$MANIFEST"
   done
 done
 
+join
+
 # ------------------------------------------------------------ 4. few-shot
 for k in $FEW_K; do
   b=$(( k * 10 < BATCH ? k * 10 : BATCH ))
-  for seed in $SEEDS; do
+  for seed in $FEW_SEEDS; do
     for v in zeroshot lp ft flyp; do
       [[ " $VARIANTS " == *" $v "* ]] || continue
       name="few-k$k-$v-s$seed"
-      run_job "$name" "$(finetune_spec "$name" "$v" "${LR[$v]}" "$seed" false "$k" "$FEW_STEPS" full $b)"
+      ALPHAS="$FEW_ALPHAS" run_bg "$name" "$(ALPHAS="$FEW_ALPHAS" finetune_spec "$name" "$v" "${LR[$v]}" "$seed" false "$k" "$FEW_STEPS" full $b)"
       echo "Few-shot k=$k|$(label_of $v)|$OUT/runs/$name/report.json" >> "$MANIFEST"
     done
   done
 done
+
+join
 
 # -------------------------------------------------------------- 5. tables
 {
