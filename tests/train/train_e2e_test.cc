@@ -69,6 +69,17 @@ output: {dir: )" + dir + "/pretrain}\n");
   ASSERT_EQ(pre.code, 0) << pre.out;
   ASSERT_TRUE(fs::exists(dir + "/pretrain/final.safetensors")) << pre.out;
 
+  // flyp-worker encode on the pretrained model is deterministic.
+  const std::string model_spec = Write(dir, "model.yaml", std::string(kModel) + "  checkpoint: " + dir +
+                                                              "/pretrain/final.safetensors\n");
+  const std::string texts = Write(dir, "texts.txt", "a photo of a sneaker.\na photo of a bag.\n");
+  Result enc1 = RunCmd(worker + " encode --spec " + model_spec + " --texts " + texts + " --out " + dir + "/e1.st");
+  Result enc2 = RunCmd(worker + " encode --spec " + model_spec + " --texts " + texts + " --out " + dir + "/e2.st");
+  ASSERT_EQ(enc1.code, 0) << enc1.out;
+  ASSERT_EQ(enc2.code, 0) << enc2.out;
+  EXPECT_EQ(flyp::testing::ReadFileOrDie(dir + "/e1.st"), flyp::testing::ReadFileOrDie(dir + "/e2.st"));
+  EXPECT_NE(enc1.out.find("2 texts"), std::string::npos) << enc1.out;
+
   const std::string flyp = Write(dir, "flyp.yaml", std::string(kModel) + "  checkpoint: " + dir +
                                                        "/pretrain/final.safetensors\n" + R"(
 name: e2e-flyp

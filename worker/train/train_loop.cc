@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 
 #include "common/logging.h"
 #include "worker/dist/gradient_reducer.h"
@@ -108,6 +109,11 @@ StatusOr<LoopResult> RunTrainLoop(const v1::JobSpec& spec, dist::Communicator& c
       info.optimizer_seconds = Seconds(t_red, t_end);
       info.samples = next->labels.size(0);
       info.collective_bytes = loss.collective_bytes + grad_bytes;
+      result.mean_data += info.data_seconds;
+      result.mean_forward += info.forward_seconds;
+      result.mean_backward += info.backward_seconds;
+      result.mean_allreduce += info.allreduce_seconds;
+      result.mean_optimizer += info.optimizer_seconds;
       if (hooks.on_step) hooks.on_step(info);
       if (hooks.on_progress && (step % sched.log_every_steps() == 0 || step == total)) hooks.on_progress(info);
       const bool epoch_done = batch_index >= per_epoch;
@@ -128,6 +134,20 @@ StatusOr<LoopResult> RunTrainLoop(const v1::JobSpec& spec, dist::Communicator& c
   result.steps = step;
   result.train_seconds = Seconds(start, Clock::now());
   const int64_t done = step - pos.step;
+  if (done > 0) {
+    for (double* m : {&result.mean_data, &result.mean_forward, &result.mean_backward, &result.mean_allreduce,
+                      &result.mean_optimizer}) {
+      *m /= static_cast<double>(done);
+    }
+    // bench/step_breakdown reads this line.
+    char buf[256];
+    std::snprintf(buf, sizeof(buf),
+                  "step time breakdown over %lld steps (mean ms/step): data %.2f forward+gather %.2f backward %.2f "
+                  "allreduce %.2f optimizer %.2f",
+                  static_cast<long long>(done), 1e3 * result.mean_data, 1e3 * result.mean_forward,
+                  1e3 * result.mean_backward, 1e3 * result.mean_allreduce, 1e3 * result.mean_optimizer);
+    if (comm.rank() == 0) FLYP_LOG(INFO) << buf;
+  }
   result.samples_per_second =
       result.train_seconds > 0 ? static_cast<double>(done * global_batch) / result.train_seconds : 0;
   return result;

@@ -81,6 +81,8 @@ struct LoopResult {
   double samples_per_second = 0;
   bool resumed = false;
   int64_t resumed_from_step = 0;
+  // Mean seconds per step of each phase (this rank), see StepInfo.
+  double mean_data = 0, mean_forward = 0, mean_backward = 0, mean_allreduce = 0, mean_optimizer = 0;
 };
 
 StatusOr<LoopResult> RunTrainLoop(const v1::JobSpec& spec, dist::Communicator& comm, data::Loader& loader,
