@@ -24,3 +24,9 @@ flyp_add_test(device_util_test TORCH SOURCES ${_gc_dir}/device_util_test.cc
 flyp_add_test(transformer_fast_path_test TORCH
   SOURCES ${PROJECT_SOURCE_DIR}/worker/model/transformer_fast_path_test.cc
   DEPS flyp::model LABELS unit TIMEOUT 120)
+
+flyp_add_library(fused_adamw TORCH
+  SOURCES ${_gc_dir}/fused_adamw.cc
+  PUBLIC_DEPS flyp::common)
+flyp_add_test(fused_adamw_test TORCH SOURCES ${_gc_dir}/fused_adamw_test.cc
+  DEPS flyp::fused_adamw LABELS unit TIMEOUT 60)
