@@ -1,0 +1,218 @@
+// FLYP training throughput on one CUDA GPU (prints numbers; no pass/fail).
+//
+//   flyp_gpu_bench [--batch 512,384,256,128] [--steps 20] [--warmup 5]
+//                  [--no-autocast] [--checkpointing] [--accum K] [--peak-tflops 790]
+//                  [--layers N]
+//
+// ViT-B-16 (open_clip dims, GELU), random images and token ids already on the
+// GPU, parameters float32, forward + loss under bf16 autocast, backward,
+// AdamW, logit_scale clamp: the product's step minus data loading. The first
+// batch size in --batch that does not run out of memory is measured.
+// Reports images/s (= pairs/s) and MFU = pairs/s · FLOPs per pair / peak,
+// FLOPs per pair = 3 · (35.13 + 5.96) GFLOPs (forward image + text, ×3 for
+// forward + backward), peak = H200 bf16 dense 790 TFLOP/s unless given.
+// Writes gpu_bench.txt to $OUT when set. Exit codes: 0 ok, 2 bad flags,
+// 3 no CUDA device, 4 every batch size ran out of memory, 5 other errors.
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "worker/dist/contrastive_loss.h"
+#include "worker/dist/single_communicator.h"
+#include "worker/model/clip.h"
+#include "worker/train/device_util.h"
+#include "worker/train/grad_cache.h"
+
+namespace {
+
+constexpr double kGflopsPerPair = 3.0 * (35.13 + 5.96);
+
+struct Args {
+  std::vector<int64_t> batches{512, 384, 256, 128};
+  int steps = 20;
+  int warmup = 5;
+  bool autocast = true;
+  bool checkpointing = false;
+  int64_t accum = 1;
+  double peak_tflops = 790.0;
+  int64_t layers = 12;
+};
+
+[[noreturn]] void Die(int code, const std::string& msg) {
+  std::fprintf(stderr, "flyp_gpu_bench: %s\n", msg.c_str());
+  std::exit(code);
+}
+
+Args Parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string k = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) Die(2, k + " needs a value");
+      return argv[++i];
+    };
+    if (k == "--batch") {
+      a.batches.clear();
+      std::stringstream ss(value());
+      std::string item;
+      while (std::getline(ss, item, ',')) a.batches.push_back(std::stoll(item));
+    } else if (k == "--steps") a.steps = std::stoi(value());
+    else if (k == "--warmup") a.warmup = std::stoi(value());
+    else if (k == "--no-autocast") a.autocast = false;
+    else if (k == "--checkpointing") a.checkpointing = true;
+    else if (k == "--accum") a.accum = std::stoll(value());
+    else if (k == "--peak-tflops") a.peak_tflops = std::stod(value());
+    else if (k == "--layers") a.layers = std::stoll(value());
+    else Die(2, "unknown flag " + k);
+  }
+  if (a.batches.empty() || a.steps <= 0 || a.warmup < 0 || a.accum <= 0 || a.layers <= 0) Die(2, "bad numeric flag");
+  return a;
+}
+
+// ViT-B-16 as common/model_presets.cc (kept here so this binary needs no spec).
+flyp::model::ClipConfig VitB16(int64_t layers) {
+  flyp::model::ClipConfig c;
+  c.embed_dim = 512;
+  c.vision = {768, layers, 12, 3072};
+  c.patch_size = 16;
+  c.image_size = 224;
+  c.text = {512, layers, 8, 2048};
+  c.context_length = 77;
+  c.vocab_size = 49408;
+  c.quick_gelu = false;
+  return c;
+}
+
+torch::Tensor RandomIds(int64_t n, int64_t context, int64_t vocab) {
+  auto ids = torch::zeros({n, context}, torch::kLong);
+  auto lengths = torch::randint(5, 30, {n}, torch::kLong);
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t len = lengths[i].item<int64_t>();
+    ids[i][0] = vocab - 2;
+    ids[i].slice(0, 1, len - 1).random_(1, vocab - 2);
+    ids[i][len - 1] = vocab - 1;
+  }
+  return ids;
+}
+
+bool IsOom(const c10::Error& e) { return std::string(e.what()).find("out of memory") != std::string::npos; }
+
+struct Measured {
+  int64_t batch = 0;
+  double median_s = 0;
+  double last_loss = 0;
+};
+
+// Runs warmup + steps at one batch size; throws c10::Error on OOM.
+Measured Run(const Args& args, int64_t batch, torch::Device dev) {
+  torch::manual_seed(0);
+  flyp::model::ClipModel model(VitB16(args.layers));
+  model.to(dev);
+  model.set_activation_checkpointing(args.checkpointing);
+  const auto cfg = model.config();
+  auto images = torch::randn({batch, 3, cfg.image_size, cfg.image_size}, torch::TensorOptions().device(dev));
+  auto ids = flyp::train::ToDevice(flyp::train::PinnedIfCuda(RandomIds(batch, cfg.context_length, cfg.vocab_size)), dev);
+  auto comm = flyp::dist::CreateSingleProcessCommunicator(dev);
+  torch::optim::AdamW opt(model.parameters(), torch::optim::AdamWOptions(1e-5).weight_decay(0.1));
+  const auto micro = flyp::train::SplitIntoMicroBatches(images, ids, torch::Tensor(), (batch + args.accum - 1) / args.accum);
+  namespace F = torch::nn::functional;
+
+  std::vector<double> times;
+  Measured m;
+  m.batch = batch;
+  for (int step = 0; step < args.warmup + args.steps; ++step) {
+    torch::cuda::synchronize();
+    const auto t0 = std::chrono::steady_clock::now();
+    opt.zero_grad();
+    torch::Tensor loss;
+    if (args.accum > 1) {
+      // GradCacheStep runs its forwards inside the caller's autocast scope.
+      flyp::train::AutocastScope amp(dev, args.autocast);
+      m.last_loss = flyp::train::GradCacheStep(model, micro, *comm).loss;
+    } else {
+      torch::Tensor img, txt;
+      {
+        // The towers in bf16; the loss (B×B logits, softmax) in float32.
+        flyp::train::AutocastScope amp(dev, args.autocast);
+        img = model.encode_image(images);
+        txt = model.encode_text(ids);
+      }
+      img = F::normalize(img.to(torch::kFloat32), F::NormalizeFuncOptions().dim(-1));
+      txt = F::normalize(txt.to(torch::kFloat32), F::NormalizeFuncOptions().dim(-1));
+      auto res = flyp::dist::GlobalContrastiveLoss(img, txt, model.logit_scale().exp(), *comm);
+      res.loss.backward();
+      loss = res.global_loss;
+    }
+    opt.step();
+    {
+      torch::NoGradGuard no_grad;
+      model.logit_scale().clamp_(0.0, std::log(100.0));
+    }
+    torch::cuda::synchronize();
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (loss.defined()) m.last_loss = loss.item<double>();
+    const bool timed = step >= args.warmup;
+    if (timed) times.push_back(s);
+    std::printf("  step %3d %s %8.1f ms  %8.1f images/s  loss %.4f\n", step, timed ? "timed " : "warmup", s * 1e3,
+                batch / s, m.last_loss);
+    std::fflush(stdout);
+  }
+  std::sort(times.begin(), times.end());
+  m.median_s = times[times.size() / 2];
+  return m;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Args args = Parse(argc, argv);
+  std::printf("== flyp_gpu_bench: LibTorch %d.%d, SDPA %s\n", TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR,
+              TORCH_VERSION_MAJOR >= 2 ? "at::scaled_dot_product_attention" : "explicit (LibTorch < 2)");
+  if (!flyp::train::CudaAvailable()) Die(3, "no CUDA device visible to LibTorch (CPU-only build or no GPU)");
+  const torch::Device dev(torch::kCUDA, 0);
+  // TF32 for what stays float32 (the loss's logits matmul).
+  at::globalContext().setAllowTF32CuBLAS(true);
+  at::globalContext().setAllowTF32CuDNN(true);
+  std::printf("== config: ViT-B-16 layers=%lld autocast=%s checkpointing=%d accum=%lld steps=%d warmup=%d\n",
+              static_cast<long long>(args.layers), args.autocast ? "bf16" : "off", args.checkpointing ? 1 : 0,
+              static_cast<long long>(args.accum), args.steps, args.warmup);
+
+  Measured m;
+  bool ok = false;
+  for (int64_t batch : args.batches) {
+    std::printf("== batch %lld\n", static_cast<long long>(batch));
+    std::fflush(stdout);
+    try {
+      m = Run(args, batch, dev);
+      ok = true;
+      break;
+    } catch (const c10::Error& e) {
+      if (!IsOom(e)) Die(5, std::string("error at batch ") + std::to_string(batch) + ": " + e.what_without_backtrace());
+      std::printf("   out of memory at batch %lld; trying the next size\n", static_cast<long long>(batch));
+    }
+  }
+  if (!ok) Die(4, "every batch size ran out of memory");
+
+  const double ips = m.batch / m.median_s;
+  const double flops_pair = kGflopsPerPair * 1e9 * static_cast<double>(args.layers) / 12.0;
+  const double mfu = ips * flops_pair / (args.peak_tflops * 1e12);
+  std::ostringstream out;
+  out << "RESULT model=ViT-B-16 batch=" << m.batch << " autocast=" << (args.autocast ? "bf16" : "off")
+      << " checkpointing=" << args.checkpointing << " accum=" << args.accum << " median_step_ms=" << m.median_s * 1e3
+      << " images_per_s=" << ips << " tflops=" << ips * flops_pair / 1e12 << " mfu=" << mfu
+      << " peak_tflops=" << args.peak_tflops << " loss=" << m.last_loss << "\n";
+  std::printf("%s", out.str().c_str());
+  if (const char* dir = std::getenv("OUT"); dir != nullptr && *dir) {
+    std::ofstream(std::string(dir) + "/gpu_bench.txt", std::ios::app) << out.str();
+  }
+  return 0;
+}

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# GPU benchmark for a machine with an NVIDIA GPU and PyTorch (no network
+# needed): builds flyp against that PyTorch's LibTorch with CUDA, runs the
+# GPU tests and the ViT-B-16 FLYP training-throughput benchmark.
+#
+#   bench/gpu/run.sh [build_dir]          (default build-gpu; run from anywhere)
+#
+# Steps (each prints a "==== [time] n/6 ..." header; the script stops at the
+# first step that cannot go on and says why):
+#   1 machine   nvidia-smi, PyTorch version / CUDA / C++ ABI
+#   2 configure cmake -DCMAKE_PREFIX_PATH=<torch cmake prefix> -DFLYP_WITH_CUDA=ON
+#   3 build     only the GPU tests and flyp_gpu_bench (ninja -j16)
+#   4 tests     ctest -R 'nccl|cuda|gpu|device_util' (failures reported, bench still runs)
+#   5 bench     flyp_gpu_bench: bf16 autocast, batch 512 (falls back to 384,
+#               256, 128 on OOM); then with activation checkpointing at
+#               larger batches; peak GPU memory sampled with nvidia-smi
+#   6 summary   the RESULT lines (images/s, TFLOP/s, MFU)
+# With $OUT set, everything printed goes to $OUT/gpu_run.log and the RESULT
+# lines to $OUT/gpu_bench.txt. Exit: 0 when the bench ran, 1 otherwise.
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=${1:-$root/build-gpu}
+[[ "$build" = /* ]] || build="$PWD/$build"
+if [[ -n "${OUT:-}" ]]; then
+  mkdir -p "$OUT"
+  exec > >(tee -a "$OUT/gpu_run.log") 2>&1
+fi
+step() { echo; echo "==== [$(date +%T)] $*"; }
+fail() { echo "FAILED: $*"; exit 1; }
+py=${PYTHON:-python3}
+
+step "1/6 machine"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 || echo "(nvidia-smi unavailable)"
+echo "cores: $(nproc)"
+"$py" - <<'PY' || fail "$py cannot import torch"
+import torch
+print("torch", torch.__version__, "cuda", torch.version.cuda, "gpus", torch.cuda.device_count(),
+      "cxx11_abi", torch._C._GLIBCXX_USE_CXX11_ABI)
+PY
+prefix=$("$py" -c 'import torch; print(torch.utils.cmake_prefix_path)') || fail "no torch.utils.cmake_prefix_path"
+echo "torch cmake prefix: $prefix"
+if [[ "$("$py" -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))')" == 0 ]]; then
+  echo "WARNING: this PyTorch uses the pre-C++11 string ABI; system C++ libraries (protobuf, gRPC, gtest)"
+  echo "         use the C++11 ABI, so linking may fail with undefined std::string symbols."
+fi
+
+step "2/6 configure ($build)"
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" \
+  -DFLYP_WITH_CUDA=ON -DFLYP_BUILD_TESTS=ON -DFLYP_BUILD_BENCH=ON || fail "cmake configure (see the messages above)"
+
+step "3/6 build"
+tests=$(cd "$build" && ctest -N -R 'nccl|cuda|gpu|device_util' | awk '/Test +#/ {print $3}' | sed 's/_np[0-9]*$//' | sort -u)
+known=$(ninja -C "$build" -t targets all 2>/dev/null | cut -d: -f1)
+targets="flyp_gpu_bench"
+for t in $tests; do grep -qx "$t" <<<"$known" && targets="$targets $t"; done
+echo "targets: $targets"
+# shellcheck disable=SC2086
+ninja -C "$build" -j16 $targets || fail "build of: $targets"
+
+step "4/6 GPU tests"
+(cd "$build" && timeout 600 ctest -R 'nccl|cuda|gpu|device_util' --output-on-failure)
+test_rc=$?
+echo "GPU tests exit code: $test_rc"
+
+step "5/6 throughput (ViT-B-16, bf16 autocast)"
+bench="$build/bin/flyp_gpu_bench"
+[[ -x "$bench" ]] || fail "$bench was not built"
+memlog=$(mktemp)
+nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 500 >"$memlog" 2>/dev/null &
+smi=$!
+timeout 600 "$bench" --batch 512,384,256,128 --steps 20 --warmup 5
+bench_rc=$?
+echo "flyp_gpu_bench exit code: $bench_rc"
+kill "$smi" 2>/dev/null
+echo "peak GPU memory used: $(sort -n "$memlog" | tail -1) MiB"
+: >"$memlog"
+step "5/6 throughput (ViT-B-16, bf16 autocast, activation checkpointing)"
+nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 500 >"$memlog" 2>/dev/null &
+smi=$!
+timeout 600 "$bench" --batch 1024,768,512 --steps 10 --warmup 3 --checkpointing
+echo "flyp_gpu_bench (checkpointing) exit code: $?"
+kill "$smi" 2>/dev/null
+echo "peak GPU memory used: $(sort -n "$memlog" | tail -1) MiB"
+rm -f "$memlog"
+
+step "6/6 summary"
+if [[ -n "${OUT:-}" && -f "$OUT/gpu_bench.txt" ]]; then cat "$OUT/gpu_bench.txt"; fi
+echo "GPU tests exit code: $test_rc; main bench exit code: $bench_rc (MFU target >= 0.45)"
+[[ $bench_rc == 0 ]] || exit 1
+exit 0
