@@ -66,7 +66,7 @@ int RunWatch(const Args& args) {
         std::cout << "\r\033[K" << line << std::flush;  // one live line on a terminal
         progress_line = true;
       } else {
-        std::cout << line << "\n";
+        std::cout << line << std::endl;  // flushed: watch is often piped into a log
       }
     }
   }
