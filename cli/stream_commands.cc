@@ -56,12 +56,20 @@ int RunWatch(const Args& args) {
       state = ev.transition().state();
       std::cout << StateName(state) << "  " << ev.transition().reason()
                 << (ev.transition().message().empty() ? "" : ": " + ev.transition().message()) << std::endl;
+    } else if (ev.has_progress() && ev.progress().eval_accuracy_size() > 0 && ev.progress().total_steps() == 0) {
+      // An evaluation result (the worker reports these without a step).
+      end_progress_line();
+      for (const auto& [split, acc] : ev.progress().eval_accuracy()) {
+        char line[160];
+        std::snprintf(line, sizeof(line), "eval %s: %.1f%%", split.c_str(), 100.0 * acc);
+        std::cout << line << std::endl;
+      }
     } else if (ev.has_progress()) {
       const auto& p = ev.progress();
       char line[200];
       std::snprintf(line, sizeof(line), "step %lld/%lld  loss %.4f  %.1f samples/s  ETA %s",
                     static_cast<long long>(p.step()), static_cast<long long>(p.total_steps()), p.loss(),
-                    p.samples_per_second(), FormatDuration(p.eta_seconds()).c_str());
+                    p.samples_per_second(), p.eta_seconds() < 0 ? "?" : FormatDuration(p.eta_seconds()).c_str());
       if (tty) {
         std::cout << "\r\033[K" << line << std::flush;  // one live line on a terminal
         progress_line = true;
