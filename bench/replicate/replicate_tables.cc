@@ -301,6 +301,7 @@ int main(int argc, char** argv) {
       if (StartsWith(g.label, "Zeroshot")) continue;
       firsts.push_back(g.runs.front());
       firsts.back().job = g.label;
+      if (flyp::train::MethodDisplayName(firsts.back().method) != g.label) firsts.back().method = g.label;
     }
     std::ofstream(svg_out) << flyp::train::RenderAlphaCurves(firsts);
     std::printf("replicate_tables: wrote %s\n", svg_out.c_str());
