@@ -25,11 +25,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # (embed_dim, v_width, v_layers, v_heads, patch, image, t_width, t_layers,
-#  t_heads, context, vocab, quick_gelu) as common/model_presets.cc
+#  t_heads, context, vocab, quick_gelu) as common/model_presets.cc; run.sh
+#  checks that both sides report the same parameter count.
 PRESETS = {
     "ViT-B-32": (512, 768, 12, 12, 32, 224, 512, 12, 8, 77, 49408, False),
     "ViT-B-16": (512, 768, 12, 12, 16, 224, 512, 12, 8, 77, 49408, False),
-    "tiny": (64, 128, 4, 4, 4, 32, 128, 3, 4, 32, 49408, False),
+    "tiny": (64, 64, 2, 2, 7, 28, 64, 2, 2, 48, 49408, False),
     "micro": (16, 32, 1, 2, 8, 32, 32, 1, 2, 16, 49408, False),
 }
 

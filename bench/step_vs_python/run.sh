@@ -77,10 +77,16 @@ for ((round = 1; round <= rounds; ++round)); do
         env $envvars "$bin" $common $variant | tee "$run_log"
         grep '^RESULT' "$run_log" | sed "s/^/$name\/$envname /" >>"$results"
       done
+      flyp_params=$(grep -m1 -o 'params=[0-9]*' "$run_log")
       echo "== round $round, env $envname ($envvars): $name python: $py $here/reference.py $common"
       # shellcheck disable=SC2086
       env $envvars "$py" "$here/reference.py" $common | tee "$run_log"
       grep '^RESULT' "$run_log" | sed "s/^/$name\/$envname /" >>"$results"
+      py_params=$(grep -m1 -o 'params=[0-9]*' "$run_log")
+      if [[ "$flyp_params" != "$py_params" ]]; then
+        echo "run.sh: $name differs: flyp $flyp_params, reference.py $py_params (update PRESETS in reference.py)" >&2
+        exit 1
+      fi
     done
   done
 done

@@ -56,9 +56,13 @@ torch::Tensor MultiheadAttentionImpl::forward(const torch::Tensor& x, bool causa
   const int64_t n = x.size(0), l = x.size(1), w = x.size(2);
   const int64_t d = w / heads_;
   auto qkv = torch::nn::functional::linear(x, in_proj_weight, in_proj_bias);
-  // [N, L, 3, H, d] -> [3, N, H, L, d], one copy so q, k and v are each
-  // contiguous (the attention's batched matmuls then need no more copies).
-  qkv = qkv.view({n, l, 3, heads_, d}).permute({2, 0, 3, 1, 4}).contiguous();
+  // [N, L, 3, H, d] -> [3, N, H, L, d]. On LibTorch 1.x one copy makes q, k
+  // and v each contiguous, so the batched matmuls need no more copies; SDPA
+  // (2.x) takes the strided views as they are (last dim contiguous).
+  qkv = qkv.view({n, l, 3, heads_, d}).permute({2, 0, 3, 1, 4});
+#if TORCH_VERSION_MAJOR < 2
+  qkv = qkv.contiguous();
+#endif
   auto out = ScaledDotProductAttention(qkv[0], qkv[1], qkv[2], causal);
   out = out.transpose(1, 2).reshape({n, l, w});
   return out_proj->forward(out);
