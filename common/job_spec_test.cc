@@ -229,6 +229,8 @@ std::vector<InvalidCase> InvalidCases() {
        Spec("", kModel, "data: {train: {format: fashion_mnist}, id_test: {format: fashion_mnist}}\n"), "data.id_val",
        "required when wise_ft.enabled (alpha is chosen on ID validation accuracy)"},
       {"empty spec", "", "", "the spec is empty"},
+      {"accumulation", Spec("optim: {accum_steps: 2}\nschedule: {batch_size: 8}\n"), "optim.accum_steps",
+       "gradient accumulation is not supported by the training loop yet (must be 1, got 2)"},
   };
 }
 
