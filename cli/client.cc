@@ -62,7 +62,7 @@ bool ParseClientFlags(const Args& args, const std::set<std::string>& value_flags
   return true;
 }
 
-std::unique_ptr<v1::JobService::Stub> MakeStub(const ClientFlags& flags) {
+std::shared_ptr<grpc::Channel> MakeChannel(const ClientFlags& flags) {
   std::shared_ptr<grpc::ChannelCredentials> creds;
   if (!flags.tls_ca.empty()) {
     grpc::SslCredentialsOptions ssl;
@@ -74,7 +74,11 @@ std::unique_ptr<v1::JobService::Stub> MakeStub(const ClientFlags& flags) {
   } else {
     creds = grpc::InsecureChannelCredentials();
   }
-  return v1::JobService::NewStub(grpc::CreateChannel(flags.server, creds));
+  return grpc::CreateChannel(flags.server, creds);
+}
+
+std::unique_ptr<v1::JobService::Stub> MakeStub(const ClientFlags& flags) {
+  return v1::JobService::NewStub(MakeChannel(flags));
 }
 
 std::unique_ptr<grpc::ClientContext> MakeContext(const ClientFlags& flags, int deadline_s) {

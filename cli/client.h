@@ -31,6 +31,9 @@ struct ClientFlags {
 bool ParseClientFlags(const Args& args, const std::set<std::string>& value_flags,
                       const std::set<std::string>& switch_flags, ClientFlags* out);
 
+// A channel to flags.server: TLS with flags.tls_ca as the trusted root when
+// set, plaintext otherwise.
+std::shared_ptr<grpc::Channel> MakeChannel(const ClientFlags& flags);
 std::unique_ptr<v1::JobService::Stub> MakeStub(const ClientFlags& flags);
 // A context with the bearer token; deadline_s 0: none (streams).
 std::unique_ptr<grpc::ClientContext> MakeContext(const ClientFlags& flags, int deadline_s = 30);

@@ -3,9 +3,7 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "cli/client.h"
 #include "cli/exit_codes.h"
@@ -99,16 +97,7 @@ int RunHealth(const Args& args) {
       return kExitUsage;
     }
   }
-  std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
-  if (!flags.tls_ca.empty()) {
-    grpc::SslCredentialsOptions ssl;
-    std::ifstream in(flags.tls_ca);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    ssl.pem_root_certs = ss.str();
-    creds = grpc::SslCredentials(ssl);
-  }
-  grpc::GenericStub stub(grpc::CreateChannel(flags.server, creds));
+  grpc::GenericStub stub(MakeChannel(flags));
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() +
                    std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000)));
