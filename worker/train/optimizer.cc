@@ -14,13 +14,11 @@ OptimizerGroups SplitDecayGroups(const NamedTensors& params, bool exclude_bias_n
   return g;
 }
 
-namespace {
-std::vector<torch::Tensor> Tensors(const NamedTensors& named) {
+std::vector<torch::Tensor> TensorsOf(const NamedTensors& named) {
   std::vector<torch::Tensor> out;
   for (const auto& kv : named) out.push_back(kv.second);
   return out;
 }
-}  // namespace
 
 std::unique_ptr<torch::optim::Optimizer> BuildOptimizer(const OptimizerGroups& groups,
                                                         const v1::OptimSpec& spec) {
@@ -28,12 +26,12 @@ std::unique_ptr<torch::optim::Optimizer> BuildOptimizer(const OptimizerGroups& g
   // undecayed one and optimizer state files line up across runs.
   if (spec.name() == v1::OPTIMIZER_SGD) {
     std::vector<torch::optim::OptimizerParamGroup> pg;
-    pg.emplace_back(Tensors(groups.decay),
+    pg.emplace_back(TensorsOf(groups.decay),
                     std::make_unique<torch::optim::SGDOptions>(torch::optim::SGDOptions(spec.learning_rate())
                                                                    .momentum(spec.momentum())
                                                                    .weight_decay(spec.weight_decay())));
     pg.emplace_back(
-        Tensors(groups.no_decay),
+        TensorsOf(groups.no_decay),
         std::make_unique<torch::optim::SGDOptions>(
             torch::optim::SGDOptions(spec.learning_rate()).momentum(spec.momentum()).weight_decay(0)));
     return std::make_unique<torch::optim::SGD>(std::move(pg), torch::optim::SGDOptions(spec.learning_rate()));
@@ -45,8 +43,8 @@ std::unique_ptr<torch::optim::Optimizer> BuildOptimizer(const OptimizerGroups& g
                                                             .weight_decay(wd));
   };
   std::vector<torch::optim::OptimizerParamGroup> pg;
-  pg.emplace_back(Tensors(groups.decay), opts(spec.weight_decay()));
-  pg.emplace_back(Tensors(groups.no_decay), opts(0.0));
+  pg.emplace_back(TensorsOf(groups.decay), opts(spec.weight_decay()));
+  pg.emplace_back(TensorsOf(groups.no_decay), opts(0.0));
   return std::make_unique<torch::optim::AdamW>(std::move(pg), *opts(spec.weight_decay()));
 }
 

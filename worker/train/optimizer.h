@@ -23,6 +23,9 @@ struct OptimizerGroups {
   NamedTensors no_decay;
 };
 
+// The tensors of `named`, in order.
+std::vector<torch::Tensor> TensorsOf(const NamedTensors& named);
+
 // Splits `params` (only those with requires_grad) into the two groups.
 OptimizerGroups SplitDecayGroups(const NamedTensors& params, bool exclude_bias_norm);
 

@@ -18,12 +18,6 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
-std::vector<torch::Tensor> Tensors(const NamedTensors& named) {
-  std::vector<torch::Tensor> out;
-  for (const auto& kv : named) out.push_back(kv.second);
-  return out;
-}
-
 }  // namespace
 
 StatusOr<LoopResult> RunTrainLoop(const v1::JobSpec& spec, dist::Communicator& comm, data::Loader& loader,
@@ -38,7 +32,7 @@ StatusOr<LoopResult> RunTrainLoop(const v1::JobSpec& spec, dist::Communicator& c
   int64_t total = epochs * per_epoch;
   if (sched.max_steps() > 0) total = std::min<int64_t>(total, sched.max_steps());
 
-  auto params = Tensors(config.trainable);
+  auto params = TensorsOf(config.trainable);
   auto optimizer = BuildOptimizer(
       SplitDecayGroups(config.trainable, spec.optim().exclude_bias_norm_from_decay()), spec.optim());
   LrScheduleParams lr{spec.optim().learning_rate(), sched.warmup_steps(), total, sched.lr_schedule()};
