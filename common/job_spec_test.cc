@@ -229,8 +229,9 @@ std::vector<InvalidCase> InvalidCases() {
        Spec("", kModel, "data: {train: {format: fashion_mnist}, id_test: {format: fashion_mnist}}\n"), "data.id_val",
        "required when wise_ft.enabled (alpha is chosen on ID validation accuracy)"},
       {"empty spec", "", "", "the spec is empty"},
-      {"accumulation", Spec("optim: {accum_steps: 2}\nschedule: {batch_size: 8}\n"), "optim.accum_steps",
-       "gradient accumulation is not supported by the training loop yet (must be 1, got 2)"},
+      {"accumulation below 1", Spec("optim: {accum_steps: 0}\n"), "optim.accum_steps", "must be >= 1 (got 0)"},
+      {"batch not divisible by accumulation", Spec("optim: {accum_steps: 3}\nschedule: {batch_size: 8}\n"),
+       "schedule.batch_size", "must be divisible by resources.world_size x optim.accum_steps (got 8 and 1 x 3)"},
   };
 }
 

@@ -111,6 +111,7 @@ void ApplyJobSpecDefaults(v1::JobSpec* spec) {
   FLYP_DEFAULT(r, threads_per_rank, 0);
   FLYP_DEFAULT(r, precision, r->device() == v1::DEVICE_CUDA ? "bfloat16" : "float32");
   FLYP_DEFAULT(r, bucket_mib, 25);
+  FLYP_DEFAULT(r, activation_checkpointing, false);
 
   auto* p = spec->mutable_run_policy();
   FLYP_DEFAULT(p, backoff_limit, 3);

@@ -301,12 +301,6 @@ class Validator {
     }
     AtLeast("optim.grad_clip_norm", o.grad_clip_norm(), 0);
     AtLeast("optim.accum_steps", o.accum_steps(), 1);
-    // The accumulation step exists (worker/train/grad_cache.h) but the
-    // training loop does not use it yet: refuse rather than ignore.
-    if (o.accum_steps() > 1) {
-      Err("optim.accum_steps", "gradient accumulation is not supported by the training loop yet (must be 1, got " +
-                                   Num(o.accum_steps()) + ")");
-    }
   }
 
   void Schedule(const v1::JobSpec& s) {

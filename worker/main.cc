@@ -7,6 +7,7 @@
 #include "worker/commands.h"
 #include "worker/exit_codes.h"
 #include "worker/text/commands.h"
+#include "worker/train/device_util.h"
 
 namespace {
 
@@ -41,6 +42,14 @@ int main(int argc, char** argv) {
   flyp::worker::Args args(argv + 1, argv + argc);
   if (args.empty()) return Usage(std::cerr, flyp::worker::kExitUsage);
   if (args[0] == "-h" || args[0] == "--help" || args[0] == "help") return Usage(std::cout, flyp::worker::kExitOk);
+  // Commands that run the model: before anything else (no thread has
+  // started, MPI is not initialised), re-execute with OpenBLAS's kernels
+  // for this CPU when the library would fall back to generic ones
+  // (device_util.h; FLYP_OPENBLAS_TUNING=0 turns it off). The process keeps
+  // its pid and environment, so this is safe under mpirun.
+  if (args[0] == "train" || args[0] == "encode" || args[0].rfind("--", 0) == 0) {
+    flyp::train::ReexecWithTunedOpenBlas(argv);
+  }
   if (args[0].rfind("--", 0) == 0) return flyp::worker::RunTrainCommand(args);
   auto it = Commands().find(args[0]);
   if (it == Commands().end()) {

@@ -13,6 +13,7 @@
 #include "worker/dist/create_communicator.h"
 #include "worker/exit_codes.h"
 #include "worker/metrics/worker_metrics.h"
+#include "worker/train/device_util.h"
 #include "worker/train/job_runner.h"
 #include "worker/train/progress.h"
 #include "worker/train/train_state.h"
@@ -197,6 +198,10 @@ int RunTrainCommand(const Args& args) {
                                                                    spec.method().name()))
                  << ", " << comm->world_size() << " rank(s) on " << comm->backend() << ", " << torch::get_num_threads()
                  << " thread(s) each, artifacts in " << options.out_dir;
+  if (const std::string blas = train::OpenBlasCoreName(); !blas.empty()) {
+    const char* forced = std::getenv("FLYP_OPENBLAS_REEXEC");
+    FLYP_LOG(INFO) << "OpenBLAS kernels: " << blas << (forced != nullptr ? " (OPENBLAS_CORETYPE set by flyp-worker)" : "");
+  }
   train::JobOutcome outcome = train::RunJob(spec, *comm, options);
   if (!outcome.status.ok()) {
     std::cerr << "flyp-worker: " << (outcome.bad_input ? "bad input: " : "failed: ") << outcome.status.message()

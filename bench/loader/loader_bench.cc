@@ -1,13 +1,14 @@
 // Loader throughput benchmark (prints numbers; no pass/fail).
 //
-//   flyp_bench_loader [--images N] [--threads 1,2,4] [--fashion-dir DIR]
+//   flyp_bench_loader [--images N] [--threads 1,2,4] [--fashion-dir DIR] [--fashion-res 28]
 //
 // 1. JPEG at 224 px: N synthetic 500x375 RGB JPEGs (quality 90) written to a
 //    temp image folder; per-image decode + resize + center crop + normalise
 //    on one thread, then the Loader (train and eval transforms) with each
 //    thread count.
-// 2. Fashion-MNIST at 32 px (the real test split; skipped when missing):
-//    the same measurements.
+// 2. Fashion-MNIST at --fashion-res px (default 28, the tiny preset's and
+//    the demo's; the real test split; skipped when missing): the same
+//    measurements.
 // Reported: images/s and images/s per loader thread.
 #include <chrono>
 #include <cmath>
@@ -102,11 +103,13 @@ int main(int argc, char** argv) {
   int64_t num_images = 256;
   std::vector<int> threads = {1, 2, 4};
   std::string fashion_dir;
+  int fashion_res = 28;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--images") num_images = std::stoll(argv[i + 1]);
     else if (flag == "--threads") threads = ParseList(argv[i + 1]);
     else if (flag == "--fashion-dir") fashion_dir = argv[i + 1];
+    else if (flag == "--fashion-res") fashion_res = std::stoi(argv[i + 1]);
   }
   torch::set_num_threads(1);
 
@@ -139,16 +142,17 @@ int main(int argc, char** argv) {
   for (int t : threads) BenchLoader("jpeg@224", jpeg_ds, 224, true, t, 32);
   fs::remove_all(root);
 
-  // --- Fashion-MNIST, 32 px ---
+  // --- Fashion-MNIST ---
   auto fm = flyp::data::FashionMnistDataset::Open(fashion_dir, "test");
   if (!fm.ok()) {
     std::printf("fashion-mnist skipped: %s\n", fm.status().ToString().c_str());
     return 0;
   }
   std::shared_ptr<const Dataset> fm_ds(std::move(*fm));
-  std::printf("Fashion-MNIST test 28x28 -> 32 (%lld images)\n", static_cast<long long>(fm_ds->size()));
-  BenchSerial("fashion-mnist@32", *fm_ds, 32, fm_ds->size());
-  for (int t : threads) BenchLoader("fashion-mnist@32", fm_ds, 32, false, t, 256);
-  for (int t : threads) BenchLoader("fashion-mnist@32", fm_ds, 32, true, t, 256);
+  const std::string fm_name = "fashion-mnist@" + std::to_string(fashion_res);
+  std::printf("Fashion-MNIST test 28x28 -> %d (%lld images)\n", fashion_res, static_cast<long long>(fm_ds->size()));
+  BenchSerial(fm_name.c_str(), *fm_ds, fashion_res, fm_ds->size());
+  for (int t : threads) BenchLoader(fm_name.c_str(), fm_ds, fashion_res, false, t, 256);
+  for (int t : threads) BenchLoader(fm_name.c_str(), fm_ds, fashion_res, true, t, 256);
   return 0;
 }

@@ -5,11 +5,13 @@
 //
 //   flyp_bench_step [--preset tiny] [--batch 64] [--steps 10] [--warmup 3]
 //                   [--threads 2] [--checkpointing] [--accum K] [--fused-adamw] [--seed 0]
-//                   [--vision-layers N] [--text-layers N]
+//                   [--vision-layers N] [--text-layers N] [--profile FILE]
 //
 // --checkpointing: activation checkpointing per block; --accum K: the batch
 // as K micro-batches through GradCacheStep (embedding caching);
-// --fused-adamw: FusedAdamW instead of torch::optim::AdamW.
+// --fused-adamw: FusedAdamW instead of torch::optim::AdamW; --profile: write
+// a Chrome trace of the timed steps (LibTorch's operator profiler) to FILE
+// (aggregate it per operator with bench/step_vs_python/trace_ops.sh).
 // Prints one line per step and a final
 //   RESULT impl=flyp|flyp_torch_adamw preset=... batch=... median_ms=... mean_ms=... min_ms=... peak_rss_mib=...
 #include <algorithm>
@@ -22,6 +24,8 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include "common/model_presets.h"
 #include "worker/dist/contrastive_loss.h"
@@ -45,6 +49,7 @@ struct Args {
   uint64_t seed = 0;
   int64_t vision_layers = 0;  // 0: the preset's
   int64_t text_layers = 0;
+  std::string profile;  // Chrome trace of the timed steps; empty: none
 };
 
 [[noreturn]] void Usage(const char* msg) {
@@ -71,6 +76,7 @@ Args Parse(int argc, char** argv) {
     else if (k == "--seed") a.seed = std::stoull(value());
     else if (k == "--vision-layers") a.vision_layers = std::stoll(value());
     else if (k == "--text-layers") a.text_layers = std::stoll(value());
+    else if (k == "--profile") a.profile = value();
     else Usage(("unknown flag " + k).c_str());
   }
   if (a.batch <= 0 || a.steps <= 0 || a.warmup < 0 || a.threads <= 0 || a.accum <= 0) Usage("bad numeric flag");
@@ -127,6 +133,7 @@ int main(int argc, char** argv) {
   const auto ids = RandomIds(args.batch, config->context_length, config->vocab_size);
   auto comm = flyp::dist::CreateSingleProcessCommunicator();
   const auto adamw = torch::optim::AdamWOptions(1e-5).betas({0.9, 0.999}).eps(1e-8).weight_decay(0.1);
+  const auto params = model.parameters();
   std::unique_ptr<torch::optim::AdamW> opt_ptr =
       args.fused_adamw ? std::make_unique<flyp::train::FusedAdamW>(model.parameters(), adamw)
                        : std::make_unique<torch::optim::AdamW>(model.parameters(), adamw);
@@ -141,9 +148,13 @@ int main(int argc, char** argv) {
               static_cast<long long>(flyp::model::ClipParameterCount(*config)), args.checkpointing ? 1 : 0,
               static_cast<long long>(args.accum), args.fused_adamw ? 1 : 0);
   std::vector<double> times;
+  std::unique_ptr<torch::autograd::profiler::RecordProfile> profiler;
   for (int step = 0; step < args.warmup + args.steps; ++step) {
+    if (step == args.warmup && !args.profile.empty()) {
+      profiler = std::make_unique<torch::autograd::profiler::RecordProfile>(args.profile);
+    }
     const auto t0 = std::chrono::steady_clock::now();
-    opt.zero_grad();
+    flyp::train::ClearGradients(params);  // as the training loop does
     double loss = 0;
     if (args.accum > 1) {
       loss = flyp::train::GradCacheStep(model, micro, *comm).loss;
@@ -165,6 +176,7 @@ int main(int argc, char** argv) {
     std::printf("step %d %s %.1f ms loss %.4f\n", step, warm ? "timed " : "warmup", ms, loss);
     std::fflush(stdout);
   }
+  profiler.reset();  // writes the trace
   double sum = 0;
   for (double t : times) sum += t;
   std::printf(

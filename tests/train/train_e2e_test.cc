@@ -99,6 +99,13 @@ wise_ft: {alphas: [0, 0.5, 1]}
 output: {dir: )" + dir + "/flyp}\n");
   Result ft = RunCmd(mpirun + " --allow-run-as-root --oversubscribe -np 2 " + worker + " --spec " + flyp);
   ASSERT_EQ(ft.code, 0) << ft.out;
+  // Each rank says which OpenBLAS kernels run. Where Debian's OpenBLAS does
+  // not know the CPU, the worker re-executed itself under mpirun with
+  // OPENBLAS_CORETYPE (device_util.h) and the generic kernels are gone.
+  EXPECT_NE(ft.out.find("OpenBLAS kernels: "), std::string::npos) << ft.out;
+  if (ft.out.find("(OPENBLAS_CORETYPE set by flyp-worker)") != std::string::npos) {
+    EXPECT_EQ(ft.out.find("OpenBLAS kernels: Prescott"), std::string::npos) << ft.out;
+  }
 
   auto report = flyp::train::ReadReportJson(dir + "/flyp/report.json");
   ASSERT_TRUE(report.ok()) << report.status();

@@ -8,6 +8,15 @@
 
 namespace flyp::model {
 
+// torch::nn::Linear::forward (the C++ frontend's F::linear) computes a 3-D
+// input as matmul + a separate bias add; ATen's at::linear, which Python's
+// nn.Linear calls, folds a contiguous [N, L, in] input into one addmm with
+// the bias (one pass fewer forward, and the bias gradient comes from the
+// addmm backward instead of a broadcast-add backward).
+torch::Tensor Affine(const torch::Tensor& x, const torch::nn::Linear& layer) {
+  return at::linear(x, layer->weight, layer->bias);
+}
+
 torch::Tensor Activation(const torch::Tensor& x, bool quick_gelu) {
   if (quick_gelu) return x * torch::sigmoid(1.702 * x);
   return torch::gelu(x);
@@ -55,7 +64,7 @@ MultiheadAttentionImpl::MultiheadAttentionImpl(int64_t width, int64_t heads) : h
 torch::Tensor MultiheadAttentionImpl::forward(const torch::Tensor& x, bool causal) {
   const int64_t n = x.size(0), l = x.size(1), w = x.size(2);
   const int64_t d = w / heads_;
-  auto qkv = torch::nn::functional::linear(x, in_proj_weight, in_proj_bias);
+  auto qkv = at::linear(x, in_proj_weight, in_proj_bias);
   // [N, L, 3, H, d] -> [3, N, H, L, d]. On LibTorch 1.x one copy makes q, k
   // and v each contiguous, so the batched matmuls need no more copies; SDPA
   // (2.x) takes the strided views as they are (last dim contiguous).
@@ -63,9 +72,13 @@ torch::Tensor MultiheadAttentionImpl::forward(const torch::Tensor& x, bool causa
 #if TORCH_VERSION_MAJOR < 2
   qkv = qkv.contiguous();
 #endif
-  auto out = ScaledDotProductAttention(qkv[0], qkv[1], qkv[2], causal);
+  // unbind, not qkv[0..2]: three selects would each backpropagate into a
+  // zero-filled copy of the whole packed tensor; unbind's backward is one
+  // stack.
+  const auto parts = qkv.unbind(0);
+  auto out = ScaledDotProductAttention(parts[0], parts[1], parts[2], causal);
   out = out.transpose(1, 2).reshape({n, l, w});
-  return out_proj->forward(out);
+  return Affine(out, out_proj);
 }
 
 // ------------------------------------------------------------------- mlp ---
@@ -76,7 +89,7 @@ MlpImpl::MlpImpl(int64_t width, int64_t hidden, bool quick_gelu) : quick_gelu_(q
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
-  return c_proj->forward(Activation(c_fc->forward(x), quick_gelu_));
+  return Affine(Activation(Affine(x, c_fc), quick_gelu_), c_proj);
 }
 
 // ----------------------------------------------------------------- block ---

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <memory>
 #include <string>
+#include <type_traits>
 
 namespace flyp::train {
 namespace {
@@ -23,21 +24,51 @@ struct Coefficients {
   double eps;
 };
 
+// One AdamW update of n elements, in AdamW::step's order of operations
+// element by element. Compiled once per instruction set (function
+// multiversioning: the loader picks AVX-512, AVX2 or baseline SSE2 for this
+// CPU); this file is built with -fno-math-errno so that sqrt vectorises, and
+// -ffp-contract=off so that no multiply-add is fused beyond what the scalar
+// arithmetic says.
 template <typename T>
-void FusedUpdate(T* p, const T* g, T* m, T* v, int64_t n, const Coefficients& c) {
+inline void UpdateRange(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v, int64_t n,
+                        const Coefficients& c) {
   const T decay = static_cast<T>(c.decay), b1 = static_cast<T>(c.beta1), b2 = static_cast<T>(c.beta2);
   const T one_b1 = static_cast<T>(1 - c.beta1), one_b2 = static_cast<T>(1 - c.beta2);
   const T bc2 = static_cast<T>(c.bc2_sqrt), eps = static_cast<T>(c.eps), step = static_cast<T>(c.step_size);
+  for (int64_t i = 0; i < n; ++i) {
+    const T gi = g[i];
+    const T mi = m[i] * b1 + one_b1 * gi;
+    const T vi = v[i] * b2 + one_b2 * (gi * gi);
+    m[i] = mi;
+    v[i] = vi;
+    const T denom = std::sqrt(vi) / bc2 + eps;
+    p[i] = p[i] * decay - step * (mi / denom);
+  }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define FLYP_ADAMW_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define FLYP_ADAMW_CLONES
+#endif
+
+FLYP_ADAMW_CLONES void UpdateFloat(float* p, const float* g, float* m, float* v, int64_t n, const Coefficients& c) {
+  UpdateRange(p, g, m, v, n, c);
+}
+
+FLYP_ADAMW_CLONES void UpdateDouble(double* p, const double* g, double* m, double* v, int64_t n,
+                                    const Coefficients& c) {
+  UpdateRange(p, g, m, v, n, c);
+}
+
+template <typename T>
+void FusedUpdate(T* p, const T* g, T* m, T* v, int64_t n, const Coefficients& c) {
   at::parallel_for(0, n, 1 << 15, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      // The order of AdamW::step's tensor operations, element by element.
-      const T gi = g[i];
-      const T mi = m[i] * b1 + one_b1 * gi;
-      const T vi = v[i] * b2 + one_b2 * (gi * gi);
-      m[i] = mi;
-      v[i] = vi;
-      const T denom = std::sqrt(vi) / bc2 + eps;
-      p[i] = p[i] * decay - step * (mi / denom);
+    if constexpr (std::is_same_v<T, float>) {
+      UpdateFloat(p + begin, g + begin, m + begin, v + begin, end - begin, c);
+    } else {
+      UpdateDouble(p + begin, g + begin, m + begin, v + begin, end - begin, c);
     }
   });
 }
@@ -99,6 +130,12 @@ torch::Tensor FusedAdamW::step(LossClosure closure) {
     }
   }
   return loss;
+}
+
+void ClearGradients(const std::vector<torch::Tensor>& params) {
+  for (const auto& p : params) {
+    if (p.defined()) p.mutable_grad() = torch::Tensor();
+  }
 }
 
 }  // namespace flyp::train

@@ -28,4 +28,11 @@ class FusedAdamW : public torch::optim::AdamW {
   torch::Tensor step(LossClosure closure = nullptr) override;
 };
 
+// Drops every parameter's .grad (PyTorch's zero_grad(set_to_none=True)),
+// instead of filling it with zeros as torch::optim::Optimizer::zero_grad()
+// in LibTorch 1.13 does. The next backward then hands its gradient buffer to
+// .grad as it is (no fill pass, no accumulate-add pass). Optimisers skip a
+// parameter whose .grad is undefined, as they skip one with no gradient.
+void ClearGradients(const std::vector<torch::Tensor>& params);
+
 }  // namespace flyp::train

@@ -1,18 +1,24 @@
 #include "worker/train/grad_cache.h"
 
+#include "worker/train/device_util.h"
+
 namespace flyp::train {
 namespace {
 
-// Same as ContrastiveStep's normalisation (classifier.h NormalizeRows).
+// Same as ContrastiveStep's normalisation (classifier.h NormalizeRows), in
+// float32 whatever precision the encoder ran in.
 torch::Tensor Normalize(const torch::Tensor& x) {
-  return torch::nn::functional::normalize(x, torch::nn::functional::NormalizeFuncOptions().dim(-1));
+  const auto f = x.scalar_type() == torch::kFloat16 || x.scalar_type() == torch::kBFloat16 ? x.to(torch::kFloat32) : x;
+  return torch::nn::functional::normalize(f, torch::nn::functional::NormalizeFuncOptions().dim(-1));
 }
 
 }  // namespace
 
 GradCacheResult GradCacheStep(model::ClipModel& model, const std::vector<MicroBatch>& micro_batches,
-                              dist::Communicator& comm, const dist::ContrastiveLossOptions& options) {
+                              dist::Communicator& comm, const dist::ContrastiveLossOptions& options,
+                              bool bf16_autocast) {
   TORCH_CHECK(!micro_batches.empty(), "GradCacheStep: no micro-batches");
+  const torch::Device device = micro_batches.front().images.device();
   std::vector<int64_t> offsets{0};
   for (const auto& mb : micro_batches) {
     TORCH_CHECK(mb.images.defined() && mb.ids.defined() && mb.images.size(0) == mb.ids.size(0),
@@ -24,6 +30,7 @@ GradCacheResult GradCacheStep(model::ClipModel& model, const std::vector<MicroBa
   std::vector<torch::Tensor> img_parts, txt_parts, label_parts;
   {
     torch::NoGradGuard no_grad;
+    AutocastScope autocast(device, bf16_autocast);
     for (const auto& mb : micro_batches) {
       img_parts.push_back(Normalize(model.encode_image(mb.images)));
       txt_parts.push_back(Normalize(model.encode_text(mb.ids)));
@@ -51,8 +58,14 @@ GradCacheResult GradCacheStep(model::ClipModel& model, const std::vector<MicroBa
   for (size_t i = 0; i < micro_batches.size(); ++i) {
     const auto& mb = micro_batches[i];
     if (mb.images.size(0) == 0) continue;
-    torch::Tensor fi = Normalize(model.encode_image(mb.images));
-    torch::Tensor ft = Normalize(model.encode_text(mb.ids));
+    torch::Tensor fi, ft;
+    {
+      AutocastScope autocast(device, bf16_autocast);
+      fi = model.encode_image(mb.images);
+      ft = model.encode_text(mb.ids);
+    }
+    fi = Normalize(fi);
+    ft = Normalize(ft);
     torch::autograd::backward({fi, ft}, {img_grad.slice(0, offsets[i], offsets[i + 1]),
                                          txt_grad.slice(0, offsets[i], offsets[i + 1])});
   }

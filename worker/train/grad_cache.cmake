@@ -1,5 +1,4 @@
-# Fast-path pieces of training, included from worker/train/CMakeLists.txt
-# (and, until then, from bench/step_vs_python): gradient accumulation with
+# Fast-path pieces of training, included from worker/train/CMakeLists.txt: gradient accumulation with
 # embedding caching, device helpers (pinned memory, async copies, bf16
 # autocast), and the model's fast-path test (attention, activation checkpointing). Paths are
 # absolute so the fragment works from any including directory.
@@ -13,7 +12,7 @@ flyp_add_library(device_util TORCH
   PUBLIC_DEPS flyp::common)
 flyp_add_library(grad_cache TORCH
   SOURCES ${_gc_dir}/grad_cache.cc
-  PUBLIC_DEPS flyp::model flyp::dist)
+  PUBLIC_DEPS flyp::model flyp::dist flyp::device_util)
 
 flyp_add_test(grad_cache_test TORCH SOURCES ${_gc_dir}/grad_cache_test.cc
   DEPS flyp::grad_cache LABELS unit TIMEOUT 120)
@@ -28,5 +27,9 @@ flyp_add_test(transformer_fast_path_test TORCH
 flyp_add_library(fused_adamw TORCH
   SOURCES ${_gc_dir}/fused_adamw.cc
   PUBLIC_DEPS flyp::common)
+# Vectorised sqrt (no errno) and no implicit multiply-add fusion; see the
+# comment on UpdateRange.
+set_source_files_properties(${_gc_dir}/fused_adamw.cc PROPERTIES
+  COMPILE_OPTIONS "-O3;-fno-math-errno;-ffp-contract=off" SKIP_PRECOMPILE_HEADERS ON)
 flyp_add_test(fused_adamw_test TORCH SOURCES ${_gc_dir}/fused_adamw_test.cc
   DEPS flyp::fused_adamw LABELS unit TIMEOUT 60)

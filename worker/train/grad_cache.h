@@ -53,8 +53,12 @@ struct GradCacheResult {
 
 // One accumulated step; see the file comment. `micro_batches` must be
 // non-empty, with at least one sample on some rank.
+// With `bf16_autocast` the encoders run under bf16 autocast on a CUDA
+// device (AutocastScope; nothing changes on CPU) and the features are cast
+// to float32 before the loss, which always runs in float32.
 GradCacheResult GradCacheStep(model::ClipModel& model, const std::vector<MicroBatch>& micro_batches,
-                              dist::Communicator& comm, const dist::ContrastiveLossOptions& options = {});
+                              dist::Communicator& comm, const dist::ContrastiveLossOptions& options = {},
+                              bool bf16_autocast = false);
 
 // Splits a batch into micro-batches of at most `micro_batch_size` rows
 // (the last may be smaller). `labels` may be undefined.

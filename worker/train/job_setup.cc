@@ -50,6 +50,7 @@ StatusOr<JobInputs> SetUpJob(const v1::JobSpec& spec, dist::Communicator& comm) 
         "; set model.architecture.text.vocab_size or use the model's own vocabulary");
   }
   in.model->to(in.device);
+  in.model->set_activation_checkpointing(spec.resources().activation_checkpointing());
   {
     std::vector<torch::Tensor> params;
     for (auto& p : in.model->parameters()) params.push_back(p);

@@ -4,6 +4,8 @@
 
 #include "worker/dist/contrastive_loss.h"
 #include "worker/text/templates.h"
+#include "worker/train/device_util.h"
+#include "worker/train/grad_cache.h"
 #include "worker/train/zeroshot_head.h"
 
 namespace flyp::train {
@@ -62,6 +64,27 @@ void ClampLogitScale(model::ClipModel& model) {
   model.logit_scale().clamp_(0.0, std::log(100.0));
 }
 
+namespace {
+
+bool Bf16Autocast(const v1::JobSpec& spec, torch::Device device) {
+  return device.is_cuda() && spec.resources().precision() == "bfloat16";
+}
+
+// Micro-batches per step: optim.accum_steps, but never more than the rank's
+// batch has samples (a short last batch). Every rank has the same batch
+// size in a step (the distributed sampler), so every rank gets the same
+// count, as the collective GradCacheStep requires.
+int64_t MicroBatchSize(const v1::JobSpec& spec, int64_t batch) {
+  const int64_t k = std::max<int64_t>(1, spec.optim().accum_steps());
+  return std::max<int64_t>(1, (batch + k - 1) / k);
+}
+
+torch::Tensor FeaturesFloat32(const torch::Tensor& x) {
+  return x.scalar_type() == torch::kFloat16 || x.scalar_type() == torch::kBFloat16 ? x.to(torch::kFloat32) : x;
+}
+
+}  // namespace
+
 StepLoss ContrastiveStep(model::ClipModel& model, const text::Tokenizer& tokenizer, dist::Communicator& comm,
                          const v1::JobSpec& spec, const std::vector<std::string>& class_names,
                          const std::vector<std::string>& templates, const data::Batch& batch, int64_t step,
@@ -69,13 +92,31 @@ StepLoss ContrastiveStep(model::ClipModel& model, const text::Tokenizer& tokeniz
   auto captions =
       BatchCaptions(batch, class_names, templates, static_cast<uint64_t>(spec.schedule().seed()), step);
   auto ids = TokenizeToTensor(tokenizer, captions, model.context_length(), device);
-  auto img = NormalizeRows(model.encode_image(batch.images.to(device)));
-  auto txt = NormalizeRows(model.encode_text(ids));
+  auto images = ToDevice(batch.images, device);
   dist::ContrastiveLossOptions opts;
   opts.local_loss = spec.method().local_loss();
   opts.mask_same_class = spec.method().mask_same_class();
-  auto res = dist::GlobalContrastiveLoss(img, txt, model.logit_scale().exp(), comm, opts,
-                                         opts.mask_same_class ? batch.labels.to(device) : torch::Tensor());
+  const torch::Tensor labels = opts.mask_same_class ? ToDevice(batch.labels, device) : torch::Tensor();
+  const bool bf16 = Bf16Autocast(spec, device);
+  const int64_t b = images.size(0);
+  const int64_t embed_bytes = model.embed_dim() * static_cast<int64_t>(sizeof(float));
+
+  if (spec.optim().accum_steps() > 1) {
+    // Gradient accumulation with embedding caching: backpropagates itself.
+    const auto micro = SplitIntoMicroBatches(images, ids, labels, MicroBatchSize(spec, b));
+    const GradCacheResult r = GradCacheStep(model, micro, comm, opts, bf16);
+    const int64_t gathered = comm.world_size() > 1 ? 2 * r.global_batch * embed_bytes : 0;
+    return StepLoss{torch::Tensor(), r.loss, gathered};
+  }
+  torch::Tensor img, txt;
+  {
+    AutocastScope autocast(device, bf16);
+    img = model.encode_image(images);
+    txt = model.encode_text(ids);
+  }
+  img = NormalizeRows(FeaturesFloat32(img));
+  txt = NormalizeRows(FeaturesFloat32(txt));
+  auto res = dist::GlobalContrastiveLoss(img, txt, model.logit_scale().exp(), comm, opts, labels);
   int64_t gathered = 0;
   if (comm.world_size() > 1) gathered = 2 * res.global_batch * img.size(1) * static_cast<int64_t>(img.element_size());
   return StepLoss{res.loss, res.global_loss.item<double>(), gathered};
@@ -83,17 +124,49 @@ StepLoss ContrastiveStep(model::ClipModel& model, const text::Tokenizer& tokeniz
 
 StepLoss ClassifierStep(model::ClipModel& model, LinearHead& head, const v1::JobSpec& spec,
                         const L2spAnchor& anchor, const data::Batch& batch, torch::Device device) {
-  auto logits = head->forward(model.encode_image(batch.images.to(device)));
-  auto loss = torch::nn::functional::cross_entropy(
-      logits, batch.labels.to(device),
-      torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(spec.method().label_smoothing()));
-  const double w = spec.method().l2sp_weight();
-  if (w > 0) {
-    auto penalty = torch::zeros({}, logits.options());
-    for (const auto& [live, start] : anchor) penalty = penalty + (live - start).pow(2).sum();
-    loss = loss + w * penalty;
+  const auto images = ToDevice(batch.images, device);
+  const auto labels = ToDevice(batch.labels, device);
+  const bool bf16 = Bf16Autocast(spec, device);
+  const auto ce = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(spec.method().label_smoothing());
+  auto penalty = [&]() -> torch::Tensor {
+    const double w = spec.method().l2sp_weight();
+    if (w <= 0) return {};
+    auto sum = torch::zeros({}, images.options().dtype(torch::kFloat32));
+    for (const auto& [live, start] : anchor) sum = sum + (live - start).pow(2).sum();
+    return w * sum;
+  };
+  auto logits_of = [&](const torch::Tensor& x) {
+    torch::Tensor features;
+    {
+      AutocastScope autocast(device, bf16);
+      features = model.encode_image(x);
+    }
+    return head->forward(FeaturesFloat32(features));
+  };
+  const int64_t b = images.size(0);
+  if (spec.optim().accum_steps() <= 1 || b <= 1) {
+    auto loss = torch::nn::functional::cross_entropy(logits_of(images), labels, ce);
+    if (auto p = penalty(); p.defined()) loss = loss + p;
+    return StepLoss{loss, loss.item<double>()};
   }
-  return StepLoss{loss, loss.item<double>()};
+  // Plain gradient accumulation (the loss is a mean over samples, so the
+  // micro-batch means weighted by their share of the batch sum to it): one
+  // backward per micro-batch, the L2-SP penalty once.
+  const int64_t m = MicroBatchSize(spec, b);
+  double total = 0;
+  for (int64_t start = 0; start < b; start += m) {
+    const int64_t end = std::min(b, start + m);
+    auto part = torch::nn::functional::cross_entropy(logits_of(images.slice(0, start, end)),
+                                                     labels.slice(0, start, end), ce) *
+                (static_cast<double>(end - start) / static_cast<double>(b));
+    part.backward();
+    total += part.item<double>();
+  }
+  if (auto p = penalty(); p.defined()) {
+    p.backward();
+    total += p.item<double>();
+  }
+  return StepLoss{torch::Tensor(), total};
 }
 
 LinearProbeResult LinearProbe(const torch::Tensor& train_x, const torch::Tensor& train_y,

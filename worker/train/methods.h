@@ -40,6 +40,11 @@ NamedTensors SetTrainable(model::ClipModel& model, const v1::MethodSpec& method)
 void ClampLogitScale(model::ClipModel& model);
 
 // The contrastive (FLYP / CLIP) loss of one batch over the global batch.
+// With optim.accum_steps = k > 1 the batch runs as k micro-batches through
+// GradCacheStep (embedding caching: the loss still spans the whole global
+// batch) and the step backpropagates itself: the returned StepLoss has no
+// `backward` tensor. With resources.precision bfloat16 on CUDA the encoders
+// run under bf16 autocast; the loss always runs in float32.
 StepLoss ContrastiveStep(model::ClipModel& model, const text::Tokenizer& tokenizer, dist::Communicator& comm,
                          const v1::JobSpec& spec, const std::vector<std::string>& class_names,
                          const std::vector<std::string>& templates, const data::Batch& batch, int64_t step,
@@ -47,6 +52,9 @@ StepLoss ContrastiveStep(model::ClipModel& model, const text::Tokenizer& tokeniz
 
 // Cross-entropy of head(encode_image(x)) (+ L2-SP penalty toward `anchor`
 // when l2sp_weight > 0: weight · Σ‖θ − θ₀‖² over the image tower).
+// With optim.accum_steps = k > 1: k micro-batches, each backpropagated
+// with its share of the mean, and no `backward` tensor returned (as
+// ContrastiveStep). Autocast as ContrastiveStep.
 // (live parameter, its value at the start of finetuning) for L2-SP.
 using L2spAnchor = std::vector<std::pair<torch::Tensor, torch::Tensor>>;
 StepLoss ClassifierStep(model::ClipModel& model, LinearHead& head, const v1::JobSpec& spec,

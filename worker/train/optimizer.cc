@@ -1,5 +1,7 @@
 #include "worker/train/optimizer.h"
 
+#include "worker/train/fused_adamw.h"
+
 namespace flyp::train {
 
 OptimizerGroups SplitDecayGroups(const NamedTensors& params, bool exclude_bias_norm) {
@@ -45,7 +47,9 @@ std::unique_ptr<torch::optim::Optimizer> BuildOptimizer(const OptimizerGroups& g
   std::vector<torch::optim::OptimizerParamGroup> pg;
   pg.emplace_back(TensorsOf(groups.decay), opts(spec.weight_decay()));
   pg.emplace_back(TensorsOf(groups.no_decay), opts(0.0));
-  return std::make_unique<torch::optim::AdamW>(std::move(pg), *opts(spec.weight_decay()));
+  // FusedAdamW: torch::optim::AdamW's arithmetic and state in one pass per
+  // parameter (worker/train/fused_adamw.h).
+  return std::make_unique<FusedAdamW>(std::move(pg), *opts(spec.weight_decay()));
 }
 
 void SetLearningRate(torch::optim::Optimizer& opt, double lr) {

@@ -6,6 +6,7 @@
 
 #include "common/logging.h"
 #include "worker/dist/gradient_reducer.h"
+#include "worker/train/fused_adamw.h"
 #include "worker/train/lr_schedule.h"
 #include "worker/train/train_state.h"
 
@@ -55,6 +56,9 @@ StatusOr<LoopResult> RunTrainLoop(const v1::JobSpec& spec, dist::Communicator& c
   if (comm.world_size() > 1) {
     dist::GradientReducerOptions ro;
     ro.bucket_mib = spec.resources().bucket_mib();
+    // Accumulation gives a parameter several gradients per step: all-reduce
+    // after the last one instead of from backward hooks.
+    ro.overlap_with_backward = spec.optim().accum_steps() <= 1;
     reducer = std::make_unique<dist::GradientReducer>(params, comm, ro);
   }
 
@@ -78,10 +82,10 @@ StatusOr<LoopResult> RunTrainLoop(const v1::JobSpec& spec, dist::Communicator& c
       comm.SetStep(step);
       const double rate = LearningRateAt(lr, step);
       SetLearningRate(*optimizer, rate);
+      ClearGradients(params);  // the backward hands its buffers to .grad
       StepLoss loss = hooks.step(*next, step);
       const auto t_fwd = Clock::now();
-      if (!reducer) optimizer->zero_grad();
-      loss.backward.backward();
+      if (loss.backward.defined()) loss.backward.backward();
       const auto t_bwd = Clock::now();
       if (reducer) reducer->Finish();
       const auto t_red = Clock::now();

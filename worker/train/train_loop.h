@@ -23,7 +23,8 @@ namespace flyp::train {
 
 // What one step computed: the tensor to call backward() on (already scaled
 // for gradient averaging over ranks) and the loss to log (identical on every
-// rank).
+// rank). A step that accumulates gradients over micro-batches runs its own
+// backward passes and leaves `backward` undefined.
 struct StepLoss {
   torch::Tensor backward;
   double value = 0;
@@ -43,7 +44,7 @@ struct StepInfo {
   // Where the step's time went (seconds). The embedding all-gather runs
   // inside the forward and is counted there.
   double data_seconds = 0;
-  double forward_seconds = 0;
+  double forward_seconds = 0;  // with optim.accum_steps > 1: forward and backward of every micro-batch
   double backward_seconds = 0;
   double allreduce_seconds = 0;
   double optimizer_seconds = 0;

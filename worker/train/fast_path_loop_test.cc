@@ -1,0 +1,204 @@
+// The training loop's fast paths against its plain path: a job step with
+// optim.accum_steps > 1 (embedding caching for the contrastive methods,
+// plain accumulation for the classifier ones), activation checkpointing,
+// gradients dropped instead of zeroed, and FusedAdamW as the optimiser must
+// give the same gradients and the same parameters after several steps as
+// the plain step. Under mpirun -np 2 the same checks run as a 2-rank world
+// (GradCacheStep and the gradient reducer without backward overlap).
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "worker/dist/dist_test_util.h"
+#include "worker/model/clip.h"
+#include "worker/text/tokenizer.h"
+#include "worker/train/classifier.h"
+#include "worker/train/fused_adamw.h"
+#include "worker/train/methods.h"
+#include "worker/train/optimizer.h"
+
+namespace flyp::train {
+namespace {
+
+dist::Communicator& World() { return dist::testing::WorldComm(); }
+
+model::ClipConfig TinyConfig() {
+  model::ClipConfig c;
+  c.embed_dim = 8;
+  c.vision = {16, 2, 2, 32};
+  c.patch_size = 4;
+  c.image_size = 8;
+  c.text = {16, 2, 2, 32};
+  c.context_length = 12;
+  c.vocab_size = 514;  // the byte-level vocabulary
+  return c;
+}
+
+std::shared_ptr<model::ClipModel> MakeModel(bool checkpointing) {
+  torch::manual_seed(3);
+  auto m = std::make_shared<model::ClipModel>(TinyConfig());
+  m->set_activation_checkpointing(checkpointing);
+  m->train();
+  return m;
+}
+
+const text::Tokenizer& ByteTokenizer() {
+  static const text::Tokenizer tok = *text::Tokenizer::Load("byte");
+  return tok;
+}
+
+// This rank's batch of a global batch of 6·world samples at `step`: every
+// rank draws the same global batch and takes its slice, so a 2-rank run
+// sees exactly the samples of the 1-rank run.
+data::Batch GlobalBatchSlice(int64_t step, int64_t per_rank) {
+  dist::Communicator& comm = World();
+  torch::manual_seed(100 + step);
+  const int64_t global = per_rank * comm.world_size();
+  data::Batch b;
+  const auto images = torch::randn({global, 3, 8, 8});
+  const auto labels = torch::arange(global, torch::kLong).remainder(3);
+  const int64_t lo = per_rank * comm.rank();
+  b.images = images.slice(0, lo, lo + per_rank).contiguous();
+  b.labels = labels.slice(0, lo, lo + per_rank).contiguous();
+  b.indices = torch::arange(lo, lo + per_rank, torch::kLong);
+  return b;
+}
+
+v1::JobSpec Spec(int accum, bool mask_same_class) {
+  v1::JobSpec spec;
+  spec.mutable_optim()->set_accum_steps(accum);
+  spec.mutable_method()->set_mask_same_class(mask_same_class);
+  spec.mutable_resources()->set_precision("float32");
+  spec.mutable_schedule()->set_seed(5);
+  return spec;
+}
+
+const std::vector<std::string> kClasses = {"cat", "dog", "bird"};
+const std::vector<std::string> kTemplates = {"a photo of a {}.", "a {}."};
+
+// Gradients of one contrastive step, averaged over ranks, by parameter.
+std::vector<torch::Tensor> ContrastiveGrads(model::ClipModel& m, const v1::JobSpec& spec, int64_t per_rank) {
+  auto params = m.parameters();
+  ClearGradients(params);
+  StepLoss loss = ContrastiveStep(m, ByteTokenizer(), World(), spec, kClasses, kTemplates,
+                                  GlobalBatchSlice(0, per_rank), 0, torch::kCPU);
+  if (loss.backward.defined()) loss.backward.backward();
+  std::vector<torch::Tensor> out;
+  for (auto& p : params) {
+    auto g = p.grad().defined() ? p.grad().clone() : torch::zeros_like(p);
+    World().AllReduce(g, dist::ReduceOp::kAvg);
+    out.push_back(g);
+  }
+  return out;
+}
+
+void ExpectClose(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b, double rtol,
+                 const std::string& what) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    const double scale = std::max(1e-6, a[i].abs().max().item<double>());
+    const double diff = (a[i] - b[i]).abs().max().item<double>();
+    EXPECT_LE(diff, rtol * scale) << what << ": tensor " << i << " differs by " << diff << " (scale " << scale
+                                  << ")";
+  }
+}
+
+TEST(FastPathLoopTest, ContrastiveAccumulationGivesTheGradientsOfOneBatch) {
+  for (bool mask : {false, true}) {
+    auto plain_model = MakeModel(false);
+    const auto plain = ContrastiveGrads(*plain_model, Spec(1, mask), 6);
+    for (int accum : {2, 3, 6}) {
+      auto m = MakeModel(false);
+      ExpectClose(plain, ContrastiveGrads(*m, Spec(accum, mask), 6), 1e-4,
+                  "accum " + std::to_string(accum) + (mask ? " masked" : ""));
+    }
+  }
+}
+
+TEST(FastPathLoopTest, CheckpointedStepGivesTheGradientsOfThePlainStep) {
+  auto plain_model = MakeModel(false);
+  const auto plain = ContrastiveGrads(*plain_model, Spec(1, false), 6);
+  auto ckpt_model = MakeModel(true);
+  ExpectClose(plain, ContrastiveGrads(*ckpt_model, Spec(1, false), 6), 1e-5, "checkpointing");
+  auto both = MakeModel(true);
+  ExpectClose(plain, ContrastiveGrads(*both, Spec(2, false), 6), 1e-4, "checkpointing + accum 2");
+}
+
+TEST(FastPathLoopTest, ClassifierAccumulationGivesTheGradientsOfOneBatch) {
+  auto grads = [](int accum, double l2sp) {
+    auto m = MakeModel(false);
+    torch::manual_seed(4);
+    LinearHead head(torch::randn({8, 3}), 10.0);
+    v1::JobSpec spec = Spec(accum, false);
+    spec.mutable_method()->set_label_smoothing(0.1);
+    spec.mutable_method()->set_l2sp_weight(l2sp);
+    L2spAnchor anchor;
+    if (l2sp > 0) {
+      for (auto& p : m->parameters()) anchor.emplace_back(p, (p.detach() + 0.01).clone());
+    }
+    std::vector<torch::Tensor> params = m->parameters();
+    for (auto& p : head->parameters()) params.push_back(p);
+    ClearGradients(params);
+    StepLoss loss = ClassifierStep(*m, head, spec, anchor, GlobalBatchSlice(0, 6), torch::kCPU);
+    if (loss.backward.defined()) loss.backward.backward();
+    std::vector<torch::Tensor> out;
+    for (auto& p : params) out.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
+    return std::make_pair(out, loss.value);
+  };
+  for (double l2sp : {0.0, 0.5}) {
+    auto [plain, plain_loss] = grads(1, l2sp);
+    for (int accum : {2, 3}) {
+      auto [acc, acc_loss] = grads(accum, l2sp);
+      ExpectClose(plain, acc, 1e-5, "classifier accum " + std::to_string(accum));
+      EXPECT_NEAR(acc_loss, plain_loss, 1e-5 * std::abs(plain_loss));
+    }
+  }
+}
+
+// Several optimiser steps: accumulation and checkpointing leave the same
+// parameters as the plain step (SGD with momentum: its update is linear in
+// the gradient; Adam's m/sqrt(v) turns float-rounding differences of
+// near-zero gradient entries into differences of order lr, so FusedAdamW
+// is compared with AdamW on one step here, and over many steps on fixed
+// gradients in fused_adamw_test).
+std::vector<torch::Tensor> Train(int accum, bool checkpointing, bool fused_adamw, int steps) {
+  auto m = MakeModel(checkpointing);
+  auto params = m->parameters();
+  std::unique_ptr<torch::optim::Optimizer> opt;
+  if (fused_adamw) {
+    opt = std::make_unique<FusedAdamW>(params, torch::optim::AdamWOptions(1e-3).weight_decay(0.1));
+  } else if (accum == 0) {  // the AdamW reference of the fused run
+    opt = std::make_unique<torch::optim::AdamW>(params, torch::optim::AdamWOptions(1e-3).weight_decay(0.1));
+  } else {
+    opt = std::make_unique<torch::optim::SGD>(params, torch::optim::SGDOptions(0.05).momentum(0.9));
+  }
+  const v1::JobSpec spec = Spec(std::max(accum, 1), false);
+  for (int step = 0; step < steps; ++step) {
+    ClearGradients(params);
+    StepLoss loss = ContrastiveStep(*m, ByteTokenizer(), World(), spec, kClasses, kTemplates,
+                                    GlobalBatchSlice(step, 6), step, torch::kCPU);
+    if (loss.backward.defined()) loss.backward.backward();
+    for (auto& p : params) {
+      if (p.grad().defined()) World().AllReduce(p.mutable_grad(), dist::ReduceOp::kAvg);
+    }
+    opt->step();
+    ClampLogitScale(*m);
+  }
+  std::vector<torch::Tensor> out;
+  for (auto& p : params) out.push_back(p.detach().clone());
+  return out;
+}
+
+TEST(FastPathLoopTest, FiveStepsWithTheFastPathsEndWhereThePlainStepsEnd) {
+  const auto plain = Train(1, false, false, 5);
+  ExpectClose(plain, Train(3, false, false, 5), 1e-4, "5 SGD steps, accum 3");
+  ExpectClose(plain, Train(1, true, false, 5), 1e-4, "5 SGD steps, checkpointing");
+  ExpectClose(Train(0, false, false, 1), Train(1, false, true, 1), 1e-5, "1 step FusedAdamW vs AdamW");
+}
+
+}  // namespace
+}  // namespace flyp::train
+
