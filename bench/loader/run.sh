@@ -41,7 +41,7 @@ loader_rate() { awk -v n="$1" '$1 == n && $2 == "loader" && $3 == "train" && $4 
 # images/s a FLYP step consumes: batch / median step seconds.
 step_rate() {
   local out
-  out=$("$build/bin/flyp_bench_step" "$@" --threads "$threads" --fused-adamw | tee /dev/stderr | grep '^RESULT')
+  out=$("$build/bin/flyp_bench_step" "$@" --threads "$threads" --fused-adamw | tee >(cat >&2) | grep '^RESULT')
   awk -v out="$out" 'BEGIN {
     split(out, kv, " "); for (i in kv) { split(kv[i], p, "="); v[p[1]] = p[2] }
     printf "%.2f", v["batch"] / (v["median_ms"] / 1000) }'

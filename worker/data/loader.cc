@@ -127,7 +127,8 @@ Loader::Result Loader::BuildBatch(int64_t k) const {
   Batch& batch = res.batch;
   batch.epoch = epoch_;
   batch.batch_index = k;
-  batch.images = torch::empty({b, 3, r, r}, torch::kFloat32);
+  batch.images =
+      torch::empty({b, 3, r, r}, torch::TensorOptions(torch::kFloat32).pinned_memory(options_.pin_memory));
   batch.labels = torch::empty({b}, torch::kInt64);
   batch.indices = torch::empty({b}, torch::kInt64);
   batch.padding = torch::empty({b}, torch::kBool);

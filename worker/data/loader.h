@@ -57,6 +57,9 @@ struct LoaderOptions {
   bool drop_last_batch = false;  // drop the epoch's final partial batch (same on every rank)
   int num_threads = 0;           // 0: min(4, hardware threads)
   int prefetch_batches = 2;      // >= 1
+  // Batch images in page-locked host memory, so that the copy to a GPU can
+  // run asynchronously (CUDA jobs; needs a LibTorch with CUDA).
+  bool pin_memory = false;
   SamplerOptions sampler;
   TransformOptions transform;
 };

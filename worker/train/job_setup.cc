@@ -20,6 +20,9 @@ StatusOr<std::unique_ptr<data::Loader>> MakeLoader(const v1::JobSpec& spec, cons
   // Training drops a trailing partial batch so every step has the global
   // batch the schedule promises; evaluation sees every example.
   opts.drop_last_batch = train;
+  // Pinned batches: ContrastiveStep/ClassifierStep copy them to the GPU
+  // with non_blocking (ToDevice), overlapping the copy with queued kernels.
+  opts.pin_memory = comm.device().is_cuda();
   return data::Loader::Create(std::move(ds), opts);
 }
 
