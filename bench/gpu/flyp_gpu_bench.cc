@@ -30,6 +30,7 @@
 #include "worker/dist/single_communicator.h"
 #include "worker/model/clip.h"
 #include "worker/train/device_util.h"
+#include "worker/train/fused_adamw.h"
 #include "worker/train/grad_cache.h"
 
 namespace {
@@ -122,7 +123,10 @@ Measured Run(const Args& args, int64_t batch, torch::Device dev) {
   auto images = torch::randn({batch, 3, cfg.image_size, cfg.image_size}, torch::TensorOptions().device(dev));
   auto ids = flyp::train::ToDevice(flyp::train::PinnedIfCuda(RandomIds(batch, cfg.context_length, cfg.vocab_size)), dev);
   auto comm = flyp::dist::CreateSingleProcessCommunicator(dev);
-  torch::optim::AdamW opt(model.parameters(), torch::optim::AdamWOptions(1e-5).weight_decay(0.1));
+  // The product's optimiser (on CUDA tensors FusedAdamW runs AdamW's own
+  // tensor operations) and its gradient handling (dropped, not zeroed).
+  const auto params = model.parameters();
+  flyp::train::FusedAdamW opt(params, torch::optim::AdamWOptions(1e-5).weight_decay(0.1));
   const auto micro = flyp::train::SplitIntoMicroBatches(images, ids, torch::Tensor(), (batch + args.accum - 1) / args.accum);
   namespace F = torch::nn::functional;
 
@@ -132,12 +136,11 @@ Measured Run(const Args& args, int64_t batch, torch::Device dev) {
   for (int step = 0; step < args.warmup + args.steps; ++step) {
     torch::cuda::synchronize();
     const auto t0 = std::chrono::steady_clock::now();
-    opt.zero_grad();
+    flyp::train::ClearGradients(params);
     torch::Tensor loss;
     if (args.accum > 1) {
-      // GradCacheStep runs its forwards inside the caller's autocast scope.
-      flyp::train::AutocastScope amp(dev, args.autocast);
-      m.last_loss = flyp::train::GradCacheStep(model, micro, *comm).loss;
+      // Encoders under bf16 autocast, the loss over cached features in float32.
+      m.last_loss = flyp::train::GradCacheStep(model, micro, *comm, {}, args.autocast).loss;
     } else {
       torch::Tensor img, txt;
       {

@@ -31,6 +31,7 @@
 #include "worker/dist/contrastive_loss.h"
 #include "worker/dist/single_communicator.h"
 #include "worker/model/clip.h"
+#include "worker/model/clip_architecture.h"
 #include "worker/train/device_util.h"
 #include "worker/train/fused_adamw.h"
 #include "worker/train/grad_cache.h"

@@ -9,6 +9,7 @@
 
 #include "common/logging.h"
 #include "common/model_presets.h"
+#include "worker/model/clip_architecture.h"
 
 namespace flyp::model {
 namespace {

@@ -7,6 +7,7 @@
 
 #include "common/model_presets.h"
 #include "tests/testing/test_env.h"
+#include "worker/model/clip_architecture.h"
 
 namespace flyp::model {
 namespace {

@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "common/status.h"
-#include "flyp/v1/job_spec.pb.h"
 
 namespace flyp::model {
 
@@ -36,15 +35,10 @@ struct ClipConfig {
   int64_t num_image_tokens() const { return grid_size() * grid_size() + 1; }
 };
 
-// Checks and converts a fully resolved architecture (see
-// flyp::ResolveArchitecture). INVALID_ARGUMENT naming the field
-// ("model.architecture.vision.heads: ...") when a field is missing or
-// inconsistent: non-positive sizes, heads not dividing width, image size not
-// a multiple of the patch size, activation unspecified is taken as GELU.
-StatusOr<ClipConfig> ClipConfigFromArchitecture(const v1::Architecture& arch);
-
-// Same checks on an already converted config (used by the ClipModel
-// constructor, which throws std::invalid_argument on failure).
+// The checks of ClipConfigFromArchitecture (clip_architecture.h) on a
+// config (used by the ClipModel constructor, which throws
+// std::invalid_argument on failure): positive sizes, heads dividing width,
+// image size a multiple of the patch size.
 Status ValidateClipConfig(const ClipConfig& config);
 
 struct ParameterShape {

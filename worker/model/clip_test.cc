@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "common/model_presets.h"
+#include "worker/model/clip_architecture.h"
 
 namespace flyp::model {
 namespace {

@@ -12,6 +12,7 @@
 
 #include "common/model_presets.h"
 #include "worker/model/clip.h"
+#include "worker/model/clip_architecture.h"
 
 namespace flyp::model {
 namespace {

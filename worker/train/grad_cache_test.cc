@@ -12,6 +12,7 @@
 #include "common/model_presets.h"
 #include "worker/dist/dist_test_util.h"
 #include "worker/dist/single_communicator.h"
+#include "worker/model/clip_architecture.h"
 
 namespace flyp::train {
 namespace {
