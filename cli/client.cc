@@ -44,8 +44,8 @@ bool ParseClientFlags(const Args& args, const std::set<std::string>& value_flags
       if (!take(&out->tls_ca)) return false;
     } else if (a == "-o" || a == "--output") {
       if (!take(&out->output)) return false;
-      if (out->output != "table" && out->output != "json") {
-        std::cerr << "flypctl: -o must be table or json\n";
+      if (out->output != "table" && out->output != "json" && out->output != "yaml") {
+        std::cerr << "flypctl: -o must be table, json or yaml (got '" << out->output << "')\n";
         return false;
       }
     } else if (value_flags.count(a)) {

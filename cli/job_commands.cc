@@ -13,7 +13,10 @@
 namespace flyp::cli {
 namespace {
 
-std::string Json(const google::protobuf::Message& m) {
+// `m` as -o json or -o yaml print it (the proto JSON mapping; the job
+// spec's YAML style, enums by their short names).
+std::string Render(const google::protobuf::Message& m, const std::string& output) {
+  if (output == "yaml") return MessageToYaml(m);
   std::string out;
   google::protobuf::util::JsonPrintOptions o;
   o.add_whitespace = true;
@@ -49,6 +52,15 @@ int Usage(const char* text) {
   return kExitUsage;
 }
 
+// GetJob(id) into *job: kExitOk, or the exit code after printing the RPC
+// error.
+int FetchJob(const ClientFlags& f, const std::string& id, v1::Job* job) {
+  v1::GetJobRequest req;
+  req.set_id(id);
+  grpc::Status s = MakeStub(f)->GetJob(MakeContext(f).get(), req, job);
+  return s.ok() ? kExitOk : ReportRpcError(s);
+}
+
 }  // namespace
 
 int RunSubmit(const Args& args) {
@@ -68,8 +80,8 @@ int RunSubmit(const Args& args) {
   v1::SubmitJobResponse resp;
   grpc::Status s = MakeStub(f)->SubmitJob(MakeContext(f).get(), req, &resp);
   if (!s.ok()) return ReportRpcError(s, /*spec_errors=*/true);
-  if (f.output == "json") {
-    std::cout << Json(resp.job());
+  if (f.output != "table") {
+    std::cout << Render(resp.job(), f.output);
   } else {
     std::cout << resp.job().id() << "\n";
   }
@@ -79,15 +91,12 @@ int RunSubmit(const Args& args) {
 int RunGet(const Args& args) {
   ClientFlags f;
   if (!ParseClientFlags(args, {}, {}, &f) || f.positional.size() != 1) {
-    return Usage("usage: flypctl get ID [-o table|json]");
+    return Usage("usage: flypctl get ID [-o table|json|yaml]");
   }
-  v1::GetJobRequest req;
-  req.set_id(f.positional[0]);
   v1::Job job;
-  grpc::Status s = MakeStub(f)->GetJob(MakeContext(f).get(), req, &job);
-  if (!s.ok()) return ReportRpcError(s);
-  if (f.output == "json") {
-    std::cout << Json(job);
+  if (int rc = FetchJob(f, f.positional[0], &job); rc != kExitOk) return rc;
+  if (f.output != "table") {
+    std::cout << Render(job, f.output);
   } else {
     PrintTable({&job});
   }
@@ -97,13 +106,10 @@ int RunGet(const Args& args) {
 int RunDescribe(const Args& args) {
   ClientFlags f;
   if (!ParseClientFlags(args, {}, {}, &f) || f.positional.size() != 1) return Usage("usage: flypctl describe ID");
-  v1::GetJobRequest req;
-  req.set_id(f.positional[0]);
   v1::Job job;
-  grpc::Status s = MakeStub(f)->GetJob(MakeContext(f).get(), req, &job);
-  if (!s.ok()) return ReportRpcError(s);
-  if (f.output == "json") {
-    std::cout << Json(job);
+  if (int rc = FetchJob(f, f.positional[0], &job); rc != kExitOk) return rc;
+  if (f.output != "table") {
+    std::cout << Render(job, f.output);
     return kExitOk;
   }
   const auto& st = job.status();
@@ -135,7 +141,7 @@ int RunDescribe(const Args& args) {
 int RunList(const Args& args) {
   ClientFlags f;
   if (!ParseClientFlags(args, {"--state", "--name"}, {}, &f) || !f.positional.empty()) {
-    return Usage("usage: flypctl list [--state S[,S...]] [--name SUBSTRING] [-o table|json]");
+    return Usage("usage: flypctl list [--state S[,S...]] [--name SUBSTRING] [-o table|json|yaml]");
   }
   v1::ListJobsRequest req;
   std::stringstream states(f.options["--state"]);
@@ -161,8 +167,8 @@ int RunList(const Args& args) {
     if (resp.next_page_token().empty()) break;
     req.set_page_token(resp.next_page_token());
   }
-  if (f.output == "json") {
-    std::cout << Json(all);
+  if (f.output != "table") {
+    std::cout << Render(all, f.output);
     return kExitOk;
   }
   std::vector<const v1::Job*> jobs;

@@ -1,10 +1,6 @@
 // End-to-end test of `flypctl validate` through the real binary.
-#include <sys/wait.h>
-
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 
@@ -12,22 +8,12 @@
 
 namespace {
 
-struct Result {
-  int code;
-  std::string out;
-};
+using Result = flyp::testing::CommandResult;
 
-// Runs flypctl with stderr folded into stdout. Test-only: the paths are ours.
+// Runs flypctl with stderr folded into stdout.
 Result RunFlypctl(const std::string& args) {
   const char* bin = std::getenv("FLYPCTL");
-  std::string cmd = std::string(bin ? bin : "flypctl") + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  return flyp::testing::RunCommand(std::string(bin ? bin : "flypctl") + " " + args);
 }
 
 TEST(FlypctlValidateTest, ExampleIsPrintedNormalised) {

@@ -10,6 +10,8 @@
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/duration.pb.h>
+#include <google/protobuf/timestamp.pb.h>
+#include <google/protobuf/util/time_util.h>
 
 namespace flyp {
 namespace {
@@ -272,6 +274,9 @@ void EmitValue(YAML::Emitter& out, const Message& msg, const FieldDescriptor* f,
       if (f->message_type()->full_name() == "google.protobuf.Duration") {
         const auto& d = static_cast<const google::protobuf::Duration&>(sub);
         out << FormatDuration(d.seconds(), d.nanos());
+      } else if (f->message_type()->full_name() == "google.protobuf.Timestamp") {
+        // RFC 3339, as the JSON mapping writes it (e.g. Job status times).
+        out << google::protobuf::util::TimeUtil::ToString(static_cast<const google::protobuf::Timestamp&>(sub));
       } else {
         EmitMessage(out, sub);
       }

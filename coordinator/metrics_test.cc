@@ -2,20 +2,13 @@
 
 #include <gtest/gtest.h>
 
-#include <sstream>
+
+#include "tests/testing/exposition.h"
 
 namespace flyp::coord {
 namespace {
 
-double Value(const std::string& text, const std::string& series) {
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-  }
-  ADD_FAILURE() << "no series " << series << " in\n" << text;
-  return -1;
-}
+using flyp::testing::ExpositionValue;
 
 TEST(CoordinatorMetrics, LabelsAreShortAndStable) {
   EXPECT_EQ(JobStateLabel(v1::JOB_STATE_RUNNING), "running");
@@ -45,17 +38,17 @@ TEST(CoordinatorMetrics, TransitionsMoveJobsBetweenStates) {
   m.SetSlots(false, 6, 2);
   m.SetSlots(true, 1, 3);
   const std::string t = m.Render();
-  EXPECT_EQ(Value(t, "flyp_jobs{state=\"queued\"}"), 1);
-  EXPECT_EQ(Value(t, "flyp_jobs{state=\"running\"}"), 0);
-  EXPECT_EQ(Value(t, "flyp_jobs{state=\"succeeded\"}"), 1);
-  EXPECT_EQ(Value(t, "flyp_jobs{state=\"failed\"}"), 0);
-  EXPECT_EQ(Value(t, "flyp_jobs_submitted_total"), 2);
-  EXPECT_EQ(Value(t, "flyp_job_restarts_total"), 1);
-  EXPECT_EQ(Value(t, "flyp_job_queue_wait_seconds_count"), 2);
-  EXPECT_EQ(Value(t, "flyp_job_queue_wait_seconds_sum"), 0.5);
-  EXPECT_EQ(Value(t, "flyp_job_queue_wait_seconds_bucket{le=\"0.1\"}"), 1);
-  EXPECT_EQ(Value(t, "flyp_slots{pool=\"cpu\",state=\"free\"}"), 6);
-  EXPECT_EQ(Value(t, "flyp_slots{pool=\"gpu\",state=\"used\"}"), 3);
+  EXPECT_EQ(ExpositionValue(t, "flyp_jobs{state=\"queued\"}"), 1);
+  EXPECT_EQ(ExpositionValue(t, "flyp_jobs{state=\"running\"}"), 0);
+  EXPECT_EQ(ExpositionValue(t, "flyp_jobs{state=\"succeeded\"}"), 1);
+  EXPECT_EQ(ExpositionValue(t, "flyp_jobs{state=\"failed\"}"), 0);
+  EXPECT_EQ(ExpositionValue(t, "flyp_jobs_submitted_total"), 2);
+  EXPECT_EQ(ExpositionValue(t, "flyp_job_restarts_total"), 1);
+  EXPECT_EQ(ExpositionValue(t, "flyp_job_queue_wait_seconds_count"), 2);
+  EXPECT_EQ(ExpositionValue(t, "flyp_job_queue_wait_seconds_sum"), 0.5);
+  EXPECT_EQ(ExpositionValue(t, "flyp_job_queue_wait_seconds_bucket{le=\"0.1\"}"), 1);
+  EXPECT_EQ(ExpositionValue(t, "flyp_slots{pool=\"cpu\",state=\"free\"}"), 6);
+  EXPECT_EQ(ExpositionValue(t, "flyp_slots{pool=\"gpu\",state=\"used\"}"), 3);
 }
 
 TEST(CoordinatorMetrics, RpcMethodsOutsideTheServicesShareOneSeries) {
@@ -65,9 +58,9 @@ TEST(CoordinatorMetrics, RpcMethodsOutsideTheServicesShareOneSeries) {
   m.OnRpc("/flyp.v1.JobService/GetJob", 5);
   for (int i = 0; i < 100; ++i) m.OnRpc("/evil.Service/M" + std::to_string(i), 12);
   const std::string t = m.Render();
-  EXPECT_EQ(Value(t, "flyp_rpc_requests_total{code=\"OK\",method=\"/flyp.v1.JobService/GetJob\"}"), 1);
-  EXPECT_EQ(Value(t, "flyp_rpc_requests_total{code=\"NOT_FOUND\",method=\"/flyp.v1.JobService/GetJob\"}"), 2);
-  EXPECT_EQ(Value(t, "flyp_rpc_requests_total{code=\"UNIMPLEMENTED\",method=\"other\"}"), 100);
+  EXPECT_EQ(ExpositionValue(t, "flyp_rpc_requests_total{code=\"OK\",method=\"/flyp.v1.JobService/GetJob\"}"), 1);
+  EXPECT_EQ(ExpositionValue(t, "flyp_rpc_requests_total{code=\"NOT_FOUND\",method=\"/flyp.v1.JobService/GetJob\"}"), 2);
+  EXPECT_EQ(ExpositionValue(t, "flyp_rpc_requests_total{code=\"UNIMPLEMENTED\",method=\"other\"}"), 100);
   EXPECT_EQ(t.find("evil"), std::string::npos);
 }
 

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/random_tokens.h"
 #include "worker/dist/contrastive_loss.h"
 #include "worker/dist/single_communicator.h"
 #include "worker/model/clip.h"
@@ -93,18 +94,6 @@ flyp::model::ClipConfig VitB16(int64_t layers) {
   return c;
 }
 
-torch::Tensor RandomIds(int64_t n, int64_t context, int64_t vocab) {
-  auto ids = torch::zeros({n, context}, torch::kLong);
-  auto lengths = torch::randint(5, 30, {n}, torch::kLong);
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t len = lengths[i].item<int64_t>();
-    ids[i][0] = vocab - 2;
-    ids[i].slice(0, 1, len - 1).random_(1, vocab - 2);
-    ids[i][len - 1] = vocab - 1;
-  }
-  return ids;
-}
-
 bool IsOom(const c10::Error& e) { return std::string(e.what()).find("out of memory") != std::string::npos; }
 
 struct Measured {
@@ -121,7 +110,8 @@ Measured Run(const Args& args, int64_t batch, torch::Device dev) {
   model.set_activation_checkpointing(args.checkpointing);
   const auto cfg = model.config();
   auto images = torch::randn({batch, 3, cfg.image_size, cfg.image_size}, torch::TensorOptions().device(dev));
-  auto ids = flyp::train::ToDevice(flyp::train::PinnedIfCuda(RandomIds(batch, cfg.context_length, cfg.vocab_size)), dev);
+  const auto host_ids = flyp::bench::RandomTokenIds(batch, cfg.context_length, cfg.vocab_size, 5, 30);
+  auto ids = flyp::train::ToDevice(flyp::train::PinnedIfCuda(host_ids), dev);
   auto comm = flyp::dist::CreateSingleProcessCommunicator(dev);
   // The product's optimiser (on CUDA tensors FusedAdamW runs AdamW's own
   // tensor operations) and its gradient handling (dropped, not zeroed).

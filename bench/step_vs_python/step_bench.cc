@@ -28,6 +28,7 @@
 #include <torch/csrc/autograd/profiler_legacy.h>
 
 #include "common/model_presets.h"
+#include "bench/random_tokens.h"
 #include "worker/dist/contrastive_loss.h"
 #include "worker/dist/single_communicator.h"
 #include "worker/model/clip.h"
@@ -84,20 +85,6 @@ Args Parse(int argc, char** argv) {
   return a;
 }
 
-// Token rows as the tokenizer makes them: SOT, random ids, EOT (the largest
-// id, where encode_text pools), zero padding; caption lengths vary.
-torch::Tensor RandomIds(int64_t n, int64_t context, int64_t vocab) {
-  auto ids = torch::zeros({n, context}, torch::kLong);
-  auto lengths = torch::randint(4, std::min<int64_t>(context, 20), {n}, torch::kLong);
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t len = lengths[i].item<int64_t>();
-    ids[i][0] = vocab - 2;
-    ids[i].slice(0, 1, len - 1).random_(1, vocab - 2);
-    ids[i][len - 1] = vocab - 1;
-  }
-  return ids;
-}
-
 // Peak resident memory of this process so far, MiB (VmHWM).
 double PeakRssMib() {
   std::ifstream in("/proc/self/status");
@@ -131,7 +118,7 @@ int main(int argc, char** argv) {
   flyp::model::ClipModel model(*config);
   model.set_activation_checkpointing(args.checkpointing);
   const auto images = torch::randn({args.batch, 3, config->image_size, config->image_size});
-  const auto ids = RandomIds(args.batch, config->context_length, config->vocab_size);
+  const auto ids = flyp::bench::RandomTokenIds(args.batch, config->context_length, config->vocab_size, 4, 20);
   auto comm = flyp::dist::CreateSingleProcessCommunicator();
   const auto adamw = torch::optim::AdamWOptions(1e-5).betas({0.9, 0.999}).eps(1e-8).weight_decay(0.1);
   const auto params = model.parameters();

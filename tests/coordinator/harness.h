@@ -16,7 +16,7 @@ struct CoordinatorOptions {
   std::string dir;  // db, artifacts, tokens, data root live here
   int cpu_slots = 4;
   double grace_s = 3;
-  std::vector<std::string> extra_flags;
+  std::vector<std::string> extra_flags = {};
 };
 
 class CoordinatorProcess {

@@ -18,4 +18,13 @@ std::string TempDir();
 // Reads a whole file; aborts the test binary on failure.
 std::string ReadFileOrDie(const std::string& path);
 
+// Exit code (-1 when killed by a signal) and everything the command printed.
+struct CommandResult {
+  int code = -1;
+  std::string out;
+};
+// Runs a shell command line with stderr folded into stdout. Test-only: the
+// command lines are built from the test's own paths.
+CommandResult RunCommand(const std::string& command_line);
+
 }  // namespace flyp::testing

@@ -1,12 +1,8 @@
 // End to end through the real flyp-worker binary: pretrain a small CLIP from
 // scratch on captioned Fashion-MNIST (1 process), then FLYP-finetune it as a
 // 2-rank MPI world on a disjoint split, and check the numbers and artifacts.
-#include <sys/wait.h>
-
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -17,21 +13,8 @@
 namespace {
 namespace fs = std::filesystem;
 
-struct Result {
-  int code;
-  std::string out;
-};
-
-// Runs a command line built from our own paths; output captured for the log.
-Result RunCmd(const std::string& cmd) {
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using Result = flyp::testing::CommandResult;
+Result RunCmd(const std::string& cmd) { return flyp::testing::RunCommand(cmd); }
 
 // A small CLIP for 28x28 images: 16 patches of 7x7, 2-layer towers.
 const char kModel[] =

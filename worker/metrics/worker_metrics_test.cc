@@ -7,20 +7,12 @@
 #include <sstream>
 
 #include "tests/observability/http.h"
+#include "tests/testing/exposition.h"
 
 namespace flyp::worker {
 namespace {
 
-// The value of the exposition line that starts with `series` + " ".
-double Value(const std::string& text, const std::string& series) {
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-  }
-  ADD_FAILURE() << "no series " << series << " in\n" << text;
-  return -1;
-}
+using flyp::testing::ExpositionValue;
 
 size_t SeriesCount(const std::string& text) {
   std::istringstream in(text);
@@ -48,31 +40,31 @@ TEST(WorkerMetrics, StepsUpdateEveryFamilyWithExactValues) {
   m.OnEval("id_val", 0.75);
   m.OnEval("ood", 0.5);
   const std::string text = m.Render();
-  EXPECT_DOUBLE_EQ(Value(text, "flyp_train_loss{" + kL + "}"), 1.25);
-  EXPECT_DOUBLE_EQ(Value(text, "flyp_train_learning_rate{" + kL + "}"), 2e-5);
-  EXPECT_DOUBLE_EQ(Value(text, "flyp_train_logit_scale{" + kL + "}"), 99.5);
-  EXPECT_DOUBLE_EQ(Value(text, "flyp_train_step_total{" + kL + "}"), 2);
-  EXPECT_DOUBLE_EQ(Value(text, "flyp_train_samples_total{" + kL + "}"), 64);
-  EXPECT_DOUBLE_EQ(Value(text, "flyp_collective_bytes_total{" + kL + "}"), 4096);
-  EXPECT_DOUBLE_EQ(Value(text, "flyp_eval_accuracy{" + kL + ",split=\"id_val\"}"), 0.75);
-  EXPECT_DOUBLE_EQ(Value(text, "flyp_eval_accuracy{" + kL + ",split=\"ood\"}"), 0.5);
+  EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_train_loss{" + kL + "}"), 1.25);
+  EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_train_learning_rate{" + kL + "}"), 2e-5);
+  EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_train_logit_scale{" + kL + "}"), 99.5);
+  EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_train_step_total{" + kL + "}"), 2);
+  EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_train_samples_total{" + kL + "}"), 64);
+  EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_collective_bytes_total{" + kL + "}"), 4096);
+  EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_eval_accuracy{" + kL + ",split=\"id_val\"}"), 0.75);
+  EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_eval_accuracy{" + kL + ",split=\"ood\"}"), 0.5);
   // Histograms: two observations per phase; sums and bucket placement.
   for (const char* phase : WorkerMetrics::kPhases) {
-    EXPECT_DOUBLE_EQ(Value(text, "flyp_step_seconds_count{" + kL + ",phase=\"" + phase + "\"}"), 2) << phase;
+    EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_step_seconds_count{" + kL + ",phase=\"" + phase + "\"}"), 2) << phase;
   }
-  EXPECT_DOUBLE_EQ(Value(text, "flyp_step_seconds_sum{" + kL + ",phase=\"forward\"}"), 0.006);
-  EXPECT_DOUBLE_EQ(Value(text, "flyp_step_seconds_bucket{" + kL + ",phase=\"forward\",le=\"0.002\"}"), 0);
-  EXPECT_DOUBLE_EQ(Value(text, "flyp_step_seconds_bucket{" + kL + ",phase=\"forward\",le=\"0.004\"}"), 2);
-  EXPECT_DOUBLE_EQ(Value(text, "flyp_step_seconds_bucket{" + kL + ",phase=\"data\",le=\"0.001\"}"), 2);
-  EXPECT_DOUBLE_EQ(Value(text, "flyp_step_seconds_bucket{" + kL + ",phase=\"allreduce\",le=\"0.002\"}"), 2);
-  EXPECT_DOUBLE_EQ(Value(text, "flyp_step_seconds_bucket{" + kL + ",phase=\"optimizer\",le=\"65.536\"}"), 0);
-  EXPECT_DOUBLE_EQ(Value(text, "flyp_step_seconds_bucket{" + kL + ",phase=\"optimizer\",le=\"+Inf\"}"), 2);
+  EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_step_seconds_sum{" + kL + ",phase=\"forward\"}"), 0.006);
+  EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_step_seconds_bucket{" + kL + ",phase=\"forward\",le=\"0.002\"}"), 0);
+  EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_step_seconds_bucket{" + kL + ",phase=\"forward\",le=\"0.004\"}"), 2);
+  EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_step_seconds_bucket{" + kL + ",phase=\"data\",le=\"0.001\"}"), 2);
+  EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_step_seconds_bucket{" + kL + ",phase=\"allreduce\",le=\"0.002\"}"), 2);
+  EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_step_seconds_bucket{" + kL + ",phase=\"optimizer\",le=\"65.536\"}"), 0);
+  EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_step_seconds_bucket{" + kL + ",phase=\"optimizer\",le=\"+Inf\"}"), 2);
   // Memory is this process's RSS: within 64 MiB of a fresh reading.
-  const double rss = Value(text, "flyp_device_memory_bytes{" + kL + "}");
+  const double rss = ExpositionValue(text, "flyp_device_memory_bytes{" + kL + "}");
   EXPECT_GT(rss, 1 << 20);
   EXPECT_NEAR(rss, static_cast<double>(ResidentSetBytes()), 64.0 * (1 << 20));
   m.SetDeviceMemory(12345);
-  EXPECT_DOUBLE_EQ(Value(m.Render(), "flyp_device_memory_bytes{" + kL + "}"), 12345);
+  EXPECT_DOUBLE_EQ(ExpositionValue(m.Render(), "flyp_device_memory_bytes{" + kL + "}"), 12345);
 }
 
 TEST(WorkerMetrics, UnmeasuredValuesAreNaNNotZero) {
@@ -80,7 +72,7 @@ TEST(WorkerMetrics, UnmeasuredValuesAreNaNNotZero) {
   const std::string text = m.Render();
   EXPECT_NE(text.find("flyp_train_loss{job=\"j\",rank=\"0\"} Nan"), std::string::npos) << text;
   EXPECT_NE(text.find("flyp_eval_accuracy{job=\"j\",rank=\"0\",split=\"id_test\"} Nan"), std::string::npos);
-  EXPECT_DOUBLE_EQ(Value(text, "flyp_train_step_total{job=\"j\",rank=\"0\"}"), 0);
+  EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_train_step_total{job=\"j\",rank=\"0\"}"), 0);
 }
 
 TEST(WorkerMetrics, CardinalityIsBoundedWhateverTheSteps) {
@@ -93,7 +85,7 @@ TEST(WorkerMetrics, CardinalityIsBoundedWhateverTheSteps) {
   for (int i = 0; i < 40; ++i) m.OnEval("ood/set" + std::to_string(i), 0.1);
   const std::string text = m.Render();
   EXPECT_EQ(SeriesCount(text), after_one + WorkerMetrics::kMaxExtraSplits + 1);
-  EXPECT_DOUBLE_EQ(Value(text, "flyp_eval_accuracy{job=\"j\",rank=\"0\",split=\"other\"}"), 0.1);
+  EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_eval_accuracy{job=\"j\",rank=\"0\",split=\"other\"}"), 0.1);
 }
 
 TEST(WorkerMetrics, FromEnvIsOffByDefaultAndServesOnBasePlusLocalRank) {
