@@ -4,6 +4,8 @@
 
 flyp_add_library(train_report
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/report.cc
+          ${CMAKE_CURRENT_LIST_DIR}/report_json.cc
+          ${CMAKE_CURRENT_LIST_DIR}/report_markdown.cc
           ${CMAKE_CURRENT_LIST_DIR}/svg_plot.cc
           ${CMAKE_CURRENT_LIST_DIR}/progress.cc
   PUBLIC_DEPS flyp::common)
