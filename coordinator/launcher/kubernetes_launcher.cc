@@ -24,6 +24,16 @@ Json EnvVarJson(const std::string& name, const std::string& value) {
   return Json(Json::Object{{"name", name}, {"value", value}});
 }
 
+std::string SecretsPath(const std::string& ns) { return "/api/v1/namespaces/" + ns + "/secrets"; }
+
+// The env entry that reads `key` of Secret `secret` (the value never
+// appears in the MPIJob object).
+Json EnvFromSecretJson(const std::string& name, const std::string& secret, const std::string& key) {
+  return Json(Json::Object{
+      {"name", name},
+      {"valueFrom", Json(Json::Object{{"secretKeyRef", Json(Json::Object{{"name", secret}, {"key", key}})}})}});
+}
+
 // "a=b,c=d" label selector, URL-encoded.
 std::string Selector(const std::string& name) {
   return "training.kubeflow.org%2Fjob-name%3D" + name + "%2Ctraining.kubeflow.org%2Fjob-role%3Dlauncher";
@@ -110,11 +120,12 @@ StatusOr<Json> BuildMpiJob(const KubernetesLauncherOptions& o, const LaunchReque
                                  {"app.kubernetes.io/managed-by", "flyp-coordinator"},
                                  {"flyp.dev/job-id", req.job_id},
                                  {"flyp.dev/attempt", attempt}});
-  // Environment of the launcher; mpirun -x forwards it to every rank.
+  // Environment of the launcher; mpirun -x forwards it to every rank. The
+  // worker token comes from the world's Secret (WorkerTokenSecretName), so
+  // reading the MPIJob does not reveal it.
   std::vector<std::pair<std::string, std::string>> env = {
       {env::kJobId.name, req.job_id},
       {env::kCoordinator.name, req.coordinator_address},
-      {env::kWorkerToken.name, req.worker_token},
       {env::kArtifactDir.name, req.artifact_dir},
       {env::kAttempt.name, attempt},
       {env::kMetricsPort.name, std::to_string(o.worker_metrics_port)},
@@ -127,6 +138,9 @@ StatusOr<Json> BuildMpiJob(const KubernetesLauncherOptions& o, const LaunchReque
     command.Append("-x");
     command.Append(k);
   }
+  env_json.Append(EnvFromSecretJson(env::kWorkerToken.name, WorkerTokenSecretName(name), "token"));
+  command.Append("-x");
+  command.Append(env::kWorkerToken.name);
   command.Append(o.worker_binary);
   command.Append("--spec");
   command.Append(req.spec_path);
@@ -201,6 +215,31 @@ StatusOr<Json> BuildMpiJob(const KubernetesLauncherOptions& o, const LaunchReque
            {"mpiReplicaSpecs", Json(Json::Object{{"Launcher", launcher_replica}, {"Worker", worker_replica}})}})}});
 }
 
+std::string WorkerTokenSecretName(const std::string& mpijob_name) { return mpijob_name + "-token"; }
+
+Json BuildWorkerTokenSecret(const KubernetesLauncherOptions& o, const LaunchRequest& req, const std::string& mpijob_name,
+                            const std::string& mpijob_uid) {
+  Json meta(Json::Object{{"name", WorkerTokenSecretName(mpijob_name)},
+                         {"namespace", o.ns},
+                         {"labels", Json(Json::Object{{"app.kubernetes.io/name", "flyp"},
+                                                      {"app.kubernetes.io/managed-by", "flyp-coordinator"},
+                                                      {"flyp.dev/job-id", req.job_id},
+                                                      {"flyp.dev/attempt", std::to_string(req.attempt)}})}});
+  if (!mpijob_uid.empty()) {
+    // Garbage-collected with its MPIJob (deleted by the coordinator, or by
+    // ttlSecondsAfterFinished).
+    meta.Set("ownerReferences", Json(Json::Array{Json(Json::Object{{"apiVersion", "kubeflow.org/v2beta1"},
+                                                                   {"kind", "MPIJob"},
+                                                                   {"name", mpijob_name},
+                                                                   {"uid", mpijob_uid}})}));
+  }
+  return Json(Json::Object{{"apiVersion", "v1"},
+                           {"kind", "Secret"},
+                           {"metadata", meta},
+                           {"type", "Opaque"},
+                           {"stringData", Json(Json::Object{{"token", req.worker_token}})}});
+}
+
 KubernetesLauncher::KubernetesLauncher(KubernetesLauncherOptions opts) : opts_(std::move(opts)), api_(opts_.api) {
   poller_ = std::thread([this] { PollLoop(); });
 }
@@ -219,10 +258,26 @@ StatusOr<int64_t> KubernetesLauncher::Launch(const LaunchRequest& req) {
   FLYP_ASSIGN_OR_RETURN(Json mpijob, BuildMpiJob(opts_, req));
   const std::string name = MpiJobNameForWorld(world);
   FLYP_ASSIGN_OR_RETURN(KubeReply r, api_.Call("POST", MpiJobsPath(opts_.ns), mpijob.Dump()));
+  std::string uid;
   if (r.status == 409) {
     FLYP_LOG(WARNING) << "MPIJob " << name << " already exists; watching it";
+    if (auto got = api_.Call("GET", MpiJobsPath(opts_.ns) + "/" + name); got.ok() && got->status == 200) r = *got;
   } else if (r.status < 200 || r.status >= 300) {
     return UnavailableError("kubernetes: cannot create MPIJob " + name + ": " + KubeErrorMessage(r));
+  }
+  if (auto body = ParseJson(r.body); body.ok()) {
+    if (const Json* u = Path(*body, {"metadata", "uid"}); u != nullptr && u->is_string()) uid = u->as_string();
+  }
+  // The worker token's Secret, owned by the MPIJob. Its pods wait for it
+  // (the kubelet retries a missing secretKeyRef), so it may follow the
+  // MPIJob; without it the world cannot start, so the MPIJob goes again.
+  const Json secret = BuildWorkerTokenSecret(opts_, req, name, uid);
+  FLYP_ASSIGN_OR_RETURN(KubeReply sr, api_.Call("POST", SecretsPath(opts_.ns), secret.Dump()));
+  if (sr.status != 409 && (sr.status < 200 || sr.status >= 300)) {
+    (void)Delete(name, /*force=*/true);
+    return UnavailableError("kubernetes: cannot create Secret " + WorkerTokenSecretName(name) +
+                            " for the worker token (the coordinator's Role needs create on secrets): " +
+                            KubeErrorMessage(sr));
   }
   std::ofstream(req.log_path, std::ios::app) << "[coordinator] created MPIJob " << opts_.ns << "/" << name << "\n";
   {

@@ -61,7 +61,17 @@ std::string MpiJobNameForWorld(int64_t world);
 
 // The MPIJob object Launch() creates. FAILED_PRECONDITION when the spec or
 // artifact folder is not under opts.mount_path (ranks could not see it).
+// The worker token is not in it: every rank reads FLYP_WORKER_TOKEN from
+// the Secret WorkerTokenSecretName(name).
 StatusOr<Json> BuildMpiJob(const KubernetesLauncherOptions& opts, const LaunchRequest& req);
+
+// "<mpijob name>-token": the Secret holding a world's worker token (key
+// "token"), created by Launch() right after the MPIJob and owned by it
+// (ownerReferences with the MPIJob's uid when known), so Kubernetes deletes
+// it with the MPIJob.
+std::string WorkerTokenSecretName(const std::string& mpijob_name);
+Json BuildWorkerTokenSecret(const KubernetesLauncherOptions& opts, const LaunchRequest& req,
+                            const std::string& mpijob_name, const std::string& mpijob_uid);
 
 class KubernetesLauncher : public Launcher {
  public:

@@ -144,7 +144,10 @@ const Json& At(const Json& j, std::initializer_list<const char*> keys) {
 
 std::string EnvValue(const Json& container, const std::string& name) {
   for (const Json& e : At(container, {"env"}).as_array()) {
-    if (e.Find("name")->as_string() == name) return e.Find("value")->as_string();
+    if (e.Find("name")->as_string() != name) continue;
+    if (const Json* v = e.Find("value")) return v->as_string();
+    const Json& ref = At(e, {"valueFrom", "secretKeyRef"});
+    return "<secret " + ref.Find("name")->as_string() + "/" + ref.Find("key")->as_string() + ">";
   }
   return "<unset>";
 }
@@ -194,7 +197,7 @@ TEST(BuildMpiJob, CpuJobHasImageCommandEnvVolumesAndScrapeAnnotations) {
   }
   EXPECT_EQ(EnvValue(lc, "FLYP_JOB_ID"), "job-000042");
   EXPECT_EQ(EnvValue(lc, "FLYP_COORDINATOR"), "flyp-coordinator.ml.svc:50051");
-  EXPECT_EQ(EnvValue(lc, "FLYP_WORKER_TOKEN"), "s3cret");
+  EXPECT_EQ(EnvValue(lc, "FLYP_WORKER_TOKEN"), "<secret flyp-job-000042-a3-token/token>");
   EXPECT_EQ(EnvValue(lc, "FLYP_ARTIFACT_DIR"), "/var/lib/flyp/artifacts/job-000042");
   EXPECT_EQ(EnvValue(lc, "FLYP_ATTEMPT"), "3");
   EXPECT_EQ(EnvValue(lc, "FLYP_METRICS_PORT"), "9400");
@@ -254,6 +257,8 @@ TEST(ParseMpiJobPhase, MapsConditions) {
 struct FakeCluster {
   std::mutex mu;
   std::map<std::string, Json> jobs;   // name -> object
+  std::map<std::string, Json> secrets;  // name -> object
+  int secret_status = 201;               // what POST secrets answers
   std::string conditions = "Running";  // what GET reports
   int launcher_exit = 0;
   std::string log = "[1,0]<stdout>:step 1\n";
@@ -266,7 +271,17 @@ struct FakeCluster {
       if (!j.ok()) return {400, "{}"};
       std::string name = j->Find("metadata")->Find("name")->as_string();
       if (jobs.count(name)) return {409, R"({"kind":"Status","reason":"AlreadyExists"})"};
+      j->Find("metadata")->Set("uid", "uid-" + name);  // as the API server assigns one
       jobs[name] = *j;
+      return {201, j->Dump()};
+    }
+    if (r.method == "POST" && r.path == "/api/v1/namespaces/ml/secrets") {
+      if (secret_status >= 300) {
+        return {secret_status, R"({"kind":"Status","reason":"Forbidden","message":"secrets is forbidden"})"};
+      }
+      auto j = ParseJson(r.body);
+      if (!j.ok()) return {400, "{}"};
+      secrets[j->Find("metadata")->Find("name")->as_string()] = *j;
       return {201, r.body};
     }
     if (r.path.rfind(base + "/", 0) == 0) {
@@ -323,6 +338,25 @@ TEST(KubernetesLauncher, CreatesWatchesAndReportsSuccessWithLogs) {
   auto posted = ParseJson(reqs[0].body);
   ASSERT_TRUE(posted.ok());
   EXPECT_EQ(*posted, *BuildMpiJob(o, req));  // exactly the object BuildMpiJob describes
+  // The worker token is not in the MPIJob; ranks read it from the world's
+  // Secret, created next and owned by the MPIJob.
+  EXPECT_EQ(reqs[0].body.find(req.worker_token), std::string::npos) << reqs[0].body;
+  EXPECT_NE(reqs[0].body.find(R"("secretKeyRef":{"name":"flyp-job-000042-a3-token","key":"token"})"),
+            std::string::npos)
+      << reqs[0].body;
+  ASSERT_GE(reqs.size(), 2u);
+  EXPECT_EQ(reqs[1].method, "POST");
+  EXPECT_EQ(reqs[1].path, "/api/v1/namespaces/ml/secrets");
+  {
+    std::lock_guard<std::mutex> l(cluster.mu);
+    ASSERT_EQ(cluster.secrets.count("flyp-job-000042-a3-token"), 1u);
+    const Json& secret = cluster.secrets["flyp-job-000042-a3-token"];
+    EXPECT_EQ(secret, BuildWorkerTokenSecret(o, req, "flyp-job-000042-a3", "uid-flyp-job-000042-a3"));
+    EXPECT_EQ(secret.Find("stringData")->Find("token")->as_string(), req.worker_token);
+    const Json& owner = secret.Find("metadata")->Find("ownerReferences")->as_array()[0];
+    EXPECT_EQ(owner.Find("kind")->as_string(), "MPIJob");
+    EXPECT_EQ(owner.Find("uid")->as_string(), "uid-flyp-job-000042-a3");
+  }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_FALSE(launcher.Poll(*world).has_value());
   EXPECT_EQ(launcher.Phase(*world), MpiJobPhase::kRunning);
@@ -340,6 +374,21 @@ TEST(KubernetesLauncher, CreatesWatchesAndReportsSuccessWithLogs) {
   // Each log line once, although the log was fetched several times.
   EXPECT_EQ(log.find("step 1"), log.rfind("step 1")) << log;
   EXPECT_NE(log.find("step 2"), std::string::npos) << log;
+}
+
+TEST(KubernetesLauncher, ASecretItCannotCreateFailsTheLaunchAndRemovesTheMpiJob) {
+  FakeCluster cluster;
+  cluster.secret_status = 403;
+  FakeApiServer server([&](const FakeApiServer::Request& r) { return cluster.Handle(r); });
+  KubernetesLauncher launcher(Options(server.url()));
+  auto world = launcher.Launch(Request());
+  ASSERT_FALSE(world.ok());
+  EXPECT_EQ(world.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(world.status().message().find("cannot create Secret flyp-job-000042-a3-token"), std::string::npos)
+      << world.status();
+  EXPECT_NE(world.status().message().find("secrets is forbidden"), std::string::npos) << world.status();
+  std::lock_guard<std::mutex> l(cluster.mu);
+  EXPECT_TRUE(cluster.jobs.empty());  // no MPIJob left waiting for a Secret that will not come
 }
 
 TEST(KubernetesLauncher, FailureCarriesTheLauncherExitCode) {

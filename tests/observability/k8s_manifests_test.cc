@@ -137,7 +137,8 @@ void CheckRendered(const std::vector<YAML::Node>& objs, const std::string& image
       for (const auto& verb : rule["verbs"]) granted.insert(res.as<std::string>() + ":" + verb.as<std::string>());
     }
   }
-  for (const char* need : {"mpijobs:create", "mpijobs:get", "mpijobs:delete", "pods:list", "pods/log:get"}) {
+  for (const char* need :
+       {"mpijobs:create", "mpijobs:get", "mpijobs:delete", "pods:list", "pods/log:get", "secrets:create"}) {
     EXPECT_TRUE(granted.count(need)) << need;
   }
   const YAML::Node rb = Find(objs, "RoleBinding", "flyp-coordinator");
