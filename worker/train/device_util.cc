@@ -25,6 +25,11 @@ torch::Tensor ToDevice(const torch::Tensor& t, torch::Device device) {
   return t.to(device, /*non_blocking=*/async);
 }
 
+torch::Tensor Float32IfReduced(const torch::Tensor& t) {
+  const auto type = t.scalar_type();
+  return type == torch::kFloat16 || type == torch::kBFloat16 ? t.to(torch::kFloat32) : t;
+}
+
 AutocastScope::AutocastScope(torch::Device device, bool enabled, at::ScalarType dtype) {
   if (!enabled || !device.is_cuda()) return;
   active_ = true;

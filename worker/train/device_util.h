@@ -29,6 +29,10 @@ torch::Tensor PinnedIfCuda(const torch::Tensor& t);
 // done). Same device: `t` itself, no copy.
 torch::Tensor ToDevice(const torch::Tensor& t, torch::Device device);
 
+// float16/bfloat16 tensors (an encoder's output under autocast) as float32;
+// any other tensor unchanged. What the losses take: they run in float32.
+torch::Tensor Float32IfReduced(const torch::Tensor& t);
+
 // Automatic mixed precision for a block of code on a CUDA device, as
 // `with torch.autocast("cuda", dtype=bfloat16)`: eligible ops (matmul,
 // linear, conv, SDPA) run in `dtype`, precision-sensitive ones (softmax,

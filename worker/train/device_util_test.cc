@@ -70,5 +70,17 @@ TEST(DeviceUtilTest, CudaCopiesRoundTrip) {
   EXPECT_EQ(y.scalar_type(), at::kBFloat16);
 }
 
+TEST(Float32IfReducedTest, WidensHalfTypesOnly) {
+  const auto x = torch::tensor({1.5, -2.25}, torch::kFloat64);
+  for (auto type : {torch::kFloat16, torch::kBFloat16}) {
+    const auto y = Float32IfReduced(x.to(type));
+    EXPECT_EQ(y.scalar_type(), torch::kFloat32);
+    EXPECT_TRUE(torch::equal(y, x.to(torch::kFloat32)));  // both values are exact in 8 bits of mantissa
+  }
+  EXPECT_EQ(Float32IfReduced(x).scalar_type(), torch::kFloat64);
+  const auto f = x.to(torch::kFloat32);
+  EXPECT_TRUE(Float32IfReduced(f).is_same(f));  // no copy
+}
+
 }  // namespace
 }  // namespace flyp::train

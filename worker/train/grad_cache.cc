@@ -8,8 +8,7 @@ namespace {
 // Same as ContrastiveStep's normalisation (classifier.h NormalizeRows), in
 // float32 whatever precision the encoder ran in.
 torch::Tensor Normalize(const torch::Tensor& x) {
-  const auto f = x.scalar_type() == torch::kFloat16 || x.scalar_type() == torch::kBFloat16 ? x.to(torch::kFloat32) : x;
-  return torch::nn::functional::normalize(f, torch::nn::functional::NormalizeFuncOptions().dim(-1));
+  return torch::nn::functional::normalize(Float32IfReduced(x), torch::nn::functional::NormalizeFuncOptions().dim(-1));
 }
 
 }  // namespace

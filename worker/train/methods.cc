@@ -79,10 +79,6 @@ int64_t MicroBatchSize(const v1::JobSpec& spec, int64_t batch) {
   return std::max<int64_t>(1, (batch + k - 1) / k);
 }
 
-torch::Tensor FeaturesFloat32(const torch::Tensor& x) {
-  return x.scalar_type() == torch::kFloat16 || x.scalar_type() == torch::kBFloat16 ? x.to(torch::kFloat32) : x;
-}
-
 }  // namespace
 
 StepLoss ContrastiveStep(model::ClipModel& model, const text::Tokenizer& tokenizer, dist::Communicator& comm,
@@ -98,15 +94,18 @@ StepLoss ContrastiveStep(model::ClipModel& model, const text::Tokenizer& tokeniz
   opts.mask_same_class = spec.method().mask_same_class();
   const torch::Tensor labels = opts.mask_same_class ? ToDevice(batch.labels, device) : torch::Tensor();
   const bool bf16 = Bf16Autocast(spec, device);
-  const int64_t b = images.size(0);
-  const int64_t embed_bytes = model.embed_dim() * static_cast<int64_t>(sizeof(float));
+  // Bytes the gathers moved: image and text features of the global batch,
+  // in the parameters' dtype (features leave autocast as float32).
+  auto gathered_bytes = [&](int64_t global_batch) -> int64_t {
+    if (comm.world_size() == 1) return 0;
+    return 2 * global_batch * model.embed_dim() * static_cast<int64_t>(model.logit_scale().element_size());
+  };
 
   if (spec.optim().accum_steps() > 1) {
     // Gradient accumulation with embedding caching: backpropagates itself.
-    const auto micro = SplitIntoMicroBatches(images, ids, labels, MicroBatchSize(spec, b));
+    const auto micro = SplitIntoMicroBatches(images, ids, labels, MicroBatchSize(spec, images.size(0)));
     const GradCacheResult r = GradCacheStep(model, micro, comm, opts, bf16);
-    const int64_t gathered = comm.world_size() > 1 ? 2 * r.global_batch * embed_bytes : 0;
-    return StepLoss{torch::Tensor(), r.loss, gathered};
+    return StepLoss{torch::Tensor(), r.loss, gathered_bytes(r.global_batch)};
   }
   torch::Tensor img, txt;
   {
@@ -114,12 +113,10 @@ StepLoss ContrastiveStep(model::ClipModel& model, const text::Tokenizer& tokeniz
     img = model.encode_image(images);
     txt = model.encode_text(ids);
   }
-  img = NormalizeRows(FeaturesFloat32(img));
-  txt = NormalizeRows(FeaturesFloat32(txt));
+  img = NormalizeRows(Float32IfReduced(img));
+  txt = NormalizeRows(Float32IfReduced(txt));
   auto res = dist::GlobalContrastiveLoss(img, txt, model.logit_scale().exp(), comm, opts, labels);
-  int64_t gathered = 0;
-  if (comm.world_size() > 1) gathered = 2 * res.global_batch * img.size(1) * static_cast<int64_t>(img.element_size());
-  return StepLoss{res.loss, res.global_loss.item<double>(), gathered};
+  return StepLoss{res.loss, res.global_loss.item<double>(), gathered_bytes(res.global_batch)};
 }
 
 StepLoss ClassifierStep(model::ClipModel& model, LinearHead& head, const v1::JobSpec& spec,
@@ -141,7 +138,7 @@ StepLoss ClassifierStep(model::ClipModel& model, LinearHead& head, const v1::Job
       AutocastScope autocast(device, bf16);
       features = model.encode_image(x);
     }
-    return head->forward(FeaturesFloat32(features));
+    return head->forward(Float32IfReduced(features));
   };
   const int64_t b = images.size(0);
   if (spec.optim().accum_steps() <= 1 || b <= 1) {
