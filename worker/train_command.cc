@@ -199,8 +199,8 @@ int RunTrainCommand(const Args& args) {
                  << ", " << comm->world_size() << " rank(s) on " << comm->backend() << ", " << torch::get_num_threads()
                  << " thread(s) each, artifacts in " << options.out_dir;
   if (const std::string blas = train::OpenBlasCoreName(); !blas.empty()) {
-    const char* forced = std::getenv("FLYP_OPENBLAS_REEXEC");
-    FLYP_LOG(INFO) << "OpenBLAS kernels: " << blas << (forced != nullptr ? " (OPENBLAS_CORETYPE set by flyp-worker)" : "");
+    FLYP_LOG(INFO) << "OpenBLAS kernels: " << blas
+                   << (train::OpenBlasTunedByReexec() ? " (OPENBLAS_CORETYPE set by flyp-worker)" : "");
   }
   train::JobOutcome outcome = train::RunJob(spec, *comm, options);
   if (!outcome.status.ok()) {

@@ -139,8 +139,8 @@ Measured Run(const Args& args, int64_t batch, torch::Device dev) {
         img = model.encode_image(images);
         txt = model.encode_text(ids);
       }
-      img = F::normalize(img.to(torch::kFloat32), F::NormalizeFuncOptions().dim(-1));
-      txt = F::normalize(txt.to(torch::kFloat32), F::NormalizeFuncOptions().dim(-1));
+      img = F::normalize(flyp::train::Float32IfReduced(img), F::NormalizeFuncOptions().dim(-1));
+      txt = F::normalize(flyp::train::Float32IfReduced(txt), F::NormalizeFuncOptions().dim(-1));
       auto res = flyp::dist::GlobalContrastiveLoss(img, txt, model.logit_scale().exp(), *comm);
       res.loss.backward();
       loss = res.global_loss;

@@ -24,6 +24,14 @@ Json EnvVarJson(const std::string& name, const std::string& value) {
   return Json(Json::Object{{"name", name}, {"value", value}});
 }
 
+// The labels of everything one world creates (MPIJob, its pods, its Secret).
+Json WorldLabels(const LaunchRequest& req) {
+  return Json(Json::Object{{"app.kubernetes.io/name", "flyp"},
+                           {"app.kubernetes.io/managed-by", "flyp-coordinator"},
+                           {"flyp.dev/job-id", req.job_id},
+                           {"flyp.dev/attempt", std::to_string(req.attempt)}});
+}
+
 std::string SecretsPath(const std::string& ns) { return "/api/v1/namespaces/" + ns + "/secrets"; }
 
 // The env entry that reads `key` of Secret `secret` (the value never
@@ -116,10 +124,7 @@ StatusOr<Json> BuildMpiJob(const KubernetesLauncherOptions& o, const LaunchReque
     }
   }
   const std::string attempt = std::to_string(req.attempt);
-  const Json labels(Json::Object{{"app.kubernetes.io/name", "flyp"},
-                                 {"app.kubernetes.io/managed-by", "flyp-coordinator"},
-                                 {"flyp.dev/job-id", req.job_id},
-                                 {"flyp.dev/attempt", attempt}});
+  const Json labels = WorldLabels(req);
   // Environment of the launcher; mpirun -x forwards it to every rank. The
   // worker token comes from the world's Secret (WorkerTokenSecretName), so
   // reading the MPIJob does not reveal it.
@@ -221,10 +226,7 @@ Json BuildWorkerTokenSecret(const KubernetesLauncherOptions& o, const LaunchRequ
                             const std::string& mpijob_uid) {
   Json meta(Json::Object{{"name", WorkerTokenSecretName(mpijob_name)},
                          {"namespace", o.ns},
-                         {"labels", Json(Json::Object{{"app.kubernetes.io/name", "flyp"},
-                                                      {"app.kubernetes.io/managed-by", "flyp-coordinator"},
-                                                      {"flyp.dev/job-id", req.job_id},
-                                                      {"flyp.dev/attempt", std::to_string(req.attempt)}})}});
+                         {"labels", WorldLabels(req)}});
   if (!mpijob_uid.empty()) {
     // Garbage-collected with its MPIJob (deleted by the coordinator, or by
     // ttlSecondsAfterFinished).

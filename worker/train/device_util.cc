@@ -9,6 +9,8 @@
 // Provided by libopenblas when LibTorch links it (weak: absent otherwise).
 extern "C" char* openblas_get_corename(void) __attribute__((weak));
 
+#include "common/env.h"
+
 namespace flyp::train {
 
 bool CudaAvailable() { return torch::cuda::is_available(); }
@@ -65,9 +67,15 @@ std::string ChooseOpenBlasCoreType(const std::string& current_core, bool avx512,
   return "";
 }
 
+namespace {
+constexpr char kReexecMarker[] = "FLYP_OPENBLAS_REEXEC";
+}  // namespace
+
+bool OpenBlasTunedByReexec() { return std::getenv(kReexecMarker) != nullptr; }
+
 void ReexecWithTunedOpenBlas(char** argv) {
-  if (std::getenv("OPENBLAS_CORETYPE") != nullptr || std::getenv("FLYP_OPENBLAS_REEXEC") != nullptr) return;
-  if (const char* off = std::getenv("FLYP_OPENBLAS_TUNING"); off != nullptr && std::string(off) == "0") return;
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr || OpenBlasTunedByReexec()) return;
+  if (EnvString(env::kOpenBlasTuning) == "0") return;
 #if defined(__x86_64__) && defined(__GNUC__)
   __builtin_cpu_init();
   const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -79,7 +87,7 @@ void ReexecWithTunedOpenBlas(char** argv) {
   const std::string type = ChooseOpenBlasCoreType(OpenBlasCoreName(), avx512, avx2_fma);
   if (type.empty()) return;
   setenv("OPENBLAS_CORETYPE", type.c_str(), 1);
-  setenv("FLYP_OPENBLAS_REEXEC", "1", 1);
+  setenv(kReexecMarker, "1", 1);
   execv("/proc/self/exe", argv);
   // exec failed: carry on with the generic kernels.
   unsetenv("OPENBLAS_CORETYPE");

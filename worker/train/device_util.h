@@ -80,4 +80,8 @@ std::string ChooseOpenBlasCoreType(const std::string& current_core, bool avx512,
 // change is needed, FLYP_OPENBLAS_TUNING=0 is set, or exec fails.
 void ReexecWithTunedOpenBlas(char** argv);
 
+// Whether this process is the re-executed one (OPENBLAS_CORETYPE was set by
+// ReexecWithTunedOpenBlas).
+bool OpenBlasTunedByReexec();
+
 }  // namespace flyp::train

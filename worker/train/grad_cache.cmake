@@ -1,10 +1,7 @@
-# Fast-path pieces of training, included from worker/train/CMakeLists.txt: gradient accumulation with
-# embedding caching, device helpers (pinned memory, async copies, bf16
-# autocast), and the model's fast-path test (attention, activation checkpointing). Paths are
-# absolute so the fragment works from any including directory.
-if(TARGET flyp_grad_cache)
-  return()
-endif()
+# Fast-path pieces of training, included from worker/train/CMakeLists.txt:
+# gradient accumulation with embedding caching, device helpers (pinned
+# memory, async copies, bf16 autocast, OpenBLAS kernels), FusedAdamW, and the
+# model's fast-path test (attention, activation checkpointing).
 set(_gc_dir ${PROJECT_SOURCE_DIR}/worker/train)
 
 flyp_add_library(device_util TORCH
