@@ -10,7 +10,8 @@
 
 namespace flyp::bench {
 
-inline torch::Tensor RandomTokenIds(int64_t n, int64_t context, int64_t vocab, int64_t min_len, int64_t max_len) {
+inline torch::Tensor RandomTokenIds(int64_t n, int64_t context, int64_t vocab, int64_t min_len,
+                                    int64_t max_len) {
   auto ids = torch::zeros({n, context}, torch::kLong);
   auto lengths = torch::randint(min_len, std::min(context, max_len), {n}, torch::kLong);
   for (int64_t i = 0; i < n; ++i) {

@@ -89,17 +89,19 @@ std::unique_ptr<grpc::ClientContext> MakeContext(const ClientFlags& flags, int d
 }
 
 int ReportRpcError(const grpc::Status& s, bool spec_errors) {
-  static const char* kNames[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-                                 "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-                                 "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
-                                 "UNAUTHENTICATED"};
+  static const char* kNames[] = {
+      "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+      "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+      "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+      "DATA_LOSS", "UNAUTHENTICATED"};
   int code = s.error_code();
   if (spec_errors && code == grpc::StatusCode::INVALID_ARGUMENT) {
     std::cerr << s.error_message();
     if (!s.error_message().empty() && s.error_message().back() != '\n') std::cerr << "\n";
     return kExitInvalidSpec;
   }
-  std::cerr << "flypctl: " << (code >= 0 && code <= 16 ? kNames[code] : "ERROR") << ": " << s.error_message() << "\n";
+  std::cerr << "flypctl: " << (code >= 0 && code <= 16 ? kNames[code] : "ERROR") << ": " << s.error_message()
+            << "\n";
   return kExitFailure;
 }
 

@@ -20,8 +20,8 @@ struct ClientFlags {
   std::string server;
   std::string token;
   std::string tls_ca;
-  std::string output = "table";  // -o table|json|yaml
-  Args positional;               // what is left after the flags
+  std::string output = "table";                // -o table|json|yaml
+  Args positional;                             // what is left after the flags
   std::map<std::string, std::string> options;  // command-specific flags, e.g. "--rank" -> "1"
   std::set<std::string> switches;              // command-specific switches, e.g. "-f"
 };

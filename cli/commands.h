@@ -19,12 +19,12 @@ int RunValidate(const Args& args);
 // flypctl submit FILE: validates locally (exit kExitInvalidSpec with every
 // problem), submits, prints the job id.
 int RunSubmit(const Args& args);
-int RunGet(const Args& args);       // get ID [-o table|json]
-int RunDescribe(const Args& args);  // describe ID: status, history, spec
-int RunList(const Args& args);      // list [--state S,..] [--name X] [-o table|json]
-int RunCancel(const Args& args);    // cancel ID [--reason R]; waits until the world is gone
-int RunWatch(const Args& args);     // watch ID: live progress; exit 0 iff SUCCEEDED
-int RunLogs(const Args& args);      // logs ID [-f] [--rank R] [--tail N]
+int RunGet(const Args& args);        // get ID [-o table|json]
+int RunDescribe(const Args& args);   // describe ID: status, history, spec
+int RunList(const Args& args);       // list [--state S,..] [--name X] [-o table|json]
+int RunCancel(const Args& args);     // cancel ID [--reason R]; waits until the world is gone
+int RunWatch(const Args& args);      // watch ID: live progress; exit 0 iff SUCCEEDED
+int RunLogs(const Args& args);       // logs ID [-f] [--rank R] [--tail N]
 int RunArtifacts(const Args& args);  // artifacts ID
 int RunDownload(const Args& args);   // download ID PATH [--out FILE]
 

@@ -31,10 +31,14 @@ bool GetVarint(const std::string& in, size_t* pos, uint64_t* v) {
 
 const char* StatusName(int s) {
   switch (s) {
-    case 0: return "UNKNOWN";
-    case 1: return "SERVING";
-    case 2: return "NOT_SERVING";
-    case 3: return "SERVICE_UNKNOWN";
+    case 0:
+      return "UNKNOWN";
+    case 1:
+      return "SERVING";
+    case 2:
+      return "NOT_SERVING";
+    case 3:
+      return "SERVICE_UNKNOWN";
   }
   return "MALFORMED";
 }
@@ -65,9 +69,14 @@ int DecodeHealthCheckResponse(const std::string& bytes) {
         if (!GetVarint(bytes, &pos, &v) || pos + v > bytes.size()) return -1;
         pos += v;
         break;
-      case 1: pos += 8; break;
-      case 5: pos += 4; break;
-      default: return -1;
+      case 1:
+        pos += 8;
+        break;
+      case 5:
+        pos += 4;
+        break;
+      default:
+        return -1;
     }
     if (pos > bytes.size()) return -1;
   }
@@ -77,7 +86,8 @@ int DecodeHealthCheckResponse(const std::string& bytes) {
 int RunHealth(const Args& args) {
   for (const auto& a : args) {
     if (a == "-h" || a == "--help") {
-      std::cout << "usage: flypctl health [--server HOST:PORT] [--tls-ca FILE] [--service NAME] [--timeout SECONDS]\n"
+      std::cout << "usage: flypctl health [--server HOST:PORT] [--tls-ca FILE] [--service NAME] [--timeout "
+                   "SECONDS]\n"
                    "Checks grpc.health.v1; exit 0 when SERVING.\n";
       return kExitOk;
     }

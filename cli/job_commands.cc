@@ -35,20 +35,23 @@ std::string Time(const google::protobuf::Timestamp& t) {
 }
 
 void PrintTable(const std::vector<const v1::Job*>& jobs) {
-  std::printf("%-12s %-24s %-11s %5s %8s %10s %9s\n", "ID", "NAME", "STATE", "WORLD", "RESTARTS", "STEP", "LOSS");
+  std::printf("%-12s %-24s %-11s %5s %8s %10s %9s\n", "ID", "NAME", "STATE", "WORLD", "RESTARTS", "STEP",
+              "LOSS");
   for (const auto* j : jobs) {
     const auto& p = j->status().latest_progress();
-    std::string step = p.total_steps() ? std::to_string(p.step()) + "/" + std::to_string(p.total_steps()) : "-";
+    std::string step =
+        p.total_steps() ? std::to_string(p.step()) + "/" + std::to_string(p.total_steps()) : "-";
     std::string loss = p.step() ? std::to_string(p.loss()).substr(0, 7) : "-";
-    std::printf("%-12s %-24s %-11s %5d %8d %10s %9s\n", j->id().c_str(), j->spec().name().substr(0, 24).c_str(),
-                StateName(j->status().state()).c_str(), j->spec().resources().world_size(), j->status().restarts(),
-                step.c_str(), loss.c_str());
+    std::printf("%-12s %-24s %-11s %5d %8d %10s %9s\n", j->id().c_str(),
+                j->spec().name().substr(0, 24).c_str(), StateName(j->status().state()).c_str(),
+                j->spec().resources().world_size(), j->status().restarts(), step.c_str(), loss.c_str());
   }
 }
 
 int Usage(const char* text) {
-  std::cerr << text << "\nGlobal flags: --server HOST:PORT ($FLYP_SERVER), --token T ($FLYP_TOKEN), "
-                       "--tls-ca PEM ($FLYP_TLS_CA)\n";
+  std::cerr << text
+            << "\nGlobal flags: --server HOST:PORT ($FLYP_SERVER), --token T ($FLYP_TOKEN), "
+               "--tls-ca PEM ($FLYP_TLS_CA)\n";
   return kExitUsage;
 }
 
@@ -66,8 +69,9 @@ int FetchJob(const ClientFlags& f, const std::string& id, v1::Job* job) {
 int RunSubmit(const Args& args) {
   ClientFlags f;
   if (!ParseClientFlags(args, {"--idempotency-key"}, {}, &f) || f.positional.size() != 1) {
-    return Usage("usage: flypctl submit FILE [--idempotency-key K]\nValidates the spec locally, submits it and "
-                 "prints the job id.");
+    return Usage(
+        "usage: flypctl submit FILE [--idempotency-key K]\nValidates the spec locally, submits it and "
+        "prints the job id.");
   }
   SpecLoad load = LoadJobSpecFile(f.positional[0]);
   if (!load.ok()) {
@@ -105,7 +109,8 @@ int RunGet(const Args& args) {
 
 int RunDescribe(const Args& args) {
   ClientFlags f;
-  if (!ParseClientFlags(args, {}, {}, &f) || f.positional.size() != 1) return Usage("usage: flypctl describe ID");
+  if (!ParseClientFlags(args, {}, {}, &f) || f.positional.size() != 1)
+    return Usage("usage: flypctl describe ID");
   v1::Job job;
   if (int rc = FetchJob(f, f.positional[0], &job); rc != kExitOk) return rc;
   if (f.output != "table") {
@@ -180,7 +185,8 @@ int RunList(const Args& args) {
 int RunCancel(const Args& args) {
   ClientFlags f;
   if (!ParseClientFlags(args, {"--reason"}, {}, &f) || f.positional.size() != 1) {
-    return Usage("usage: flypctl cancel ID [--reason TEXT]\nStops the job's world and waits until it is gone.");
+    return Usage(
+        "usage: flypctl cancel ID [--reason TEXT]\nStops the job's world and waits until it is gone.");
   }
   v1::CancelJobRequest req;
   req.set_id(f.positional[0]);

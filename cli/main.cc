@@ -34,7 +34,8 @@ const std::map<std::string, Command>& Commands() {
 
 int Usage(std::ostream& os, int code) {
   os << "usage: flypctl COMMAND [ARGS]\n\ncommands:\n";
-  for (const auto& [name, cmd] : Commands()) os << "  " << name << std::string(12 - name.size(), ' ') << cmd.help << "\n";
+  for (const auto& [name, cmd] : Commands())
+    os << "  " << name << std::string(12 - name.size(), ' ') << cmd.help << "\n";
   os << "\nRun 'flypctl COMMAND --help' for a command's options.\n";
   return code;
 }

@@ -13,8 +13,9 @@ namespace flyp::cli {
 namespace {
 
 int Usage(const char* text) {
-  std::cerr << text << "\nGlobal flags: --server HOST:PORT ($FLYP_SERVER), --token T ($FLYP_TOKEN), "
-                       "--tls-ca PEM ($FLYP_TLS_CA)\n";
+  std::cerr << text
+            << "\nGlobal flags: --server HOST:PORT ($FLYP_SERVER), --token T ($FLYP_TOKEN), "
+               "--tls-ca PEM ($FLYP_TLS_CA)\n";
   return kExitUsage;
 }
 
@@ -56,7 +57,8 @@ int RunWatch(const Args& args) {
       state = ev.transition().state();
       std::cout << StateName(state) << "  " << ev.transition().reason()
                 << (ev.transition().message().empty() ? "" : ": " + ev.transition().message()) << std::endl;
-    } else if (ev.has_progress() && ev.progress().eval_accuracy_size() > 0 && ev.progress().total_steps() == 0) {
+    } else if (ev.has_progress() && ev.progress().eval_accuracy_size() > 0 &&
+               ev.progress().total_steps() == 0) {
       // An evaluation result (the worker reports these without a step).
       end_progress_line();
       for (const auto& [split, acc] : ev.progress().eval_accuracy()) {
@@ -69,7 +71,8 @@ int RunWatch(const Args& args) {
       char line[200];
       std::snprintf(line, sizeof(line), "step %lld/%lld  loss %.4f  %.1f samples/s  ETA %s",
                     static_cast<long long>(p.step()), static_cast<long long>(p.total_steps()), p.loss(),
-                    p.samples_per_second(), p.eta_seconds() < 0 ? "?" : FormatDuration(p.eta_seconds()).c_str());
+                    p.samples_per_second(),
+                    p.eta_seconds() < 0 ? "?" : FormatDuration(p.eta_seconds()).c_str());
       if (tty) {
         std::cout << "\r\033[K" << line << std::flush;  // one live line on a terminal
         progress_line = true;
@@ -99,7 +102,8 @@ int RunLogs(const Args& args) {
     req.set_rank(v);
   }
   if (f.options.count("--tail")) {
-    if (!ParseInt(f.options["--tail"], &v) || v < 0) return Usage("flypctl logs: --tail needs an integer >= 0");
+    if (!ParseInt(f.options["--tail"], &v) || v < 0)
+      return Usage("flypctl logs: --tail needs an integer >= 0");
     req.set_tail(v);
   }
   auto ctx = MakeContext(f, 0);
@@ -109,7 +113,8 @@ int RunLogs(const Args& args) {
     if (req.has_rank()) {
       std::cout << line.text() << "\n";
     } else {
-      std::cout << (line.rank() < 0 ? std::string("[mpirun] ") : "[rank " + std::to_string(line.rank()) + "] ")
+      std::cout << (line.rank() < 0 ? std::string("[mpirun] ")
+                                    : "[rank " + std::to_string(line.rank()) + "] ")
                 << line.text() << "\n";
     }
   }
@@ -119,7 +124,8 @@ int RunLogs(const Args& args) {
 
 int RunArtifacts(const Args& args) {
   ClientFlags f;
-  if (!ParseClientFlags(args, {}, {}, &f) || f.positional.size() != 1) return Usage("usage: flypctl artifacts ID");
+  if (!ParseClientFlags(args, {}, {}, &f) || f.positional.size() != 1)
+    return Usage("usage: flypctl artifacts ID");
   v1::ListArtifactsRequest req;
   req.set_id(f.positional[0]);
   v1::ListArtifactsResponse resp;
@@ -127,7 +133,8 @@ int RunArtifacts(const Args& args) {
   if (!s.ok()) return ReportRpcError(s);
   std::printf("%-11s %12s  %s\n", "KIND", "BYTES", "PATH");
   for (const auto& a : resp.artifacts()) {
-    std::printf("%-11s %12lld  %s\n", a.kind().c_str(), static_cast<long long>(a.size_bytes()), a.path().c_str());
+    std::printf("%-11s %12lld  %s\n", a.kind().c_str(), static_cast<long long>(a.size_bytes()),
+                a.path().c_str());
   }
   return kExitOk;
 }
@@ -135,8 +142,9 @@ int RunArtifacts(const Args& args) {
 int RunDownload(const Args& args) {
   ClientFlags f;
   if (!ParseClientFlags(args, {"--out"}, {}, &f) || f.positional.size() != 2) {
-    return Usage("usage: flypctl download ID PATH [--out FILE]\nWrites to FILE (default: the base name of PATH; "
-                 "'-' for stdout).");
+    return Usage(
+        "usage: flypctl download ID PATH [--out FILE]\nWrites to FILE (default: the base name of PATH; "
+        "'-' for stdout).");
   }
   std::string path = f.positional[1];
   std::string out_path = f.options.count("--out") ? f.options["--out"] : path.substr(path.rfind('/') + 1);

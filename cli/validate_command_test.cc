@@ -31,16 +31,16 @@ TEST(FlypctlValidateTest, EveryProblemOnItsOwnLine) {
                          "resources: {world_size: 0}\n";
   Result r = RunFlypctl("validate " + path);
   EXPECT_EQ(r.code, 3);
-  EXPECT_EQ(r.out, "optim.learning_rat: unknown field; did you mean learning_rate?\n" + path + ": 1 problem\n");
+  EXPECT_EQ(r.out,
+            "optim.learning_rat: unknown field; did you mean learning_rate?\n" + path + ": 1 problem\n");
   std::ofstream(path) << "model: {preset: tiny, vocab: byte, checkpoint: c}\n"
                          "data: {train: {format: fashion_mnist}, id_val: {format: fashion_mnist}}\n"
                          "resources: {world_size: 0}\n"
                          "schedule: {epochs: 0}\n";
   r = RunFlypctl("validate " + path);
   EXPECT_EQ(r.code, 3);
-  EXPECT_EQ(r.out,
-            "schedule.epochs: must be >= 1 (got 0)\nresources.world_size: must be >= 1 (got 0)\n" + path +
-                ": 2 problems\n");
+  EXPECT_EQ(r.out, "schedule.epochs: must be >= 1 (got 0)\nresources.world_size: must be >= 1 (got 0)\n" +
+                       path + ": 2 problems\n");
 }
 
 TEST(FlypctlValidateTest, UsageErrors) {

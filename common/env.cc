@@ -18,17 +18,17 @@ const EnvVar kAttempt{"FLYP_ATTEMPT", "0", "restart attempt number of this world
 const EnvVar kFashionMnistDir{"FLYP_FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist",
                               "where the Fashion-MNIST IDX files are (Debian's dataset-fashion-mnist)"};
 const EnvVar kThreads{"FLYP_THREADS", "0", "intra-op threads per rank; 0: all cores / local ranks"};
-const EnvVar kOpenBlasTuning{"FLYP_OPENBLAS_TUNING", "1",
-                             "0: keep OpenBLAS's own kernel choice (otherwise flyp-worker sets OPENBLAS_CORETYPE "
-                             "on CPUs the library does not know)"};
+const EnvVar kOpenBlasTuning{
+    "FLYP_OPENBLAS_TUNING", "1",
+    "0: keep OpenBLAS's own kernel choice (otherwise flyp-worker sets OPENBLAS_CORETYPE "
+    "on CPUs the library does not know)"};
 }  // namespace env
 
 const std::vector<const EnvVar*>& AllEnvVars() {
   static const std::vector<const EnvVar*> all = {
-      &env::kLogLevel,   &env::kServer,       &env::kToken,       &env::kTlsCa,
-      &env::kJobId,      &env::kCoordinator,  &env::kWorkerToken, &env::kMetricsPort,
-      &env::kArtifactDir, &env::kAttempt,     &env::kFashionMnistDir, &env::kThreads,
-      &env::kOpenBlasTuning};
+      &env::kLogLevel,        &env::kServer,      &env::kToken,         &env::kTlsCa,       &env::kJobId,
+      &env::kCoordinator,     &env::kWorkerToken, &env::kMetricsPort,   &env::kArtifactDir, &env::kAttempt,
+      &env::kFashionMnistDir, &env::kThreads,     &env::kOpenBlasTuning};
   return all;
 }
 

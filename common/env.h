@@ -19,19 +19,19 @@ struct EnvVar {
 };
 
 namespace env {
-extern const EnvVar kLogLevel;          // FLYP_LOG_LEVEL
-extern const EnvVar kServer;            // FLYP_SERVER
-extern const EnvVar kToken;             // FLYP_TOKEN
-extern const EnvVar kTlsCa;             // FLYP_TLS_CA
-extern const EnvVar kJobId;             // FLYP_JOB_ID
-extern const EnvVar kCoordinator;       // FLYP_COORDINATOR
-extern const EnvVar kWorkerToken;       // FLYP_WORKER_TOKEN
-extern const EnvVar kMetricsPort;       // FLYP_METRICS_PORT
-extern const EnvVar kArtifactDir;       // FLYP_ARTIFACT_DIR
-extern const EnvVar kAttempt;           // FLYP_ATTEMPT
-extern const EnvVar kFashionMnistDir;   // FLYP_FASHION_MNIST_DIR
-extern const EnvVar kThreads;           // FLYP_THREADS
-extern const EnvVar kOpenBlasTuning;    // FLYP_OPENBLAS_TUNING
+extern const EnvVar kLogLevel;         // FLYP_LOG_LEVEL
+extern const EnvVar kServer;           // FLYP_SERVER
+extern const EnvVar kToken;            // FLYP_TOKEN
+extern const EnvVar kTlsCa;            // FLYP_TLS_CA
+extern const EnvVar kJobId;            // FLYP_JOB_ID
+extern const EnvVar kCoordinator;      // FLYP_COORDINATOR
+extern const EnvVar kWorkerToken;      // FLYP_WORKER_TOKEN
+extern const EnvVar kMetricsPort;      // FLYP_METRICS_PORT
+extern const EnvVar kArtifactDir;      // FLYP_ARTIFACT_DIR
+extern const EnvVar kAttempt;          // FLYP_ATTEMPT
+extern const EnvVar kFashionMnistDir;  // FLYP_FASHION_MNIST_DIR
+extern const EnvVar kThreads;          // FLYP_THREADS
+extern const EnvVar kOpenBlasTuning;   // FLYP_OPENBLAS_TUNING
 }  // namespace env
 
 // Every declared variable, in declaration order (for `--help` and docs).

@@ -1,7 +1,7 @@
 #include "common/job_spec.h"
 
-#include <gtest/gtest.h>
 #include <google/protobuf/util/message_differencer.h>
+#include <gtest/gtest.h>
 
 #include <filesystem>
 
@@ -129,7 +129,8 @@ struct InvalidCase {
 
 std::vector<InvalidCase> InvalidCases() {
   return {
-      {"world size zero", Spec("resources: {world_size: 0}\n"), "resources.world_size", "must be >= 1 (got 0)"},
+      {"world size zero", Spec("resources: {world_size: 0}\n"), "resources.world_size",
+       "must be >= 1 (got 0)"},
       {"misspelt key", Spec("optim: {learning_rat: 0.001}\n"), "optim.learning_rat",
        "unknown field; did you mean learning_rate?"},
       {"unknown method", Spec("method: {name: flip}\n"), "method.name",
@@ -138,7 +139,8 @@ std::vector<InvalidCase> InvalidCases() {
        "unknown preset 'ViT-B-33'; did you mean ViT-B-32?"},
       {"wrong type", Spec("resources: {world_size: two}\n"), "resources.world_size",
        "expected an integer, got 'two'"},
-      {"lp trains text tower", Spec("method: {name: lp, train_text_tower: true}\n"), "method.train_text_tower",
+      {"lp trains text tower", Spec("method: {name: lp, train_text_tower: true}\n"),
+       "method.train_text_tower",
        "must be false for method lp (only flyp and pretrain use the text tower in training)"},
       {"lp without validation data",
        Spec("method: {name: lp}\nwise_ft: {enabled: false}\n", kModel,
@@ -150,7 +152,8 @@ std::vector<InvalidCase> InvalidCases() {
        "must be >= 0 (got -0.1)"},
       {"beta1 of one", Spec("optim: {beta1: 1}\n"), "optim.beta1", "must be in [0, 1) (got 1)"},
       {"batch not divisible", Spec("schedule: {batch_size: 10}\nresources: {world_size: 3}\n"),
-       "schedule.batch_size", "must be divisible by resources.world_size x optim.accum_steps (got 10 and 3 x 1)"},
+       "schedule.batch_size",
+       "must be divisible by resources.world_size x optim.accum_steps (got 10 and 3 x 1)"},
       {"zero epochs", Spec("schedule: {epochs: 0}\n"), "schedule.epochs", "must be >= 1 (got 0)"},
       {"alpha out of range", Spec("wise_ft: {alphas: [0, 0.5, 1.5]}\n"), "wise_ft.alphas[2]",
        "must be in [0, 1] (got 1.5)"},
@@ -162,17 +165,21 @@ std::vector<InvalidCase> InvalidCases() {
        Spec("", "model: {preset: tiny, vocab: byte, checkpoint: c, architecture: {vision: {heads: 7}}}\n"),
        "model.architecture.vision.heads", "must divide vision.width (got 7 and 64)"},
       {"custom without embed_dim",
-       Spec("", "model: {preset: custom, vocab: byte, checkpoint: c, architecture: {vision: {width: 64, layers: 2, "
-                "heads: 2, patch_size: 4, image_size: 32}, text: {width: 64, layers: 2, heads: 2, "
-                "context_length: 16, vocab_size: 514}}}\n"),
+       Spec("",
+            "model: {preset: custom, vocab: byte, checkpoint: c, architecture: {vision: {width: 64, layers: "
+            "2, "
+            "heads: 2, patch_size: 4, image_size: 32}, text: {width: 64, layers: 2, heads: 2, "
+            "context_length: 16, vocab_size: 514}}}\n"),
        "model.architecture.embed_dim", "required when model.preset is custom"},
       {"missing vocab", Spec("", "model: {preset: tiny, checkpoint: c}\n"), "model.vocab",
-       "required: a CLIP vocab file (bpe_simple_vocab_16e6.txt.gz), a HuggingFace tokenizer folder, a file from "
+       "required: a CLIP vocab file (bpe_simple_vocab_16e6.txt.gz), a HuggingFace tokenizer folder, a file "
+       "from "
        "`flyp-worker train-bpe`, or \"byte\""},
       {"flyp without checkpoint", Spec("", "model: {preset: tiny, vocab: byte}\n"), "model.checkpoint",
        "required for method flyp (it starts from a pretrained model); only pretrain may start from random "
        "weights"},
-      {"missing train data", Spec("wise_ft: {enabled: false}\n", kModel, "data: {id_test: {format: fashion_mnist}}\n"),
+      {"missing train data",
+       Spec("wise_ft: {enabled: false}\n", kModel, "data: {id_test: {format: fashion_mnist}}\n"),
        "data.train", "required for method flyp"},
       {"data source without format",
        Spec("", kModel, "data: {train: {path: /x}, id_val: {format: fashion_mnist}}\n"), "data.train.format",
@@ -181,31 +188,37 @@ std::vector<InvalidCase> InvalidCases() {
        Spec("", kModel, "data: {train: {format: image_folder}, id_val: {format: fashion_mnist}}\n"),
        "data.train.path", "required for format image_folder"},
       {"captions for a labelled method",
-       Spec("", kModel, "data: {train: {format: csv_caption, path: c.csv}, id_val: {format: fashion_mnist}}\n"),
+       Spec("", kModel,
+            "data: {train: {format: csv_caption, path: c.csv}, id_val: {format: fashion_mnist}}\n"),
        "data.train.format", "method flyp needs labelled data (got csv_caption)"},
       {"bad fashion-mnist split",
-       Spec("", kModel, "data: {train: {format: fashion_mnist, split: validation}, id_val: {format: fashion_mnist}}\n"),
+       Spec("", kModel,
+            "data: {train: {format: fashion_mnist, split: validation}, id_val: {format: fashion_mnist}}\n"),
        "data.train.split", "must be train or test for fashion_mnist (got 'validation')"},
       {"duplicate split names",
        Spec("", kModel,
             "data: {train: {format: fashion_mnist}, id_val: {format: fashion_mnist},\n"
             "       ood: [{name: rot, format: fashion_mnist}, {name: rot, format: fashion_mnist}]}\n"),
        "data.ood[1].name", "duplicate split name 'rot' (also used by data.ood[0])"},
-      {"noise severity", Spec("", kModel,
+      {"noise severity",
+       Spec("", kModel,
             "data: {train: {format: fashion_mnist}, id_val: {format: fashion_mnist},\n"
             "       ood: [{name: n, format: fashion_mnist, shifts: [{kind: noise, severity: 2}]}]}\n"),
        "data.ood[0].shifts[0].severity", "must be in [0, 1] (got 2)"},
-      {"unknown template set", Spec("", kModel,
-            "data: {train: {format: fashion_mnist}, id_val: {format: fashion_mnist}, templates: {builtin: imagenet}}\n"),
+      {"unknown template set",
+       Spec("", kModel,
+            "data: {train: {format: fashion_mnist}, id_val: {format: fashion_mnist}, templates: {builtin: "
+            "imagenet}}\n"),
        "data.templates.builtin", "unknown template set 'imagenet' (one of: simple, openai_imagenet, custom)"},
-      {"template without placeholder", Spec("", kModel,
+      {"template without placeholder",
+       Spec("", kModel,
             "data: {train: {format: fashion_mnist}, id_val: {format: fashion_mnist},\n"
             "       templates: {builtin: custom, custom: ['a photo of a {}.', 'a photo']}}\n"),
        "data.templates.custom[1]", "must contain exactly one {} for the class name (got 'a photo')"},
       {"negative backoff", Spec("run_policy: {backoff_limit: -1}\n"), "run_policy.backoff_limit",
        "must be >= 0 (got -1)"},
-      {"zero collective timeout", Spec("run_policy: {collective_timeout: 0s}\n"), "run_policy.collective_timeout",
-       "must be > 0"},
+      {"zero collective timeout", Spec("run_policy: {collective_timeout: 0s}\n"),
+       "run_policy.collective_timeout", "must be > 0"},
       {"bad duration", Spec("run_policy: {active_deadline: soon}\n"), "run_policy.active_deadline",
        "expected a duration such as 30s, 5m or 2h, got 'soon'"},
       {"bfloat16 on cpu", Spec("resources: {precision: bfloat16}\n"), "resources.precision",
@@ -213,25 +226,29 @@ std::vector<InvalidCase> InvalidCases() {
       {"local loss on ft", Spec("method: {name: ft, local_loss: true}\n"), "method.local_loss",
        "only applies to the contrastive methods flyp and pretrain (got ft)"},
       {"priority out of range", Spec("priority: 1000\n"), "priority", "must be in [-100, 100] (got 1000)"},
-      {"bad model dtype", Spec("", "model: {preset: tiny, vocab: byte, checkpoint: c, dtype: fp8}\n"), "model.dtype",
-       "must be one of float32, float16, bfloat16 (got 'fp8')"},
+      {"bad model dtype", Spec("", "model: {preset: tiny, vocab: byte, checkpoint: c, dtype: fp8}\n"),
+       "model.dtype", "must be one of float32, float16, bfloat16 (got 'fp8')"},
       {"no evaluation split",
        Spec("wise_ft: {enabled: false}\n", kModel, "data: {train: {format: fashion_mnist}}\n"), "data",
        "method flyp needs at least one evaluation split (id_val, id_test or ood)"},
-      {"ood split without name", Spec("", kModel,
-            "data: {train: {format: fashion_mnist}, id_val: {format: fashion_mnist}, ood: [{format: fashion_mnist}]}\n"),
+      {"ood split without name",
+       Spec("", kModel,
+            "data: {train: {format: fashion_mnist}, id_val: {format: fashion_mnist}, ood: [{format: "
+            "fashion_mnist}]}\n"),
        "data.ood[0].name", "required for OOD splits (it labels the report)"},
       {"bad spec name", Spec("name: 'my job!'\n"), "name",
        "may contain only letters, digits, '-', '_' and '.' (got 'my job!')"},
       {"l2sp weight on flyp", Spec("method: {l2sp_weight: 0.5}\n"), "method.l2sp_weight",
        "only applies to method l2sp (got flyp)"},
       {"wise-ft needs id_val",
-       Spec("", kModel, "data: {train: {format: fashion_mnist}, id_test: {format: fashion_mnist}}\n"), "data.id_val",
-       "required when wise_ft.enabled (alpha is chosen on ID validation accuracy)"},
+       Spec("", kModel, "data: {train: {format: fashion_mnist}, id_test: {format: fashion_mnist}}\n"),
+       "data.id_val", "required when wise_ft.enabled (alpha is chosen on ID validation accuracy)"},
       {"empty spec", "", "", "the spec is empty"},
-      {"accumulation below 1", Spec("optim: {accum_steps: 0}\n"), "optim.accum_steps", "must be >= 1 (got 0)"},
+      {"accumulation below 1", Spec("optim: {accum_steps: 0}\n"), "optim.accum_steps",
+       "must be >= 1 (got 0)"},
       {"batch not divisible by accumulation", Spec("optim: {accum_steps: 3}\nschedule: {batch_size: 8}\n"),
-       "schedule.batch_size", "must be divisible by resources.world_size x optim.accum_steps (got 8 and 1 x 3)"},
+       "schedule.batch_size",
+       "must be divisible by resources.world_size x optim.accum_steps (got 8 and 1 x 3)"},
   };
 }
 

@@ -1,9 +1,9 @@
 #include "common/json.h"
 
 #include <cassert>
+#include <cctype>
 #include <charconv>
 #include <cmath>
-#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <unordered_set>
@@ -12,14 +12,38 @@ namespace flyp {
 
 // ------------------------------------------------------------- accessors ---
 
-bool Json::as_bool() const { assert(is_bool()); return bool_; }
-double Json::as_double() const { assert(is_number()); return num_; }
-int64_t Json::as_int64() const { assert(is_integer()); return int_; }
-const std::string& Json::as_string() const { assert(is_string()); return str_; }
-const Json::Array& Json::as_array() const { assert(is_array()); return arr_; }
-Json::Array& Json::as_array() { assert(is_array()); return arr_; }
-const Json::Object& Json::as_object() const { assert(is_object()); return obj_; }
-Json::Object& Json::as_object() { assert(is_object()); return obj_; }
+bool Json::as_bool() const {
+  assert(is_bool());
+  return bool_;
+}
+double Json::as_double() const {
+  assert(is_number());
+  return num_;
+}
+int64_t Json::as_int64() const {
+  assert(is_integer());
+  return int_;
+}
+const std::string& Json::as_string() const {
+  assert(is_string());
+  return str_;
+}
+const Json::Array& Json::as_array() const {
+  assert(is_array());
+  return arr_;
+}
+Json::Array& Json::as_array() {
+  assert(is_array());
+  return arr_;
+}
+const Json::Object& Json::as_object() const {
+  assert(is_object());
+  return obj_;
+}
+Json::Object& Json::as_object() {
+  assert(is_object());
+  return obj_;
+}
 
 size_t Json::size() const {
   if (is_array()) return arr_.size();
@@ -60,14 +84,19 @@ Json& Json::Append(Json value) {
 bool Json::operator==(const Json& o) const {
   if (type_ != o.type_) return false;
   switch (type_) {
-    case Type::kNull: return true;
-    case Type::kBool: return bool_ == o.bool_;
+    case Type::kNull:
+      return true;
+    case Type::kBool:
+      return bool_ == o.bool_;
     case Type::kNumber:
       if (has_int_ && o.has_int_) return int_ == o.int_;
       return num_ == o.num_;
-    case Type::kString: return str_ == o.str_;
-    case Type::kArray: return arr_ == o.arr_;
-    case Type::kObject: return obj_ == o.obj_;
+    case Type::kString:
+      return str_ == o.str_;
+    case Type::kArray:
+      return arr_ == o.arr_;
+    case Type::kObject:
+      return obj_ == o.obj_;
   }
   return false;
 }
@@ -81,13 +110,27 @@ void DumpString(std::string& out, const std::string& s) {
   out.push_back('"');
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           out += "\\u00";
@@ -111,8 +154,12 @@ void NewLine(std::string& out, int indent, int depth) {
 void Json::DumpTo(std::string& out, int indent, int depth) const {
   char buf[64];
   switch (type_) {
-    case Type::kNull: out += "null"; return;
-    case Type::kBool: out += bool_ ? "true" : "false"; return;
+    case Type::kNull:
+      out += "null";
+      return;
+    case Type::kBool:
+      out += bool_ ? "true" : "false";
+      return;
     case Type::kNumber: {
       if (has_int_) {
         auto r = std::to_chars(buf, buf + sizeof buf, int_);
@@ -125,7 +172,9 @@ void Json::DumpTo(std::string& out, int indent, int depth) const {
       }
       return;
     }
-    case Type::kString: DumpString(out, str_); return;
+    case Type::kString:
+      DumpString(out, str_);
+      return;
     case Type::kArray:
       out.push_back('[');
       for (size_t i = 0; i < arr_.size(); ++i) {
@@ -185,8 +234,8 @@ class JsonParser {
         ++col;
       }
     }
-    return InvalidArgumentError("JSON line " + std::to_string(line) + ", column " +
-                                std::to_string(col) + ": " + what);
+    return InvalidArgumentError("JSON line " + std::to_string(line) + ", column " + std::to_string(col) +
+                                ": " + what);
   }
 
   void SkipSpace() {
@@ -210,15 +259,20 @@ class JsonParser {
     if (pos_ >= s_.size()) return Error(pos_, "unexpected end of input, expected a value");
     char c = s_[pos_];
     switch (c) {
-      case '{': return ParseObject(out, depth);
-      case '[': return ParseArray(out, depth);
+      case '{':
+        return ParseObject(out, depth);
+      case '[':
+        return ParseArray(out, depth);
       case '"': {
         out = Json(std::string());
         return ParseString(out.str_);
       }
-      case 't': return ParseLiteral("true", Json(true), out);
-      case 'f': return ParseLiteral("false", Json(false), out);
-      case 'n': return ParseLiteral("null", Json(), out);
+      case 't':
+        return ParseLiteral("true", Json(true), out);
+      case 'f':
+        return ParseLiteral("false", Json(false), out);
+      case 'n':
+        return ParseLiteral("null", Json(), out);
       default:
         if (c == '-' || (c >= '0' && c <= '9')) return ParseNumber(out);
         return Error(pos_, "unexpected " + Describe(c) + ", expected a value");
@@ -298,10 +352,14 @@ class JsonParser {
     for (size_t i = 0; i < 4; ++i) {
       char c = s_[at + i];
       cp <<= 4;
-      if (c >= '0' && c <= '9') cp |= c - '0';
-      else if (c >= 'a' && c <= 'f') cp |= c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F') cp |= c - 'A' + 10;
-      else return Error(at + i, "invalid hex digit " + Describe(c) + " in \\u escape");
+      if (c >= '0' && c <= '9')
+        cp |= c - '0';
+      else if (c >= 'a' && c <= 'f')
+        cp |= c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F')
+        cp |= c - 'A' + 10;
+      else
+        return Error(at + i, "invalid hex digit " + Describe(c) + " in \\u escape");
     }
     return Status::Ok();
   }
@@ -332,10 +390,20 @@ class JsonParser {
     unsigned char b0 = u[pos_];
     int n;
     uint32_t cp, min;
-    if (b0 >= 0xC2 && b0 <= 0xDF) { n = 1; cp = b0 & 0x1F; min = 0x80; }
-    else if (b0 >= 0xE0 && b0 <= 0xEF) { n = 2; cp = b0 & 0x0F; min = 0x800; }
-    else if (b0 >= 0xF0 && b0 <= 0xF4) { n = 3; cp = b0 & 0x07; min = 0x10000; }
-    else return Error(start, "invalid UTF-8 in string");
+    if (b0 >= 0xC2 && b0 <= 0xDF) {
+      n = 1;
+      cp = b0 & 0x1F;
+      min = 0x80;
+    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+      n = 2;
+      cp = b0 & 0x0F;
+      min = 0x800;
+    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+      n = 3;
+      cp = b0 & 0x07;
+      min = 0x10000;
+    } else
+      return Error(start, "invalid UTF-8 in string");
     if (pos_ + n >= s_.size()) return Error(start, "truncated UTF-8 sequence in string");
     for (int i = 1; i <= n; ++i) {
       unsigned char b = u[pos_ + i];
@@ -376,14 +444,30 @@ class JsonParser {
       char e = s_[pos_ + 1];
       pos_ += 2;
       switch (e) {
-        case '"': out.push_back('"'); break;
-        case '\\': out.push_back('\\'); break;
-        case '/': out.push_back('/'); break;
-        case 'b': out.push_back('\b'); break;
-        case 'f': out.push_back('\f'); break;
-        case 'n': out.push_back('\n'); break;
-        case 'r': out.push_back('\r'); break;
-        case 't': out.push_back('\t'); break;
+        case '"':
+          out.push_back('"');
+          break;
+        case '\\':
+          out.push_back('\\');
+          break;
+        case '/':
+          out.push_back('/');
+          break;
+        case 'b':
+          out.push_back('\b');
+          break;
+        case 'f':
+          out.push_back('\f');
+          break;
+        case 'n':
+          out.push_back('\n');
+          break;
+        case 'r':
+          out.push_back('\r');
+          break;
+        case 't':
+          out.push_back('\t');
+          break;
         case 'u': {
           uint32_t cp;
           FLYP_RETURN_IF_ERROR(ParseHex4(pos_, cp));

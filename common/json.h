@@ -71,8 +71,8 @@ class Json {
   // Accessors assert the type (a wrong type is a programming error; check
   // with is_*() first when the input is untrusted).
   bool as_bool() const;
-  double as_double() const;    // any number
-  int64_t as_int64() const;    // requires is_integer()
+  double as_double() const;  // any number
+  int64_t as_int64() const;  // requires is_integer()
   const std::string& as_string() const;
   const Array& as_array() const;
   Array& as_array();

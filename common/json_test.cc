@@ -92,11 +92,13 @@ TEST(JsonTest, ErrorsNameLineAndColumn) {
   EXPECT_EQ(ParseError("\"a\tb\""), "JSON line 1, column 3: unescaped control character byte 0x09 in string");
   EXPECT_EQ(ParseError(R"("\x")"), "JSON line 1, column 2: invalid escape '\\x'");
   EXPECT_EQ(ParseError(R"("\u12G4")"), "JSON line 1, column 6: invalid hex digit 'G' in \\u escape");
-  EXPECT_EQ(ParseError(R"("\ud83d")"), "JSON line 1, column 2: high surrogate not followed by a low surrogate \\u escape");
-  EXPECT_EQ(ParseError(R"("\ud83d\u0041")"), "JSON line 1, column 8: high surrogate not followed by a low surrogate \\u escape");
+  EXPECT_EQ(ParseError(R"("\ud83d")"),
+            "JSON line 1, column 2: high surrogate not followed by a low surrogate \\u escape");
+  EXPECT_EQ(ParseError(R"("\ud83d\u0041")"),
+            "JSON line 1, column 8: high surrogate not followed by a low surrogate \\u escape");
   EXPECT_EQ(ParseError(R"("\ude00")"), "JSON line 1, column 2: lone low surrogate in \\u escape");
   EXPECT_EQ(ParseError("\"\xFF\""), "JSON line 1, column 2: invalid UTF-8 in string");
-  EXPECT_EQ(ParseError("\"\xC0\x80\""), "JSON line 1, column 2: invalid UTF-8 in string");  // overlong
+  EXPECT_EQ(ParseError("\"\xC0\x80\""), "JSON line 1, column 2: invalid UTF-8 in string");      // overlong
   EXPECT_EQ(ParseError("\"\xED\xA0\x80\""), "JSON line 1, column 2: invalid UTF-8 in string");  // surrogate
   EXPECT_EQ(ParseError("{\"k\":1,\"k\":2}"), "JSON line 1, column 8: duplicate key \"k\"");
   EXPECT_EQ(ParseError("[1 2]"), "JSON line 1, column 4: unexpected '2' in array, expected ',' or ']'");
@@ -135,7 +137,8 @@ TEST(JsonTest, DumpCompactAndIndented) {
 }
 
 TEST(JsonTest, DumpEscapesAndNumbers) {
-  EXPECT_EQ(Json("a\"b\\c\n\x01\x7f\xC3\xA9").Dump(), R"("a\"b\\c\n\u0001\u007f)" "\xC3\xA9\"");
+  EXPECT_EQ(Json("a\"b\\c\n\x01\x7f\xC3\xA9").Dump(), R"("a\"b\\c\n\u0001\u007f)"
+                                                      "\xC3\xA9\"");
   EXPECT_EQ(Json(1e300).Dump(), "1e+300");
   EXPECT_EQ(Json(-0.25).Dump(), "-0.25");
   EXPECT_EQ(Json(2.0).Dump(), "2");

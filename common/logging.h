@@ -45,8 +45,8 @@ struct LogVoidify {
 #define FLYP_LOG_LEVEL_WARNING ::flyp::LogLevel::kWarning
 #define FLYP_LOG_LEVEL_ERROR ::flyp::LogLevel::kError
 
-#define FLYP_LOG(level)                                                     \
-  (FLYP_LOG_LEVEL_##level < ::flyp::GetLogLevel())                          \
-      ? (void)0                                                             \
-      : ::flyp::internal::LogVoidify() &                                    \
+#define FLYP_LOG(level)                            \
+  (FLYP_LOG_LEVEL_##level < ::flyp::GetLogLevel()) \
+      ? (void)0                                    \
+      : ::flyp::internal::LogVoidify() &           \
             ::flyp::internal::LogMessage(FLYP_LOG_LEVEL_##level, __FILE__, __LINE__).stream()

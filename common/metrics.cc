@@ -23,8 +23,8 @@ Status ParseHostPort(const std::string& address, std::string* host, int* port) {
   return Status::Ok();
 }
 
-StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string& address,
-                                                               std::shared_ptr<prometheus::Registry> registry) {
+StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
+    const std::string& address, std::shared_ptr<prometheus::Registry> registry) {
   std::string host;
   int port = 0;
   FLYP_RETURN_IF_ERROR(ParseHostPort(address, &host, &port));

@@ -49,7 +49,8 @@ TEST(MetricsServer, ServesTheRegistryOnAPickedPort) {
   reply = testing::HttpGet((*server)->port(), "/metrics");
   ASSERT_TRUE(reply.ok());
   EXPECT_NE(reply->body.find("flyp_test_events_total{kind=\"a\"} 5"), std::string::npos) << reply->body;
-  EXPECT_EQ(RenderMetricsText(*registry).find("# TYPE flyp_test_events_total counter") != std::string::npos, true);
+  EXPECT_EQ(RenderMetricsText(*registry).find("# TYPE flyp_test_events_total counter") != std::string::npos,
+            true);
 }
 
 TEST(MetricsServer, BindFailureIsUnavailable) {

@@ -74,8 +74,7 @@ StatusOr<v1::Architecture> PresetArchitecture(const std::string& name) {
   return NotFoundError("unknown model preset '" + name + "'");
 }
 
-StatusOr<v1::Architecture> ResolveArchitecture(const std::string& preset,
-                                               const v1::Architecture& overrides) {
+StatusOr<v1::Architecture> ResolveArchitecture(const std::string& preset, const v1::Architecture& overrides) {
   v1::Architecture a;
   if (!preset.empty() && preset != "custom") {
     FLYP_ASSIGN_OR_RETURN(a, PresetArchitecture(preset));

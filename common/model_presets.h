@@ -18,7 +18,6 @@ StatusOr<v1::Architecture> PresetArchitecture(const std::string& name);
 
 // `preset` expanded, then every field set in `overrides` applied on top.
 // preset "custom" (or empty) starts from an empty architecture.
-StatusOr<v1::Architecture> ResolveArchitecture(const std::string& preset,
-                                               const v1::Architecture& overrides);
+StatusOr<v1::Architecture> ResolveArchitecture(const std::string& preset, const v1::Architecture& overrides);
 
 }  // namespace flyp

@@ -6,14 +6,14 @@ namespace flyp {
 namespace {
 
 // Sets `field` to `value` only when the optional field is unset.
-#define FLYP_DEFAULT(msg, field, value) \
-  do {                                  \
+#define FLYP_DEFAULT(msg, field, value)                   \
+  do {                                                    \
     if (!(msg)->has_##field()) (msg)->set_##field(value); \
   } while (0)
 
 bool IsFinetune(v1::Method m) {
-  return m == v1::METHOD_LP || m == v1::METHOD_FT || m == v1::METHOD_L2SP ||
-         m == v1::METHOD_LPFT || m == v1::METHOD_FLYP;
+  return m == v1::METHOD_LP || m == v1::METHOD_FT || m == v1::METHOD_L2SP || m == v1::METHOD_LPFT ||
+         m == v1::METHOD_FLYP;
 }
 
 void DataSourceDefaults(v1::DataSource* d, const char* default_split) {

@@ -70,20 +70,22 @@ class Validator {
         std::vector<std::string> all = names;
         all.push_back("custom");
         std::string guess = ClosestMatch(preset, all);
-        Err("model.preset", "unknown preset '" + preset + "'" +
-                                (guess.empty() ? "" : "; did you mean " + guess + "?"));
+        Err("model.preset",
+            "unknown preset '" + preset + "'" + (guess.empty() ? "" : "; did you mean " + guess + "?"));
         return;
       }
     }
     auto arch = ResolveArchitecture(custom ? "" : preset, m.architecture());
     if (arch.ok()) Architecture(*arch, custom);
     if (m.vocab().empty()) {
-      Err("model.vocab", "required: a CLIP vocab file (bpe_simple_vocab_16e6.txt.gz), a HuggingFace tokenizer "
-                         "folder, a file from `flyp-worker train-bpe`, or \"byte\"");
+      Err("model.vocab",
+          "required: a CLIP vocab file (bpe_simple_vocab_16e6.txt.gz), a HuggingFace tokenizer "
+          "folder, a file from `flyp-worker train-bpe`, or \"byte\"");
     }
     if (m.checkpoint().empty() && method_ != v1::METHOD_PRETRAIN) {
-      Err("model.checkpoint", "required for method " + MethodName(method_) +
-                                  " (it starts from a pretrained model); only pretrain may start from random weights");
+      Err("model.checkpoint",
+          "required for method " + MethodName(method_) +
+              " (it starts from a pretrained model); only pretrain may start from random weights");
     }
     static const std::vector<std::string> dtypes = {"float32", "float16", "bfloat16"};
     if (std::find(dtypes.begin(), dtypes.end(), m.dtype()) == dtypes.end()) {
@@ -119,11 +121,12 @@ class Validator {
     AtLeast(p + ".vision.patch_size", v.patch_size(), 1);
     AtLeast(p + ".vision.image_size", v.image_size(), 1);
     if (v.heads() > 0 && v.width() % v.heads() != 0) {
-      Err(p + ".vision.heads", "must divide vision.width (got " + Num(v.heads()) + " and " + Num(v.width()) + ")");
+      Err(p + ".vision.heads",
+          "must divide vision.width (got " + Num(v.heads()) + " and " + Num(v.width()) + ")");
     }
     if (v.patch_size() > 0 && v.image_size() % v.patch_size() != 0) {
-      Err(p + ".vision.patch_size", "must divide vision.image_size (got " + Num(v.patch_size()) + " and " +
-                                        Num(v.image_size()) + ")");
+      Err(p + ".vision.patch_size",
+          "must divide vision.image_size (got " + Num(v.patch_size()) + " and " + Num(v.image_size()) + ")");
     }
     if (v.has_mlp_ratio()) Positive(p + ".vision.mlp_ratio", v.mlp_ratio());
     const auto& t = a.text();
@@ -133,7 +136,8 @@ class Validator {
     AtLeast(p + ".text.context_length", t.context_length(), 3);
     AtLeast(p + ".text.vocab_size", t.vocab_size(), 3);
     if (t.heads() > 0 && t.width() % t.heads() != 0) {
-      Err(p + ".text.heads", "must divide text.width (got " + Num(t.heads()) + " and " + Num(t.width()) + ")");
+      Err(p + ".text.heads",
+          "must divide text.width (got " + Num(t.heads()) + " and " + Num(t.width()) + ")");
     }
     if (t.has_mlp_ratio()) Positive(p + ".text.mlp_ratio", t.mlp_ratio());
   }
@@ -160,12 +164,15 @@ class Validator {
       Err("method.train_image_tower", "method " + name + " must train at least one tower");
     }
     if (!contrastive && m.local_loss()) {
-      Err("method.local_loss", "only applies to the contrastive methods flyp and pretrain (got " + name + ")");
+      Err("method.local_loss",
+          "only applies to the contrastive methods flyp and pretrain (got " + name + ")");
     }
     if (!contrastive && m.mask_same_class()) {
-      Err("method.mask_same_class", "only applies to the contrastive methods flyp and pretrain (got " + name + ")");
+      Err("method.mask_same_class",
+          "only applies to the contrastive methods flyp and pretrain (got " + name + ")");
     }
-    if (method_ == v1::METHOD_L2SP) Positive("method.l2sp_weight", m.l2sp_weight());
+    if (method_ == v1::METHOD_L2SP)
+      Positive("method.l2sp_weight", m.l2sp_weight());
     else if (m.l2sp_weight() != 0) {
       Err("method.l2sp_weight", "only applies to method l2sp (got " + name + ")");
     }
@@ -209,14 +216,23 @@ class Validator {
       }
       float v = sh.severity();
       switch (sh.kind()) {
-        case v1::SHIFT_KIND_ROTATE: InRange(sp + ".severity", v, -180, 180); break;
-        case v1::SHIFT_KIND_NOISE: InRange(sp + ".severity", v, 0, 1); break;
-        case v1::SHIFT_KIND_BLUR: InRange(sp + ".severity", v, 0, 20); break;
-        case v1::SHIFT_KIND_OCCLUDE: InRange(sp + ".severity", v, 0, 1); break;
+        case v1::SHIFT_KIND_ROTATE:
+          InRange(sp + ".severity", v, -180, 180);
+          break;
+        case v1::SHIFT_KIND_NOISE:
+          InRange(sp + ".severity", v, 0, 1);
+          break;
+        case v1::SHIFT_KIND_BLUR:
+          InRange(sp + ".severity", v, 0, 20);
+          break;
+        case v1::SHIFT_KIND_OCCLUDE:
+          InRange(sp + ".severity", v, 0, 1);
+          break;
         case v1::SHIFT_KIND_SCALE:
           if (!(v > 0 && v <= 4)) Err(sp + ".severity", "must be in (0, 4] (got " + Num(v) + ")");
           break;
-        default: break;
+        default:
+          break;
       }
     }
   }
@@ -226,8 +242,10 @@ class Validator {
     const bool trains = method_ != v1::METHOD_ZEROSHOT;
     const bool labelled_train = method_ != v1::METHOD_PRETRAIN;
     if (trains) {
-      if (!d.has_train()) Err("data.train", "required for method " + MethodName(method_));
-      else Source(d.train(), "data.train", labelled_train);
+      if (!d.has_train())
+        Err("data.train", "required for method " + MethodName(method_));
+      else
+        Source(d.train(), "data.train", labelled_train);
     } else if (d.has_train()) {
       Err("data.train", "not used by method zeroshot; remove it");
     }
@@ -237,7 +255,8 @@ class Validator {
       Source(src, path, true);
       std::string name = src.name().empty() ? fallback : src.name();
       auto [it, inserted] = seen.emplace(name, path);
-      if (!inserted) Err(path + ".name", "duplicate split name '" + name + "' (also used by " + it->second + ")");
+      if (!inserted)
+        Err(path + ".name", "duplicate split name '" + name + "' (also used by " + it->second + ")");
     };
     if (d.has_id_val()) eval(d.id_val(), "data.id_val", "id_val");
     if (d.has_id_test()) eval(d.id_test(), "data.id_test", "id_test");
@@ -250,7 +269,8 @@ class Validator {
       Err("data.id_val", "required for method " + MethodName(method_) + " (the L2 strength is chosen on it)");
     }
     if (method_ != v1::METHOD_PRETRAIN && !d.has_id_val() && !d.has_id_test() && d.ood_size() == 0) {
-      Err("data", "method " + MethodName(method_) + " needs at least one evaluation split (id_val, id_test or ood)");
+      Err("data",
+          "method " + MethodName(method_) + " needs at least one evaluation split (id_val, id_test or ood)");
     }
     if (s.wise_ft().enabled() && !d.has_id_val()) {
       Err("data.id_val", "required when wise_ft.enabled (alpha is chosen on ID validation accuracy)");
@@ -264,7 +284,8 @@ class Validator {
                                         " (one of: " + Join(sets) + ")");
     } else if (t.builtin() == "custom") {
       if (t.custom().empty() && t.file().empty()) {
-        Err("data.templates.custom", "give a list of templates or data.templates.file when builtin is custom");
+        Err("data.templates.custom",
+            "give a list of templates or data.templates.file when builtin is custom");
       }
       if (!t.custom().empty() && !t.file().empty()) {
         Err("data.templates.file", "give data.templates.custom or data.templates.file, not both");
@@ -278,7 +299,8 @@ class Validator {
         }
       }
     } else if (!t.custom().empty() || !t.file().empty()) {
-      Err("data.templates.builtin", "must be custom when data.templates.custom or data.templates.file is given");
+      Err("data.templates.builtin",
+          "must be custom when data.templates.custom or data.templates.file is given");
     }
     AtLeast("data.loader_threads", d.loader_threads(), 0);
     AtLeast("data.prefetch_batches", d.prefetch_batches(), 1);

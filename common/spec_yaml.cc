@@ -1,5 +1,9 @@
 #include "common/spec_yaml.h"
 
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/duration.pb.h>
+#include <google/protobuf/timestamp.pb.h>
+#include <google/protobuf/util/time_util.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -7,11 +11,6 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
-
-#include <google/protobuf/descriptor.h>
-#include <google/protobuf/duration.pb.h>
-#include <google/protobuf/timestamp.pb.h>
-#include <google/protobuf/util/time_util.h>
 
 namespace flyp {
 namespace {
@@ -38,11 +37,16 @@ std::string Child(const std::string& path, const std::string& key) {
 
 std::string KindName(const YAML::Node& n) {
   switch (n.Type()) {
-    case YAML::NodeType::Null: return "nothing";
-    case YAML::NodeType::Scalar: return "'" + n.Scalar() + "'";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Map: return "a mapping";
-    default: return "an undefined value";
+    case YAML::NodeType::Null:
+      return "nothing";
+    case YAML::NodeType::Scalar:
+      return "'" + n.Scalar() + "'";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    default:
+      return "an undefined value";
   }
 }
 
@@ -89,8 +93,7 @@ class YamlReader {
     errors_->push_back(FieldError{path, message});
   }
 
-  void ReadField(const YAML::Node& node, Message* msg, const FieldDescriptor* f,
-                 const std::string& path) {
+  void ReadField(const YAML::Node& node, Message* msg, const FieldDescriptor* f, const std::string& path) {
     const Reflection* r = msg->GetReflection();
     if (node.IsNull()) {
       Error(path, "missing value");
@@ -116,8 +119,8 @@ class YamlReader {
     return false;
   }
 
-  void ReadValue(const YAML::Node& node, Message* msg, const FieldDescriptor* f,
-                 const std::string& path, bool repeated) {
+  void ReadValue(const YAML::Node& node, Message* msg, const FieldDescriptor* f, const std::string& path,
+                 bool repeated) {
     const Reflection* r = msg->GetReflection();
     switch (f->cpp_type()) {
       case FieldDescriptor::CPPTYPE_MESSAGE: {
@@ -149,29 +152,41 @@ class YamlReader {
             std::any_of(want.begin(), want.end(), [](unsigned char c) { return std::isupper(c); })) {
           std::vector<std::string> names = EnumYamlNames(type);
           std::string guess = ClosestMatch(want, names);
-          Error(path, "unknown value '" + want + "'" + (guess.empty() ? "" : "; did you mean " + guess + "?") +
+          Error(path, "unknown value '" + want + "'" +
+                          (guess.empty() ? "" : "; did you mean " + guess + "?") +
                           " (one of: " + Join(names, ", ") + ")");
           return;
         }
-        if (repeated) r->AddEnum(msg, f, v); else r->SetEnum(msg, f, v);
+        if (repeated)
+          r->AddEnum(msg, f, v);
+        else
+          r->SetEnum(msg, f, v);
         return;
       }
       case FieldDescriptor::CPPTYPE_BOOL: {
         if (!Scalar(node, path, "true or false")) return;
         const std::string& s = node.Scalar();
         bool b;
-        if (s == "true" || s == "True" || s == "yes") b = true;
-        else if (s == "false" || s == "False" || s == "no") b = false;
+        if (s == "true" || s == "True" || s == "yes")
+          b = true;
+        else if (s == "false" || s == "False" || s == "no")
+          b = false;
         else {
           Error(path, "expected true or false, got '" + s + "'");
           return;
         }
-        if (repeated) r->AddBool(msg, f, b); else r->SetBool(msg, f, b);
+        if (repeated)
+          r->AddBool(msg, f, b);
+        else
+          r->SetBool(msg, f, b);
         return;
       }
       case FieldDescriptor::CPPTYPE_STRING: {
         if (!Scalar(node, path, "a string")) return;
-        if (repeated) r->AddString(msg, f, node.Scalar()); else r->SetString(msg, f, node.Scalar());
+        if (repeated)
+          r->AddString(msg, f, node.Scalar());
+        else
+          r->SetString(msg, f, node.Scalar());
         return;
       }
       case FieldDescriptor::CPPTYPE_INT32:
@@ -186,23 +201,36 @@ class YamlReader {
           Error(path, "expected an integer, got '" + s + "'");
           return;
         }
-        bool is32 = f->cpp_type() == FieldDescriptor::CPPTYPE_INT32 || f->cpp_type() == FieldDescriptor::CPPTYPE_UINT32;
+        bool is32 = f->cpp_type() == FieldDescriptor::CPPTYPE_INT32 ||
+                    f->cpp_type() == FieldDescriptor::CPPTYPE_UINT32;
         if (is32 && (v > std::numeric_limits<int32_t>::max() || v < std::numeric_limits<int32_t>::min())) {
           Error(path, "integer out of range, got '" + s + "'");
           return;
         }
         switch (f->cpp_type()) {
           case FieldDescriptor::CPPTYPE_INT32:
-            if (repeated) r->AddInt32(msg, f, static_cast<int32_t>(v)); else r->SetInt32(msg, f, static_cast<int32_t>(v));
+            if (repeated)
+              r->AddInt32(msg, f, static_cast<int32_t>(v));
+            else
+              r->SetInt32(msg, f, static_cast<int32_t>(v));
             break;
           case FieldDescriptor::CPPTYPE_INT64:
-            if (repeated) r->AddInt64(msg, f, v); else r->SetInt64(msg, f, v);
+            if (repeated)
+              r->AddInt64(msg, f, v);
+            else
+              r->SetInt64(msg, f, v);
             break;
           case FieldDescriptor::CPPTYPE_UINT32:
-            if (repeated) r->AddUInt32(msg, f, static_cast<uint32_t>(v)); else r->SetUInt32(msg, f, static_cast<uint32_t>(v));
+            if (repeated)
+              r->AddUInt32(msg, f, static_cast<uint32_t>(v));
+            else
+              r->SetUInt32(msg, f, static_cast<uint32_t>(v));
             break;
           default:
-            if (repeated) r->AddUInt64(msg, f, static_cast<uint64_t>(v)); else r->SetUInt64(msg, f, static_cast<uint64_t>(v));
+            if (repeated)
+              r->AddUInt64(msg, f, static_cast<uint64_t>(v));
+            else
+              r->SetUInt64(msg, f, static_cast<uint64_t>(v));
         }
         return;
       }
@@ -219,9 +247,15 @@ class YamlReader {
         if (f->cpp_type() == FieldDescriptor::CPPTYPE_FLOAT) {
           float fv = 0;
           std::from_chars(s.data(), s.data() + s.size(), fv);  // exact float rounding of the text
-          if (repeated) r->AddFloat(msg, f, fv); else r->SetFloat(msg, f, fv);
+          if (repeated)
+            r->AddFloat(msg, f, fv);
+          else
+            r->SetFloat(msg, f, fv);
         } else {
-          if (repeated) r->AddDouble(msg, f, v); else r->SetDouble(msg, f, v);
+          if (repeated)
+            r->AddDouble(msg, f, v);
+          else
+            r->SetDouble(msg, f, v);
         }
         return;
       }
@@ -276,7 +310,8 @@ void EmitValue(YAML::Emitter& out, const Message& msg, const FieldDescriptor* f,
         out << FormatDuration(d.seconds(), d.nanos());
       } else if (f->message_type()->full_name() == "google.protobuf.Timestamp") {
         // RFC 3339, as the JSON mapping writes it (e.g. Job status times).
-        out << google::protobuf::util::TimeUtil::ToString(static_cast<const google::protobuf::Timestamp&>(sub));
+        out << google::protobuf::util::TimeUtil::ToString(
+            static_cast<const google::protobuf::Timestamp&>(sub));
       } else {
         EmitMessage(out, sub);
       }
@@ -390,13 +425,20 @@ bool ParseDuration(std::string_view text, int64_t* seconds, int32_t* nanos) {
     while (i < s.size() && std::isalpha(static_cast<unsigned char>(s[i]))) ++i;
     std::string unit = s.substr(ustart, i - ustart);
     long double scale;
-    if (unit == "h") scale = 3600;
-    else if (unit == "m") scale = 60;
-    else if (unit == "s") scale = 1;
-    else if (unit == "ms") scale = 1e-3L;
-    else if (unit == "us") scale = 1e-6L;
-    else if (unit == "ns") scale = 1e-9L;
-    else return false;
+    if (unit == "h")
+      scale = 3600;
+    else if (unit == "m")
+      scale = 60;
+    else if (unit == "s")
+      scale = 1;
+    else if (unit == "ms")
+      scale = 1e-3L;
+    else if (unit == "us")
+      scale = 1e-6L;
+    else if (unit == "ns")
+      scale = 1e-9L;
+    else
+      return false;
     total += num * scale;
     any = true;
   }

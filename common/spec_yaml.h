@@ -7,12 +7,12 @@
 // meaning of values is checked by ValidateJobSpec (common/spec_validate.h).
 #pragma once
 
+#include <google/protobuf/message.h>
+
 #include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <google/protobuf/message.h>
 
 #include "common/status.h"
 
@@ -33,8 +33,7 @@ inline void PrintTo(const FieldError& e, std::ostream* os) { *os << e.ToString()
 // caller may pre-fill `msg` or apply defaults afterwards. Every problem found
 // is appended to `errors` (parsing continues past bad fields); returns true
 // when none were found.
-bool YamlToMessage(std::string_view yaml, google::protobuf::Message* msg,
-                   std::vector<FieldError>* errors);
+bool YamlToMessage(std::string_view yaml, google::protobuf::Message* msg, std::vector<FieldError>* errors);
 
 // Writes every set field of `msg` as block-style YAML, in field order.
 // Floating-point values use the shortest form that parses back exactly, so

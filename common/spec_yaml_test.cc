@@ -1,7 +1,7 @@
 #include "common/spec_yaml.h"
 
-#include <gtest/gtest.h>
 #include <google/protobuf/util/message_differencer.h>
+#include <gtest/gtest.h>
 
 #include "flyp/v1/job_spec.pb.h"
 
@@ -45,7 +45,8 @@ TEST(EditDistanceTest, SuggestsCloseNames) {
 }
 
 TEST(EnumNamesTest, StripPrefixAndLowercase) {
-  EXPECT_EQ(EnumYamlName(v1::Activation_descriptor()->FindValueByNumber(v1::ACTIVATION_QUICK_GELU)), "quick_gelu");
+  EXPECT_EQ(EnumYamlName(v1::Activation_descriptor()->FindValueByNumber(v1::ACTIVATION_QUICK_GELU)),
+            "quick_gelu");
   EXPECT_EQ(EnumYamlName(v1::LrSchedule_descriptor()->FindValueByNumber(v1::LR_SCHEDULE_COSINE)), "cosine");
   auto names = EnumYamlNames(v1::Method_descriptor());
   EXPECT_EQ(names.size(), 7u);
@@ -66,7 +67,9 @@ data:
     - {name: rot, format: fashion_mnist, shifts: [{kind: rotate, severity: 30}]}
 run_policy: {collective_timeout: 2m, active_deadline: 1h30m}
 wise_ft: {alphas: [0, 0.5, 1]}
-)", &spec, &errors)) << errors.front().ToString();
+)",
+                            &spec, &errors))
+      << errors.front().ToString();
   EXPECT_EQ(spec.name(), "demo");
   EXPECT_EQ(spec.priority(), -3);
   EXPECT_EQ(spec.model().architecture().activation(), v1::ACTIVATION_QUICK_GELU);
@@ -90,7 +93,8 @@ optim: {learning_rat: 1, weight_decay: lots}
 resources: {world_size: 1.5, device: tpu}
 wise_ft: {alphas: 0.5}
 model: tiny
-)", &spec, &errors));
+)",
+                             &spec, &errors));
   std::vector<FieldError> want = {
       {"optim.learning_rat", "unknown field; did you mean learning_rate?"},
       {"optim.weight_decay", "expected a number, got 'lots'"},

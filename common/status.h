@@ -65,7 +65,9 @@ std::ostream& operator<<(std::ostream& os, const Status& s);
 
 inline Status InvalidArgumentError(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
 inline Status NotFoundError(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
-inline Status FailedPreconditionError(std::string m) { return {StatusCode::kFailedPrecondition, std::move(m)}; }
+inline Status FailedPreconditionError(std::string m) {
+  return {StatusCode::kFailedPrecondition, std::move(m)};
+}
 inline Status InternalError(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 inline Status DataLossError(std::string m) { return {StatusCode::kDataLoss, std::move(m)}; }
 inline Status UnavailableError(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
@@ -92,9 +94,18 @@ class [[nodiscard]] StatusOr {
   bool ok() const { return status_.ok(); }
   const Status& status() const { return status_; }
 
-  const T& value() const& { assert(ok()); return *value_; }
-  T& value() & { assert(ok()); return *value_; }
-  T&& value() && { assert(ok()); return std::move(*value_); }
+  const T& value() const& {
+    assert(ok());
+    return *value_;
+  }
+  T& value() & {
+    assert(ok());
+    return *value_;
+  }
+  T&& value() && {
+    assert(ok());
+    return std::move(*value_);
+  }
   const T& operator*() const& { return value(); }
   T& operator*() & { return value(); }
   const T* operator->() const { return &value(); }
@@ -111,10 +122,10 @@ class [[nodiscard]] StatusOr {
 #define FLYP_STATUS_CONCAT(a, b) FLYP_STATUS_CONCAT_INNER(a, b)
 
 // Returns from the enclosing function if `expr` (a Status) is not OK.
-#define FLYP_RETURN_IF_ERROR(expr)            \
-  do {                                        \
-    ::flyp::Status _flyp_st = (expr);         \
-    if (!_flyp_st.ok()) return _flyp_st;      \
+#define FLYP_RETURN_IF_ERROR(expr)       \
+  do {                                   \
+    ::flyp::Status _flyp_st = (expr);    \
+    if (!_flyp_st.ok()) return _flyp_st; \
   } while (0)
 
 // FLYP_ASSIGN_OR_RETURN(auto x, MaybeX()); declares x or returns the error.

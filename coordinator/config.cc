@@ -38,16 +38,26 @@ struct Option {
   Setter set;
 };
 
-#define FLYP_STR(field) [](CoordinatorConfig* c, const std::string& v) { c->field = v; return Status::Ok(); }
-#define FLYP_INT(field, key) [](CoordinatorConfig* c, const std::string& v) { return ParseInt(key, v, &c->field); }
-#define FLYP_DBL(field, key) [](CoordinatorConfig* c, const std::string& v) { return ParseDouble(key, v, &c->field); }
+#define FLYP_STR(field)                            \
+  [](CoordinatorConfig* c, const std::string& v) { \
+    c->field = v;                                  \
+    return Status::Ok();                           \
+  }
+#define FLYP_INT(field, key) \
+  [](CoordinatorConfig* c, const std::string& v) { return ParseInt(key, v, &c->field); }
+#define FLYP_DBL(field, key) \
+  [](CoordinatorConfig* c, const std::string& v) { return ParseDouble(key, v, &c->field); }
 
 const std::vector<Option>& Options() {
   static const std::vector<Option> options = {
       {"listen", "host:port to serve on (default 0.0.0.0:50051; port 0 picks one)", FLYP_STR(listen)},
-      {"advertise-address", "address workers dial back (default 127.0.0.1:<port>)", FLYP_STR(advertise_address)},
+      {"advertise-address", "address workers dial back (default 127.0.0.1:<port>)",
+       FLYP_STR(advertise_address)},
       {"data-root", "directory spec paths may point into (repeatable)",
-       [](CoordinatorConfig* c, const std::string& v) { c->data_roots.push_back(v); return Status::Ok(); }},
+       [](CoordinatorConfig* c, const std::string& v) {
+         c->data_roots.push_back(v);
+         return Status::Ok();
+       }},
       {"artifact-root", "where job folders are created (default ./flyp-artifacts)", FLYP_STR(artifact_root)},
       {"db", "SQLite job store file (default ./flyp-coordinator.db)", FLYP_STR(db_path)},
       {"cpu-slots", "CPU slots to schedule (default: number of cores)", FLYP_INT(cpu_slots, "cpu-slots")},
@@ -55,28 +65,36 @@ const std::vector<Option>& Options() {
       {"token-file", "bearer tokens, 'TOKEN NAME' per line (default: no auth)", FLYP_STR(token_file)},
       {"tls-cert", "PEM certificate chain; with --tls-key enables TLS", FLYP_STR(tls_cert)},
       {"tls-key", "PEM private key", FLYP_STR(tls_key)},
-      {"launcher", "local | kubernetes (MPIJob through the Kubernetes API; default local)", FLYP_STR(launcher)},
+      {"launcher", "local | kubernetes (MPIJob through the Kubernetes API; default local)",
+       FLYP_STR(launcher)},
       {"worker-binary", "flyp-worker path (default: next to this binary)", FLYP_STR(worker_binary)},
       {"mpirun", "mpirun path (default: the one found at build time)", FLYP_STR(mpirun)},
-      {"grace-period-s", "seconds between SIGTERM and SIGKILL (default 10)", FLYP_DBL(grace_period_s, "grace-period-s")},
+      {"grace-period-s", "seconds between SIGTERM and SIGKILL (default 10)",
+       FLYP_DBL(grace_period_s, "grace-period-s")},
       {"backoff-base-s", "first restart delay in seconds, doubled per restart (default 1)",
        FLYP_DBL(backoff_base_s, "backoff-base-s")},
-      {"backoff-max-s", "longest restart delay in seconds (default 60)", FLYP_DBL(backoff_max_s, "backoff-max-s")},
-      {"max-receive-mib", "largest accepted request in MiB (default 16)", FLYP_INT(max_receive_mib, "max-receive-mib")},
+      {"backoff-max-s", "longest restart delay in seconds (default 60)",
+       FLYP_DBL(backoff_max_s, "backoff-max-s")},
+      {"max-receive-mib", "largest accepted request in MiB (default 16)",
+       FLYP_INT(max_receive_mib, "max-receive-mib")},
       {"port-file", "write the bound port to this file once serving (for scripts)", FLYP_STR(port_file)},
       {"metrics-listen", "host:port of Prometheus /metrics (default 0.0.0.0:9464; 'off' disables)",
        FLYP_STR(metrics_listen)},
-      {"k8s-namespace", "kubernetes: namespace of the MPIJobs (default: the pod's own)", FLYP_STR(k8s_namespace)},
+      {"k8s-namespace", "kubernetes: namespace of the MPIJobs (default: the pod's own)",
+       FLYP_STR(k8s_namespace)},
       {"k8s-image", "kubernetes: worker image (required)", FLYP_STR(k8s_image)},
       {"k8s-pvc", "kubernetes: PVC with data and artifacts (default flyp-data)", FLYP_STR(k8s_pvc)},
-      {"k8s-mount-path", "kubernetes: where ranks mount the PVC (default /var/lib/flyp)", FLYP_STR(k8s_mount_path)},
-      {"k8s-api-server", "kubernetes: API URL (default https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT)",
+      {"k8s-mount-path", "kubernetes: where ranks mount the PVC (default /var/lib/flyp)",
+       FLYP_STR(k8s_mount_path)},
+      {"k8s-api-server",
+       "kubernetes: API URL (default https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT)",
        FLYP_STR(k8s_api_server)},
       {"k8s-token-file", "kubernetes: service-account token file", FLYP_STR(k8s_token_file)},
       {"k8s-ca-file", "kubernetes: API server CA bundle", FLYP_STR(k8s_ca_file)},
       {"k8s-worker-metrics-port", "kubernetes: FLYP_METRICS_PORT of the ranks (default 9400; 0 off)",
        FLYP_INT(k8s_worker_metrics_port, "k8s-worker-metrics-port")},
-      {"k8s-poll-s", "kubernetes: MPIJob status poll interval in seconds (default 2)", FLYP_DBL(k8s_poll_s, "k8s-poll-s")},
+      {"k8s-poll-s", "kubernetes: MPIJob status poll interval in seconds (default 2)",
+       FLYP_DBL(k8s_poll_s, "k8s-poll-s")},
   };
   return options;
 }
@@ -112,7 +130,8 @@ Status ApplyConfigYaml(const std::string& yaml, const std::string& origin, Coord
   for (const auto& kv : root) {
     std::string key = kv.first.as<std::string>();
     std::string name = key;
-    for (char& ch : name) if (ch == '_') ch = '-';
+    for (char& ch : name)
+      if (ch == '_') ch = '-';
     if (name == "db-path") name = "db";
     if (name == "data-roots") name = "data-root";
     const Option* o = Find(name);
@@ -184,7 +203,8 @@ Status ValidateCoordinatorConfig(const CoordinatorConfig& c) {
   if (c.backoff_base_s < 0 || c.backoff_max_s < c.backoff_base_s) {
     errors += "backoff-base-s, backoff-max-s: need 0 <= base <= max\n";
   }
-  if (c.launcher == "kubernetes" && c.k8s_image.empty()) errors += "k8s-image: required with launcher kubernetes\n";
+  if (c.launcher == "kubernetes" && c.k8s_image.empty())
+    errors += "k8s-image: required with launcher kubernetes\n";
   if (c.k8s_poll_s <= 0) errors += "k8s-poll-s: must be > 0\n";
   if (c.k8s_worker_metrics_port < 0 || c.k8s_worker_metrics_port > 65535) {
     errors += "k8s-worker-metrics-port: must be 0..65535\n";

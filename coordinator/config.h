@@ -28,16 +28,16 @@ struct CoordinatorConfig {
   double grace_period_s = 10;      // SIGTERM -> SIGKILL when stopping a world
   double backoff_base_s = 1;       // first restart delay, doubled per restart
   double backoff_max_s = 60;
-  int max_receive_mib = 16;        // largest accepted request message
-  std::string port_file;           // when set, the bound port is written here once serving
+  int max_receive_mib = 16;  // largest accepted request message
+  std::string port_file;     // when set, the bound port is written here once serving
   // Prometheus /metrics (coordinator/metrics.h); empty or "off": no endpoint.
   std::string metrics_listen = "0.0.0.0:9464";
   // launcher: kubernetes (coordinator/launcher/kubernetes_launcher.h).
-  std::string k8s_namespace;    // empty: the pod's own namespace (service account), else "default"
-  std::string k8s_image;        // worker image (required with launcher kubernetes)
-  std::string k8s_pvc = "flyp-data";         // claim mounted in every rank at k8s_mount_path
+  std::string k8s_namespace;          // empty: the pod's own namespace (service account), else "default"
+  std::string k8s_image;              // worker image (required with launcher kubernetes)
+  std::string k8s_pvc = "flyp-data";  // claim mounted in every rank at k8s_mount_path
   std::string k8s_mount_path = "/var/lib/flyp";
-  std::string k8s_api_server;   // empty: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT
+  std::string k8s_api_server;  // empty: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT
   std::string k8s_token_file = "/var/run/secrets/kubernetes.io/serviceaccount/token";
   std::string k8s_ca_file = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
   int k8s_worker_metrics_port = 9400;  // FLYP_METRICS_PORT of the ranks; 0: off

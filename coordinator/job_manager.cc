@@ -29,7 +29,11 @@ Status WriteFile(const std::string& path, const std::string& text) {
 }  // namespace
 
 JobManager::JobManager(JobManagerOptions opts, JobStore* store, Launcher* launcher, const Clock* clock)
-    : opts_(std::move(opts)), store_(store), launcher_(launcher), clock_(clock), scheduler_(opts_.capacity, clock) {}
+    : opts_(std::move(opts)),
+      store_(store),
+      launcher_(launcher),
+      clock_(clock),
+      scheduler_(opts_.capacity, clock) {}
 
 JobManager::~JobManager() { Stop(); }
 
@@ -63,7 +67,8 @@ Status JobManager::TransitionLocked(const std::string& id, v1::JobState state, c
   Status s = store_->UpdateJob(id, extra);
   if (s.ok() && opts_.metrics) opts_.metrics->OnTransition(before, state);
   if (!s.ok()) FLYP_LOG(ERROR) << id << ": cannot record " << v1::JobState_Name(state) << ": " << s;
-  FLYP_LOG(INFO) << id << ": " << v1::JobState_Name(state) << " " << reason << (message.empty() ? "" : ": ") << message;
+  FLYP_LOG(INFO) << id << ": " << v1::JobState_Name(state) << " " << reason << (message.empty() ? "" : ": ")
+                 << message;
   Notify();
   return s;
 }
@@ -171,8 +176,8 @@ void JobManager::TickLocked() {
     auto it = active_.find(id);
     if (it == active_.end() || it->second.stopping) continue;
     RequestStopLocked(id, it->second, v1::JOB_STATE_FAILED, "DeadlineExceeded",
-                      "run_policy.active_deadline of " + std::to_string(it->second.gang.active_deadline_ms / 1000) +
-                          "s passed");
+                      "run_policy.active_deadline of " +
+                          std::to_string(it->second.gang.active_deadline_ms / 1000) + "s passed");
   }
   for (const GangRequest& g : scheduler_.Admit()) {
     auto rec = store_->GetJob(g.job_id);
@@ -189,9 +194,9 @@ void JobManager::TickLocked() {
     if (opts_.metrics && rec->attempt == 0) {
       opts_.metrics->ObserveQueueWait((now - TimestampToMillis(rec->job.status().create_time())) / 1000.0);
     }
-    (void)TransitionLocked(g.job_id, v1::JOB_STATE_ADMITTED, "GangAdmitted",
-                           std::to_string(g.units) + (g.device == v1::DEVICE_CUDA ? " GPUs" : " CPU slots") +
-                               " reserved");
+    (void)TransitionLocked(
+        g.job_id, v1::JOB_STATE_ADMITTED, "GangAdmitted",
+        std::to_string(g.units) + (g.device == v1::DEVICE_CUDA ? " GPUs" : " CPU slots") + " reserved");
     (void)TransitionLocked(g.job_id, v1::JOB_STATE_STARTING, "Launching", "");
     Status s = LaunchLocked(g.job_id, a);
     if (!s.ok()) FinishLocked(g.job_id, v1::JOB_STATE_FAILED, "LaunchFailed", s.message());
@@ -270,8 +275,9 @@ void JobManager::OnWorldExitLocked(const std::string& id, Active& a, const World
   u.restarts = a.restarts;
   u.pgid = 0;
   (void)TransitionLocked(id, v1::JOB_STATE_RESTARTING, "RankExited",
-                         what + "; restart " + std::to_string(a.restarts) + " of " + std::to_string(a.backoff_limit) +
-                             " in " + std::to_string(delay) + " ms from the last checkpoint",
+                         what + "; restart " + std::to_string(a.restarts) + " of " +
+                             std::to_string(a.backoff_limit) + " in " + std::to_string(delay) +
+                             " ms from the last checkpoint",
                          u);
 }
 
@@ -291,8 +297,8 @@ void JobManager::RequestStopLocked(const std::string& id, Active& a, v1::JobStat
   wake_.notify_all();
 }
 
-StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec, const std::string& spec_yaml, const std::string& owner,
-                                     const std::string& idempotency_key) {
+StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec, const std::string& spec_yaml,
+                                     const std::string& owner, const std::string& idempotency_key) {
   FLYP_RETURN_IF_ERROR(scheduler_.CheckFits(GangFor("", 0, spec)));  // capacity is immutable: no lock needed
   NewJob nj;
   nj.spec = spec;
@@ -326,7 +332,8 @@ StatusOr<v1::Job> JobManager::Cancel(const std::string& id, const std::string& r
     }
     auto it = active_.find(id);
     if (it != active_.end()) {
-      if (!it->second.stopping) RequestStopLocked(id, it->second, v1::JOB_STATE_CANCELLED, "UserCancelled", message);
+      if (!it->second.stopping)
+        RequestStopLocked(id, it->second, v1::JOB_STATE_CANCELLED, "UserCancelled", message);
     } else {
       FinishLocked(id, v1::JOB_STATE_CANCELLED, "UserCancelled", message);
     }
@@ -362,10 +369,10 @@ Status JobManager::ReportState(const v1::ReportStateRequest& req, const std::str
       if (s == v1::JOB_STATE_STARTING || s == v1::JOB_STATE_RESTARTING || s == v1::JOB_STATE_ADMITTED) {
         JobUpdate u;
         u.expect_state = s;
-        (void)TransitionLocked(req.job_id(), v1::JOB_STATE_RUNNING, "WorkerStarted",
-                               "attempt " + std::to_string(req.attempt()) +
-                                   (req.message().empty() ? "" : ": " + req.message()),
-                               u);
+        (void)TransitionLocked(
+            req.job_id(), v1::JOB_STATE_RUNNING, "WorkerStarted",
+            "attempt " + std::to_string(req.attempt()) + (req.message().empty() ? "" : ": " + req.message()),
+            u);
       }
       return Status::Ok();
     }
@@ -388,7 +395,8 @@ Status JobManager::ReportState(const v1::ReportStateRequest& req, const std::str
   }
 }
 
-Status JobManager::ReportProgress(const v1::ReportProgressRequest& req, const std::string& token, bool* stop) {
+Status JobManager::ReportProgress(const v1::ReportProgressRequest& req, const std::string& token,
+                                  bool* stop) {
   std::lock_guard<std::mutex> lock(mu_);
   FLYP_RETURN_IF_ERROR(CheckWorker(req.job_id(), req.attempt(), token, stop));
   if (*stop) return Status::Ok();

@@ -30,10 +30,10 @@ namespace flyp::coord {
 
 struct JobManagerOptions {
   Capacity capacity{4, 0};
-  std::string artifact_root;         // <root>/<job-id>/{spec.yaml,logs/world.log,...}
-  std::string coordinator_address;   // what workers dial (FLYP_COORDINATOR)
-  int64_t grace_ms = 10000;          // SIGTERM -> SIGKILL
-  int64_t backoff_base_ms = 1000;    // first restart delay, doubled each time
+  std::string artifact_root;        // <root>/<job-id>/{spec.yaml,logs/world.log,...}
+  std::string coordinator_address;  // what workers dial (FLYP_COORDINATOR)
+  int64_t grace_ms = 10000;         // SIGTERM -> SIGKILL
+  int64_t backoff_base_ms = 1000;   // first restart delay, doubled each time
   int64_t backoff_max_ms = 60000;
   int64_t tick_ms = 50;
   CoordinatorMetrics* metrics = nullptr;  // optional; must outlive the manager
@@ -82,7 +82,7 @@ class JobManager {
   // A job admitted and not yet finished.
   struct Active {
     GangRequest gang;
-    int64_t world = 0;          // 0: no world right now
+    int64_t world = 0;  // 0: no world right now
     int attempt = 0;
     int restarts = 0;
     int backoff_limit = 0;
@@ -101,8 +101,8 @@ class JobManager {
   void TickLocked();
   void OnWorldExitLocked(const std::string& id, Active& a, const WorldExit& exit);
   Status LaunchLocked(const std::string& id, Active& a);
-  void RequestStopLocked(const std::string& id, Active& a, v1::JobState final_state, const std::string& reason,
-                         const std::string& message);
+  void RequestStopLocked(const std::string& id, Active& a, v1::JobState final_state,
+                         const std::string& reason, const std::string& message);
   Status TransitionLocked(const std::string& id, v1::JobState state, const std::string& reason,
                           const std::string& message, JobUpdate extra = {});
   void FinishLocked(const std::string& id, v1::JobState state, const std::string& reason,
@@ -116,8 +116,8 @@ class JobManager {
   const Clock* clock_;
 
   std::mutex mu_;
-  std::condition_variable wake_;  // loop wake-up
-  Scheduler scheduler_;           // guarded by mu_
+  std::condition_variable wake_;          // loop wake-up
+  Scheduler scheduler_;                   // guarded by mu_
   std::map<std::string, Active> active_;  // guarded by mu_
   bool stop_ = false;
   std::thread loop_;

@@ -11,7 +11,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   for (const auto& a : args) {
     if (a == "-h" || a == "--help") {
-      std::cout << "usage: flyp-coordinator [--config FILE] [flags]\n\n" << flyp::coord::CoordinatorConfigHelp();
+      std::cout << "usage: flyp-coordinator [--config FILE] [flags]\n\n"
+                << flyp::coord::CoordinatorConfigHelp();
       return 0;
     }
   }

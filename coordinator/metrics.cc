@@ -53,23 +53,11 @@ std::string JobStateLabel(v1::JobState s) {
 }
 
 std::string GrpcCodeName(int code) {
-  static const char* kNames[] = {"OK",
-                                 "CANCELLED",
-                                 "UNKNOWN",
-                                 "INVALID_ARGUMENT",
-                                 "DEADLINE_EXCEEDED",
-                                 "NOT_FOUND",
-                                 "ALREADY_EXISTS",
-                                 "PERMISSION_DENIED",
-                                 "RESOURCE_EXHAUSTED",
-                                 "FAILED_PRECONDITION",
-                                 "ABORTED",
-                                 "OUT_OF_RANGE",
-                                 "UNIMPLEMENTED",
-                                 "INTERNAL",
-                                 "UNAVAILABLE",
-                                 "DATA_LOSS",
-                                 "UNAUTHENTICATED"};
+  static const char* kNames[] = {
+      "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+      "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+      "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+      "DATA_LOSS", "UNAUTHENTICATED"};
   return code >= 0 && code <= 16 ? kNames[code] : "UNKNOWN";
 }
 
@@ -80,7 +68,8 @@ const std::vector<std::string>& KnownRpcMethods() {
     const google::protobuf::FileDescriptor* file = v1::SubmitJobRequest::descriptor()->file();
     for (int s = 0; s < file->service_count(); ++s) {
       const auto* d = file->service(s);
-      for (int i = 0; i < d->method_count(); ++i) out.push_back("/" + d->full_name() + "/" + d->method(i)->name());
+      for (int i = 0; i < d->method_count(); ++i)
+        out.push_back("/" + d->full_name() + "/" + d->method(i)->name());
     }
     out.push_back("/grpc.health.v1.Health/Check");
     out.push_back("/grpc.health.v1.Health/Watch");
@@ -96,7 +85,11 @@ CoordinatorMetrics::CoordinatorMetrics() : registry_(std::make_shared<prometheus
   for (int s = v1::JOB_STATE_QUEUED; s <= v1::JOB_STATE_CANCELLED; ++s) {
     jobs_[s] = &jobs.Add({{"state", JobStateLabel(static_cast<v1::JobState>(s))}});
   }
-  submitted_ = &BuildCounter().Name("flyp_jobs_submitted_total").Help("Jobs accepted by SubmitJob").Register(r).Add({});
+  submitted_ = &BuildCounter()
+                    .Name("flyp_jobs_submitted_total")
+                    .Help("Jobs accepted by SubmitJob")
+                    .Register(r)
+                    .Add({});
   queue_wait_ = &BuildHistogram()
                      .Name("flyp_job_queue_wait_seconds")
                      .Help("Time from submission to the first admission of a job")
@@ -107,14 +100,17 @@ CoordinatorMetrics::CoordinatorMetrics() : registry_(std::make_shared<prometheus
                    .Help("Job worlds relaunched after a failure or a coordinator restart")
                    .Register(r)
                    .Add({});
-  auto& slots = BuildGauge().Name("flyp_slots").Help("Schedulable units per pool (cpu slots, gpus)").Register(r);
-  slots_ = {&slots.Add({{"pool", "cpu"}, {"state", "free"}}), &slots.Add({{"pool", "cpu"}, {"state", "used"}}),
-            &slots.Add({{"pool", "gpu"}, {"state", "free"}}), &slots.Add({{"pool", "gpu"}, {"state", "used"}})};
+  auto& slots =
+      BuildGauge().Name("flyp_slots").Help("Schedulable units per pool (cpu slots, gpus)").Register(r);
+  slots_ = {
+      &slots.Add({{"pool", "cpu"}, {"state", "free"}}), &slots.Add({{"pool", "cpu"}, {"state", "used"}}),
+      &slots.Add({{"pool", "gpu"}, {"state", "free"}}), &slots.Add({{"pool", "gpu"}, {"state", "used"}})};
   rpc_family_ = &BuildCounter()
                      .Name("flyp_rpc_requests_total")
                      .Help("Finished RPCs by method and status code")
                      .Register(r);
-  for (const std::string& m : KnownRpcMethods()) rpc_[{m, 0}] = &rpc_family_->Add({{"method", m}, {"code", "OK"}});
+  for (const std::string& m : KnownRpcMethods())
+    rpc_[{m, 0}] = &rpc_family_->Add({{"method", m}, {"code", "OK"}});
 }
 
 Status CoordinatorMetrics::LoadJobCounts(JobStore* store) {
@@ -168,7 +164,8 @@ void CoordinatorMetrics::OnRpc(const std::string& method, int grpc_code) {
   it->second->Increment();
 }
 
-std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> CoordinatorMetrics::RpcInterceptorFactory() {
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
+CoordinatorMetrics::RpcInterceptorFactory() {
   return std::make_unique<RpcCounterFactory>(this);
 }
 

@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-
 #include "tests/testing/exposition.h"
 
 namespace flyp::coord {
@@ -58,8 +57,11 @@ TEST(CoordinatorMetrics, RpcMethodsOutsideTheServicesShareOneSeries) {
   m.OnRpc("/flyp.v1.JobService/GetJob", 5);
   for (int i = 0; i < 100; ++i) m.OnRpc("/evil.Service/M" + std::to_string(i), 12);
   const std::string t = m.Render();
-  EXPECT_EQ(ExpositionValue(t, "flyp_rpc_requests_total{code=\"OK\",method=\"/flyp.v1.JobService/GetJob\"}"), 1);
-  EXPECT_EQ(ExpositionValue(t, "flyp_rpc_requests_total{code=\"NOT_FOUND\",method=\"/flyp.v1.JobService/GetJob\"}"), 2);
+  EXPECT_EQ(ExpositionValue(t, "flyp_rpc_requests_total{code=\"OK\",method=\"/flyp.v1.JobService/GetJob\"}"),
+            1);
+  EXPECT_EQ(
+      ExpositionValue(t, "flyp_rpc_requests_total{code=\"NOT_FOUND\",method=\"/flyp.v1.JobService/GetJob\"}"),
+      2);
   EXPECT_EQ(ExpositionValue(t, "flyp_rpc_requests_total{code=\"UNIMPLEMENTED\",method=\"other\"}"), 100);
   EXPECT_EQ(t.find("evil"), std::string::npos);
 }

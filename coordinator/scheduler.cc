@@ -18,9 +18,10 @@ Status Scheduler::CheckFits(const GangRequest& g) const {
   int cap = total(g.device);
   if (g.units <= cap) return Status::Ok();
   const char* pool = g.device == v1::DEVICE_CUDA ? "GPUs" : "CPU slots";
-  return FailedPreconditionError("the gang needs " + std::to_string(g.units) + " " + pool +
-                                 " (resources.world_size x resources.slots_per_rank) but the coordinator has only " +
-                                 std::to_string(cap));
+  return FailedPreconditionError(
+      "the gang needs " + std::to_string(g.units) + " " + pool +
+      " (resources.world_size x resources.slots_per_rank) but the coordinator has only " +
+      std::to_string(cap));
 }
 
 void Scheduler::Enqueue(const GangRequest& g) {

@@ -32,7 +32,7 @@ struct GangRequest {
   int priority = 0;
   int64_t seq = 0;  // submission order
   v1::Device device = v1::DEVICE_CPU;
-  int units = 0;                // world_size x slots_per_rank
+  int units = 0;                   // world_size x slots_per_rank
   int64_t active_deadline_ms = 0;  // 0: none; counted from admission
 };
 

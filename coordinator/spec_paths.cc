@@ -51,7 +51,8 @@ Status ResolveSpecPaths(const std::vector<std::string>& data_roots, v1::JobSpec*
   if (m->has_vocab() && m->vocab() != "byte") resolve("model.vocab", m->mutable_vocab());
   auto source = [&](const std::string& name, v1::DataSource* d) {
     if (d->has_path()) resolve("data." + name + ".path", d->mutable_path());
-    if (d->has_class_names_file()) resolve("data." + name + ".class_names_file", d->mutable_class_names_file());
+    if (d->has_class_names_file())
+      resolve("data." + name + ".class_names_file", d->mutable_class_names_file());
   };
   auto* data = out.mutable_data();
   if (data->has_train()) source("train", data->mutable_train());

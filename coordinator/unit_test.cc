@@ -41,10 +41,13 @@ TEST(SpecPathsTest, EscapesAreRefusedWithFieldPaths) {
   v1::JobSpec before = spec;
   Status s = ResolveSpecPaths({root}, &spec);
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(s.message(),
-            "model.checkpoint: path '../../etc/passwd' is outside the data roots (" + root + ")\n"
-            "model.vocab: path '/etc/vocab.txt' is outside the data roots (" + root + ")\n"
-            "data.ood[0].path: path 'etc-link/x' is outside the data roots (" + root + ")\n");
+  EXPECT_EQ(s.message(), "model.checkpoint: path '../../etc/passwd' is outside the data roots (" + root +
+                             ")\n"
+                             "model.vocab: path '/etc/vocab.txt' is outside the data roots (" +
+                             root +
+                             ")\n"
+                             "data.ood[0].path: path 'etc-link/x' is outside the data roots (" +
+                             root + ")\n");
   EXPECT_EQ(spec.model().checkpoint(), before.model().checkpoint());  // untouched on error
   // A root that is a prefix string of another directory does not contain it.
   v1::JobSpec sibling;
@@ -85,7 +88,8 @@ TEST(ConfigTest, FileThenFlags) {
   EXPECT_EQ(ParseCoordinatorConfig({"--launcher", "slurm"}).status().message(),
             "launcher: must be local or kubernetes (got 'slurm')\n");
   std::ofstream(path) << "cpu_slot: 8\n";
-  EXPECT_EQ(ParseCoordinatorConfig({"--config", path}).status().message(), path + ": cpu_slot: unknown option");
+  EXPECT_EQ(ParseCoordinatorConfig({"--config", path}).status().message(),
+            path + ": cpu_slot: unknown option");
 }
 
 TEST(ExitPolicyTest, ClassifiesAndBacksOff) {

@@ -89,10 +89,18 @@ void CoordinatorReporter::OnEval(const train::EvalEvent& e) {
 void CoordinatorReporter::OnState(const train::StateEvent& e) {
   v1::WorkerPhase phase = v1::WORKER_PHASE_UNSPECIFIED;
   switch (e.phase) {
-    case train::Phase::kStarted: phase = v1::WORKER_PHASE_STARTED; break;
-    case train::Phase::kCheckpoint: phase = v1::WORKER_PHASE_CHECKPOINT; break;
-    case train::Phase::kCompleted: phase = v1::WORKER_PHASE_COMPLETED; break;
-    case train::Phase::kFailed: phase = v1::WORKER_PHASE_FAILED; break;
+    case train::Phase::kStarted:
+      phase = v1::WORKER_PHASE_STARTED;
+      break;
+    case train::Phase::kCheckpoint:
+      phase = v1::WORKER_PHASE_CHECKPOINT;
+      break;
+    case train::Phase::kCompleted:
+      phase = v1::WORKER_PHASE_COMPLETED;
+      break;
+    case train::Phase::kFailed:
+      phase = v1::WORKER_PHASE_FAILED;
+      break;
   }
   std::lock_guard<std::mutex> lock(mu_);
   v1::ReportStateRequest req;

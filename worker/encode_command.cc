@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
-#include <sstream>
 #include <iostream>
+#include <sstream>
 
 #include "common/job_spec.h"
 #include "worker/commands.h"
@@ -25,13 +25,14 @@ namespace fs = std::filesystem;
 
 int Usage(const std::string& problem) {
   if (!problem.empty()) std::cerr << "flyp-worker encode: " << problem << "\n";
-  std::cerr << "usage: flyp-worker encode --spec FILE [--images PATH]... [--texts FILE] --out FILE [--similarity]\n"
-               "  --spec FILE      a job spec; only its model section is used (preset/architecture,\n"
-               "                   checkpoint, vocab)\n"
-               "  --images PATH    an image file or a folder of .jpg/.jpeg/.png (repeatable; sorted)\n"
-               "  --texts FILE     one text per line\n"
-               "  --out FILE       safetensors output: image_embeddings [N,D], text_embeddings [M,D]\n"
-               "  --similarity     print the image x text cosine similarity matrix\n";
+  std::cerr
+      << "usage: flyp-worker encode --spec FILE [--images PATH]... [--texts FILE] --out FILE [--similarity]\n"
+         "  --spec FILE      a job spec; only its model section is used (preset/architecture,\n"
+         "                   checkpoint, vocab)\n"
+         "  --images PATH    an image file or a folder of .jpg/.jpeg/.png (repeatable; sorted)\n"
+         "  --texts FILE     one text per line\n"
+         "  --out FILE       safetensors output: image_embeddings [N,D], text_embeddings [M,D]\n"
+         "  --similarity     print the image x text cosine similarity matrix\n";
   return kExitUsage;
 }
 
@@ -54,13 +55,22 @@ int RunEncodeCommand(const Args& args) {
       return true;
     };
     std::string v;
-    if (args[i] == "--spec") { if (!next(&spec_path)) return Usage("--spec needs a file"); }
-    else if (args[i] == "--images") { if (!next(&v)) return Usage("--images needs a path"); image_args.push_back(v); }
-    else if (args[i] == "--texts") { if (!next(&texts_path)) return Usage("--texts needs a file"); }
-    else if (args[i] == "--out") { if (!next(&out_path)) return Usage("--out needs a file"); }
-    else if (args[i] == "--similarity") similarity = true;
-    else if (args[i] == "-h" || args[i] == "--help") { Usage(""); return kExitOk; }
-    else return Usage("unknown argument '" + args[i] + "'");
+    if (args[i] == "--spec") {
+      if (!next(&spec_path)) return Usage("--spec needs a file");
+    } else if (args[i] == "--images") {
+      if (!next(&v)) return Usage("--images needs a path");
+      image_args.push_back(v);
+    } else if (args[i] == "--texts") {
+      if (!next(&texts_path)) return Usage("--texts needs a file");
+    } else if (args[i] == "--out") {
+      if (!next(&out_path)) return Usage("--out needs a file");
+    } else if (args[i] == "--similarity")
+      similarity = true;
+    else if (args[i] == "-h" || args[i] == "--help") {
+      Usage("");
+      return kExitOk;
+    } else
+      return Usage("unknown argument '" + args[i] + "'");
   }
   if (spec_path.empty()) return Usage("--spec is required");
   if (out_path.empty()) return Usage("--out is required");
@@ -114,9 +124,11 @@ int RunEncodeCommand(const Args& args) {
         std::cerr << "flyp-worker encode: " << image.status().message() << "\n";
         return kExitBadInput;
       }
-      data::TransformImage(*image, topts, static_cast<int64_t>(i), 0, batch[static_cast<int64_t>(i)].data_ptr<float>());
+      data::TransformImage(*image, topts, static_cast<int64_t>(i), 0,
+                           batch[static_cast<int64_t>(i)].data_ptr<float>());
     }
-    img_emb = train::NormalizeRows(model.encode_image(batch.to(model.logit_scale().dtype())).to(torch::kFloat32));
+    img_emb =
+        train::NormalizeRows(model.encode_image(batch.to(model.logit_scale().dtype())).to(torch::kFloat32));
     out.emplace_back("image_embeddings", img_emb.contiguous());
   }
   std::vector<std::string> texts;
@@ -143,7 +155,8 @@ int RunEncodeCommand(const Args& args) {
     std::cerr << "flyp-worker encode: " << s.message() << "\n";
     return kExitFailure;
   }
-  std::cerr << "wrote " << out_path << " (" << image_files.size() << " images, " << texts.size() << " texts)\n";
+  std::cerr << "wrote " << out_path << " (" << image_files.size() << " images, " << texts.size()
+            << " texts)\n";
   if (similarity && img_emb.defined() && txt_emb.defined()) {
     auto sim = torch::matmul(img_emb, txt_emb.t());
     std::cout << std::fixed << std::setprecision(4);

@@ -20,10 +20,12 @@ const std::map<std::string, Command>& Commands() {
   static const std::map<std::string, Command> commands = {
       {"train", {flyp::worker::RunTrainCommand, "run a job spec (the default: flyp-worker --spec FILE)"}},
       {"encode", {flyp::worker::RunEncodeCommand, "embed images and/or texts with a model"}},
-      {"tokenize", {[](const flyp::worker::Args& a) { return flyp::text::RunTokenizeCommand(a); },
-                    "print CLIP token ids of texts"}},
-      {"train-bpe", {[](const flyp::worker::Args& a) { return flyp::text::RunTrainBpeCommand(a); },
-                     "learn BPE merges from captions (CLIP vocab format)"}},
+      {"tokenize",
+       {[](const flyp::worker::Args& a) { return flyp::text::RunTokenizeCommand(a); },
+        "print CLIP token ids of texts"}},
+      {"train-bpe",
+       {[](const flyp::worker::Args& a) { return flyp::text::RunTrainBpeCommand(a); },
+        "learn BPE merges from captions (CLIP vocab format)"}},
   };
   return commands;
 }
@@ -32,7 +34,8 @@ int Usage(std::ostream& os, int code) {
   os << "usage: flyp-worker [COMMAND] [ARGS]\n"
         "       flyp-worker --spec job.yaml         (same as: flyp-worker train --spec job.yaml)\n"
         "       mpirun -np N flyp-worker --spec job.yaml\n\ncommands:\n";
-  for (const auto& [name, cmd] : Commands()) os << "  " << name << std::string(12 - name.size(), ' ') << cmd.help << "\n";
+  for (const auto& [name, cmd] : Commands())
+    os << "  " << name << std::string(12 - name.size(), ' ') << cmd.help << "\n";
   return code;
 }
 
@@ -41,7 +44,8 @@ int Usage(std::ostream& os, int code) {
 int main(int argc, char** argv) {
   flyp::worker::Args args(argv + 1, argv + argc);
   if (args.empty()) return Usage(std::cerr, flyp::worker::kExitUsage);
-  if (args[0] == "-h" || args[0] == "--help" || args[0] == "help") return Usage(std::cout, flyp::worker::kExitOk);
+  if (args[0] == "-h" || args[0] == "--help" || args[0] == "help")
+    return Usage(std::cout, flyp::worker::kExitOk);
   // Commands that run the model: before anything else (no thread has
   // started, MPI is not initialised), re-execute with OpenBLAS's kernels
   // for this CPU when the library would fall back to generic ones

@@ -64,12 +64,19 @@ int RunTrainCommand(const Args& args) {
       *out = args[++i];
       return true;
     };
-    if (a == "--spec") { if (!value(&flags.spec)) return Usage("--spec needs a file"); }
-    else if (a == "--output") { if (!value(&flags.output)) return Usage("--output needs a folder"); }
-    else if (a == "--device") { if (!value(&flags.device)) return Usage("--device needs cpu or cuda"); }
-    else if (a == "--no-resume") flags.resume = false;
-    else if (a == "-h" || a == "--help") { Usage(""); return kExitOk; }
-    else return Usage("unknown argument '" + a + "'");
+    if (a == "--spec") {
+      if (!value(&flags.spec)) return Usage("--spec needs a file");
+    } else if (a == "--output") {
+      if (!value(&flags.output)) return Usage("--output needs a folder");
+    } else if (a == "--device") {
+      if (!value(&flags.device)) return Usage("--device needs cpu or cuda");
+    } else if (a == "--no-resume")
+      flags.resume = false;
+    else if (a == "-h" || a == "--help") {
+      Usage("");
+      return kExitOk;
+    } else
+      return Usage("unknown argument '" + a + "'");
   }
   if (flags.spec.empty()) return Usage("--spec is required");
 
@@ -82,7 +89,8 @@ int RunTrainCommand(const Args& args) {
     if (flags.device != "cpu" && flags.device != "cuda") return Usage("--device must be cpu or cuda");
     raw = load.spec;
     raw.mutable_resources()->set_device(flags.device == "cuda" ? v1::DEVICE_CUDA : v1::DEVICE_CPU);
-    if (!raw.mutable_resources()->has_precision() || flags.device == "cpu") raw.mutable_resources()->clear_precision();
+    if (!raw.mutable_resources()->has_precision() || flags.device == "cpu")
+      raw.mutable_resources()->clear_precision();
     load = NormalizeJobSpec(raw);
   }
   if (!load.ok()) {
@@ -94,7 +102,8 @@ int RunTrainCommand(const Args& args) {
   dist::CommunicatorOptions copts;
   const auto& t = spec.run_policy().collective_timeout();
   copts.collective_timeout = std::chrono::milliseconds(t.seconds() * 1000 + t.nanos() / 1000000);
-  torch::Device device = spec.resources().device() == v1::DEVICE_CUDA ? torch::Device(torch::kCUDA) : torch::kCPU;
+  torch::Device device =
+      spec.resources().device() == v1::DEVICE_CUDA ? torch::Device(torch::kCUDA) : torch::kCPU;
   auto comm_or = dist::CreateCommunicator(device, copts);
   if (!comm_or.ok()) {
     std::cerr << "flyp-worker: " << comm_or.status() << "\n";
@@ -102,7 +111,8 @@ int RunTrainCommand(const Args& args) {
   }
   auto comm = std::move(comm_or).value();
   if (comm->world_size() != spec.resources().world_size()) {
-    FLYP_LOG(WARNING) << "resources.world_size is " << spec.resources().world_size() << " but " << comm->world_size()
+    FLYP_LOG(WARNING) << "resources.world_size is " << spec.resources().world_size() << " but "
+                      << comm->world_size()
                       << " ranks were launched; the launched world wins (global batch stays "
                       << spec.schedule().batch_size() << ")";
     if (spec.schedule().batch_size() % comm->world_size() != 0) {
@@ -154,8 +164,10 @@ int RunTrainCommand(const Args& args) {
     if (!wrote.ok()) FLYP_LOG(WARNING) << wrote;
     sinks.Add(std::make_unique<train::ProgressPrinter>(stderr));
     auto events = train::EventWriter::Open(options.out_dir + "/events.jsonl");
-    if (events.ok()) sinks.Add(std::move(events).value());
-    else FLYP_LOG(WARNING) << events.status();
+    if (events.ok())
+      sinks.Add(std::move(events).value());
+    else
+      FLYP_LOG(WARNING) << events.status();
     if (EnvIsSet(env::kCoordinator)) {
       reporter = std::make_unique<CoordinatorReporter>(EnvString(env::kCoordinator), job_id,
                                                        static_cast<int>(EnvInt(env::kAttempt)),
@@ -194,18 +206,18 @@ int RunTrainCommand(const Args& args) {
     };
   }
 
-  FLYP_LOG(INFO) << "job " << spec.name() << ": method " << EnumYamlName(v1::Method_descriptor()->FindValueByNumber(
-                                                                   spec.method().name()))
-                 << ", " << comm->world_size() << " rank(s) on " << comm->backend() << ", " << torch::get_num_threads()
-                 << " thread(s) each, artifacts in " << options.out_dir;
+  FLYP_LOG(INFO) << "job " << spec.name() << ": method "
+                 << EnumYamlName(v1::Method_descriptor()->FindValueByNumber(spec.method().name())) << ", "
+                 << comm->world_size() << " rank(s) on " << comm->backend() << ", "
+                 << torch::get_num_threads() << " thread(s) each, artifacts in " << options.out_dir;
   if (const std::string blas = train::OpenBlasCoreName(); !blas.empty()) {
     FLYP_LOG(INFO) << "OpenBLAS kernels: " << blas
                    << (train::OpenBlasTunedByReexec() ? " (OPENBLAS_CORETYPE set by flyp-worker)" : "");
   }
   train::JobOutcome outcome = train::RunJob(spec, *comm, options);
   if (!outcome.status.ok()) {
-    std::cerr << "flyp-worker: " << (outcome.bad_input ? "bad input: " : "failed: ") << outcome.status.message()
-              << "\n";
+    std::cerr << "flyp-worker: " << (outcome.bad_input ? "bad input: " : "failed: ")
+              << outcome.status.message() << "\n";
     if (comm->rank() == 0) {
       train::StateEvent e;
       e.phase = train::Phase::kFailed;

@@ -52,14 +52,15 @@ double TimeIt(Communicator& comm, int iters, const std::function<void()>& op) {
 void PrintHeader(Communicator& comm, const std::string& backend) {
   if (comm.rank() != 0) return;
   std::printf("# collectives_bench backend=%s ranks=%d dtype=float32\n", backend.c_str(), comm.world_size());
-  std::printf("# %-10s %12s %8s %12s %12s %12s\n", "op", "size(B)", "iters", "time(us)", "algbw(GB/s)", "busbw(GB/s)");
+  std::printf("# %-10s %12s %8s %12s %12s %12s\n", "op", "size(B)", "iters", "time(us)", "algbw(GB/s)",
+              "busbw(GB/s)");
 }
 
 void PrintRow(Communicator& comm, const char* op, int64_t bytes, int iters, double secs, double bus_factor) {
   if (comm.rank() != 0) return;
   const double algbw = bytes / secs / 1e9;
-  std::printf("  %-10s %12lld %8d %12.1f %12.3f %12.3f\n", op, static_cast<long long>(bytes), iters, secs * 1e6, algbw,
-              algbw * bus_factor);
+  std::printf("  %-10s %12lld %8d %12.1f %12.3f %12.3f\n", op, static_cast<long long>(bytes), iters,
+              secs * 1e6, algbw, algbw * bus_factor);
   std::fflush(stdout);
 }
 
@@ -111,10 +112,11 @@ int RunNccl(Communicator& comm, const Args& a) {
     const int iters = ItersFor(a, bytes) * 5;
     // Host timing around a synchronised batch of enqueued collectives.
     auto timed = [&](const std::function<void()>& op) {
-      return TimeIt(comm, 1, [&] {
-               for (int i = 0; i < iters; ++i) op();
-               nc.Synchronize(stream);
-             }) /
+      return TimeIt(comm, 1,
+                    [&] {
+                      for (int i = 0; i < iters; ++i) op();
+                      nc.Synchronize(stream);
+                    }) /
              iters;
     };
     const double t_ar = timed([&] { nc.AllReduce(send, recv, count, ncclFloat32, ncclSum, stream); });
@@ -136,12 +138,17 @@ int main(int argc, char** argv) {
   Args a;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string f = argv[i];
-    if (f == "--backend") a.backend = argv[i + 1];
-    else if (f == "--min_bytes") a.min_bytes = std::atoll(argv[i + 1]);
-    else if (f == "--max_bytes") a.max_bytes = std::atoll(argv[i + 1]);
-    else if (f == "--iters") a.iters = std::atoi(argv[i + 1]);
+    if (f == "--backend")
+      a.backend = argv[i + 1];
+    else if (f == "--min_bytes")
+      a.min_bytes = std::atoll(argv[i + 1]);
+    else if (f == "--max_bytes")
+      a.max_bytes = std::atoll(argv[i + 1]);
+    else if (f == "--iters")
+      a.iters = std::atoi(argv[i + 1]);
     else {
-      std::cerr << "usage: collectives_bench [--backend mpi|nccl] [--min_bytes B] [--max_bytes B] [--iters N]\n";
+      std::cerr
+          << "usage: collectives_bench [--backend mpi|nccl] [--min_bytes B] [--max_bytes B] [--iters N]\n";
       return 2;
     }
   }

@@ -67,16 +67,25 @@ Args Parse(int argc, char** argv) {
       std::stringstream ss(value());
       std::string item;
       while (std::getline(ss, item, ',')) a.batches.push_back(std::stoll(item));
-    } else if (k == "--steps") a.steps = std::stoi(value());
-    else if (k == "--warmup") a.warmup = std::stoi(value());
-    else if (k == "--no-autocast") a.autocast = false;
-    else if (k == "--checkpointing") a.checkpointing = true;
-    else if (k == "--accum") a.accum = std::stoll(value());
-    else if (k == "--peak-tflops") a.peak_tflops = std::stod(value());
-    else if (k == "--layers") a.layers = std::stoll(value());
-    else Die(2, "unknown flag " + k);
+    } else if (k == "--steps")
+      a.steps = std::stoi(value());
+    else if (k == "--warmup")
+      a.warmup = std::stoi(value());
+    else if (k == "--no-autocast")
+      a.autocast = false;
+    else if (k == "--checkpointing")
+      a.checkpointing = true;
+    else if (k == "--accum")
+      a.accum = std::stoll(value());
+    else if (k == "--peak-tflops")
+      a.peak_tflops = std::stod(value());
+    else if (k == "--layers")
+      a.layers = std::stoll(value());
+    else
+      Die(2, "unknown flag " + k);
   }
-  if (a.batches.empty() || a.steps <= 0 || a.warmup < 0 || a.accum <= 0 || a.layers <= 0) Die(2, "bad numeric flag");
+  if (a.batches.empty() || a.steps <= 0 || a.warmup < 0 || a.accum <= 0 || a.layers <= 0)
+    Die(2, "bad numeric flag");
   return a;
 }
 
@@ -117,7 +126,8 @@ Measured Run(const Args& args, int64_t batch, torch::Device dev) {
   // tensor operations) and its gradient handling (dropped, not zeroed).
   const auto params = model.parameters();
   flyp::train::FusedAdamW opt(params, torch::optim::AdamWOptions(1e-5).weight_decay(0.1));
-  const auto micro = flyp::train::SplitIntoMicroBatches(images, ids, torch::Tensor(), (batch + args.accum - 1) / args.accum);
+  const auto micro =
+      flyp::train::SplitIntoMicroBatches(images, ids, torch::Tensor(), (batch + args.accum - 1) / args.accum);
   namespace F = torch::nn::functional;
 
   std::vector<double> times;
@@ -155,8 +165,8 @@ Measured Run(const Args& args, int64_t batch, torch::Device dev) {
     if (loss.defined()) m.last_loss = loss.item<double>();
     const bool timed = step >= args.warmup;
     if (timed) times.push_back(s);
-    std::printf("  step %3d %s %8.1f ms  %8.1f images/s  loss %.4f\n", step, timed ? "timed " : "warmup", s * 1e3,
-                batch / s, m.last_loss);
+    std::printf("  step %3d %s %8.1f ms  %8.1f images/s  loss %.4f\n", step, timed ? "timed " : "warmup",
+                s * 1e3, batch / s, m.last_loss);
     std::fflush(stdout);
   }
   std::sort(times.begin(), times.end());
@@ -189,7 +199,8 @@ int main(int argc, char** argv) {
       ok = true;
       break;
     } catch (const c10::Error& e) {
-      if (!IsOom(e)) Die(5, std::string("error at batch ") + std::to_string(batch) + ": " + e.what_without_backtrace());
+      if (!IsOom(e))
+        Die(5, std::string("error at batch ") + std::to_string(batch) + ": " + e.what_without_backtrace());
       std::printf("   out of memory at batch %lld; trying the next size\n", static_cast<long long>(batch));
     }
   }
@@ -200,9 +211,10 @@ int main(int argc, char** argv) {
   const double mfu = ips * flops_pair / (args.peak_tflops * 1e12);
   std::ostringstream out;
   out << "RESULT model=ViT-B-16 batch=" << m.batch << " autocast=" << (args.autocast ? "bf16" : "off")
-      << " checkpointing=" << args.checkpointing << " accum=" << args.accum << " median_step_ms=" << m.median_s * 1e3
-      << " images_per_s=" << ips << " tflops=" << ips * flops_pair / 1e12 << " mfu=" << mfu
-      << " peak_tflops=" << args.peak_tflops << " loss=" << m.last_loss << "\n";
+      << " checkpointing=" << args.checkpointing << " accum=" << args.accum
+      << " median_step_ms=" << m.median_s * 1e3 << " images_per_s=" << ips
+      << " tflops=" << ips * flops_pair / 1e12 << " mfu=" << mfu << " peak_tflops=" << args.peak_tflops
+      << " loss=" << m.last_loss << "\n";
   std::printf("%s", out.str().c_str());
   if (const char* dir = std::getenv("OUT"); dir != nullptr && *dir) {
     std::ofstream(std::string(dir) + "/gpu_bench.txt", std::ios::app) << out.str();

@@ -85,8 +85,8 @@ void BenchLoader(const char* name, std::shared_ptr<const Dataset> ds, int resolu
     images += (*b)->images.size(0);
   }
   const double s = Seconds(t0);
-  std::printf("%-22s loader %-5s %2d threads    %9.1f images/s  %8.1f /s/thread\n", name, train ? "train" : "eval",
-              threads, images / s, images / s / threads);
+  std::printf("%-22s loader %-5s %2d threads    %9.1f images/s  %8.1f /s/thread\n", name,
+              train ? "train" : "eval", threads, images / s, images / s / threads);
 }
 
 std::vector<int> ParseList(const std::string& s) {
@@ -106,10 +106,14 @@ int main(int argc, char** argv) {
   int fashion_res = 28;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--images") num_images = std::stoll(argv[i + 1]);
-    else if (flag == "--threads") threads = ParseList(argv[i + 1]);
-    else if (flag == "--fashion-dir") fashion_dir = argv[i + 1];
-    else if (flag == "--fashion-res") fashion_res = std::stoi(argv[i + 1]);
+    if (flag == "--images")
+      num_images = std::stoll(argv[i + 1]);
+    else if (flag == "--threads")
+      threads = ParseList(argv[i + 1]);
+    else if (flag == "--fashion-dir")
+      fashion_dir = argv[i + 1];
+    else if (flag == "--fashion-res")
+      fashion_res = std::stoi(argv[i + 1]);
   }
   torch::set_num_threads(1);
 
@@ -150,7 +154,8 @@ int main(int argc, char** argv) {
   }
   std::shared_ptr<const Dataset> fm_ds(std::move(*fm));
   const std::string fm_name = "fashion-mnist@" + std::to_string(fashion_res);
-  std::printf("Fashion-MNIST test 28x28 -> %d (%lld images)\n", fashion_res, static_cast<long long>(fm_ds->size()));
+  std::printf("Fashion-MNIST test 28x28 -> %d (%lld images)\n", fashion_res,
+              static_cast<long long>(fm_ds->size()));
   BenchSerial(fm_name.c_str(), *fm_ds, fashion_res, fm_ds->size());
   for (int t : threads) BenchLoader(fm_name.c_str(), fm_ds, fashion_res, false, t, 256);
   for (int t : threads) BenchLoader(fm_name.c_str(), fm_ds, fashion_res, true, t, 256);

@@ -71,7 +71,8 @@ long StatusKb(const std::string& field) {
 }
 
 [[noreturn]] void Usage(const char* msg) {
-  std::fprintf(stderr, "flyp_bench_loss_memory: %s\nusage: --global B --world N --mode full|local [--dim 512]\n", msg);
+  std::fprintf(
+      stderr, "flyp_bench_loss_memory: %s\nusage: --global B --world N --mode full|local [--dim 512]\n", msg);
   std::exit(2);
 }
 
@@ -83,13 +84,19 @@ int main(int argc, char** argv) {
   std::string mode;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--global") global = std::stoll(v);
-    else if (k == "--world") world = std::stoi(v);
-    else if (k == "--mode") mode = v;
-    else if (k == "--dim") dim = std::stoll(v);
-    else Usage(("unknown flag " + k).c_str());
+    if (k == "--global")
+      global = std::stoll(v);
+    else if (k == "--world")
+      world = std::stoi(v);
+    else if (k == "--mode")
+      mode = v;
+    else if (k == "--dim")
+      dim = std::stoll(v);
+    else
+      Usage(("unknown flag " + k).c_str());
   }
-  if (global <= 0 || world <= 0 || global % world != 0 || dim <= 0) Usage("need --global divisible by --world > 0");
+  if (global <= 0 || world <= 0 || global % world != 0 || dim <= 0)
+    Usage("need --global divisible by --world > 0");
   if (mode != "full" && mode != "local") Usage("--mode must be full or local");
   at::set_num_threads(2);
   const int64_t b = global / world;
@@ -120,8 +127,10 @@ int main(int argc, char** argv) {
   // and each logits gradient.
   const double rows = opts.local_loss ? static_cast<double>(b) : static_cast<double>(global);
   const double matrix_mib = rows * static_cast<double>(global) * 4.0 / (1024.0 * 1024.0);
-  std::printf("RESULT mode=%s global=%lld world=%d local=%lld dim=%lld peak_mib=%.1f logits_matrix_mib=%.1f seconds=%.2f\n",
-              mode.c_str(), static_cast<long long>(global), world, static_cast<long long>(b),
-              static_cast<long long>(dim), (hwm - rss_before) / 1024.0, matrix_mib, seconds);
+  std::printf(
+      "RESULT mode=%s global=%lld world=%d local=%lld dim=%lld peak_mib=%.1f logits_matrix_mib=%.1f "
+      "seconds=%.2f\n",
+      mode.c_str(), static_cast<long long>(global), world, static_cast<long long>(b),
+      static_cast<long long>(dim), (hwm - rss_before) / 1024.0, matrix_mib, seconds);
   return 0;
 }

@@ -58,13 +58,20 @@ std::vector<flyp::v1::Shift> ShiftsFor(Style style, Rng* rng) {
       const double deg = rng->Uniform(10, 45);
       return {MakeShift(SHIFT_KIND_ROTATE, rng->Uniform() < 0.5 ? deg : -deg)};
     }
-    case kUpsideDown: return {MakeShift(SHIFT_KIND_ROTATE, 180)};
-    case kInverted: return {MakeShift(SHIFT_KIND_INVERT, 1)};
-    case kNoisy: return {MakeShift(SHIFT_KIND_NOISE, rng->Uniform(0.1, 0.4))};
-    case kBlurry: return {MakeShift(SHIFT_KIND_BLUR, rng->Uniform(0.7, 2.0))};
-    case kOccluded: return {MakeShift(SHIFT_KIND_OCCLUDE, rng->Uniform(0.2, 0.5))};
-    case kSmall: return {MakeShift(SHIFT_KIND_SCALE, rng->Uniform(0.5, 0.8))};
-    default: return {};
+    case kUpsideDown:
+      return {MakeShift(SHIFT_KIND_ROTATE, 180)};
+    case kInverted:
+      return {MakeShift(SHIFT_KIND_INVERT, 1)};
+    case kNoisy:
+      return {MakeShift(SHIFT_KIND_NOISE, rng->Uniform(0.1, 0.4))};
+    case kBlurry:
+      return {MakeShift(SHIFT_KIND_BLUR, rng->Uniform(0.7, 2.0))};
+    case kOccluded:
+      return {MakeShift(SHIFT_KIND_OCCLUDE, rng->Uniform(0.2, 0.5))};
+    case kSmall:
+      return {MakeShift(SHIFT_KIND_SCALE, rng->Uniform(0.5, 0.8))};
+    default:
+      return {};
   }
 }
 
@@ -104,13 +111,20 @@ int main(int argc, char** argv) {
     const std::string a = argv[i];
     if (i + 1 >= argc) return Usage(("missing value after " + a).c_str());
     const std::string v = argv[++i];
-    if (a == "--out") out = v;
-    else if (a == "--count") count = std::atoll(v.c_str());
-    else if (a == "--offset") offset = std::atoll(v.c_str());
-    else if (a == "--split") split = v;
-    else if (a == "--seed") seed = std::atoll(v.c_str());
-    else if (a == "--fmnist") fmnist = v;
-    else return Usage(("unknown argument " + a).c_str());
+    if (a == "--out")
+      out = v;
+    else if (a == "--count")
+      count = std::atoll(v.c_str());
+    else if (a == "--offset")
+      offset = std::atoll(v.c_str());
+    else if (a == "--split")
+      split = v;
+    else if (a == "--seed")
+      seed = std::atoll(v.c_str());
+    else if (a == "--fmnist")
+      fmnist = v;
+    else
+      return Usage(("unknown argument " + a).c_str());
   }
   if (out.empty()) return Usage("--out is required");
   if (count <= 0 || offset < 0) return Usage("--count must be > 0 and --offset >= 0");

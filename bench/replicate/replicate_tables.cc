@@ -92,7 +92,8 @@ struct Row {
 
 void AddEvals(const RunReport& r, const std::vector<SplitEval>& evals, std::vector<std::string>* ood_order,
               Row* row) {
-  if (const SplitEval* id = flyp::train::FindIdEval(evals, r.id_val_split, r.id_test_split)) row->id.Add(id->accuracy);
+  if (const SplitEval* id = flyp::train::FindIdEval(evals, r.id_val_split, r.id_test_split))
+    row->id.Add(id->accuracy);
   for (const SplitEval& e : evals) {
     if (!e.is_ood) continue;
     row->ood[e.split].Add(e.accuracy);
@@ -180,14 +181,22 @@ int main(int argc, char** argv) {
     const std::string a = argv[i];
     if (i + 1 >= argc) return Usage(("missing value after " + a).c_str());
     const std::string v = argv[++i];
-    if (a == "--manifest") manifest = v;
-    else if (a == "--md") md_out = v;
-    else if (a == "--svg") svg_out = v;
-    else if (a == "--svg-table") svg_table = v;
-    else if (a == "--min-zeroshot-id") min_zs = std::atof(v.c_str());
-    else if (a == "--expect") expect = v;
-    else if (a == "--id-val") id_val_report = v;
-    else return Usage(("unknown argument " + a).c_str());
+    if (a == "--manifest")
+      manifest = v;
+    else if (a == "--md")
+      md_out = v;
+    else if (a == "--svg")
+      svg_out = v;
+    else if (a == "--svg-table")
+      svg_table = v;
+    else if (a == "--min-zeroshot-id")
+      min_zs = std::atof(v.c_str());
+    else if (a == "--expect")
+      expect = v;
+    else if (a == "--id-val")
+      id_val_report = v;
+    else
+      return Usage(("unknown argument " + a).c_str());
   }
   if (!id_val_report.empty()) {
     // Grid mode: print the finetuned model's ID validation accuracy.
@@ -272,8 +281,8 @@ int main(int argc, char** argv) {
       bool found = false;
       for (const Row& r : rows) found = found || (r.label == want && !r.id.v.empty() && !r.avg_ood.v.empty());
       if (!found) {
-        std::fprintf(stderr, "CHECK FAILED: table %s: no row '%s' with ID and OOD accuracies\n", t.name.c_str(),
-                     want.c_str());
+        std::fprintf(stderr, "CHECK FAILED: table %s: no row '%s' with ID and OOD accuracies\n",
+                     t.name.c_str(), want.c_str());
         ++failures;
       }
     }

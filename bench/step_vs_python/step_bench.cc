@@ -13,7 +13,10 @@
 // a Chrome trace of the timed steps (LibTorch's operator profiler) to FILE
 // (aggregate it per operator with bench/step_vs_python/trace_ops.sh).
 // Prints one line per step and a final
-//   RESULT impl=flyp|flyp_torch_adamw preset=... batch=... median_ms=... mean_ms=... min_ms=... peak_rss_mib=...
+//   RESULT impl=flyp|flyp_torch_adamw preset=... batch=... median_ms=... mean_ms=... min_ms=...
+//   peak_rss_mib=...
+#include <torch/csrc/autograd/profiler_legacy.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -25,10 +28,8 @@
 #include <string>
 #include <vector>
 
-#include <torch/csrc/autograd/profiler_legacy.h>
-
-#include "common/model_presets.h"
 #include "bench/random_tokens.h"
+#include "common/model_presets.h"
 #include "worker/dist/contrastive_loss.h"
 #include "worker/dist/single_communicator.h"
 #include "worker/model/clip.h"
@@ -67,21 +68,35 @@ Args Parse(int argc, char** argv) {
       if (i + 1 >= argc) Usage((k + " needs a value").c_str());
       return argv[++i];
     };
-    if (k == "--preset") a.preset = value();
-    else if (k == "--batch") a.batch = std::stoll(value());
-    else if (k == "--steps") a.steps = std::stoi(value());
-    else if (k == "--warmup") a.warmup = std::stoi(value());
-    else if (k == "--threads") a.threads = std::stoi(value());
-    else if (k == "--checkpointing") a.checkpointing = true;
-    else if (k == "--fused-adamw") a.fused_adamw = true;
-    else if (k == "--accum") a.accum = std::stoll(value());
-    else if (k == "--seed") a.seed = std::stoull(value());
-    else if (k == "--vision-layers") a.vision_layers = std::stoll(value());
-    else if (k == "--text-layers") a.text_layers = std::stoll(value());
-    else if (k == "--profile") a.profile = value();
-    else Usage(("unknown flag " + k).c_str());
+    if (k == "--preset")
+      a.preset = value();
+    else if (k == "--batch")
+      a.batch = std::stoll(value());
+    else if (k == "--steps")
+      a.steps = std::stoi(value());
+    else if (k == "--warmup")
+      a.warmup = std::stoi(value());
+    else if (k == "--threads")
+      a.threads = std::stoi(value());
+    else if (k == "--checkpointing")
+      a.checkpointing = true;
+    else if (k == "--fused-adamw")
+      a.fused_adamw = true;
+    else if (k == "--accum")
+      a.accum = std::stoll(value());
+    else if (k == "--seed")
+      a.seed = std::stoull(value());
+    else if (k == "--vision-layers")
+      a.vision_layers = std::stoll(value());
+    else if (k == "--text-layers")
+      a.text_layers = std::stoll(value());
+    else if (k == "--profile")
+      a.profile = value();
+    else
+      Usage(("unknown flag " + k).c_str());
   }
-  if (a.batch <= 0 || a.steps <= 0 || a.warmup < 0 || a.threads <= 0 || a.accum <= 0) Usage("bad numeric flag");
+  if (a.batch <= 0 || a.steps <= 0 || a.warmup < 0 || a.threads <= 0 || a.accum <= 0)
+    Usage("bad numeric flag");
   return a;
 }
 
@@ -126,15 +141,18 @@ int main(int argc, char** argv) {
       args.fused_adamw ? std::make_unique<flyp::train::FusedAdamW>(model.parameters(), adamw)
                        : std::make_unique<torch::optim::AdamW>(model.parameters(), adamw);
   torch::optim::AdamW& opt = *opt_ptr;
-  const auto micro = flyp::train::SplitIntoMicroBatches(images, ids, torch::Tensor(), (args.batch + args.accum - 1) / args.accum);
+  const auto micro = flyp::train::SplitIntoMicroBatches(images, ids, torch::Tensor(),
+                                                        (args.batch + args.accum - 1) / args.accum);
   namespace F = torch::nn::functional;
 
   const std::string blas = flyp::train::OpenBlasCoreName();
-  std::printf("flyp_bench_step preset=%s batch=%lld threads=%d openblas_core=%s params=%lld checkpointing=%d accum=%lld "
-              "fused_adamw=%d\n",
-              args.preset.c_str(), static_cast<long long>(args.batch), args.threads, blas.empty() ? "none" : blas.c_str(),
-              static_cast<long long>(flyp::model::ClipParameterCount(*config)), args.checkpointing ? 1 : 0,
-              static_cast<long long>(args.accum), args.fused_adamw ? 1 : 0);
+  std::printf(
+      "flyp_bench_step preset=%s batch=%lld threads=%d openblas_core=%s params=%lld checkpointing=%d "
+      "accum=%lld "
+      "fused_adamw=%d\n",
+      args.preset.c_str(), static_cast<long long>(args.batch), args.threads,
+      blas.empty() ? "none" : blas.c_str(), static_cast<long long>(flyp::model::ClipParameterCount(*config)),
+      args.checkpointing ? 1 : 0, static_cast<long long>(args.accum), args.fused_adamw ? 1 : 0);
   std::vector<double> times;
   std::unique_ptr<torch::autograd::profiler::RecordProfile> profiler;
   for (int step = 0; step < args.warmup + args.steps; ++step) {
@@ -158,7 +176,8 @@ int main(int argc, char** argv) {
       torch::NoGradGuard no_grad;
       model.logit_scale().clamp_(0.0, std::log(100.0));
     }
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     const bool warm = step >= args.warmup;
     if (warm) times.push_back(ms);
     std::printf("step %d %s %.1f ms loss %.4f\n", step, warm ? "timed " : "warmup", ms, loss);
@@ -171,7 +190,7 @@ int main(int argc, char** argv) {
       "RESULT impl=%s preset=%s batch=%lld threads=%d median_ms=%.1f mean_ms=%.1f min_ms=%.1f steps=%zu "
       "peak_rss_mib=%.0f\n",
       args.fused_adamw ? "flyp" : "flyp_torch_adamw", args.preset.c_str(), static_cast<long long>(args.batch),
-      args.threads, Median(times), sum / times.size(),
-      *std::min_element(times.begin(), times.end()), times.size(), PeakRssMib());
+      args.threads, Median(times), sum / times.size(), *std::min_element(times.begin(), times.end()),
+      times.size(), PeakRssMib());
   return 0;
 }

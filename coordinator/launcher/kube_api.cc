@@ -29,7 +29,8 @@ KubeApi::KubeApi(KubeApiOptions opts) : opts_(std::move(opts)) {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-StatusOr<KubeReply> KubeApi::Call(const std::string& method, const std::string& path, const std::string& body) const {
+StatusOr<KubeReply> KubeApi::Call(const std::string& method, const std::string& path,
+                                  const std::string& body) const {
   std::string token;
   if (!opts_.token_file.empty()) {
     std::ifstream in(opts_.token_file);

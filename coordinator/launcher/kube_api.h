@@ -29,7 +29,8 @@ class KubeApi {
   explicit KubeApi(KubeApiOptions opts);
   // One request; `body` (JSON) is sent when non-empty. UNAVAILABLE when the
   // server cannot be reached; HTTP errors are returned as replies.
-  StatusOr<KubeReply> Call(const std::string& method, const std::string& path, const std::string& body = "") const;
+  StatusOr<KubeReply> Call(const std::string& method, const std::string& path,
+                           const std::string& body = "") const;
   const KubeApiOptions& options() const { return opts_; }
 
  private:

@@ -1,7 +1,7 @@
 #include "coordinator/launcher/kubernetes_launcher.h"
 
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <fstream>
 
 #include "common/env.h"
@@ -12,7 +12,9 @@ namespace {
 
 constexpr int64_t kAttemptsPerJob = 1000;
 
-std::string MpiJobsPath(const std::string& ns) { return "/apis/kubeflow.org/v2beta1/namespaces/" + ns + "/mpijobs"; }
+std::string MpiJobsPath(const std::string& ns) {
+  return "/apis/kubeflow.org/v2beta1/namespaces/" + ns + "/mpijobs";
+}
 
 bool UnderDir(const std::string& path, const std::string& dir) {
   std::string d = dir;
@@ -39,7 +41,8 @@ std::string SecretsPath(const std::string& ns) { return "/api/v1/namespaces/" + 
 Json EnvFromSecretJson(const std::string& name, const std::string& secret, const std::string& key) {
   return Json(Json::Object{
       {"name", name},
-      {"valueFrom", Json(Json::Object{{"secretKeyRef", Json(Json::Object{{"name", secret}, {"key", key}})}})}});
+      {"valueFrom",
+       Json(Json::Object{{"secretKeyRef", Json(Json::Object{{"name", secret}, {"key", key}})}})}});
 }
 
 // "a=b,c=d" label selector, URL-encoded.
@@ -60,12 +63,18 @@ const Json* Path(const Json& j, std::initializer_list<const char*> keys) {
 
 const char* MpiJobPhaseName(MpiJobPhase p) {
   switch (p) {
-    case MpiJobPhase::kPending: return "Pending";
-    case MpiJobPhase::kCreated: return "Created";
-    case MpiJobPhase::kRunning: return "Running";
-    case MpiJobPhase::kRestarting: return "Restarting";
-    case MpiJobPhase::kSucceeded: return "Succeeded";
-    case MpiJobPhase::kFailed: return "Failed";
+    case MpiJobPhase::kPending:
+      return "Pending";
+    case MpiJobPhase::kCreated:
+      return "Created";
+    case MpiJobPhase::kRunning:
+      return "Running";
+    case MpiJobPhase::kRestarting:
+      return "Restarting";
+    case MpiJobPhase::kSucceeded:
+      return "Succeeded";
+    case MpiJobPhase::kFailed:
+      return "Failed";
   }
   return "?";
 }
@@ -78,13 +87,19 @@ MpiJobPhase ParseMpiJobPhase(const Json& mpijob) {
   for (const Json& c : conds->as_array()) {
     const Json* type = c.Find("type");
     const Json* status = c.Find("status");
-    if (!type || !type->is_string() || !status || !status->is_string() || status->as_string() != "True") continue;
+    if (!type || !type->is_string() || !status || !status->is_string() || status->as_string() != "True")
+      continue;
     const std::string& t = type->as_string();
-    if (t == "Succeeded") succeeded = true;
-    else if (t == "Failed") failed = true;
-    else if (t == "Running") phase = MpiJobPhase::kRunning;
-    else if (t == "Restarting") phase = MpiJobPhase::kRestarting;
-    else if (t == "Created" && phase == MpiJobPhase::kPending) phase = MpiJobPhase::kCreated;
+    if (t == "Succeeded")
+      succeeded = true;
+    else if (t == "Failed")
+      failed = true;
+    else if (t == "Running")
+      phase = MpiJobPhase::kRunning;
+    else if (t == "Restarting")
+      phase = MpiJobPhase::kRestarting;
+    else if (t == "Created" && phase == MpiJobPhase::kPending)
+      phase = MpiJobPhase::kCreated;
   }
   if (failed) return MpiJobPhase::kFailed;
   if (succeeded) return MpiJobPhase::kSucceeded;
@@ -97,7 +112,8 @@ StatusOr<int64_t> WorldIdFor(const std::string& job_id, int attempt) {
     return InvalidArgumentError("kubernetes launcher: job id '" + job_id + "' is not job-<digits>");
   }
   if (attempt < 1 || attempt >= kAttemptsPerJob) {
-    return InvalidArgumentError("kubernetes launcher: attempt " + std::to_string(attempt) + " out of range 1..999");
+    return InvalidArgumentError("kubernetes launcher: attempt " + std::to_string(attempt) +
+                                " out of range 1..999");
   }
   return std::stoll(digits) * kAttemptsPerJob + attempt;
 }
@@ -116,7 +132,8 @@ StatusOr<std::string> MpiJobName(const std::string& job_id, int attempt) {
 
 StatusOr<Json> BuildMpiJob(const KubernetesLauncherOptions& o, const LaunchRequest& req) {
   FLYP_ASSIGN_OR_RETURN(std::string name, MpiJobName(req.job_id, req.attempt));
-  for (const auto& [what, path] : {std::make_pair("spec", req.spec_path), std::make_pair("artifact dir", req.artifact_dir)}) {
+  for (const auto& [what, path] :
+       {std::make_pair("spec", req.spec_path), std::make_pair("artifact dir", req.artifact_dir)}) {
     if (!UnderDir(path, o.mount_path)) {
       return FailedPreconditionError(std::string("kubernetes launcher: ") + what + " '" + path +
                                      "' is not under the shared volume mount '" + o.mount_path +
@@ -153,7 +170,8 @@ StatusOr<Json> BuildMpiJob(const KubernetesLauncherOptions& o, const LaunchReque
   const Json volume_mounts(Json::Array{Json(Json::Object{{"name", "flyp-data"}, {"mountPath", o.mount_path}}),
                                        Json(Json::Object{{"name", "dshm"}, {"mountPath", "/dev/shm"}})});
   const Json volumes(Json::Array{
-      Json(Json::Object{{"name", "flyp-data"}, {"persistentVolumeClaim", Json(Json::Object{{"claimName", o.pvc}})}}),
+      Json(Json::Object{{"name", "flyp-data"},
+                        {"persistentVolumeClaim", Json(Json::Object{{"claimName", o.pvc}})}}),
       Json(Json::Object{{"name", "dshm"}, {"emptyDir", Json(Json::Object{{"medium", "Memory"}})}})});
 
   Json launcher_container(Json::Object{{"name", "launcher"},
@@ -163,7 +181,9 @@ StatusOr<Json> BuildMpiJob(const KubernetesLauncherOptions& o, const LaunchReque
                                        {"env", env_json},
                                        {"workingDir", req.artifact_dir},
                                        {"volumeMounts", volume_mounts}});
-  launcher_container.Set("resources", Json(Json::Object{{"requests", Json(Json::Object{{"cpu", "100m"}, {"memory", "256Mi"}})}}));
+  launcher_container.Set(
+      "resources",
+      Json(Json::Object{{"requests", Json(Json::Object{{"cpu", "100m"}, {"memory", "256Mi"}})}}));
 
   const int units = std::max(1, req.slots_per_rank);
   Json resources;
@@ -182,24 +202,26 @@ StatusOr<Json> BuildMpiJob(const KubernetesLauncherOptions& o, const LaunchReque
                                      {"resources", resources},
                                      {"volumeMounts", volume_mounts}});
   if (o.worker_metrics_port > 0) {
-    worker_container.Set("ports", Json(Json::Array{Json(Json::Object{
-                                      {"name", "metrics"}, {"containerPort", o.worker_metrics_port}})}));
+    worker_container.Set(
+        "ports",
+        Json(Json::Array{Json(Json::Object{{"name", "metrics"}, {"containerPort", o.worker_metrics_port}})}));
   }
   Json worker_meta(Json::Object{{"labels", labels}});
   if (o.worker_metrics_port > 0) {
-    worker_meta.Set("annotations", Json(Json::Object{{"prometheus.io/scrape", "true"},
-                                                     {"prometheus.io/port", std::to_string(o.worker_metrics_port)}}));
+    worker_meta.Set("annotations",
+                    Json(Json::Object{{"prometheus.io/scrape", "true"},
+                                      {"prometheus.io/port", std::to_string(o.worker_metrics_port)}}));
   }
   auto pod_spec = [&](Json container) {
     return Json(Json::Object{{"containers", Json(Json::Array{std::move(container)})},
                              {"volumes", volumes},
                              {"terminationGracePeriodSeconds", o.grace_s}});
   };
-  Json launcher_replica(Json::Object{
-      {"replicas", 1},
-      {"restartPolicy", "Never"},
-      {"template", Json(Json::Object{{"metadata", Json(Json::Object{{"labels", labels}})},
-                                     {"spec", pod_spec(launcher_container)}})}});
+  Json launcher_replica(
+      Json::Object{{"replicas", 1},
+                   {"restartPolicy", "Never"},
+                   {"template", Json(Json::Object{{"metadata", Json(Json::Object{{"labels", labels}})},
+                                                  {"spec", pod_spec(launcher_container)}})}});
   Json worker_replica(Json::Object{
       {"replicas", req.world_size},
       {"restartPolicy", "Never"},
@@ -208,25 +230,24 @@ StatusOr<Json> BuildMpiJob(const KubernetesLauncherOptions& o, const LaunchReque
       {"apiVersion", "kubeflow.org/v2beta1"},
       {"kind", "MPIJob"},
       {"metadata", Json(Json::Object{{"name", name}, {"namespace", o.ns}, {"labels", labels}})},
-      {"spec",
-       Json(Json::Object{
-           {"slotsPerWorker", 1},
-           {"mpiImplementation", "OpenMPI"},
-           // The image's non-root user (docker/Dockerfile) runs sshd and mpirun.
-           {"sshAuthMountPath", "/home/flyp/.ssh"},
-           // The coordinator retries failed worlds itself (backoff, checkpoints).
-           {"runPolicy", Json(Json::Object{{"cleanPodPolicy", "Running"}, {"backoffLimit", 0},
-                                           {"ttlSecondsAfterFinished", 86400}})},
-           {"mpiReplicaSpecs", Json(Json::Object{{"Launcher", launcher_replica}, {"Worker", worker_replica}})}})}});
+      {"spec", Json(Json::Object{{"slotsPerWorker", 1},
+                                 {"mpiImplementation", "OpenMPI"},
+                                 // The image's non-root user (docker/Dockerfile) runs sshd and mpirun.
+                                 {"sshAuthMountPath", "/home/flyp/.ssh"},
+                                 // The coordinator retries failed worlds itself (backoff, checkpoints).
+                                 {"runPolicy", Json(Json::Object{{"cleanPodPolicy", "Running"},
+                                                                 {"backoffLimit", 0},
+                                                                 {"ttlSecondsAfterFinished", 86400}})},
+                                 {"mpiReplicaSpecs", Json(Json::Object{{"Launcher", launcher_replica},
+                                                                       {"Worker", worker_replica}})}})}});
 }
 
 std::string WorkerTokenSecretName(const std::string& mpijob_name) { return mpijob_name + "-token"; }
 
-Json BuildWorkerTokenSecret(const KubernetesLauncherOptions& o, const LaunchRequest& req, const std::string& mpijob_name,
-                            const std::string& mpijob_uid) {
-  Json meta(Json::Object{{"name", WorkerTokenSecretName(mpijob_name)},
-                         {"namespace", o.ns},
-                         {"labels", WorldLabels(req)}});
+Json BuildWorkerTokenSecret(const KubernetesLauncherOptions& o, const LaunchRequest& req,
+                            const std::string& mpijob_name, const std::string& mpijob_uid) {
+  Json meta(Json::Object{
+      {"name", WorkerTokenSecretName(mpijob_name)}, {"namespace", o.ns}, {"labels", WorldLabels(req)}});
   if (!mpijob_uid.empty()) {
     // Garbage-collected with its MPIJob (deleted by the coordinator, or by
     // ttlSecondsAfterFinished).
@@ -242,7 +263,8 @@ Json BuildWorkerTokenSecret(const KubernetesLauncherOptions& o, const LaunchRequ
                            {"stringData", Json(Json::Object{{"token", req.worker_token}})}});
 }
 
-KubernetesLauncher::KubernetesLauncher(KubernetesLauncherOptions opts) : opts_(std::move(opts)), api_(opts_.api) {
+KubernetesLauncher::KubernetesLauncher(KubernetesLauncherOptions opts)
+    : opts_(std::move(opts)), api_(opts_.api) {
   poller_ = std::thread([this] { PollLoop(); });
 }
 
@@ -263,12 +285,14 @@ StatusOr<int64_t> KubernetesLauncher::Launch(const LaunchRequest& req) {
   std::string uid;
   if (r.status == 409) {
     FLYP_LOG(WARNING) << "MPIJob " << name << " already exists; watching it";
-    if (auto got = api_.Call("GET", MpiJobsPath(opts_.ns) + "/" + name); got.ok() && got->status == 200) r = *got;
+    if (auto got = api_.Call("GET", MpiJobsPath(opts_.ns) + "/" + name); got.ok() && got->status == 200)
+      r = *got;
   } else if (r.status < 200 || r.status >= 300) {
     return UnavailableError("kubernetes: cannot create MPIJob " + name + ": " + KubeErrorMessage(r));
   }
   if (auto body = ParseJson(r.body); body.ok()) {
-    if (const Json* u = Path(*body, {"metadata", "uid"}); u != nullptr && u->is_string()) uid = u->as_string();
+    if (const Json* u = Path(*body, {"metadata", "uid"}); u != nullptr && u->is_string())
+      uid = u->as_string();
   }
   // The worker token's Secret, owned by the MPIJob. Its pods wait for it
   // (the kubelet retries a missing secretKeyRef), so it may follow the
@@ -277,11 +301,12 @@ StatusOr<int64_t> KubernetesLauncher::Launch(const LaunchRequest& req) {
   FLYP_ASSIGN_OR_RETURN(KubeReply sr, api_.Call("POST", SecretsPath(opts_.ns), secret.Dump()));
   if (sr.status != 409 && (sr.status < 200 || sr.status >= 300)) {
     (void)Delete(name, /*force=*/true);
-    return UnavailableError("kubernetes: cannot create Secret " + WorkerTokenSecretName(name) +
-                            " for the worker token (the coordinator's Role needs create on secrets): " +
-                            KubeErrorMessage(sr));
+    return UnavailableError(
+        "kubernetes: cannot create Secret " + WorkerTokenSecretName(name) +
+        " for the worker token (the coordinator's Role needs create on secrets): " + KubeErrorMessage(sr));
   }
-  std::ofstream(req.log_path, std::ios::app) << "[coordinator] created MPIJob " << opts_.ns << "/" << name << "\n";
+  std::ofstream(req.log_path, std::ios::app)
+      << "[coordinator] created MPIJob " << opts_.ns << "/" << name << "\n";
   {
     std::lock_guard<std::mutex> lock(mu_);
     World& w = worlds_[world];
@@ -314,14 +339,17 @@ void KubernetesLauncher::Stop(int64_t world, bool force) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = worlds_.find(world);
     if (it == worlds_.end()) return;
-    if (force) it->second.stop = 2;
-    else if (it->second.stop == 0) it->second.stop = 1;
+    if (force)
+      it->second.stop = 2;
+    else if (it->second.stop == 0)
+      it->second.stop = 1;
   }
   wake_.notify_all();
 }
 
 Status KubernetesLauncher::Delete(const std::string& name, bool force) {
-  Json opts(Json::Object{{"kind", "DeleteOptions"}, {"apiVersion", "v1"}, {"propagationPolicy", "Foreground"}});
+  Json opts(
+      Json::Object{{"kind", "DeleteOptions"}, {"apiVersion", "v1"}, {"propagationPolicy", "Foreground"}});
   if (force) opts.Set("gracePeriodSeconds", 0);
   FLYP_ASSIGN_OR_RETURN(KubeReply r, api_.Call("DELETE", MpiJobsPath(opts_.ns) + "/" + name, opts.Dump()));
   if (r.status == 404 || (r.status >= 200 && r.status < 300)) return Status::Ok();

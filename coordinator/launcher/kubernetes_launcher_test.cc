@@ -87,8 +87,10 @@ class FakeApiServer {
         requests_.push_back(r);
       }
       auto [status, body] = handler_(r);
-      std::string reply = "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Type: application/json\r\nContent-Length: " +
-                          std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+      std::string reply =
+          "HTTP/1.1 " + std::to_string(status) +
+          " X\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+          "\r\nConnection: close\r\n\r\n" + body;
       send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
       close(c);
     }
@@ -184,13 +186,14 @@ TEST(BuildMpiJob, CpuJobHasImageCommandEnvVolumesAndScrapeAnnotations) {
   for (const Json& a : At(lc, {"command"}).as_array()) cmd.push_back(a.as_string());
   ASSERT_GE(cmd.size(), 6u);
   EXPECT_EQ(cmd[0], "mpirun");
-  EXPECT_EQ(std::vector<std::string>(cmd.end() - 3, cmd.end()),
-            (std::vector<std::string>{"flyp-worker", "--spec", "/var/lib/flyp/artifacts/job-000042/spec.yaml"}));
+  EXPECT_EQ(
+      std::vector<std::string>(cmd.end() - 3, cmd.end()),
+      (std::vector<std::string>{"flyp-worker", "--spec", "/var/lib/flyp/artifacts/job-000042/spec.yaml"}));
   auto np = std::find(cmd.begin(), cmd.end(), "-np");
   ASSERT_NE(np, cmd.end());
   EXPECT_EQ(*(np + 1), "4");
-  for (const char* v : {"FLYP_JOB_ID", "FLYP_COORDINATOR", "FLYP_WORKER_TOKEN", "FLYP_ARTIFACT_DIR", "FLYP_ATTEMPT",
-                        "FLYP_METRICS_PORT", "OMP_NUM_THREADS"}) {
+  for (const char* v : {"FLYP_JOB_ID", "FLYP_COORDINATOR", "FLYP_WORKER_TOKEN", "FLYP_ARTIFACT_DIR",
+                        "FLYP_ATTEMPT", "FLYP_METRICS_PORT", "OMP_NUM_THREADS"}) {
     auto x = std::find(cmd.begin(), cmd.end(), v);
     ASSERT_NE(x, cmd.end()) << v << " not forwarded";
     EXPECT_EQ(*(x - 1), "-x");
@@ -211,9 +214,11 @@ TEST(BuildMpiJob, CpuJobHasImageCommandEnvVolumesAndScrapeAnnotations) {
   EXPECT_EQ(At(wc, {"command"}).as_array()[0].as_string(), "/usr/sbin/sshd");
   bool pvc = false, mount = false;
   for (const Json& v : At(wt, {"spec", "volumes"}).as_array()) {
-    if (const Json* c = v.Find("persistentVolumeClaim")) pvc = c->Find("claimName")->as_string() == "flyp-data";
+    if (const Json* c = v.Find("persistentVolumeClaim"))
+      pvc = c->Find("claimName")->as_string() == "flyp-data";
   }
-  for (const Json& m : At(wc, {"volumeMounts"}).as_array()) mount |= m.Find("mountPath")->as_string() == "/var/lib/flyp";
+  for (const Json& m : At(wc, {"volumeMounts"}).as_array())
+    mount |= m.Find("mountPath")->as_string() == "/var/lib/flyp";
   EXPECT_TRUE(pvc);
   EXPECT_TRUE(mount);
 }
@@ -221,7 +226,8 @@ TEST(BuildMpiJob, CpuJobHasImageCommandEnvVolumesAndScrapeAnnotations) {
 TEST(BuildMpiJob, CudaJobAsksForGpusPerRank) {
   auto job = BuildMpiJob(Options(), Request(/*cuda=*/true));
   ASSERT_TRUE(job.ok()) << job.status();
-  const Json& wc = At(*job, {"spec", "mpiReplicaSpecs", "Worker", "template", "spec", "containers"}).as_array()[0];
+  const Json& wc =
+      At(*job, {"spec", "mpiReplicaSpecs", "Worker", "template", "spec", "containers"}).as_array()[0];
   EXPECT_EQ(At(wc, {"resources", "limits", "nvidia.com/gpu"}).as_int64(), 2);
 }
 
@@ -245,21 +251,24 @@ Json WithConditions(std::vector<std::pair<std::string, std::string>> conds) {
 TEST(ParseMpiJobPhase, MapsConditions) {
   EXPECT_EQ(ParseMpiJobPhase(Json::MakeObject()), MpiJobPhase::kPending);
   EXPECT_EQ(ParseMpiJobPhase(WithConditions({{"Created", "True"}})), MpiJobPhase::kCreated);
-  EXPECT_EQ(ParseMpiJobPhase(WithConditions({{"Created", "True"}, {"Running", "True"}})), MpiJobPhase::kRunning);
-  EXPECT_EQ(ParseMpiJobPhase(WithConditions({{"Created", "True"}, {"Running", "False"}, {"Succeeded", "True"}})),
-            MpiJobPhase::kSucceeded);
+  EXPECT_EQ(ParseMpiJobPhase(WithConditions({{"Created", "True"}, {"Running", "True"}})),
+            MpiJobPhase::kRunning);
+  EXPECT_EQ(
+      ParseMpiJobPhase(WithConditions({{"Created", "True"}, {"Running", "False"}, {"Succeeded", "True"}})),
+      MpiJobPhase::kSucceeded);
   EXPECT_EQ(ParseMpiJobPhase(WithConditions({{"Created", "True"}, {"Running", "False"}, {"Failed", "True"}})),
             MpiJobPhase::kFailed);
-  EXPECT_EQ(ParseMpiJobPhase(WithConditions({{"Created", "True"}, {"Running", "False"}})), MpiJobPhase::kCreated);
+  EXPECT_EQ(ParseMpiJobPhase(WithConditions({{"Created", "True"}, {"Running", "False"}})),
+            MpiJobPhase::kCreated);
 }
 
 // The fake cluster: one MPIJob store plus a launcher pod per job.
 struct FakeCluster {
   std::mutex mu;
-  std::map<std::string, Json> jobs;   // name -> object
+  std::map<std::string, Json> jobs;     // name -> object
   std::map<std::string, Json> secrets;  // name -> object
-  int secret_status = 201;               // what POST secrets answers
-  std::string conditions = "Running";  // what GET reports
+  int secret_status = 201;              // what POST secrets answers
+  std::string conditions = "Running";   // what GET reports
   int launcher_exit = 0;
   std::string log = "[1,0]<stdout>:step 1\n";
 
@@ -299,11 +308,16 @@ struct FakeCluster {
       return {200, j.Dump()};
     }
     if (r.method == "GET" && r.path.rfind("/api/v1/namespaces/ml/pods?labelSelector=", 0) == 0) {
-      std::string term = conditions == "Running" ? "{}" : R"({"terminated":{"exitCode":)" + std::to_string(launcher_exit) + "}}";
-      return {200, R"({"items":[{"metadata":{"name":"flyp-job-000042-a3-launcher"},"status":{"containerStatuses":[{"state":)" +
-                       term + "}]}}]}"};
+      std::string term = conditions == "Running"
+                             ? "{}"
+                             : R"({"terminated":{"exitCode":)" + std::to_string(launcher_exit) + "}}";
+      return {
+          200,
+          R"({"items":[{"metadata":{"name":"flyp-job-000042-a3-launcher"},"status":{"containerStatuses":[{"state":)" +
+              term + "}]}}]}"};
     }
-    if (r.method == "GET" && r.path == "/api/v1/namespaces/ml/pods/flyp-job-000042-a3-launcher/log") return {200, log};
+    if (r.method == "GET" && r.path == "/api/v1/namespaces/ml/pods/flyp-job-000042-a3-launcher/log")
+      return {200, log};
     return {404, "{}"};
   }
 };
@@ -417,7 +431,8 @@ TEST(KubernetesLauncher, StopDeletesTheMpiJob) {
   EXPECT_EQ(exit->signal, SIGTERM);
   bool deleted = false;
   for (const auto& r : server.requests()) {
-    if (r.method == "DELETE" && r.path == "/apis/kubeflow.org/v2beta1/namespaces/ml/mpijobs/flyp-job-000042-a3") {
+    if (r.method == "DELETE" &&
+        r.path == "/apis/kubeflow.org/v2beta1/namespaces/ml/mpijobs/flyp-job-000042-a3") {
       deleted = true;
       auto opts = ParseJson(r.body);
       ASSERT_TRUE(opts.ok());
@@ -444,13 +459,15 @@ TEST(KubernetesLauncher, StopOrphanDeletesByWorldIdAlone) {
 
 TEST(KubernetesLauncher, ApiErrorsAreReportedWithTheirReason) {
   FakeApiServer server([](const FakeApiServer::Request&) {
-    return std::make_pair(403, std::string(R"({"kind":"Status","reason":"Forbidden","message":"mpijobs is forbidden"})"));
+    return std::make_pair(
+        403, std::string(R"({"kind":"Status","reason":"Forbidden","message":"mpijobs is forbidden"})"));
   });
   KubernetesLauncher launcher(Options(server.url()));
   auto world = launcher.Launch(Request());
   ASSERT_FALSE(world.ok());
   EXPECT_EQ(world.status().code(), StatusCode::kUnavailable);
-  EXPECT_NE(world.status().message().find("Forbidden: mpijobs is forbidden"), std::string::npos) << world.status();
+  EXPECT_NE(world.status().message().find("Forbidden: mpijobs is forbidden"), std::string::npos)
+      << world.status();
   KubernetesLauncher unreachable(Options("http://127.0.0.1:1"));
   EXPECT_EQ(unreachable.Launch(Request()).status().code(), StatusCode::kUnavailable);
 }

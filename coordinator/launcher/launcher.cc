@@ -6,14 +6,16 @@
 namespace flyp::coord {
 
 std::string WorldExit::ToString() const {
-  if (signal) return std::string("killed by signal ") + std::to_string(signal) + " (" + strsignal(signal) + ")";
+  if (signal)
+    return std::string("killed by signal ") + std::to_string(signal) + " (" + strsignal(signal) + ")";
   return "exit code " + std::to_string(exit_code);
 }
 
 ExitClass ClassifyExit(const WorldExit& exit, bool reported_permanent) {
   if (exit.signal == 0 && exit.exit_code == 0) return ExitClass::kSucceeded;
   if (reported_permanent) return ExitClass::kPermanent;
-  if (exit.signal == 0 && (exit.exit_code == kWorkerExitInvalidSpec || exit.exit_code == kWorkerExitBadData)) {
+  if (exit.signal == 0 &&
+      (exit.exit_code == kWorkerExitInvalidSpec || exit.exit_code == kWorkerExitBadData)) {
     return ExitClass::kPermanent;
   }
   return ExitClass::kRetryable;

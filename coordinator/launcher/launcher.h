@@ -17,12 +17,12 @@ namespace flyp::coord {
 
 struct LaunchRequest {
   std::string job_id;
-  int attempt = 1;         // FLYP_ATTEMPT, 1-based
-  int world_size = 1;      // mpirun -np
-  int threads_per_rank = 0;  // 0: leave OMP_NUM_THREADS alone
-  std::string spec_path;     // <artifact_dir>/spec.yaml, written before Launch
-  std::string artifact_dir;  // FLYP_ARTIFACT_DIR
-  std::string log_path;      // stdout+stderr of the whole world, appended
+  int attempt = 1;                  // FLYP_ATTEMPT, 1-based
+  int world_size = 1;               // mpirun -np
+  int threads_per_rank = 0;         // 0: leave OMP_NUM_THREADS alone
+  std::string spec_path;            // <artifact_dir>/spec.yaml, written before Launch
+  std::string artifact_dir;         // FLYP_ARTIFACT_DIR
+  std::string log_path;             // stdout+stderr of the whole world, appended
   std::string coordinator_address;  // FLYP_COORDINATOR
   std::string worker_token;         // FLYP_WORKER_TOKEN
   bool cuda = false;                // resources.device == cuda

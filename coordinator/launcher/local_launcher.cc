@@ -65,7 +65,8 @@ std::vector<int> ProcessDescendants(int root) {
       if (*end != '\0' || pid <= 0) continue;
       int ppid;
       char state;
-      if (ReadStat(static_cast<int>(pid), &ppid, &state) && state != 'Z') children.emplace(ppid, static_cast<int>(pid));
+      if (ReadStat(static_cast<int>(pid), &ppid, &state) && state != 'Z')
+        children.emplace(ppid, static_cast<int>(pid));
     }
     closedir(d);
   }
@@ -84,9 +85,11 @@ std::vector<int> ProcessDescendants(int root) {
 }
 
 std::vector<std::string> LocalLauncher::Argv(const LaunchRequest& req) const {
-  std::vector<std::string> argv = {opts_.mpirun, "--allow-run-as-root", "--oversubscribe", "--tag-output",
-                                   "-np", std::to_string(req.world_size)};
-  for (const EnvVar* v : {&env::kJobId, &env::kCoordinator, &env::kWorkerToken, &env::kArtifactDir, &env::kAttempt}) {
+  std::vector<std::string> argv = {
+      opts_.mpirun, "--allow-run-as-root",         "--oversubscribe", "--tag-output",
+      "-np",        std::to_string(req.world_size)};
+  for (const EnvVar* v :
+       {&env::kJobId, &env::kCoordinator, &env::kWorkerToken, &env::kArtifactDir, &env::kAttempt}) {
     argv.push_back("-x");
     argv.push_back(v->name);
   }
@@ -149,7 +152,8 @@ StatusOr<int64_t> LocalLauncher::Launch(const LaunchRequest& req) {
     if (devnull >= 0) dup2(devnull, 0);
     dup2(log_fd, 1);
     dup2(log_fd, 2);
-    if (chdir(dir) != 0) { /* stay where we are; the worker uses absolute paths */ }
+    if (chdir(dir) != 0) { /* stay where we are; the worker uses absolute paths */
+    }
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -216,7 +220,8 @@ Status LocalLauncher::StopOrphan(int64_t world, int64_t grace_ms) {
   std::string name = CommandName(pid);
   std::string ours = opts_.mpirun.substr(opts_.mpirun.rfind('/') + 1);
   if (name != ours && name != "mpirun" && name != "mpiexec" && name != "orterun" && name != "prterun") {
-    FLYP_LOG(WARNING) << "recorded world " << pid << " is now '" << name << "', not an MPI launcher: left alone";
+    FLYP_LOG(WARNING) << "recorded world " << pid << " is now '" << name
+                      << "', not an MPI launcher: left alone";
     return Status::Ok();
   }
   std::vector<int> tree = ProcessDescendants(pid);
@@ -225,7 +230,8 @@ Status LocalLauncher::StopOrphan(int64_t world, int64_t grace_ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
   auto any_alive = [&] {
     if (Alive(pid)) return true;
-    for (int p : tree) if (Alive(p)) return true;
+    for (int p : tree)
+      if (Alive(p)) return true;
     return false;
   };
   while (any_alive() && std::chrono::steady_clock::now() < deadline) {

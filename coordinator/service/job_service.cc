@@ -37,7 +37,8 @@ std::string ArtifactKind(const std::string& rel) {
 // A relative path inside the job folder, or INVALID_ARGUMENT.
 StatusOr<std::string> ArtifactPath(const std::string& dir, const std::string& rel) {
   fs::path p(rel);
-  if (rel.empty() || p.is_absolute()) return InvalidArgumentError("path: must be relative to the job's artifact folder");
+  if (rel.empty() || p.is_absolute())
+    return InvalidArgumentError("path: must be relative to the job's artifact folder");
   for (const auto& part : p.lexically_normal()) {
     if (part == "..") return InvalidArgumentError("path: '" + rel + "' leaves the job's artifact folder");
   }
@@ -59,8 +60,8 @@ StatusOr<std::string> JobServiceImpl::Caller(grpc::ServerContext* ctx) const {
   return auth_->Authenticate(AuthorizationHeader(ctx, &storage));
 }
 
-#define FLYP_AUTH_OR_RETURN(ctx)                        \
-  auto _caller = Caller(ctx);                           \
+#define FLYP_AUTH_OR_RETURN(ctx) \
+  auto _caller = Caller(ctx);    \
   if (!_caller.ok()) return ToGrpcStatus(_caller.status())
 
 grpc::Status JobServiceImpl::SubmitJob(grpc::ServerContext* ctx, const v1::SubmitJobRequest* req,
@@ -106,7 +107,8 @@ grpc::Status JobServiceImpl::ListJobs(grpc::ServerContext* ctx, const v1::ListJo
     try {
       q.after_seq = std::stoll(req->page_token());
     } catch (...) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "page_token: not a token from a previous ListJobs");
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "page_token: not a token from a previous ListJobs");
     }
   }
   auto jobs = manager_->store()->ListJobs(q);
@@ -116,7 +118,8 @@ grpc::Status JobServiceImpl::ListJobs(grpc::ServerContext* ctx, const v1::ListJo
   return grpc::Status::OK;
 }
 
-grpc::Status JobServiceImpl::CancelJob(grpc::ServerContext* ctx, const v1::CancelJobRequest* req, v1::Job* resp) {
+grpc::Status JobServiceImpl::CancelJob(grpc::ServerContext* ctx, const v1::CancelJobRequest* req,
+                                       v1::Job* resp) {
   FLYP_AUTH_OR_RETURN(ctx);
   auto job = manager_->Cancel(req->id(), req->reason());
   if (!job.ok()) return ToGrpcStatus(job.status());
@@ -230,7 +233,8 @@ grpc::Status JobServiceImpl::ListArtifacts(grpc::ServerContext* ctx, const v1::L
     a.set_size_bytes(static_cast<int64_t>(it->file_size(ec)));
     struct stat st;
     if (stat(it->path().c_str(), &st) == 0) {
-      *a.mutable_modify_time() = MillisToTimestamp(int64_t{st.st_mtim.tv_sec} * 1000 + st.st_mtim.tv_nsec / 1000000);
+      *a.mutable_modify_time() =
+          MillisToTimestamp(int64_t{st.st_mtim.tv_sec} * 1000 + st.st_mtim.tv_nsec / 1000000);
     }
     a.set_kind(ArtifactKind(a.path()));
     out.push_back(std::move(a));
@@ -250,7 +254,8 @@ grpc::Status JobServiceImpl::GetArtifact(grpc::ServerContext* ctx, const v1::Get
   std::error_code ec;
   // Symlinks could point outside the folder: only plain files are served.
   if (!fs::is_regular_file(fs::symlink_status(*path, ec))) {
-    return grpc::Status(grpc::StatusCode::NOT_FOUND, "artifact '" + req->path() + "' not found in job " + req->id());
+    return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                        "artifact '" + req->path() + "' not found in job " + req->id());
   }
   std::ifstream in(*path, std::ios::binary);
   const int64_t total = static_cast<int64_t>(fs::file_size(*path, ec));

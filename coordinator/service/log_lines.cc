@@ -11,7 +11,9 @@ v1::LogLine ParseWorldLogLine(const std::string& line) {
   if (line.empty() || line[0] != '[') return out;
   size_t comma = line.find(',');
   size_t close = line.find(']');
-  if (comma == std::string::npos || close == std::string::npos || comma > close || comma == 1 || close == comma + 1) return out;
+  if (comma == std::string::npos || close == std::string::npos || comma > close || comma == 1 ||
+      close == comma + 1)
+    return out;
   for (size_t i = 1; i < close; ++i) {
     if (i == comma) continue;
     if (!std::isdigit(static_cast<unsigned char>(line[i]))) return out;

@@ -58,7 +58,8 @@ StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const Coor
     KubernetesLauncherOptions ko;
     ko.api.server = config.k8s_api_server.empty() ? InClusterApiServer() : config.k8s_api_server;
     if (ko.api.server.empty()) {
-      return FailedPreconditionError("launcher kubernetes: not in a cluster (no KUBERNETES_SERVICE_HOST); set k8s-api-server");
+      return FailedPreconditionError(
+          "launcher kubernetes: not in a cluster (no KUBERNETES_SERVICE_HOST); set k8s-api-server");
     }
     ko.api.token_file = config.k8s_token_file;
     ko.api.ca_file = config.k8s_ca_file;
@@ -80,7 +81,8 @@ StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const Coor
   }
 
   JobManagerOptions mo;
-  mo.capacity.cpu_slots = config.cpu_slots > 0 ? config.cpu_slots : static_cast<int>(std::thread::hardware_concurrency());
+  mo.capacity.cpu_slots =
+      config.cpu_slots > 0 ? config.cpu_slots : static_cast<int>(std::thread::hardware_concurrency());
   mo.capacity.gpus = config.gpus;
   mo.artifact_root = artifact_root;
   mo.grace_ms = static_cast<int64_t>(config.grace_period_s * 1000);

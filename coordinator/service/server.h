@@ -26,7 +26,8 @@ class CoordinatorServer {
  public:
   // Opens the store, recovers interrupted jobs and starts serving.
   // FAILED_PRECONDITION for launcher kubernetes outside a cluster without
-  // k8s-api-server; UNAVAILABLE when the address cannot be bound; INVALID_ARGUMENT for unreadable token/TLS files.
+  // k8s-api-server; UNAVAILABLE when the address cannot be bound; INVALID_ARGUMENT for unreadable token/TLS
+  // files.
   static StatusOr<std::unique_ptr<CoordinatorServer>> Start(const CoordinatorConfig& config);
   ~CoordinatorServer();
 

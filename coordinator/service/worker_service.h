@@ -16,7 +16,8 @@ class WorkerServiceImpl final : public v1::WorkerService::Service {
 
   grpc::Status ReportProgress(grpc::ServerContext* ctx, const v1::ReportProgressRequest* req,
                               v1::ReportAck* resp) override;
-  grpc::Status ReportState(grpc::ServerContext* ctx, const v1::ReportStateRequest* req, v1::ReportAck* resp) override;
+  grpc::Status ReportState(grpc::ServerContext* ctx, const v1::ReportStateRequest* req,
+                           v1::ReportAck* resp) override;
 
  private:
   JobManager* manager_;

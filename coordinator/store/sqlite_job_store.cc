@@ -64,7 +64,10 @@ class Stmt {
   Stmt(sqlite3* db, const char* sql) : db_(db) { rc_ = sqlite3_prepare_v2(db, sql, -1, &st_, nullptr); }
   ~Stmt() { sqlite3_finalize(st_); }
   bool ok() const { return rc_ == SQLITE_OK; }
-  Stmt& Bind(int64_t v) { sqlite3_bind_int64(st_, ++n_, v); return *this; }
+  Stmt& Bind(int64_t v) {
+    sqlite3_bind_int64(st_, ++n_, v);
+    return *this;
+  }
   Stmt& Bind(const std::string& v) {
     sqlite3_bind_text(st_, ++n_, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
@@ -73,7 +76,10 @@ class Stmt {
     sqlite3_bind_blob(st_, ++n_, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
   }
-  Stmt& BindNull() { sqlite3_bind_null(st_, ++n_); return *this; }
+  Stmt& BindNull() {
+    sqlite3_bind_null(st_, ++n_);
+    return *this;
+  }
   // SQLITE_ROW, SQLITE_DONE or an error code.
   int Step() { return sqlite3_step(st_); }
   int64_t Int(int col) { return sqlite3_column_int64(st_, col); }
@@ -157,8 +163,8 @@ bool IsTerminal(v1::JobState s) {
 
 StatusOr<std::unique_ptr<SqliteJobStore>> SqliteJobStore::Open(const std::string& path) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close(db);
@@ -224,7 +230,10 @@ StatusOr<JobRecord> SqliteJobStore::CreateJob(const NewJob& job, bool* created) 
            "idempotency_key, worker_token) VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, ?)");
     s.Bind(job.spec.name()).BindBlob(spec_bytes).Bind(job.spec_yaml).Bind(int64_t{v1::JOB_STATE_QUEUED});
     s.Bind(job.owner).Bind(int64_t{job.spec.priority()}).Bind(job.create_time_ms);
-    if (job.idempotency_key.empty()) s.BindNull(); else s.Bind(job.idempotency_key);
+    if (job.idempotency_key.empty())
+      s.BindNull();
+    else
+      s.Bind(job.idempotency_key);
     s.Bind(job.worker_token);
     if (s.Step() != SQLITE_DONE) return SqlError(db_, "insert job");
   }
@@ -233,11 +242,15 @@ StatusOr<JobRecord> SqliteJobStore::CreateJob(const NewJob& job, bool* created) 
   std::snprintf(id, sizeof(id), "job-%06lld", static_cast<long long>(seq));
   {
     Stmt s(db_, "UPDATE jobs SET id = ?, artifact_dir = ? WHERE seq = ?");
-    s.Bind(std::string(id)).Bind(job.artifact_root.empty() ? std::string() : job.artifact_root + "/" + id).Bind(seq);
+    s.Bind(std::string(id))
+        .Bind(job.artifact_root.empty() ? std::string() : job.artifact_root + "/" + id)
+        .Bind(seq);
     if (s.Step() != SQLITE_DONE) return SqlError(db_, "assign job id");
   }
   {
-    Stmt s(db_, "INSERT INTO transitions (job_id, state, reason, message, time_ms) VALUES (?, ?, 'Submitted', '', ?)");
+    Stmt s(db_,
+           "INSERT INTO transitions (job_id, state, reason, message, time_ms) VALUES (?, ?, 'Submitted', '', "
+           "?)");
     s.Bind(std::string(id)).Bind(int64_t{v1::JOB_STATE_QUEUED}).Bind(job.create_time_ms);
     if (s.Step() != SQLITE_DONE) return SqlError(db_, "insert transition");
   }
@@ -317,8 +330,9 @@ Status SqliteJobStore::UpdateJob(const std::string& id, const JobUpdate& u) {
     state = s.Int(0);
   }
   if (u.expect_state && *u.expect_state != state) {
-    return FailedPreconditionError("job '" + id + "' is " + v1::JobState_Name(static_cast<v1::JobState>(state)) +
-                                   ", not " + v1::JobState_Name(*u.expect_state));
+    return FailedPreconditionError("job '" + id + "' is " +
+                                   v1::JobState_Name(static_cast<v1::JobState>(state)) + ", not " +
+                                   v1::JobState_Name(*u.expect_state));
   }
   auto set_int = [&](const char* col, int64_t v) -> Status {
     std::string sql = std::string("UPDATE jobs SET ") + col + " = ? WHERE id = ?";
@@ -329,7 +343,10 @@ Status SqliteJobStore::UpdateJob(const std::string& id, const JobUpdate& u) {
   if (u.transition) {
     FLYP_RETURN_IF_ERROR(set_int("state", u.transition->state()));
     Stmt s(db_, "INSERT INTO transitions (job_id, state, reason, message, time_ms) VALUES (?, ?, ?, ?, ?)");
-    s.Bind(id).Bind(int64_t{u.transition->state()}).Bind(u.transition->reason()).Bind(u.transition->message());
+    s.Bind(id)
+        .Bind(int64_t{u.transition->state()})
+        .Bind(u.transition->reason())
+        .Bind(u.transition->message());
     s.Bind(TimestampToMillis(u.transition->time()));
     if (s.Step() != SQLITE_DONE) return SqlError(db_, "insert transition");
   }

@@ -125,7 +125,8 @@ TEST(SqliteJobStoreTest, HistoryKeepsOrderAndUpdatesApply) {
 
 TEST(SqliteJobStoreTest, ListFiltersAndPages) {
   auto store = OpenOrDie(testing::TempDir() + "/list.db");
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(store->CreateJob(MakeJob(i % 2 ? "odd-" + std::to_string(i) : "even"), nullptr).ok());
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(store->CreateJob(MakeJob(i % 2 ? "odd-" + std::to_string(i) : "even"), nullptr).ok());
   JobUpdate u;
   u.transition = T(v1::JOB_STATE_CANCELLED, "UserCancelled", 5);
   ASSERT_TRUE(store->UpdateJob("job-000002", u).ok());
@@ -189,9 +190,7 @@ TEST(SqliteJobStoreTest, ReopenKeepsEverything) {
 
 TEST(SqliteJobStoreTest, MigratesAVersionOneDatabase) {
   std::string path = testing::TempDir() + "/v1.db";
-  {
-    auto store = OpenOrDie(path);
-  }
+  { auto store = OpenOrDie(path); }
   // Roll the file back to a version-1 schema by hand.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
@@ -222,7 +221,8 @@ TEST(SqliteJobStoreTest, ConcurrentWritersFromThreadsAndConnections) {
     threads.emplace_back([&, t] {
       SqliteJobStore* s = t % 2 ? s1.get() : s2.get();
       for (int i = 0; i < kPerThread; ++i) {
-        auto r = s->CreateJob(MakeJob("c", "key-" + std::to_string(i % 10) + "-" + std::to_string(t)), nullptr);
+        auto r =
+            s->CreateJob(MakeJob("c", "key-" + std::to_string(i % 10) + "-" + std::to_string(t)), nullptr);
         ASSERT_TRUE(r.ok()) << r.status();
         JobUpdate u;
         u.transition = T(v1::JOB_STATE_ADMITTED, "GangAdmitted", i);

@@ -58,8 +58,9 @@ TEST(CoordinatorTest, SubmitRunsToSuccess) {
   EXPECT_EQ(steps.back(), 5);
 
   v1::Job job = WaitForState(stub.get(), id, {v1::JOB_STATE_SUCCEEDED});
-  EXPECT_EQ(States(job), (std::vector<JobState>{v1::JOB_STATE_QUEUED, v1::JOB_STATE_ADMITTED, v1::JOB_STATE_STARTING,
-                                                v1::JOB_STATE_RUNNING, v1::JOB_STATE_SUCCEEDED}));
+  EXPECT_EQ(States(job),
+            (std::vector<JobState>{v1::JOB_STATE_QUEUED, v1::JOB_STATE_ADMITTED, v1::JOB_STATE_STARTING,
+                                   v1::JOB_STATE_RUNNING, v1::JOB_STATE_SUCCEEDED}));
   EXPECT_EQ(job.owner(), "alice");
   EXPECT_EQ(job.status().restarts(), 0);
   EXPECT_EQ(job.status().latest_progress().step(), 5);
@@ -129,7 +130,8 @@ TEST(CoordinatorTest, SubmitRunsToSuccess) {
   v1::CancelJobRequest creq;
   creq.set_id(id);
   v1::Job cancelled;
-  EXPECT_EQ(stub->CancelJob(Ctx().get(), creq, &cancelled).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(stub->CancelJob(Ctx().get(), creq, &cancelled).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
 }
 
 TEST(CoordinatorTest, CancelStopsTheWorld) {
@@ -139,7 +141,8 @@ TEST(CoordinatorTest, CancelStopsTheWorld) {
   std::string id = Submit(stub.get(), FakeSpec("fake-sleep"));
   std::string waiting = Submit(stub.get(), FakeSpec("fake-quick"));  // needs the same 2 slots
   v1::Job job = WaitForState(stub.get(), id, {v1::JOB_STATE_RUNNING});
-  EXPECT_EQ(WaitForState(stub.get(), waiting, {v1::JOB_STATE_QUEUED}, 1).status().state(), v1::JOB_STATE_QUEUED);
+  EXPECT_EQ(WaitForState(stub.get(), waiting, {v1::JOB_STATE_QUEUED}, 1).status().state(),
+            v1::JOB_STATE_QUEUED);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   auto pids = ReadPids(job.artifact_dir());
   ASSERT_EQ(pids.size(), 2u);
@@ -156,7 +159,8 @@ TEST(CoordinatorTest, CancelStopsTheWorld) {
   EXPECT_LT(took, 3.0 + 1.0);  // within the grace period (plus polling)
   for (const auto& p : pids) EXPECT_FALSE(ProcessAlive(p[2])) << "rank " << p[1] << " pid " << p[2];
   // Its slots were freed: the queued job runs.
-  EXPECT_EQ(WaitForState(stub.get(), waiting, {v1::JOB_STATE_SUCCEEDED}).status().state(), v1::JOB_STATE_SUCCEEDED);
+  EXPECT_EQ(WaitForState(stub.get(), waiting, {v1::JOB_STATE_SUCCEEDED}).status().state(),
+            v1::JOB_STATE_SUCCEEDED);
 }
 
 TEST(CoordinatorTest, RankFailureRestarts) {
@@ -167,9 +171,10 @@ TEST(CoordinatorTest, RankFailureRestarts) {
   v1::Job job = WaitForState(stub.get(), id, {v1::JOB_STATE_SUCCEEDED, v1::JOB_STATE_FAILED});
   ASSERT_EQ(job.status().state(), v1::JOB_STATE_SUCCEEDED) << job.DebugString();
   EXPECT_EQ(job.status().restarts(), 1);
-  EXPECT_EQ(States(job), (std::vector<JobState>{v1::JOB_STATE_QUEUED, v1::JOB_STATE_ADMITTED, v1::JOB_STATE_STARTING,
-                                                v1::JOB_STATE_RUNNING, v1::JOB_STATE_RESTARTING,
-                                                v1::JOB_STATE_RUNNING, v1::JOB_STATE_SUCCEEDED}));
+  EXPECT_EQ(States(job),
+            (std::vector<JobState>{v1::JOB_STATE_QUEUED, v1::JOB_STATE_ADMITTED, v1::JOB_STATE_STARTING,
+                                   v1::JOB_STATE_RUNNING, v1::JOB_STATE_RESTARTING, v1::JOB_STATE_RUNNING,
+                                   v1::JOB_STATE_SUCCEEDED}));
   EXPECT_EQ(job.status().history(4).reason(), "RankExited");
   EXPECT_NE(job.status().history(4).message().find("exit code 1"), std::string::npos)
       << job.status().history(4).message();
@@ -218,7 +223,7 @@ TEST(CoordinatorTest, CoordinatorKill9Recovers) {
   EXPECT_TRUE(saw_recovery);
   for (const auto& p : first_world) EXPECT_FALSE(ProcessAlive(p[2])) << "orphaned rank " << p[1];
   auto pids = ReadPids(job.artifact_dir());
-  EXPECT_EQ(pids.size(), 4u);  // the first world and exactly one more
+  EXPECT_EQ(pids.size(), 4u);    // the first world and exactly one more
   EXPECT_EQ(pids.back()[0], 2);  // attempt 2
   v1::ListJobsRequest lreq;
   v1::ListJobsResponse list;
@@ -271,7 +276,8 @@ TEST(CoordinatorTest, ConcurrentSubmitsNeverOversubscribe) {
         req.set_id(id);
         v1::Job job;
         grpc::Status st = s->CancelJob(Ctx().get(), req, &job);
-        EXPECT_TRUE(st.ok() || st.error_code() == grpc::StatusCode::FAILED_PRECONDITION) << st.error_message();
+        EXPECT_TRUE(st.ok() || st.error_code() == grpc::StatusCode::FAILED_PRECONDITION)
+            << st.error_message();
       }
     });
   }
@@ -303,12 +309,14 @@ TEST(CoordinatorTest, ConcurrentSubmitsNeverOversubscribe) {
         ++admitted;
       }
       if ((t.state() == v1::JOB_STATE_SUCCEEDED || t.state() == v1::JOB_STATE_FAILED ||
-           t.state() == v1::JOB_STATE_CANCELLED) && admit >= 0) {
+           t.state() == v1::JOB_STATE_CANCELLED) &&
+          admit >= 0) {
         events.emplace(std::make_pair(ms, 0), -units);
       }
       succeeded += t.state() == v1::JOB_STATE_SUCCEEDED;
     }
-    EXPECT_TRUE(j.status().state() == v1::JOB_STATE_SUCCEEDED || j.status().state() == v1::JOB_STATE_CANCELLED)
+    EXPECT_TRUE(j.status().state() == v1::JOB_STATE_SUCCEEDED ||
+                j.status().state() == v1::JOB_STATE_CANCELLED)
         << j.id() << " " << v1::JobState_Name(j.status().state());
   }
   int used = 0, peak = 0;
@@ -333,7 +341,8 @@ TEST(CoordinatorTest, RefusesBadRequests) {
   req.set_spec_yaml(FakeSpec("x") + "schedule: {epochs: 0}\noptim: {learning_rat: 1}\n");
   grpc::Status s = stub->SubmitJob(Ctx().get(), req, &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_NE(s.error_message().find("optim.learning_rat: unknown field"), std::string::npos) << s.error_message();
+  EXPECT_NE(s.error_message().find("optim.learning_rat: unknown field"), std::string::npos)
+      << s.error_message();
   req.set_spec_yaml(FakeSpec("x", 0));
   s = stub->SubmitJob(Ctx().get(), req, &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
@@ -352,7 +361,9 @@ TEST(CoordinatorTest, RefusesBadRequests) {
   req.set_spec_yaml(escaping);
   s = stub->SubmitJob(Ctx().get(), req, &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(s.error_message().rfind("model.checkpoint: path '../../../etc/passwd' is outside the data roots", 0), 0u)
+  EXPECT_EQ(
+      s.error_message().rfind("model.checkpoint: path '../../../etc/passwd' is outside the data roots", 0),
+      0u)
       << s.error_message();
   // A gang that can never fit.
   req.set_spec_yaml(FakeSpec("fake-quick", 5));

@@ -128,7 +128,8 @@ int main(int argc, char** argv) {
   }
   MPI_Barrier(MPI_COMM_WORLD);
   if (rank == 0) {
-    std::ofstream(dir + "/report.json") << "{\"mode\": \"" << mode << "\", \"attempt\": " << r.attempt << "}\n";
+    std::ofstream(dir + "/report.json")
+        << "{\"mode\": \"" << mode << "\", \"attempt\": " << r.attempt << "}\n";
     r.State(flyp::v1::WORKER_PHASE_COMPLETED);
   }
   MPI_Finalize();

@@ -25,8 +25,8 @@ class FlypctlTest : public ::testing::Test {
   // flypctl COMMAND ARGS with this coordinator's address and a token
   // (alice's by default); global flags follow the command.
   CommandResult Flypctl(const std::string& args, const std::string& token = "usertoken") {
-    return RunCommand(std::string(FLYP_FLYPCTL_BIN) + " " + args + " --server 127.0.0.1:" +
-                      std::to_string(coord_->port()) + " --token " + token);
+    return RunCommand(std::string(FLYP_FLYPCTL_BIN) + " " + args +
+                      " --server 127.0.0.1:" + std::to_string(coord_->port()) + " --token " + token);
   }
 
   std::string WriteSpec(const std::string& mode) {
@@ -110,7 +110,8 @@ TEST_F(FlypctlTest, ErrorsNameTheProblem) {
   std::ofstream(bad) << FakeSpec("fake-ok") << "optim: {learning_rat: 0.1}\n";
   CommandResult spec = Flypctl("submit " + bad);
   EXPECT_EQ(spec.code, 3);
-  EXPECT_NE(spec.out.find("optim.learning_rat: unknown field; did you mean learning_rate?"), std::string::npos)
+  EXPECT_NE(spec.out.find("optim.learning_rat: unknown field; did you mean learning_rate?"),
+            std::string::npos)
       << spec.out;
 }
 

@@ -127,7 +127,8 @@ v1::Job WaitForState(v1::JobService::Stub* stub, const std::string& id, std::vec
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   ADD_FAILURE() << id << " did not reach the expected state; now " << v1::JobState_Name(job.status().state())
-                << "\n" << job.DebugString();
+                << "\n"
+                << job.DebugString();
   return job;
 }
 

@@ -41,8 +41,10 @@ std::map<std::string, std::string> Exported() {
 void CollectExprs(const Json& j, std::vector<std::string>* out) {
   if (j.is_object()) {
     for (const auto& [k, v] : j.as_object()) {
-      if (k == "expr" && v.is_string()) out->push_back(v.as_string());
-      else CollectExprs(v, out);
+      if (k == "expr" && v.is_string())
+        out->push_back(v.as_string());
+      else
+        CollectExprs(v, out);
     }
   } else if (j.is_array()) {
     for (const Json& v : j.as_array()) CollectExprs(v, out);
@@ -74,12 +76,14 @@ TEST(Dashboard, EveryQueriedMetricIsExportedAndEveryFamilyIsShown) {
           }
         }
       }
-      EXPECT_TRUE(exported.count(name)) << "dashboard query uses " << it->str() << ", which nothing exports: " << e;
+      EXPECT_TRUE(exported.count(name))
+          << "dashboard query uses " << it->str() << ", which nothing exports: " << e;
       used.insert(name);
     }
   }
   for (const auto& [name, type] : exported) {
-    if (name.rfind("flyp_", 0) == 0) EXPECT_TRUE(used.count(name)) << name << " is exported but not on the dashboard";
+    if (name.rfind("flyp_", 0) == 0)
+      EXPECT_TRUE(used.count(name)) << name << " is exported but not on the dashboard";
   }
   // ARCHITECTURE §6, verbatim.
   for (const char* name :
@@ -128,7 +132,8 @@ TEST(Dashboard, IsImportableWithDatasourceAndJobRankVariables) {
     if (!p.Find("targets")) continue;
     ++panels;
     ASSERT_NE(p.Find("datasource"), nullptr) << p.Dump();
-    EXPECT_EQ(p.Find("datasource")->Find("uid")->as_string(), "${DS_PROMETHEUS}") << p.Find("title")->as_string();
+    EXPECT_EQ(p.Find("datasource")->Find("uid")->as_string(), "${DS_PROMETHEUS}")
+        << p.Find("title")->as_string();
   }
   EXPECT_GE(panels, 12);
 }

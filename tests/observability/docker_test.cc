@@ -17,7 +17,7 @@ namespace {
 struct Instruction {
   std::string keyword;  // upper case
   std::string args;
-  std::string stage;    // the current FROM ... AS name
+  std::string stage;  // the current FROM ... AS name
 };
 
 std::vector<Instruction> Parse(const std::string& path) {
@@ -51,7 +51,8 @@ std::vector<Instruction> Parse(const std::string& path) {
 // Commands a RUN may execute (first word of each && / ; part).
 bool Allowed(const std::string& cmd) {
   static const std::regex ok(
-      "^(scripts/install-deps|/usr/local/lib/flyp/install-deps( --runtime)?|FLYP_BUILD_DIR=\\S+ scripts/build|"
+      "^(scripts/install-deps|/usr/local/lib/flyp/install-deps( --runtime)?|FLYP_BUILD_DIR=\\S+ "
+      "scripts/build|"
       "useradd|mkdir|chown|chmod|ln|rm -rf /var/lib/apt/lists/\\*)( .*)?$");
   return std::regex_match(cmd, ok);
 }
@@ -85,16 +86,19 @@ TEST_P(DockerfileTest, PackagesOnlyFromInstallDepsAndBinariesFromBuild) {
       }
       if (i.stage == "build" && i.args == "scripts/install-deps") build_deps = true;
       if (i.stage == "build" && i.args.find("scripts/build") != std::string::npos) build = true;
-      if (i.stage == "runtime" && i.args.find("install-deps --runtime") != std::string::npos) runtime_deps = true;
+      if (i.stage == "runtime" && i.args.find("install-deps --runtime") != std::string::npos)
+        runtime_deps = true;
     }
     if (i.keyword == "COPY" && i.args.find("--from=") == std::string::npos) {
       // Sources of plain COPYs exist in the repository (the last word is the destination).
       std::istringstream ws(i.args);
       std::vector<std::string> words;
-      for (std::string w; ws >> w;) if (w.rfind("--", 0) != 0) words.push_back(w);
+      for (std::string w; ws >> w;)
+        if (w.rfind("--", 0) != 0) words.push_back(w);
       for (size_t k = 0; k + 1 < words.size(); ++k) {
         if (words[k] == ".") continue;
-        EXPECT_TRUE(std::filesystem::exists(SourceDir() + "/" + words[k])) << GetParam() << ": COPY " << words[k];
+        EXPECT_TRUE(std::filesystem::exists(SourceDir() + "/" + words[k]))
+            << GetParam() << ": COPY " << words[k];
       }
     }
     if (i.keyword == "COPY" && i.stage == "runtime" && i.args.find("--from=build") != std::string::npos) {

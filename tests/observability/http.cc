@@ -31,7 +31,8 @@ StatusOr<HttpReply> HttpRequest(const std::string& host, int port, const std::st
                                 const std::string& path, const std::string& body, double timeout_s) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return UnavailableError("socket: " + std::string(std::strerror(errno)));
-  timeval tv{static_cast<time_t>(timeout_s), static_cast<suseconds_t>((timeout_s - static_cast<int>(timeout_s)) * 1e6)};
+  timeval tv{static_cast<time_t>(timeout_s),
+             static_cast<suseconds_t>((timeout_s - static_cast<int>(timeout_s)) * 1e6)};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   sockaddr_in addr{};
@@ -44,7 +45,8 @@ StatusOr<HttpReply> HttpRequest(const std::string& host, int port, const std::st
     return UnavailableError("connect " + host + ":" + std::to_string(port) + ": " + err);
   }
   std::string req = method + " " + path + " HTTP/1.0\r\nHost: " + host + "\r\nConnection: close\r\n";
-  if (!body.empty()) req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  if (!body.empty())
+    req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
   req += "\r\n" + body;
   if (send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
     close(fd);

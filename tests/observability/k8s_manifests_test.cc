@@ -29,13 +29,16 @@ std::vector<YAML::Node> LoadAll(const std::string& text, const std::string& orig
 
 std::vector<YAML::Node> Objects(const std::vector<YAML::Node>& docs) {
   std::vector<YAML::Node> out;
-  for (const auto& d : docs) if (d.IsMap() && d["kind"]) out.push_back(d);
+  for (const auto& d : docs)
+    if (d.IsMap() && d["kind"]) out.push_back(d);
   return out;
 }
 
-YAML::Node Find(const std::vector<YAML::Node>& objs, const std::string& kind, const std::string& name_prefix) {
+YAML::Node Find(const std::vector<YAML::Node>& objs, const std::string& kind,
+                const std::string& name_prefix) {
   for (const auto& o : objs) {
-    if (o["kind"].as<std::string>() == kind && o["metadata"]["name"].as<std::string>().rfind(name_prefix, 0) == 0) {
+    if (o["kind"].as<std::string>() == kind &&
+        o["metadata"]["name"].as<std::string>().rfind(name_prefix, 0) == 0) {
       return o;
     }
   }
@@ -58,7 +61,8 @@ TEST(K8sManifests, EveryYamlParsesAndKustomizationsReferenceExistingFiles) {
       if (!k[key]) continue;
       for (const auto& r : k[key]) {
         fs::path target = dir / r.as<std::string>();
-        EXPECT_TRUE(fs::exists(target)) << p << ": " << key << " " << r.as<std::string>() << " does not exist";
+        EXPECT_TRUE(fs::exists(target))
+            << p << ": " << key << " " << r.as<std::string>() << " does not exist";
         if (fs::is_directory(target)) EXPECT_TRUE(fs::exists(target / "kustomization.yaml")) << target;
       }
     }
@@ -121,7 +125,8 @@ void CheckRendered(const std::vector<YAML::Node>& objs, const std::string& image
   // The referenced ConfigMap (with its hash suffix) holds the overlay's config.
   const YAML::Node cm = Find(objs, "ConfigMap", config_map);
   coord::CoordinatorConfig cfg;
-  ASSERT_TRUE(coord::ApplyConfigYaml(cm["data"]["coordinator.yaml"].as<std::string>(), "rendered", &cfg).ok());
+  ASSERT_TRUE(
+      coord::ApplyConfigYaml(cm["data"]["coordinator.yaml"].as<std::string>(), "rendered", &cfg).ok());
   EXPECT_EQ(cfg.k8s_image, image) << "ranks must run the coordinator's image";
   EXPECT_EQ(cfg.gpus, gpus);
   Find(objs, "PersistentVolumeClaim", "flyp-data");
@@ -134,7 +139,8 @@ void CheckRendered(const std::vector<YAML::Node>& objs, const std::string& image
   std::set<std::string> granted;
   for (const auto& rule : role["rules"]) {
     for (const auto& res : rule["resources"]) {
-      for (const auto& verb : rule["verbs"]) granted.insert(res.as<std::string>() + ":" + verb.as<std::string>());
+      for (const auto& verb : rule["verbs"])
+        granted.insert(res.as<std::string>() + ":" + verb.as<std::string>());
     }
   }
   for (const char* need :
@@ -147,7 +153,8 @@ void CheckRendered(const std::vector<YAML::Node>& objs, const std::string& image
 
 TEST(K8sManifests, BaseFilesCarryWhatTheLauncherNeeds) {
   std::vector<YAML::Node> objs;
-  for (const char* f : {"namespace", "serviceaccount", "role", "rolebinding", "pvc", "secret", "deployment", "service"}) {
+  for (const char* f :
+       {"namespace", "serviceaccount", "role", "rolebinding", "pvc", "secret", "deployment", "service"}) {
     const std::string p = SourceDir() + "/deploy/k8s/base/" + f + ".yaml";
     for (const auto& o : Objects(LoadAll(ReadFileOrDie(p), p))) objs.push_back(o);
   }
@@ -174,7 +181,8 @@ TEST(K8sManifests, OverlaysRenderWithKubectlKustomize) {
     const char* image;
     int gpus;
   };
-  for (const Case& c : {Case{"cpu", "ghcr.io/example/flyp:0.1.0", 0}, Case{"gpu", "ghcr.io/example/flyp:0.1.0-cuda", 8}}) {
+  for (const Case& c :
+       {Case{"cpu", "ghcr.io/example/flyp:0.1.0", 0}, Case{"gpu", "ghcr.io/example/flyp:0.1.0-cuda", 8}}) {
     SCOPED_TRACE(c.overlay);
     int rc;
     const std::string text = Kustomize(SourceDir() + "/deploy/k8s/overlays/" + c.overlay, &rc);
@@ -198,8 +206,12 @@ TEST(PrometheusConfig, LocalConfigPassesPromtoolAndK8sConfigKeepsAnnotatedPods) 
     bool keep = false, port = false;
     for (const auto& r : job["relabel_configs"]) {
       const std::string src = r["source_labels"][r["source_labels"].size() - 1].as<std::string>();
-      if (src == "__meta_kubernetes_pod_annotation_prometheus_io_scrape" && r["action"].as<std::string>() == "keep") keep = true;
-      if (src == "__meta_kubernetes_pod_annotation_prometheus_io_port" && r["target_label"].as<std::string>() == "__address__") port = true;
+      if (src == "__meta_kubernetes_pod_annotation_prometheus_io_scrape" &&
+          r["action"].as<std::string>() == "keep")
+        keep = true;
+      if (src == "__meta_kubernetes_pod_annotation_prometheus_io_port" &&
+          r["target_label"].as<std::string>() == "__address__")
+        port = true;
     }
     EXPECT_TRUE(keep);
     EXPECT_TRUE(port);

@@ -78,7 +78,9 @@ std::string Scrape(int port) {
   return r->body;
 }
 
-bool Contains(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
+bool Contains(const std::string& text, const std::string& what) {
+  return text.find(what) != std::string::npos;
+}
 
 class ObservabilityTest : public ::testing::Test {
  protected:
@@ -123,9 +125,11 @@ TEST_F(ObservabilityTest, CoordinatorMetricsPassPromtoolAndCountJobsAndRpcs) {
   EXPECT_TRUE(Contains(text, "flyp_job_restarts_total 0\n")) << text;
   EXPECT_TRUE(Contains(text, "flyp_slots{pool=\"cpu\",state=\"free\"} 2\n")) << text;
   EXPECT_TRUE(Contains(text, "flyp_slots{pool=\"cpu\",state=\"used\"} 0\n")) << text;
-  EXPECT_TRUE(Contains(text, "flyp_rpc_requests_total{code=\"OK\",method=\"/flyp.v1.JobService/SubmitJob\"} 1\n"))
+  EXPECT_TRUE(
+      Contains(text, "flyp_rpc_requests_total{code=\"OK\",method=\"/flyp.v1.JobService/SubmitJob\"} 1\n"))
       << text;
-  EXPECT_TRUE(Contains(text, "flyp_rpc_requests_total{code=\"UNAUTHENTICATED\",method=\"/flyp.v1.JobService/GetJob\"} 1\n"))
+  EXPECT_TRUE(Contains(
+      text, "flyp_rpc_requests_total{code=\"UNAUTHENTICATED\",method=\"/flyp.v1.JobService/GetJob\"} 1\n"))
       << text;
   // The fake world's rank 0 reported its state over WorkerService.
   EXPECT_TRUE(Contains(text, "method=\"/flyp.v1.WorkerService/ReportState\"")) << text;
@@ -151,14 +155,16 @@ TEST_F(ObservabilityTest, WorkerMetricsPassPromtool) {
 TEST_F(ObservabilityTest, FlypctlHealthReportsServing) {
   StartCoordinator();
   const std::string out = TempDir() + "/health.out";
-  const std::string cmd = std::string(FLYP_FLYPCTL_BIN) + " health --server 127.0.0.1:" +
-                          std::to_string(coordinator_->port()) + " > " + out + " 2>&1";
+  const std::string cmd = std::string(FLYP_FLYPCTL_BIN) +
+                          " health --server 127.0.0.1:" + std::to_string(coordinator_->port()) + " > " + out +
+                          " 2>&1";
   int rc = std::system(cmd.c_str());
   EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << ReadFileOrDie(out);
   EXPECT_EQ(ReadFileOrDie(out), "SERVING\n");
   coordinator_->Terminate();
   rc = std::system((std::string(FLYP_FLYPCTL_BIN) + " health --timeout 1 --server 127.0.0.1:" +
-                    std::to_string(coordinator_->port()) + " > " + out + " 2>&1").c_str());
+                    std::to_string(coordinator_->port()) + " > " + out + " 2>&1")
+                       .c_str());
   EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 1) << ReadFileOrDie(out);
   EXPECT_NE(ReadFileOrDie(out).find("UNAVAILABLE"), std::string::npos) << ReadFileOrDie(out);
 }
@@ -197,14 +203,15 @@ TEST_F(ObservabilityTest, PrometheusScrapesCoordinatorAndTwoRanks) {
       << "    static_configs: [{targets: ['127.0.0.1:" << metrics_port_ << "']}]\n"
       << "  - job_name: flyp-worker\n"
       << "    honor_labels: true\n"
-      << "    static_configs: [{targets: ['127.0.0.1:" << probe_ports_[0] << "', '127.0.0.1:" << probe_ports_[1]
-      << "']}]\n";
+      << "    static_configs: [{targets: ['127.0.0.1:" << probe_ports_[0]
+      << "', '127.0.0.1:" << probe_ports_[1] << "']}]\n";
   std::string out;
   ASSERT_EQ(std::system(("promtool check config " + dir + "/prometheus.yml > /dev/null").c_str()), 0);
   const int port = FreePort();
-  Child prometheus({"/usr/bin/prometheus", "--config.file=" + dir + "/prometheus.yml",
-                    "--storage.tsdb.path=" + dir + "/data", "--web.listen-address=127.0.0.1:" + std::to_string(port)},
-                   dir + "/prometheus.log");
+  Child prometheus(
+      {"/usr/bin/prometheus", "--config.file=" + dir + "/prometheus.yml",
+       "--storage.tsdb.path=" + dir + "/data", "--web.listen-address=127.0.0.1:" + std::to_string(port)},
+      dir + "/prometheus.log");
   // With honor_labels the worker's own `job` (the flyp job id) and `rank`
   // labels survive the scrape, as in deploy/prometheus.
   Json loss = QueryUntil(port, "flyp_train_loss", 2, 40);

@@ -30,12 +30,18 @@ int main(int argc, char** argv) {
   double seconds = 60;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i], v = argv[i + 1];
-    if (a == "--job") job = v;
-    else if (a == "--ranks") ranks = std::atoi(v.c_str());
-    else if (a == "--base-port") base_port = std::atoi(v.c_str());
-    else if (a == "--port-file") port_file = v;
-    else if (a == "--seconds") seconds = std::atof(v.c_str());
-    else if (a == "--interval-ms") interval_ms = std::atoi(v.c_str());
+    if (a == "--job")
+      job = v;
+    else if (a == "--ranks")
+      ranks = std::atoi(v.c_str());
+    else if (a == "--base-port")
+      base_port = std::atoi(v.c_str());
+    else if (a == "--port-file")
+      port_file = v;
+    else if (a == "--seconds")
+      seconds = std::atof(v.c_str());
+    else if (a == "--interval-ms")
+      interval_ms = std::atoi(v.c_str());
     else {
       std::cerr << "unknown flag " << a << "\n";
       return 2;

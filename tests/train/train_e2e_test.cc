@@ -53,18 +53,20 @@ output: {dir: )" + dir + "/pretrain}\n");
   ASSERT_TRUE(fs::exists(dir + "/pretrain/final.safetensors")) << pre.out;
 
   // flyp-worker encode on the pretrained model is deterministic.
-  const std::string model_spec = Write(dir, "model.yaml", std::string(kModel) + "  checkpoint: " + dir +
-                                                              "/pretrain/final.safetensors\n");
+  const std::string model_spec = Write(
+      dir, "model.yaml", std::string(kModel) + "  checkpoint: " + dir + "/pretrain/final.safetensors\n");
   const std::string texts = Write(dir, "texts.txt", "a photo of a sneaker.\na photo of a bag.\n");
-  Result enc1 = RunCmd(worker + " encode --spec " + model_spec + " --texts " + texts + " --out " + dir + "/e1.st");
-  Result enc2 = RunCmd(worker + " encode --spec " + model_spec + " --texts " + texts + " --out " + dir + "/e2.st");
+  Result enc1 =
+      RunCmd(worker + " encode --spec " + model_spec + " --texts " + texts + " --out " + dir + "/e1.st");
+  Result enc2 =
+      RunCmd(worker + " encode --spec " + model_spec + " --texts " + texts + " --out " + dir + "/e2.st");
   ASSERT_EQ(enc1.code, 0) << enc1.out;
   ASSERT_EQ(enc2.code, 0) << enc2.out;
   EXPECT_EQ(flyp::testing::ReadFileOrDie(dir + "/e1.st"), flyp::testing::ReadFileOrDie(dir + "/e2.st"));
   EXPECT_NE(enc1.out.find("2 texts"), std::string::npos) << enc1.out;
 
-  const std::string flyp = Write(dir, "flyp.yaml", std::string(kModel) + "  checkpoint: " + dir +
-                                                       "/pretrain/final.safetensors\n" + R"(
+  const std::string flyp = Write(
+      dir, "flyp.yaml", std::string(kModel) + "  checkpoint: " + dir + "/pretrain/final.safetensors\n" + R"(
 name: e2e-flyp
 method: {name: flyp}
 data:
@@ -108,8 +110,8 @@ output: {dir: )" + dir + "/flyp}\n");
   // The sweep's endpoints are the zero-shot and the finetuned model.
   EXPECT_DOUBLE_EQ(report->wise_ft.front().evaluations[0].accuracy, report->zeroshot[0].accuracy);
   EXPECT_DOUBLE_EQ(report->wise_ft.back().evaluations[0].accuracy, report->finetuned[0].accuracy);
-  for (const char* f : {"report.md", "wiseft.svg", "final.safetensors", "wiseft.safetensors", "events.jsonl",
-                        "spec.yaml"}) {
+  for (const char* f :
+       {"report.md", "wiseft.svg", "final.safetensors", "wiseft.safetensors", "events.jsonl", "spec.yaml"}) {
     EXPECT_TRUE(fs::exists(dir + "/flyp/" + f)) << f;
   }
   std::string md = flyp::testing::ReadFileOrDie(dir + "/flyp/report.md");
@@ -120,8 +122,8 @@ output: {dir: )" + dir + "/flyp}\n");
 TEST(TrainEndToEnd, BadInputsExitWithCodeFourAndNameTheProblem) {
   const std::string dir = flyp::testing::TempDir();
   const std::string worker = std::getenv("FLYP_WORKER");
-  const std::string spec = Write(dir, "bad.yaml", std::string(kModel) + "  checkpoint: " + dir +
-                                                      "/missing.safetensors\n" + R"(
+  const std::string spec =
+      Write(dir, "bad.yaml", std::string(kModel) + "  checkpoint: " + dir + "/missing.safetensors\n" + R"(
 name: bad
 data:
   train: {format: fashion_mnist}

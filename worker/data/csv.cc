@@ -17,7 +17,7 @@ StatusOr<std::vector<CsvRow>> ParseCsv(std::string_view text) {
   std::vector<CsvRow> rows;
   CsvRow row;
   std::string field;
-  bool quoted = false;       // the current field was quoted
+  bool quoted = false;  // the current field was quoted
   bool row_has_data = false;
   int line = 1;
   row.line = 1;
@@ -44,7 +44,8 @@ StatusOr<std::vector<CsvRow>> ParseCsv(std::string_view text) {
       row_has_data = true;
       ++i;
       while (true) {
-        if (i >= text.size()) return InvalidArgumentError("line " + std::to_string(start_line) + ": unterminated quoted field");
+        if (i >= text.size())
+          return InvalidArgumentError("line " + std::to_string(start_line) + ": unterminated quoted field");
         if (text[i] == '"') {
           if (i + 1 < text.size() && text[i + 1] == '"') {
             field.push_back('"');
@@ -59,7 +60,8 @@ StatusOr<std::vector<CsvRow>> ParseCsv(std::string_view text) {
       }
       while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
       if (i < text.size() && text[i] != ',' && text[i] != '\n' && text[i] != '\r') {
-        return InvalidArgumentError("line " + std::to_string(line) + ": unexpected text after a closing quote");
+        return InvalidArgumentError("line " + std::to_string(line) +
+                                    ": unexpected text after a closing quote");
       }
       continue;
     }

@@ -3,12 +3,12 @@
 // trivially destructible state lives between setjmp and longjmp, and every
 // object that is modified after setjmp and read after a longjmp is either
 // volatile or owned by the heap-allocated context.
+#include <jerror.h>
+#include <jpeglib.h>
+
 #include <csetjmp>
 #include <cstdio>
 #include <cstring>
-
-#include <jpeglib.h>
-#include <jerror.h>
 
 #include "worker/data/decode.h"
 

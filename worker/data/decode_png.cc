@@ -2,11 +2,11 @@
 // callback that must not return; ours records the message and longjmps to
 // png_jmpbuf. Rows go into heap storage owned by a pointer fixed before
 // setjmp, so nothing read after a longjmp was modified in registers.
+#include <png.h>
+
 #include <csetjmp>
 #include <cstring>
 #include <string>
-
-#include <png.h>
 
 #include "worker/data/decode.h"
 
@@ -90,7 +90,8 @@ StatusOr<Image> DecodePng(std::string_view bytes) {
   out->pixels.resize(static_cast<size_t>(pixels) * channels);
   std::vector<png_bytep>& rows = result_state->rows;
   rows.resize(height);
-  for (png_uint_32 y = 0; y < height; ++y) rows[y] = out->pixels.data() + static_cast<size_t>(y) * width * channels;
+  for (png_uint_32 y = 0; y < height; ++y)
+    rows[y] = out->pixels.data() + static_cast<size_t>(y) * width * channels;
   png_read_image(png, rows.data());
   png_read_end(png, nullptr);
   png_destroy_read_struct(&png, &info, nullptr);

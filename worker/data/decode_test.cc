@@ -108,13 +108,15 @@ TEST(DecodeJpeg, ConstantGrayIsExact) {
 TEST(DecodeJpeg, RgbBlocksWithinRounding) {
   // Two 8x8 blocks of flat colour: DC-only blocks, so only the YCbCr
   // round trip (at most one level or two per channel) separates the pixels.
-  const Image src = MakeImage(16, 8, 3, [](int x, int, int c) { return x < 8 ? (c == 0 ? 200 : 40) : (c == 2 ? 180 : 20); });
+  const Image src = MakeImage(
+      16, 8, 3, [](int x, int, int c) { return x < 8 ? (c == 0 ? 200 : 40) : (c == 2 ? 180 : 20); });
   StatusOr<Image> im = DecodeJpeg(EncodeJpeg(src));
   ASSERT_TRUE(im.ok()) << im.status();
   ASSERT_EQ(im->channels, 3);
   for (int y = 0; y < 8; ++y)
     for (int x = 0; x < 16; ++x)
-      for (int c = 0; c < 3; ++c) EXPECT_NEAR(im->at(y, x, c), src.at(y, x, c), 2) << x << "," << y << "," << c;
+      for (int c = 0; c < 3; ++c)
+        EXPECT_NEAR(im->at(y, x, c), src.at(y, x, c), 2) << x << "," << y << "," << c;
 }
 
 TEST(DecodeJpeg, AdobeCmykBecomesRgb) {
@@ -175,7 +177,8 @@ TEST(DecodeErrors, RandomCorruptionNeverCrashes) {
         bad[static_cast<size_t>(rng.UniformInt(2, static_cast<int64_t>(bad.size()) - 1))] =
             static_cast<char>(rng.UniformInt(0, 255));
       }
-      if (trial % 3 == 0) bad.resize(static_cast<size_t>(rng.UniformInt(8, static_cast<int64_t>(bad.size()))));
+      if (trial % 3 == 0)
+        bad.resize(static_cast<size_t>(rng.UniformInt(8, static_cast<int64_t>(bad.size()))));
       StatusOr<Image> im = DecodeImage(bad);
       if (!im.ok()) {
         ++errors;

@@ -29,8 +29,8 @@ StatusOr<std::string> FindFile(const std::string& dir, const std::vector<std::st
 
 }  // namespace
 
-StatusOr<std::unique_ptr<FashionMnistDataset>> FashionMnistDataset::Open(std::string dir, const std::string& split,
-                                                                         std::vector<std::string> class_names) {
+StatusOr<std::unique_ptr<FashionMnistDataset>> FashionMnistDataset::Open(
+    std::string dir, const std::string& split, std::vector<std::string> class_names) {
   if (dir.empty()) dir = EnvString(env::kFashionMnistDir);
   std::vector<std::string> prefixes;
   if (split == "train") {
@@ -49,19 +49,21 @@ StatusOr<std::unique_ptr<FashionMnistDataset>> FashionMnistDataset::Open(std::st
   FLYP_ASSIGN_OR_RETURN(IdxArray images, ReadIdxFile(images_path));
   FLYP_ASSIGN_OR_RETURN(IdxArray labels, ReadIdxFile(labels_path));
   if (images.dims.size() != 3 || images.dims[1] == 0 || images.dims[2] == 0) {
-    return InvalidArgumentError("'" + images_path + "': expected 3 dimensions [count, rows, cols] (magic 0x00000803)");
+    return InvalidArgumentError("'" + images_path +
+                                "': expected 3 dimensions [count, rows, cols] (magic 0x00000803)");
   }
   if (labels.dims.size() != 1) {
     return InvalidArgumentError("'" + labels_path + "': expected 1 dimension [count] (magic 0x00000801)");
   }
   if (images.dims[0] != labels.dims[0]) {
     return InvalidArgumentError("fashion_mnist: '" + images_path + "' has " + std::to_string(images.dims[0]) +
-                                " images but '" + labels_path + "' has " + std::to_string(labels.dims[0]) + " labels");
+                                " images but '" + labels_path + "' has " + std::to_string(labels.dims[0]) +
+                                " labels");
   }
   for (size_t i = 0; i < labels.data.size(); ++i) {
     if (labels.data[i] >= 10) {
-      return InvalidArgumentError("'" + labels_path + "': label " + std::to_string(labels.data[i]) + " of example " +
-                                  std::to_string(i) + " is not in [0, 10)");
+      return InvalidArgumentError("'" + labels_path + "': label " + std::to_string(labels.data[i]) +
+                                  " of example " + std::to_string(i) + " is not in [0, 10)");
     }
   }
   std::unique_ptr<FashionMnistDataset> ds(new FashionMnistDataset());
@@ -71,7 +73,8 @@ StatusOr<std::unique_ptr<FashionMnistDataset>> FashionMnistDataset::Open(std::st
   ds->cols_ = static_cast<int>(images.dims[2]);
   ds->pixels_ = std::move(images.data);
   ds->labels_ = std::move(labels.data);
-  if (class_names.empty()) class_names.assign(kFashionMnistPromptNames.begin(), kFashionMnistPromptNames.end());
+  if (class_names.empty())
+    class_names.assign(kFashionMnistPromptNames.begin(), kFashionMnistPromptNames.end());
   ds->class_names_ = std::move(class_names);
   return ds;
 }
@@ -83,7 +86,8 @@ StatusOr<Example> FashionMnistDataset::Get(int64_t i) const {
   ex.image.height = rows_;
   ex.image.channels = 1;
   const size_t n = static_cast<size_t>(rows_) * cols_;
-  ex.image.pixels.assign(pixels_.begin() + static_cast<ptrdiff_t>(n * i), pixels_.begin() + static_cast<ptrdiff_t>(n * (i + 1)));
+  ex.image.pixels.assign(pixels_.begin() + static_cast<ptrdiff_t>(n * i),
+                         pixels_.begin() + static_cast<ptrdiff_t>(n * (i + 1)));
   ex.label = labels_[static_cast<size_t>(i)];
   return ex;
 }

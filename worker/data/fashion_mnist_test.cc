@@ -42,7 +42,8 @@ TEST(FashionMnist, AcceptsUncompressedFilesAndNamesBadOnes) {
   const std::string dir = flyp::testing::TempDir() + "/fm_plain";
   ASSERT_EQ(system(("mkdir -p " + dir).c_str()), 0);
   // Tiny IDX files: 2 images of 2x3, 2 labels.
-  const std::string images = std::string("\0\0\x08\x03\0\0\0\x02\0\0\0\x02\0\0\0\x03", 16) + std::string("abcdefABCDEF");
+  const std::string images =
+      std::string("\0\0\x08\x03\0\0\0\x02\0\0\0\x02\0\0\0\x03", 16) + std::string("abcdefABCDEF");
   const std::string labels = std::string("\0\0\x08\x01\0\0\0\x02", 8) + std::string("\x03\x07", 2);
   testing::WriteFileOrDie(dir + "/t10k-images-idx3-ubyte", images);
   testing::WriteFileOrDie(dir + "/t10k-labels-idx1-ubyte", labels);

@@ -24,7 +24,8 @@ bool IsImageName(const std::string& name) {
 }
 
 bool IsInteger(const std::string& s) {
-  return !s.empty() && s.size() < 10 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  return !s.empty() && s.size() < 10 &&
+         std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 // Rows of a two-column CSV (header dropped), paths resolved.
@@ -35,7 +36,8 @@ StatusOr<std::vector<CsvRow>> ReadTwoColumnCsv(const std::string& csv_path) {
   std::vector<CsvRow> rows = std::move(parsed).value();
   if (!rows.empty()) {
     const std::string first = Lower(rows[0].fields[0]);
-    if (first == "path" || first == "file" || first == "filename" || first == "image") rows.erase(rows.begin());
+    if (first == "path" || first == "file" || first == "filename" || first == "image")
+      rows.erase(rows.begin());
   }
   const fs::path base = fs::path(csv_path).parent_path();
   for (CsvRow& row : rows) {
@@ -65,7 +67,8 @@ StatusOr<Example> FileListDataset::Get(int64_t i) const {
 StatusOr<std::unique_ptr<FileListDataset>> OpenImageFolder(const std::string& dir,
                                                            std::vector<std::string> class_names) {
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return NotFoundError("image folder '" + dir + "' does not exist or is not a directory");
+  if (!fs::is_directory(dir, ec))
+    return NotFoundError("image folder '" + dir + "' does not exist or is not a directory");
   std::vector<std::string> classes;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
@@ -76,7 +79,8 @@ StatusOr<std::unique_ptr<FileListDataset>> OpenImageFolder(const std::string& di
   if (classes.empty()) return InvalidArgumentError("image folder '" + dir + "' has no class sub-folders");
   if (!class_names.empty() && class_names.size() != classes.size()) {
     return InvalidArgumentError("image folder '" + dir + "' has " + std::to_string(classes.size()) +
-                                " class folders but " + std::to_string(class_names.size()) + " class names were given");
+                                " class folders but " + std::to_string(class_names.size()) +
+                                " class names were given");
   }
   std::vector<FileEntry> entries;
   for (size_t c = 0; c < classes.size(); ++c) {
@@ -84,7 +88,8 @@ StatusOr<std::unique_ptr<FileListDataset>> OpenImageFolder(const std::string& di
     std::vector<std::string> files;
     for (fs::directory_iterator it(class_dir, ec), end; !ec && it != end; it.increment(ec)) {
       const std::string name = it->path().filename().string();
-      if (!name.empty() && name[0] != '.' && IsImageName(name) && !it->is_directory(ec)) files.push_back(name);
+      if (!name.empty() && name[0] != '.' && IsImageName(name) && !it->is_directory(ec))
+        files.push_back(name);
     }
     if (ec) return InvalidArgumentError("image folder '" + class_dir.string() + "': " + ec.message());
     if (files.empty()) {
@@ -92,7 +97,8 @@ StatusOr<std::unique_ptr<FileListDataset>> OpenImageFolder(const std::string& di
                                   ") has no .jpg/.jpeg/.png files");
     }
     std::sort(files.begin(), files.end());
-    for (const std::string& f : files) entries.push_back({(class_dir / f).string(), static_cast<int64_t>(c), ""});
+    for (const std::string& f : files)
+      entries.push_back({(class_dir / f).string(), static_cast<int64_t>(c), ""});
   }
   if (class_names.empty()) class_names = classes;
   return std::make_unique<FileListDataset>(std::move(entries), std::move(class_names));
@@ -102,7 +108,8 @@ StatusOr<std::unique_ptr<FileListDataset>> OpenCsvLabels(const std::string& csv_
                                                          std::vector<std::string> class_names) {
   FLYP_ASSIGN_OR_RETURN(std::vector<CsvRow> rows, ReadTwoColumnCsv(csv_path));
   if (class_names.empty()) {
-    const bool all_int = std::all_of(rows.begin(), rows.end(), [](const CsvRow& r) { return IsInteger(r.fields[1]); });
+    const bool all_int =
+        std::all_of(rows.begin(), rows.end(), [](const CsvRow& r) { return IsInteger(r.fields[1]); });
     if (all_int) {
       int64_t max_label = -1;
       for (const CsvRow& r : rows) max_label = std::max<int64_t>(max_label, std::stoll(r.fields[1]));
@@ -125,12 +132,13 @@ StatusOr<std::unique_ptr<FileListDataset>> OpenCsvLabels(const std::string& csv_
     } else if (IsInteger(label)) {
       y = std::stoll(label);
       if (y >= static_cast<int64_t>(class_names.size())) {
-        return InvalidArgumentError("CSV '" + csv_path + "' line " + std::to_string(r.line) + ": label index " + label +
-                                    " is out of range for " + std::to_string(class_names.size()) + " classes");
+        return InvalidArgumentError("CSV '" + csv_path + "' line " + std::to_string(r.line) +
+                                    ": label index " + label + " is out of range for " +
+                                    std::to_string(class_names.size()) + " classes");
       }
     } else {
-      return InvalidArgumentError("CSV '" + csv_path + "' line " + std::to_string(r.line) + ": unknown class name '" +
-                                  label + "'");
+      return InvalidArgumentError("CSV '" + csv_path + "' line " + std::to_string(r.line) +
+                                  ": unknown class name '" + label + "'");
     }
     entries.push_back({r.fields[0], y, ""});
   }

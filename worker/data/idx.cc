@@ -69,8 +69,8 @@ StatusOr<IdxArray> ReadIdxFile(const std::string& path) {
   }
   const size_t header = 4 + 4 * static_cast<size_t>(ndims);
   if (bytes.size() - header != total) {
-    return InvalidArgumentError("'" + path + "': IDX header promises " + std::to_string(total) + " bytes of data, file has " +
-                                std::to_string(bytes.size() - header));
+    return InvalidArgumentError("'" + path + "': IDX header promises " + std::to_string(total) +
+                                " bytes of data, file has " + std::to_string(bytes.size() - header));
   }
   out.data.assign(p + header, p + bytes.size());
   return out;

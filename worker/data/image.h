@@ -21,7 +21,9 @@ struct Image {
   std::vector<uint8_t> pixels;  // height * width * channels, row-major HWC
 
   bool empty() const { return pixels.empty(); }
-  uint8_t at(int y, int x, int c) const { return pixels[(static_cast<size_t>(y) * width + x) * channels + c]; }
+  uint8_t at(int y, int x, int c) const {
+    return pixels[(static_cast<size_t>(y) * width + x) * channels + c];
+  }
 };
 
 struct FloatImage {

@@ -5,13 +5,14 @@
 
 namespace flyp::data {
 
-LoaderOptions LoaderOptionsFor(const v1::DataSpec& spec, const v1::DataSource& source, int resolution, bool train,
-                               int64_t batch_size, int world_size, int rank, uint64_t seed) {
+LoaderOptions LoaderOptionsFor(const v1::DataSpec& spec, const v1::DataSource& source, int resolution,
+                               bool train, int64_t batch_size, int world_size, int rank, uint64_t seed) {
   LoaderOptions o;
   o.batch_size = batch_size;
   o.drop_last_batch = train;
   o.num_threads = spec.loader_threads();
-  if (spec.has_prefetch_batches() && spec.prefetch_batches() > 0) o.prefetch_batches = spec.prefetch_batches();
+  if (spec.has_prefetch_batches() && spec.prefetch_batches() > 0)
+    o.prefetch_batches = spec.prefetch_batches();
   o.sampler.world_size = world_size;
   o.sampler.rank = rank;
   o.sampler.shuffle = train;
@@ -21,16 +22,20 @@ LoaderOptions LoaderOptionsFor(const v1::DataSpec& spec, const v1::DataSource& s
   return o;
 }
 
-StatusOr<std::unique_ptr<Loader>> Loader::Create(std::shared_ptr<const Dataset> dataset, LoaderOptions options) {
+StatusOr<std::unique_ptr<Loader>> Loader::Create(std::shared_ptr<const Dataset> dataset,
+                                                 LoaderOptions options) {
   if (dataset == nullptr) return InvalidArgumentError("loader: no dataset");
-  if (options.batch_size < 1) return InvalidArgumentError("loader: batch_size must be >= 1, got " + std::to_string(options.batch_size));
+  if (options.batch_size < 1)
+    return InvalidArgumentError("loader: batch_size must be >= 1, got " + std::to_string(options.batch_size));
   if (options.prefetch_batches < 1) {
-    return InvalidArgumentError("loader: prefetch_batches must be >= 1, got " + std::to_string(options.prefetch_batches));
+    return InvalidArgumentError("loader: prefetch_batches must be >= 1, got " +
+                                std::to_string(options.prefetch_batches));
   }
   if (options.num_threads < 0) return InvalidArgumentError("loader: num_threads must be >= 0");
   Status st = ValidateTransformOptions(options.transform);
   if (!st.ok()) return st.WithContext("loader");
-  FLYP_ASSIGN_OR_RETURN(DistributedSampler sampler, DistributedSampler::Create(dataset->size(), options.sampler));
+  FLYP_ASSIGN_OR_RETURN(DistributedSampler sampler,
+                        DistributedSampler::Create(dataset->size(), options.sampler));
   return std::unique_ptr<Loader>(new Loader(std::move(dataset), std::move(options), std::move(sampler)));
 }
 
@@ -96,7 +101,8 @@ void Loader::WorkerLoop() {
     int64_t k;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      work_cv_.wait(lock, [&] { return stop_ || next_claim_ >= end_batch_ || next_claim_ < next_yield_ + window_; });
+      work_cv_.wait(
+          lock, [&] { return stop_ || next_claim_ >= end_batch_ || next_claim_ < next_yield_ + window_; });
       if (stop_ || next_claim_ >= end_batch_) return;
       k = next_claim_++;
     }
@@ -120,7 +126,8 @@ void Loader::WorkerLoop() {
 
 Loader::Result Loader::BuildBatch(int64_t k) const {
   const int64_t begin = k * options_.batch_size;
-  const int64_t end = std::min<int64_t>(begin + options_.batch_size, static_cast<int64_t>(shard_.indices.size()));
+  const int64_t end =
+      std::min<int64_t>(begin + options_.batch_size, static_cast<int64_t>(shard_.indices.size()));
   const int64_t b = end - begin;
   const int r = options_.transform.resolution;
   Result res;
@@ -142,7 +149,8 @@ Loader::Result Loader::BuildBatch(int64_t k) const {
     const int64_t index = shard_.indices[static_cast<size_t>(begin + j)];
     StatusOr<Example> ex = dataset_->Get(index);
     if (!ex.ok() || ex->image.empty()) {
-      const Status st = ex.ok() ? InvalidArgumentError(dataset_->Describe(index) + ": empty image") : ex.status();
+      const Status st =
+          ex.ok() ? InvalidArgumentError(dataset_->Describe(index) + ": empty image") : ex.status();
       res.status = st.WithContext("loader epoch " + std::to_string(epoch_) + " batch " + std::to_string(k) +
                                   " dataset index " + std::to_string(index));
       return res;

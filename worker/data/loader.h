@@ -22,6 +22,8 @@
 // workers, also mid-epoch. The dataset must outlive the loader (shared).
 #pragma once
 
+#include <torch/torch.h>
+
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -32,8 +34,6 @@
 #include <thread>
 #include <vector>
 
-#include <torch/torch.h>
-
 #include "common/status.h"
 #include "flyp/v1/job_spec.pb.h"
 #include "worker/data/dataset.h"
@@ -43,10 +43,10 @@
 namespace flyp::data {
 
 struct Batch {
-  torch::Tensor images;   // [B,3,R,R] float32, normalised
-  torch::Tensor labels;   // [B] int64 (-1: unlabelled)
-  torch::Tensor indices;  // [B] int64 dataset indices
-  torch::Tensor padding;  // [B] bool: a sampler wrap-around duplicate (skip in eval)
+  torch::Tensor images;               // [B,3,R,R] float32, normalised
+  torch::Tensor labels;               // [B] int64 (-1: unlabelled)
+  torch::Tensor indices;              // [B] int64 dataset indices
+  torch::Tensor padding;              // [B] bool: a sampler wrap-around duplicate (skip in eval)
   std::vector<std::string> captions;  // [B] ("" for labelled data)
   int64_t epoch = 0;
   int64_t batch_index = 0;  // position within the epoch
@@ -66,13 +66,14 @@ struct LoaderOptions {
 
 // Loader settings for `source` from a job spec's data section:
 // loader_threads, prefetch_batches, crop scales; batch_size per rank.
-LoaderOptions LoaderOptionsFor(const v1::DataSpec& spec, const v1::DataSource& source, int resolution, bool train,
-                               int64_t batch_size, int world_size, int rank, uint64_t seed);
+LoaderOptions LoaderOptionsFor(const v1::DataSpec& spec, const v1::DataSource& source, int resolution,
+                               bool train, int64_t batch_size, int world_size, int rank, uint64_t seed);
 
 class Loader {
  public:
   // INVALID_ARGUMENT for bad options (batch_size < 1, sampler, transform).
-  static StatusOr<std::unique_ptr<Loader>> Create(std::shared_ptr<const Dataset> dataset, LoaderOptions options);
+  static StatusOr<std::unique_ptr<Loader>> Create(std::shared_ptr<const Dataset> dataset,
+                                                  LoaderOptions options);
   ~Loader();
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;

@@ -18,7 +18,8 @@ std::shared_ptr<const Dataset> MakeDataset(int n, std::set<int64_t> failing = {}
     ex.image.height = 8 + i % 3;
     ex.image.channels = i % 2 ? 3 : 1;
     ex.image.pixels.resize(static_cast<size_t>(ex.image.width) * ex.image.height * ex.image.channels);
-    for (size_t p = 0; p < ex.image.pixels.size(); ++p) ex.image.pixels[p] = static_cast<uint8_t>((p * 31 + i * 17) % 256);
+    for (size_t p = 0; p < ex.image.pixels.size(); ++p)
+      ex.image.pixels[p] = static_cast<uint8_t>((p * 31 + i * 17) % 256);
     ex.label = i % 3;
     ex.caption = "c" + std::to_string(i);
     examples.push_back(std::move(ex));

@@ -15,13 +15,15 @@ namespace flyp::data {
 
 class MemoryDataset : public Dataset {
  public:
-  MemoryDataset(std::vector<Example> examples, std::vector<std::string> class_names, std::set<int64_t> failing = {})
+  MemoryDataset(std::vector<Example> examples, std::vector<std::string> class_names,
+                std::set<int64_t> failing = {})
       : examples_(std::move(examples)), class_names_(std::move(class_names)), failing_(std::move(failing)) {}
 
   int64_t size() const override { return static_cast<int64_t>(examples_.size()); }
   const std::vector<std::string>& class_names() const override { return class_names_; }
   StatusOr<Example> Get(int64_t i) const override {
-    if (failing_.count(i)) return InvalidArgumentError("memory example " + std::to_string(i) + " is marked failing");
+    if (failing_.count(i))
+      return InvalidArgumentError("memory example " + std::to_string(i) + " is marked failing");
     return examples_[static_cast<size_t>(i)];
   }
   int64_t label(int64_t i) const override { return examples_[static_cast<size_t>(i)].label; }

@@ -27,7 +27,8 @@ StatusOr<std::unique_ptr<Dataset>> OpenBase(const v1::DataSource& source, const 
                                             std::vector<std::string> class_names) {
   switch (source.format()) {
     case v1::DATA_FORMAT_FASHION_MNIST:
-      return Upcast(FashionMnistDataset::Open(path, source.has_split() ? source.split() : "train", std::move(class_names)));
+      return Upcast(FashionMnistDataset::Open(path, source.has_split() ? source.split() : "train",
+                                              std::move(class_names)));
     case v1::DATA_FORMAT_IMAGE_FOLDER:
       if (path.empty()) return InvalidArgumentError("path: required for format image_folder");
       return Upcast(OpenImageFolder(path, std::move(class_names)));
@@ -38,7 +39,8 @@ StatusOr<std::unique_ptr<Dataset>> OpenBase(const v1::DataSource& source, const 
       if (path.empty()) return InvalidArgumentError("path: required for format csv_caption");
       return Upcast(OpenCsvCaptions(path));
     default:
-      return InvalidArgumentError("format: must be one of fashion_mnist, image_folder, csv_label, csv_caption");
+      return InvalidArgumentError(
+          "format: must be one of fashion_mnist, image_folder, csv_label, csv_caption");
   }
 }
 
@@ -46,21 +48,25 @@ StatusOr<std::unique_ptr<Dataset>> OpenUnprefixed(const v1::DataSource& source, 
   for (const v1::Shift& shift : source.shifts()) FLYP_RETURN_IF_ERROR(ValidateShift(shift));
   std::vector<std::string> class_names(source.class_names().begin(), source.class_names().end());
   if (class_names.empty() && !source.class_names_file().empty()) {
-    FLYP_ASSIGN_OR_RETURN(class_names, ReadClassNamesFile(Resolve(options.base_dir, source.class_names_file())));
+    FLYP_ASSIGN_OR_RETURN(class_names,
+                          ReadClassNamesFile(Resolve(options.base_dir, source.class_names_file())));
   }
   FLYP_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> base,
                         OpenBase(source, Resolve(options.base_dir, source.path()), std::move(class_names)));
-  FLYP_ASSIGN_OR_RETURN(std::vector<int64_t> indices, OffsetLimit(base->size(), source.offset(), source.limit()));
+  FLYP_ASSIGN_OR_RETURN(std::vector<int64_t> indices,
+                        OffsetLimit(base->size(), source.offset(), source.limit()));
   if (source.k_shot() != 0) {
     if (base->num_classes() == 0) return InvalidArgumentError("k_shot: needs labelled data");
-    FLYP_ASSIGN_OR_RETURN(indices, KShot(*base, indices, source.k_shot(), static_cast<uint64_t>(source.seed())));
+    FLYP_ASSIGN_OR_RETURN(indices,
+                          KShot(*base, indices, source.k_shot(), static_cast<uint64_t>(source.seed())));
   }
   if (indices.empty()) {
     return InvalidArgumentError("no examples (dataset has " + std::to_string(base->size()) +
                                 "; check path, split, offset and limit)");
   }
   if (static_cast<int64_t>(indices.size()) == base->size()) return base;  // identity subset
-  return std::unique_ptr<Dataset>(new SubsetDataset(std::shared_ptr<const Dataset>(std::move(base)), std::move(indices)));
+  return std::unique_ptr<Dataset>(
+      new SubsetDataset(std::shared_ptr<const Dataset>(std::move(base)), std::move(indices)));
 }
 
 }  // namespace

@@ -112,7 +112,8 @@ TEST(CsvLabel, NamesIndicesHeaderAndRelativePaths) {
                           "cat/img0.png,cat\n"
                           "\"dog/img1.PNG\",\"dog\"\n" +
                               root + "/bird/img0.png,bird\n");
-  StatusOr<std::unique_ptr<Dataset>> ds = OpenDataset(Source(v1::DATA_FORMAT_CSV_LABEL, root + "/labels.csv"));
+  StatusOr<std::unique_ptr<Dataset>> ds =
+      OpenDataset(Source(v1::DATA_FORMAT_CSV_LABEL, root + "/labels.csv"));
   ASSERT_TRUE(ds.ok()) << ds.status();
   EXPECT_EQ((*ds)->class_names(), (std::vector<std::string>{"bird", "cat", "dog"}));
   EXPECT_EQ((*ds)->label(0), 1);
@@ -182,8 +183,10 @@ TEST(OpenDataset, InvalidShiftOrFormatIsNamed) {
 
 TEST(CsvCaption, CaptionsAndNoLabels) {
   const std::string root = MakeFolder("csv2");
-  testing::WriteFileOrDie(root + "/caps.csv", "path,caption\ncat/img0.png,\"a cat, sitting\"\ndog/img0.png,a dog\n");
-  StatusOr<std::unique_ptr<Dataset>> ds = OpenDataset(Source(v1::DATA_FORMAT_CSV_CAPTION, root + "/caps.csv"));
+  testing::WriteFileOrDie(root + "/caps.csv",
+                          "path,caption\ncat/img0.png,\"a cat, sitting\"\ndog/img0.png,a dog\n");
+  StatusOr<std::unique_ptr<Dataset>> ds =
+      OpenDataset(Source(v1::DATA_FORMAT_CSV_CAPTION, root + "/caps.csv"));
   ASSERT_TRUE(ds.ok()) << ds.status();
   EXPECT_EQ((*ds)->size(), 2);
   EXPECT_EQ((*ds)->num_classes(), 0);

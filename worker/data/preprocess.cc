@@ -11,7 +11,8 @@ int RoundHalfEven(double v) { return static_cast<int>(std::nearbyint(v)); }
 FloatImage EnsureRgb(const FloatImage& image) {
   if (image.channels == 3) return image;
   FloatImage out(3, image.height, image.width);
-  for (int c = 0; c < 3; ++c) std::copy(image.plane(0), image.plane(0) + image.height * image.width, out.plane(c));
+  for (int c = 0; c < 3; ++c)
+    std::copy(image.plane(0), image.plane(0) + image.height * image.width, out.plane(c));
   return out;
 }
 
@@ -59,8 +60,10 @@ FloatImage ResizeCenterCrop(const FloatImage& image, int size) {
   return EnsureRgb(ResizeBicubic(image, Box{0, 0, image.width, image.height}, wh[0], wh[1], window));
 }
 
-FloatImage RandomResizedCrop(const FloatImage& image, int size, double scale_min, double scale_max, Rng* rng) {
-  const Box crop = RandomResizedCropBox(image.width, image.height, scale_min, scale_max, 3.0 / 4.0, 4.0 / 3.0, rng);
+FloatImage RandomResizedCrop(const FloatImage& image, int size, double scale_min, double scale_max,
+                             Rng* rng) {
+  const Box crop =
+      RandomResizedCropBox(image.width, image.height, scale_min, scale_max, 3.0 / 4.0, 4.0 / 3.0, rng);
   return EnsureRgb(ResizeBicubic(image, crop, size, size, Box{0, 0, size, size}));
 }
 

@@ -55,7 +55,8 @@ TEST(Geometry, RandomResizedCropStaysInsideAndInScale) {
 TEST(Normalize, ClipMeanStdAtPixels) {
   // A flat colour survives resize + crop exactly, so every output pixel is
   // (v / 255 - mean) / std.
-  const Image im = testing::MakeImage(40, 30, 3, [](int, int, int c) { return c == 0 ? 255 : (c == 1 ? 128 : 0); });
+  const Image im =
+      testing::MakeImage(40, 30, 3, [](int, int, int c) { return c == 0 ? 255 : (c == 1 ? 128 : 0); });
   TransformOptions o;
   o.resolution = 16;
   std::vector<float> out(3 * 16 * 16);
@@ -89,7 +90,8 @@ TEST(Preprocess, CenterCropTakesTheMiddle) {
 }
 
 TEST(Preprocess, TrainCropIsDeterministicPerEpochAndIndex) {
-  const Image im = testing::MakeImage(50, 40, 3, [](int x, int y, int c) { return (x * 5 + y * 3 + c * 70) % 256; });
+  const Image im =
+      testing::MakeImage(50, 40, 3, [](int x, int y, int c) { return (x * 5 + y * 3 + c * 70) % 256; });
   TransformOptions o;
   o.resolution = 24;
   o.train = true;

@@ -25,8 +25,8 @@ TEST(Bicubic, KernelValues) {
   EXPECT_DOUBLE_EQ(BicubicKernel(0), 1.0);
   EXPECT_DOUBLE_EQ(BicubicKernel(1), 0.0);
   EXPECT_DOUBLE_EQ(BicubicKernel(2), 0.0);
-  EXPECT_DOUBLE_EQ(BicubicKernel(0.5), 0.5625);   // 1.5/8 - 2.5/4 + 1
-  EXPECT_DOUBLE_EQ(BicubicKernel(-1.5), -0.0625); // -0.5*3.375 + 2.5*2.25 - 6 + 2
+  EXPECT_DOUBLE_EQ(BicubicKernel(0.5), 0.5625);    // 1.5/8 - 2.5/4 + 1
+  EXPECT_DOUBLE_EQ(BicubicKernel(-1.5), -0.0625);  // -0.5*3.375 + 2.5*2.25 - 6 + 2
   for (double x = -2.5; x <= 2.5; x += 0.125) EXPECT_NEAR(BicubicKernel(x), K(x), 1e-12) << x;
 }
 

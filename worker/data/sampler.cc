@@ -8,7 +8,8 @@
 namespace flyp::data {
 
 StatusOr<DistributedSampler> DistributedSampler::Create(int64_t dataset_size, const SamplerOptions& o) {
-  if (o.world_size < 1) return InvalidArgumentError("sampler: world_size must be >= 1, got " + std::to_string(o.world_size));
+  if (o.world_size < 1)
+    return InvalidArgumentError("sampler: world_size must be >= 1, got " + std::to_string(o.world_size));
   if (o.rank < 0 || o.rank >= o.world_size) {
     return InvalidArgumentError("sampler: rank " + std::to_string(o.rank) + " is not in [0, " +
                                 std::to_string(o.world_size) + ")");

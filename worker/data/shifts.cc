@@ -64,7 +64,8 @@ void Blur(double sigma, FloatImage* image) {
   const int radius = static_cast<int>(std::ceil(3.0 * sigma));
   std::vector<float> k(2 * radius + 1);
   double sum = 0.0;
-  for (int i = -radius; i <= radius; ++i) sum += k[i + radius] = static_cast<float>(std::exp(-0.5 * i * i / (sigma * sigma)));
+  for (int i = -radius; i <= radius; ++i)
+    sum += k[i + radius] = static_cast<float>(std::exp(-0.5 * i * i / (sigma * sigma)));
   for (float& v : k) v = static_cast<float>(v / sum);
   const int w = image->width, h = image->height;
   std::vector<float> tmp(static_cast<size_t>(w) * h);
@@ -73,14 +74,16 @@ void Blur(double sigma, FloatImage* image) {
     for (int y = 0; y < h; ++y) {
       for (int x = 0; x < w; ++x) {
         float acc = 0.0f;
-        for (int i = -radius; i <= radius; ++i) acc += k[i + radius] * p[static_cast<size_t>(y) * w + std::clamp(x + i, 0, w - 1)];
+        for (int i = -radius; i <= radius; ++i)
+          acc += k[i + radius] * p[static_cast<size_t>(y) * w + std::clamp(x + i, 0, w - 1)];
         tmp[static_cast<size_t>(y) * w + x] = acc;
       }
     }
     for (int y = 0; y < h; ++y) {
       for (int x = 0; x < w; ++x) {
         float acc = 0.0f;
-        for (int i = -radius; i <= radius; ++i) acc += k[i + radius] * tmp[static_cast<size_t>(std::clamp(y + i, 0, h - 1)) * w + x];
+        for (int i = -radius; i <= radius; ++i)
+          acc += k[i + radius] * tmp[static_cast<size_t>(std::clamp(y + i, 0, h - 1)) * w + x];
         p[static_cast<size_t>(y) * w + x] = acc;
       }
     }
@@ -110,13 +113,20 @@ void Occlude(double fraction, Rng* rng, FloatImage* image) {
 
 const char* ShiftKindName(v1::ShiftKind kind) {
   switch (kind) {
-    case v1::SHIFT_KIND_ROTATE: return "rotate";
-    case v1::SHIFT_KIND_INVERT: return "invert";
-    case v1::SHIFT_KIND_NOISE: return "noise";
-    case v1::SHIFT_KIND_BLUR: return "blur";
-    case v1::SHIFT_KIND_OCCLUDE: return "occlude";
-    case v1::SHIFT_KIND_SCALE: return "scale";
-    default: return "unspecified";
+    case v1::SHIFT_KIND_ROTATE:
+      return "rotate";
+    case v1::SHIFT_KIND_INVERT:
+      return "invert";
+    case v1::SHIFT_KIND_NOISE:
+      return "noise";
+    case v1::SHIFT_KIND_BLUR:
+      return "blur";
+    case v1::SHIFT_KIND_OCCLUDE:
+      return "occlude";
+    case v1::SHIFT_KIND_SCALE:
+      return "scale";
+    default:
+      return "unspecified";
   }
 }
 
@@ -131,13 +141,16 @@ Status ValidateShift(const v1::Shift& shift) {
     case v1::SHIFT_KIND_NOISE:
     case v1::SHIFT_KIND_BLUR:
       if (s < 0) return InvalidArgumentError(name + ": severity must be >= 0, got " + std::to_string(s));
-      if (shift.kind() == v1::SHIFT_KIND_BLUR && s > 100) return InvalidArgumentError(name + ": sigma must be <= 100 pixels");
+      if (shift.kind() == v1::SHIFT_KIND_BLUR && s > 100)
+        return InvalidArgumentError(name + ": sigma must be <= 100 pixels");
       return Status::Ok();
     case v1::SHIFT_KIND_OCCLUDE:
-      if (s < 0 || s > 1) return InvalidArgumentError(name + ": severity must be in [0,1], got " + std::to_string(s));
+      if (s < 0 || s > 1)
+        return InvalidArgumentError(name + ": severity must be in [0,1], got " + std::to_string(s));
       return Status::Ok();
     case v1::SHIFT_KIND_SCALE:
-      if (s <= 0) return InvalidArgumentError(name + ": severity (zoom factor) must be > 0, got " + std::to_string(s));
+      if (s <= 0)
+        return InvalidArgumentError(name + ": severity (zoom factor) must be > 0, got " + std::to_string(s));
       return Status::Ok();
     default:
       return InvalidArgumentError("shift: kind must be one of rotate, invert, noise, blur, occlude, scale");
@@ -148,15 +161,26 @@ void ApplyShift(const v1::Shift& shift, uint64_t seed, int64_t index, FloatImage
   Rng rng(MixSeed({seed, static_cast<uint64_t>(index), static_cast<uint64_t>(shift.kind()), 0x5817ULL}));
   const double s = shift.severity();
   switch (shift.kind()) {
-    case v1::SHIFT_KIND_ROTATE: Rotate(s, image); break;
+    case v1::SHIFT_KIND_ROTATE:
+      Rotate(s, image);
+      break;
     case v1::SHIFT_KIND_INVERT:
       for (float& v : image->data) v = 1.0f - v;
       break;
-    case v1::SHIFT_KIND_NOISE: Noise(s, &rng, image); break;
-    case v1::SHIFT_KIND_BLUR: Blur(s, image); break;
-    case v1::SHIFT_KIND_OCCLUDE: Occlude(s, &rng, image); break;
-    case v1::SHIFT_KIND_SCALE: Scale(s, image); break;
-    default: break;
+    case v1::SHIFT_KIND_NOISE:
+      Noise(s, &rng, image);
+      break;
+    case v1::SHIFT_KIND_BLUR:
+      Blur(s, image);
+      break;
+    case v1::SHIFT_KIND_OCCLUDE:
+      Occlude(s, &rng, image);
+      break;
+    case v1::SHIFT_KIND_SCALE:
+      Scale(s, image);
+      break;
+    default:
+      break;
   }
 }
 

@@ -24,8 +24,8 @@ FloatImage Pattern() {
 }
 
 TEST(Shifts, EachChangesTheImageAndIsDeterministic) {
-  const v1::Shift shifts[] = {MakeShift(v1::SHIFT_KIND_ROTATE, 30), MakeShift(v1::SHIFT_KIND_INVERT, 0),
-                              MakeShift(v1::SHIFT_KIND_NOISE, 0.1f), MakeShift(v1::SHIFT_KIND_BLUR, 1.0f),
+  const v1::Shift shifts[] = {MakeShift(v1::SHIFT_KIND_ROTATE, 30),    MakeShift(v1::SHIFT_KIND_INVERT, 0),
+                              MakeShift(v1::SHIFT_KIND_NOISE, 0.1f),   MakeShift(v1::SHIFT_KIND_BLUR, 1.0f),
                               MakeShift(v1::SHIFT_KIND_OCCLUDE, 0.4f), MakeShift(v1::SHIFT_KIND_SCALE, 0.6f)};
   const FloatImage base = Pattern();
   for (const v1::Shift& s : shifts) {

@@ -10,8 +10,8 @@ StatusOr<std::vector<int64_t>> OffsetLimit(int64_t size, int64_t offset, int64_t
   if (offset < 0) return InvalidArgumentError("offset must be >= 0, got " + std::to_string(offset));
   if (limit < 0) return InvalidArgumentError("limit must be >= 0, got " + std::to_string(limit));
   if (offset > size) {
-    return InvalidArgumentError("offset " + std::to_string(offset) + " is beyond the " + std::to_string(size) +
-                                " examples");
+    return InvalidArgumentError("offset " + std::to_string(offset) + " is beyond the " +
+                                std::to_string(size) + " examples");
   }
   const int64_t end = limit == 0 ? size : std::min(size, offset + limit);
   std::vector<int64_t> out;
@@ -33,8 +33,9 @@ StatusOr<std::vector<int64_t>> KShot(const Dataset& dataset, const std::vector<i
   for (int c = 0; c < classes; ++c) {
     auto& m = members[static_cast<size_t>(c)];
     if (static_cast<int64_t>(m.size()) < k) {
-      return InvalidArgumentError("k_shot " + std::to_string(k) + " is larger than the " + std::to_string(m.size()) +
-                                  " examples of class " + std::to_string(c) + " '" + dataset.class_names()[c] + "'");
+      return InvalidArgumentError("k_shot " + std::to_string(k) + " is larger than the " +
+                                  std::to_string(m.size()) + " examples of class " + std::to_string(c) +
+                                  " '" + dataset.class_names()[c] + "'");
     }
     Rng rng(MixSeed({seed, static_cast<uint64_t>(c), 0x6b73686fULL}));
     rng.Shuffle(&m);

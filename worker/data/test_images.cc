@@ -1,12 +1,12 @@
 #include "worker/data/test_images.h"
 
+#include <jpeglib.h>
+#include <png.h>
+
 #include <csetjmp>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-
-#include <jpeglib.h>
-#include <png.h>
 
 namespace flyp::data::testing {
 namespace {
@@ -77,7 +77,8 @@ std::string EncodeJpegRaw(int width, int height, int components, J_COLOR_SPACE s
   }
   jpeg_start_compress(&cinfo, TRUE);
   while (cinfo.next_scanline < cinfo.image_height) {
-    JSAMPROW row = const_cast<JSAMPROW>(pixels + static_cast<size_t>(cinfo.next_scanline) * width * components);
+    JSAMPROW row =
+        const_cast<JSAMPROW>(pixels + static_cast<size_t>(cinfo.next_scanline) * width * components);
     jpeg_write_scanlines(&cinfo, &row, 1);
   }
   jpeg_finish_compress(&cinfo);
@@ -93,8 +94,8 @@ std::string EncodeJpegCmyk(int width, int height, const std::vector<uint8_t>& cm
 }
 
 std::string EncodeJpeg(const Image& image, int quality) {
-  return EncodeJpegRaw(image.width, image.height, image.channels, image.channels == 1 ? JCS_GRAYSCALE : JCS_RGB,
-                       image.pixels.data(), quality);
+  return EncodeJpegRaw(image.width, image.height, image.channels,
+                       image.channels == 1 ? JCS_GRAYSCALE : JCS_RGB, image.pixels.data(), quality);
 }
 
 void WriteFileOrDie(const std::string& path, const std::string& bytes) {

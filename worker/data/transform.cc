@@ -35,7 +35,8 @@ TransformOptions TransformOptionsFor(const v1::DataSpec& spec, const v1::DataSou
   return o;
 }
 
-FloatImage TransformUnnormalized(const Image& image, const TransformOptions& o, int64_t index, int64_t epoch) {
+FloatImage TransformUnnormalized(const Image& image, const TransformOptions& o, int64_t index,
+                                 int64_t epoch) {
   const FloatImage f = ToFloat(image, /*to_rgb=*/false);  // gray is widened after resizing (cheaper)
   FloatImage out;
   if (o.train) {

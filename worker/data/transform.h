@@ -22,9 +22,9 @@ struct TransformOptions {
   bool train = false;           // random resized crop instead of resize + center crop
   double crop_scale_min = 0.9;  // train crop area fraction range (open_clip)
   double crop_scale_max = 1.0;
-  uint64_t seed = 0;            // crop randomness
+  uint64_t seed = 0;  // crop randomness
   std::vector<v1::Shift> shifts;
-  uint64_t shift_seed = 0;      // DataSource.seed
+  uint64_t shift_seed = 0;  // DataSource.seed
 };
 
 // INVALID_ARGUMENT naming the field: resolution in [1, 4096],
@@ -39,10 +39,12 @@ TransformOptions TransformOptionsFor(const v1::DataSpec& spec, const v1::DataSou
 // Writes 3 * resolution * resolution normalised floats (CHW) to `out`.
 // `index` is the example's dataset index. Requires valid options and a
 // non-empty image.
-void TransformImage(const Image& image, const TransformOptions& options, int64_t index, int64_t epoch, float* out);
+void TransformImage(const Image& image, const TransformOptions& options, int64_t index, int64_t epoch,
+                    float* out);
 
 // The same pipeline before normalisation (values in [0,1] up to bicubic
 // overshoot): for tests, previews and benchmarks.
-FloatImage TransformUnnormalized(const Image& image, const TransformOptions& options, int64_t index, int64_t epoch);
+FloatImage TransformUnnormalized(const Image& image, const TransformOptions& options, int64_t index,
+                                 int64_t epoch);
 
 }  // namespace flyp::data

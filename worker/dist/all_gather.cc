@@ -32,7 +32,8 @@ class AllGatherFunction : public torch::autograd::Function<AllGatherFunction> {
 
 }  // namespace
 
-torch::Tensor AllGatherWithGrad(const torch::Tensor& local, const std::vector<int64_t>& sizes, Communicator& comm) {
+torch::Tensor AllGatherWithGrad(const torch::Tensor& local, const std::vector<int64_t>& sizes,
+                                Communicator& comm) {
   return AllGatherFunction::apply(local, sizes, &comm);
 }
 

@@ -21,7 +21,8 @@
 namespace flyp::dist {
 
 // `sizes` as from comm.AllGatherSizes(local.size(0)).
-torch::Tensor AllGatherWithGrad(const torch::Tensor& local, const std::vector<int64_t>& sizes, Communicator& comm);
+torch::Tensor AllGatherWithGrad(const torch::Tensor& local, const std::vector<int64_t>& sizes,
+                                Communicator& comm);
 // Exchanges the sizes first.
 torch::Tensor AllGatherWithGrad(const torch::Tensor& local, Communicator& comm);
 

@@ -19,8 +19,8 @@ GatherLayout MakeGatherLayout(const torch::Tensor& local, const std::vector<int6
   if (rank < 0 || rank >= static_cast<int>(sizes.size()) || sizes[rank] != local_rows) {
     std::ostringstream m;
     m << "AllGather: sizes has " << sizes.size() << " entries and says rank " << rank << " holds "
-      << (rank >= 0 && rank < static_cast<int>(sizes.size()) ? sizes[rank] : -1) << " rows, but the local tensor has "
-      << local_rows;
+      << (rank >= 0 && rank < static_cast<int>(sizes.size()) ? sizes[rank] : -1)
+      << " rows, but the local tensor has " << local_rows;
     throw CommunicatorError(m.str());
   }
   GatherLayout layout;

@@ -29,7 +29,9 @@ TEST(CommunicatorTest, AllGatherEqualSizes) {
   torch::Tensor all = c.AllGather(local);
   ASSERT_EQ(all.sizes(), (std::vector<int64_t>{2 * n, 3}));
   for (int r = 0; r < n; ++r) {
-    EXPECT_TRUE(torch::equal(all.narrow(0, 2 * r, 2), torch::arange(6, torch::kDouble).reshape({2, 3}) + 10.0 * r)) << r;
+    EXPECT_TRUE(
+        torch::equal(all.narrow(0, 2 * r, 2), torch::arange(6, torch::kDouble).reshape({2, 3}) + 10.0 * r))
+        << r;
   }
 }
 
@@ -38,7 +40,8 @@ TEST(CommunicatorTest, AllGatherUnequalSizesIncludingEmpty) {
   const int n = c.world_size();
   // Rank r holds (r == 1 ? 0 : r + 1) rows of int64 r*100 + i.
   auto rows = [](int r) { return r == 1 ? 0 : r + 1; };
-  torch::Tensor local = (torch::arange(rows(c.rank()) * 2, torch::kLong) + 100 * c.rank()).reshape({rows(c.rank()), 2});
+  torch::Tensor local =
+      (torch::arange(rows(c.rank()) * 2, torch::kLong) + 100 * c.rank()).reshape({rows(c.rank()), 2});
   const std::vector<int64_t> sizes = c.AllGatherSizes(local.size(0));
   ASSERT_EQ(static_cast<int>(sizes.size()), n);
   int64_t total = 0;
@@ -79,7 +82,8 @@ TEST(CommunicatorTest, AllReduceSumAndAvg) {
   c.AllReduce(i, ReduceOp::kSum);
   EXPECT_EQ(i[2].item<int64_t>(), n * (n + 1) / 2);
 
-  EXPECT_THROW(c.AllReduce(i, ReduceOp::kAvg), CommunicatorError);  // AVG needs floats, checked before any MPI call
+  EXPECT_THROW(c.AllReduce(i, ReduceOp::kAvg),
+               CommunicatorError);  // AVG needs floats, checked before any MPI call
 }
 
 TEST(CommunicatorTest, AllReduceAsyncAverages) {

@@ -14,7 +14,8 @@ torch::Tensor CrossEntropySum(const torch::Tensor& logits, const torch::Tensor& 
 }
 
 // True where (row i, column j) is a same-class pair other than the positive.
-torch::Tensor SameClassMask(const torch::Tensor& row_labels, const torch::Tensor& col_labels, int64_t row_offset) {
+torch::Tensor SameClassMask(const torch::Tensor& row_labels, const torch::Tensor& col_labels,
+                            int64_t row_offset) {
   torch::Tensor same = row_labels.unsqueeze(1) == col_labels.unsqueeze(0);
   const auto opts = torch::TensorOptions().dtype(torch::kLong).device(row_labels.device());
   torch::Tensor rows = torch::arange(row_labels.size(0), opts).unsqueeze(1) + row_offset;
@@ -24,9 +25,10 @@ torch::Tensor SameClassMask(const torch::Tensor& row_labels, const torch::Tensor
 
 }  // namespace
 
-ContrastiveLossResult GlobalContrastiveLoss(const torch::Tensor& image_features, const torch::Tensor& text_features,
-                                            const torch::Tensor& scale, Communicator& comm,
-                                            const ContrastiveLossOptions& options, const torch::Tensor& labels) {
+ContrastiveLossResult GlobalContrastiveLoss(const torch::Tensor& image_features,
+                                            const torch::Tensor& text_features, const torch::Tensor& scale,
+                                            Communicator& comm, const ContrastiveLossOptions& options,
+                                            const torch::Tensor& labels) {
   TORCH_CHECK(image_features.dim() == 2 && text_features.dim() == 2,
               "GlobalContrastiveLoss: features must be [b, d], got image ", image_features.sizes(), " text ",
               text_features.sizes());
@@ -35,8 +37,9 @@ ContrastiveLossResult GlobalContrastiveLoss(const torch::Tensor& image_features,
   TORCH_CHECK(scale.numel() == 1, "GlobalContrastiveLoss: scale must be a scalar (exp(logit_scale))");
   const int64_t b = image_features.size(0);
   if (options.mask_same_class) {
-    TORCH_CHECK(labels.defined() && labels.dim() == 1 && labels.size(0) == b && labels.scalar_type() == torch::kLong,
-                "GlobalContrastiveLoss: mask_same_class needs int64 labels [", b, "]");
+    TORCH_CHECK(
+        labels.defined() && labels.dim() == 1 && labels.size(0) == b && labels.scalar_type() == torch::kLong,
+        "GlobalContrastiveLoss: mask_same_class needs int64 labels [", b, "]");
   }
 
   const std::vector<int64_t> sizes = comm.AllGatherSizes(b);
@@ -58,8 +61,10 @@ ContrastiveLossResult GlobalContrastiveLoss(const torch::Tensor& image_features,
   out.global_batch = global;
   if (!options.local_loss) {
     torch::Tensor logits = s * torch::matmul(img_all, txt_all.t());
-    if (options.mask_same_class) logits = logits.masked_fill(SameClassMask(labels_all, labels_all, 0), neg_inf);
-    const torch::Tensor targets = torch::arange(global, torch::TensorOptions().dtype(torch::kLong).device(logits.device()));
+    if (options.mask_same_class)
+      logits = logits.masked_fill(SameClassMask(labels_all, labels_all, 0), neg_inf);
+    const torch::Tensor targets =
+        torch::arange(global, torch::TensorOptions().dtype(torch::kLong).device(logits.device()));
     out.loss = (CrossEntropySum(logits, targets) + CrossEntropySum(logits.t(), targets)) / (2.0 * global);
     out.global_loss = out.loss.detach().clone();
     return out;
@@ -76,7 +81,8 @@ ContrastiveLossResult GlobalContrastiveLoss(const torch::Tensor& image_features,
       torch::arange(b, torch::TensorOptions().dtype(torch::kLong).device(logits_img.device())) + offset;
   // Sum over local rows: (sum_img + sum_txt) / 2 = b_r · L_r, so this is
   // b_r·L_r / B = the rank's share of L, and the backward loss is N times it.
-  const torch::Tensor share = (CrossEntropySum(logits_img, targets) + CrossEntropySum(logits_txt, targets)) / (2.0 * global);
+  const torch::Tensor share =
+      (CrossEntropySum(logits_img, targets) + CrossEntropySum(logits_txt, targets)) / (2.0 * global);
   out.loss = share * n_ranks;
   torch::Tensor total = share.detach().clone().contiguous();
   comm.AllReduce(total, ReduceOp::kSum);

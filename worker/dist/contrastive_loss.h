@@ -62,9 +62,9 @@ struct ContrastiveLossResult {
   int64_t global_batch = 0;   // B
 };
 
-ContrastiveLossResult GlobalContrastiveLoss(const torch::Tensor& image_features, const torch::Tensor& text_features,
-                                            const torch::Tensor& scale, Communicator& comm,
-                                            const ContrastiveLossOptions& options = {},
+ContrastiveLossResult GlobalContrastiveLoss(const torch::Tensor& image_features,
+                                            const torch::Tensor& text_features, const torch::Tensor& scale,
+                                            Communicator& comm, const ContrastiveLossOptions& options = {},
                                             const torch::Tensor& labels = torch::Tensor());
 
 }  // namespace flyp::dist

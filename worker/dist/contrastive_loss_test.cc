@@ -23,7 +23,8 @@ using testing::WorldComm;
 // S = F Gᵀ = [[1,0,0.6],[0,1,0],[0,0,0.8]].
 struct ThreeByThree {
   torch::Tensor f = torch::eye(3, torch::kDouble);
-  torch::Tensor g = torch::tensor({1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.6, 0.0, 0.8}, torch::kDouble).reshape({3, 3});
+  torch::Tensor g =
+      torch::tensor({1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.6, 0.0, 0.8}, torch::kDouble).reshape({3, 3});
   torch::Tensor s = torch::tensor(2.0, torch::kDouble);
 };
 
@@ -84,8 +85,9 @@ TEST(ContrastiveLossTest, BadShapesThrow) {
                c10::Error);
   ContrastiveLossOptions o;
   o.mask_same_class = true;
-  EXPECT_THROW(GlobalContrastiveLoss(torch::zeros({3, 2}), torch::zeros({3, 2}), torch::tensor(1.0), *comm, o),
-               c10::Error);  // labels missing
+  EXPECT_THROW(
+      GlobalContrastiveLoss(torch::zeros({3, 2}), torch::zeros({3, 2}), torch::tensor(1.0), *comm, o),
+      c10::Error);  // labels missing
 }
 
 // ---- exactness: distributed == single process on the global batch ---------
@@ -215,7 +217,8 @@ TEST_P(ExactnessTest, DistributedEqualsSingleProcess) {
     g.retain_grad();
     ContrastiveLossResult r = GlobalContrastiveLoss(f, g, m.logit_scale.exp(), comm, lo, labels);
     EXPECT_EQ(r.global_batch, total);
-    EXPECT_NEAR(r.global_loss.item<double>(), ref.losses[step], 1e-6 * std::abs(ref.losses[step])) << "step " << step;
+    EXPECT_NEAR(r.global_loss.item<double>(), ref.losses[step], 1e-6 * std::abs(ref.losses[step]))
+        << "step " << step;
     r.loss.backward();
     if (step == 0) {
       // Documented: local features receive N · dL/dF_r.
@@ -233,7 +236,8 @@ TEST_P(ExactnessTest, DistributedEqualsSingleProcess) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, ExactnessTest,
-                         ::testing::Combine(::testing::Bool(), ::testing::Bool(), ::testing::Bool(), ::testing::Bool()),
+                         ::testing::Combine(::testing::Bool(), ::testing::Bool(), ::testing::Bool(),
+                                            ::testing::Bool()),
                          [](const auto& info) {
                            return std::string(std::get<0>(info.param) ? "Local" : "Full") +
                                   (std::get<1>(info.param) ? "Masked" : "") +

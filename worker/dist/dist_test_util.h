@@ -28,12 +28,16 @@ inline Communicator& WorldComm() {
 }
 
 // max|a-b| <= rtol * max|b| (+ a tiny absolute floor for all-zero tensors).
-inline ::testing::AssertionResult AllCloseRel(const torch::Tensor& a, const torch::Tensor& b, double rtol = 1e-6) {
-  if (a.sizes() != b.sizes()) return ::testing::AssertionFailure() << "shapes " << a.sizes() << " vs " << b.sizes();
+inline ::testing::AssertionResult AllCloseRel(const torch::Tensor& a, const torch::Tensor& b,
+                                              double rtol = 1e-6) {
+  if (a.sizes() != b.sizes())
+    return ::testing::AssertionFailure() << "shapes " << a.sizes() << " vs " << b.sizes();
   const double diff = (a - b).abs().max().item<double>();
   const double scale = b.abs().max().item<double>();
   if (diff <= rtol * scale + 1e-12) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "max abs diff " << diff << " > " << rtol << " * " << scale << "\n" << a << "\nvs\n" << b;
+  return ::testing::AssertionFailure() << "max abs diff " << diff << " > " << rtol << " * " << scale << "\n"
+                                       << a << "\nvs\n"
+                                       << b;
 }
 
 }  // namespace flyp::dist::testing

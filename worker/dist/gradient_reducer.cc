@@ -4,7 +4,8 @@
 
 namespace flyp::dist {
 
-GradientReducer::GradientReducer(std::vector<torch::Tensor> params, Communicator& comm, GradientReducerOptions options)
+GradientReducer::GradientReducer(std::vector<torch::Tensor> params, Communicator& comm,
+                                 GradientReducerOptions options)
     : comm_(comm), options_(options) {
   TORCH_CHECK(options_.bucket_mib > 0, "GradientReducer: bucket_mib must be > 0");
   const int64_t cap = static_cast<int64_t>(options_.bucket_mib * 1024 * 1024);
@@ -14,10 +15,11 @@ GradientReducer::GradientReducer(std::vector<torch::Tensor> params, Communicator
   std::vector<int64_t> bytes;
   for (auto& p : params) {
     if (!p.defined() || !p.requires_grad()) continue;
-    TORCH_CHECK(p.device() == comm_.device(), "GradientReducer: parameter on ", p.device(), " but communicator on ",
-                comm_.device());
+    TORCH_CHECK(p.device() == comm_.device(), "GradientReducer: parameter on ", p.device(),
+                " but communicator on ", comm_.device());
     const int64_t nbytes = p.numel() * p.element_size();
-    auto it = std::find_if(open.begin(), open.end(), [&](const auto& o) { return o.first == p.scalar_type(); });
+    auto it =
+        std::find_if(open.begin(), open.end(), [&](const auto& o) { return o.first == p.scalar_type(); });
     if (it == open.end() || (bytes[it->second] > 0 && bytes[it->second] + nbytes > cap)) {
       buckets_.emplace_back();
       bytes.push_back(0);
@@ -34,7 +36,8 @@ GradientReducer::GradientReducer(std::vector<torch::Tensor> params, Communicator
   }
   for (size_t i = 0; i < buckets_.size(); ++i) {
     const Slot& last = buckets_[i].slots.back();
-    buckets_[i].buffer = torch::zeros({last.offset + last.param.numel()}, last.param.options().requires_grad(false));
+    buckets_[i].buffer =
+        torch::zeros({last.offset + last.param.numel()}, last.param.options().requires_grad(false));
   }
   if (!options_.overlap_with_backward) return;
   for (size_t b = 0; b < buckets_.size(); ++b) {
@@ -61,16 +64,19 @@ GradientReducer::~GradientReducer() {
 void GradientReducer::OnGradient(size_t b, size_t s, const torch::Tensor& grad) {
   Bucket& bucket = buckets_[b];
   Slot& slot = bucket.slots[s];
-  TORCH_CHECK(!slot.ready, "GradientReducer: a parameter received a second gradient before Finish(); with "
-                           "overlap_with_backward=true run exactly one backward per Finish() (turn overlap off to "
-                           "accumulate gradients)");
+  TORCH_CHECK(!slot.ready,
+              "GradientReducer: a parameter received a second gradient before Finish(); with "
+              "overlap_with_backward=true run exactly one backward per Finish() (turn overlap off to "
+              "accumulate gradients)");
   torch::NoGradGuard no_grad;
   bucket.buffer.narrow(0, slot.offset, slot.param.numel()).copy_(grad.reshape(-1));
   slot.ready = true;
   if (++bucket.ready == static_cast<int>(bucket.slots.size())) Launch(bucket);
 }
 
-void GradientReducer::Launch(Bucket& bucket) { bucket.work = comm_.AllReduceAsync(bucket.buffer, ReduceOp::kAvg); }
+void GradientReducer::Launch(Bucket& bucket) {
+  bucket.work = comm_.AllReduceAsync(bucket.buffer, ReduceOp::kAvg);
+}
 
 void GradientReducer::Finish() {
   torch::NoGradGuard no_grad;
@@ -96,7 +102,8 @@ void GradientReducer::Finish() {
     bucket.work->Wait();
     bucket.work.reset();
     for (Slot& slot : bucket.slots) {
-      torch::Tensor reduced = bucket.buffer.narrow(0, slot.offset, slot.param.numel()).view(slot.param.sizes());
+      torch::Tensor reduced =
+          bucket.buffer.narrow(0, slot.offset, slot.param.numel()).view(slot.param.sizes());
       torch::Tensor& g = slot.param.mutable_grad();
       if (g.defined()) {
         g.copy_(reduced);

@@ -38,7 +38,8 @@ TEST(GradientReducerTest, AveragesAccumulatedGradsWithoutOverlap) {
   // Two backward passes accumulate (r+1)*(c_i) + (r+1)*(c_i) on rank r.
   for (int pass = 0; pass < 2; ++pass) {
     torch::Tensor loss = torch::zeros({}, torch::kDouble);
-    for (size_t i = 0; i < params.size(); ++i) loss = loss + (params[i] * (comm.rank() + 1.0) * (i + 1.0)).sum();
+    for (size_t i = 0; i < params.size(); ++i)
+      loss = loss + (params[i] * (comm.rank() + 1.0) * (i + 1.0)).sum();
     loss.backward();
   }
   reducer.Finish();
@@ -55,7 +56,8 @@ TEST(GradientReducerTest, OverlapReducesDuringBackwardAndRejectsAccumulation) {
   GradientReducer reducer(params, comm, {104.0 / (1024 * 1024), /*overlap=*/true});
   for (int step = 0; step < 2; ++step) {  // .grad is overwritten each step
     torch::Tensor loss = torch::zeros({}, torch::kDouble);
-    for (size_t i = 0; i < params.size(); ++i) loss = loss + (params[i] * (comm.rank() + 1.0) * (i + 1.0)).sum();
+    for (size_t i = 0; i < params.size(); ++i)
+      loss = loss + (params[i] * (comm.rank() + 1.0) * (i + 1.0)).sum();
     loss.backward();
     reducer.Finish();
     for (size_t i = 0; i < params.size(); ++i) {
@@ -73,8 +75,9 @@ TEST(GradientReducerTest, OverlapReducesDuringBackwardAndRejectsAccumulation) {
 TEST(BroadcastParametersTest, CopiesRootValues) {
   Communicator& comm = WorldComm();
   const int root = comm.world_size() - 1;
-  std::vector<torch::Tensor> params = {torch::full({3}, 1.0 + comm.rank(), torch::kDouble).requires_grad_(true),
-                                       torch::full({2, 3}, 10.0 * comm.rank()).t()};  // non-contiguous
+  std::vector<torch::Tensor> params = {
+      torch::full({3}, 1.0 + comm.rank(), torch::kDouble).requires_grad_(true),
+      torch::full({2, 3}, 10.0 * comm.rank()).t()};  // non-contiguous
   BroadcastParameters(params, comm, root);
   EXPECT_TRUE(torch::equal(params[0], torch::full({3}, 1.0 + root, torch::kDouble)));
   EXPECT_TRUE(torch::equal(params[1], torch::full({3, 2}, 10.0f * root)));

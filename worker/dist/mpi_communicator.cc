@@ -16,11 +16,16 @@ using internal::CheckTensor;
 
 MPI_Datatype ReduceType(const torch::Tensor& t) {
   switch (t.scalar_type()) {
-    case torch::kFloat: return MPI_FLOAT;
-    case torch::kDouble: return MPI_DOUBLE;
-    case torch::kInt: return MPI_INT32_T;
-    case torch::kLong: return MPI_INT64_T;
-    case torch::kByte: return MPI_UINT8_T;
+    case torch::kFloat:
+      return MPI_FLOAT;
+    case torch::kDouble:
+      return MPI_DOUBLE;
+    case torch::kInt:
+      return MPI_INT32_T;
+    case torch::kLong:
+      return MPI_INT64_T;
+    case torch::kByte:
+      return MPI_UINT8_T;
     default:
       throw CommunicatorError(std::string("AllReduce: dtype ") + c10::toString(t.scalar_type()) +
                               " is not supported by the MPI backend (use float32/float64/int32/int64/uint8)");
@@ -34,7 +39,8 @@ void CheckAvgDtype(const torch::Tensor& t, ReduceOp op) {
 }
 
 int CheckedInt(int64_t v, const char* what) {
-  if (v > INT_MAX) throw CommunicatorError(std::string(what) + ": block larger than 2 GiB is not supported by MPI counts");
+  if (v > INT_MAX)
+    throw CommunicatorError(std::string(what) + ": block larger than 2 GiB is not supported by MPI counts");
   return static_cast<int>(v);
 }
 
@@ -45,7 +51,11 @@ class MpiWork : public Work {
  public:
   MpiWork(std::vector<MPI_Request> requests, torch::Tensor tensor, bool average, int world,
           CollectiveWatchdog* dog)
-      : requests_(std::move(requests)), tensor_(std::move(tensor)), average_(average), world_(world), dog_(dog) {}
+      : requests_(std::move(requests)),
+        tensor_(std::move(tensor)),
+        average_(average),
+        world_(world),
+        dog_(dog) {}
   ~MpiWork() override {
     // Wait() is mandatory; without it the request would write into freed memory.
     if (!requests_.empty()) {
@@ -121,7 +131,8 @@ class MpiCommunicator : public Communicator {
     }
     auto scope = watchdog_.Watch("all_gather", offset);
     if (equal) {
-      FLYP_MPI_CHECK(MPI_Allgather(local.data_ptr(), counts[rank_], MPI_BYTE, out.data_ptr(), counts[rank_], MPI_BYTE, comm_));
+      FLYP_MPI_CHECK(MPI_Allgather(local.data_ptr(), counts[rank_], MPI_BYTE, out.data_ptr(), counts[rank_],
+                                   MPI_BYTE, comm_));
     } else {
       FLYP_MPI_CHECK(MPI_Allgatherv(local.data_ptr(), counts[rank_], MPI_BYTE, out.data_ptr(), counts.data(),
                                     displs.data(), MPI_BYTE, comm_));
@@ -139,7 +150,8 @@ class MpiCommunicator : public Communicator {
       auto scope = watchdog_.Watch("all_reduce", tensor.nbytes());
       for (int64_t at = 0; at < n; at += kChunk) {
         const int count = static_cast<int>(std::min(kChunk, n - at));
-        FLYP_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, base + at * tensor.element_size(), count, type, MPI_SUM, comm_));
+        FLYP_MPI_CHECK(
+            MPI_Allreduce(MPI_IN_PLACE, base + at * tensor.element_size(), count, type, MPI_SUM, comm_));
       }
     }
     if (op == ReduceOp::kAvg) tensor.div_(world_);
@@ -155,8 +167,8 @@ class MpiCommunicator : public Communicator {
     for (int64_t at = 0; at < n; at += kChunk) {
       const int count = static_cast<int>(std::min(kChunk, n - at));
       requests.emplace_back();
-      FLYP_MPI_CHECK(
-          MPI_Iallreduce(MPI_IN_PLACE, base + at * tensor.element_size(), count, type, MPI_SUM, comm_, &requests.back()));
+      FLYP_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, base + at * tensor.element_size(), count, type, MPI_SUM,
+                                    comm_, &requests.back()));
     }
     return std::make_unique<MpiWork>(std::move(requests), tensor, op == ReduceOp::kAvg, world_, &watchdog_);
   }
@@ -164,7 +176,8 @@ class MpiCommunicator : public Communicator {
   void Broadcast(torch::Tensor& tensor, int root) override {
     CheckTensor(tensor, torch::kCPU, "Broadcast");
     if (root < 0 || root >= world_) {
-      throw CommunicatorError("Broadcast: root " + std::to_string(root) + " outside world of size " + std::to_string(world_));
+      throw CommunicatorError("Broadcast: root " + std::to_string(root) + " outside world of size " +
+                              std::to_string(world_));
     }
     char* base = static_cast<char*>(tensor.data_ptr());
     const int64_t n = static_cast<int64_t>(tensor.nbytes());
@@ -199,8 +212,8 @@ StatusOr<std::unique_ptr<Communicator>> CreateMpiCommunicator(std::chrono::milli
   } catch (const CommunicatorError& e) {
     return UnavailableError(e.what());
   }
-  std::unique_ptr<Communicator> c =
-      std::make_unique<MpiCommunicator>(comm, info.world_rank, info.world_size, info.thread_level, collective_timeout);
+  std::unique_ptr<Communicator> c = std::make_unique<MpiCommunicator>(comm, info.world_rank, info.world_size,
+                                                                      info.thread_level, collective_timeout);
   return c;
 }
 

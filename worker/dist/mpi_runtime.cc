@@ -33,13 +33,15 @@ StatusOr<MpiInfo> EnsureMpi() {
   int initialized = 0, finalized = 0;
   MPI_Initialized(&initialized);
   MPI_Finalized(&finalized);
-  if (finalized) return FailedPreconditionError("MPI was already finalized in this process; cannot create an MPI communicator");
+  if (finalized)
+    return FailedPreconditionError(
+        "MPI was already finalized in this process; cannot create an MPI communicator");
   MpiInfo info;
   if (!initialized) {
     int rc = MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &info.thread_level);
     if (rc != MPI_SUCCESS) {
-      return UnavailableError("MPI_Init_thread(MPI_THREAD_MULTIPLE) failed with code " + std::to_string(rc) + " (" +
-                              MpiLibraryVersion() + ")");
+      return UnavailableError("MPI_Init_thread(MPI_THREAD_MULTIPLE) failed with code " + std::to_string(rc) +
+                              " (" + MpiLibraryVersion() + ")");
     }
     std::atexit(FinalizeAtExit);
   } else {
@@ -67,8 +69,9 @@ void CheckMpi(int rc, const char* call, const char* file, int line) {
   int len = 0;
   if (MPI_Error_string(rc, err, &len) != MPI_SUCCESS) len = 0;
   std::ostringstream msg;
-  msg << call << " failed: " << (len > 0 ? std::string(err, len) : "MPI error " + std::to_string(rc)) << " (rank "
-      << WorldRankOrMinusOne() << ", " << file << ":" << line << ", " << MpiLibraryVersion() << ")";
+  msg << call << " failed: " << (len > 0 ? std::string(err, len) : "MPI error " + std::to_string(rc))
+      << " (rank " << WorldRankOrMinusOne() << ", " << file << ":" << line << ", " << MpiLibraryVersion()
+      << ")";
   throw CommunicatorError(msg.str());
 }
 

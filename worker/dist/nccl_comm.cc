@@ -12,26 +12,37 @@ namespace internal {
 void CheckNccl(ncclResult_t rc, const char* call, int rank, const char* file, int line) {
   if (rc == ncclSuccess) return;
   std::ostringstream m;
-  m << call << " failed: " << ncclGetErrorString(rc) << " (rank " << rank << ", " << file << ":" << line << ", "
-    << NcclComm::Versions() << ")";
+  m << call << " failed: " << ncclGetErrorString(rc) << " (rank " << rank << ", " << file << ":" << line
+    << ", " << NcclComm::Versions() << ")";
   throw CommunicatorError(m.str());
 }
 
 void CheckCuda(cudaError_t rc, const char* call, int rank, const char* file, int line) {
   if (rc == cudaSuccess) return;
   std::ostringstream m;
-  m << call << " failed: " << cudaGetErrorName(rc) << ": " << cudaGetErrorString(rc) << " (rank " << rank << ", "
-    << file << ":" << line << ", " << NcclComm::Versions() << ")";
+  m << call << " failed: " << cudaGetErrorName(rc) << ": " << cudaGetErrorString(rc) << " (rank " << rank
+    << ", " << file << ":" << line << ", " << NcclComm::Versions() << ")";
   throw CommunicatorError(m.str());
 }
 
 size_t NcclTypeSize(ncclDataType_t type) {
   switch (type) {
-    case ncclInt8: case ncclUint8: return 1;
-    case ncclFloat16: case ncclBfloat16: return 2;
-    case ncclInt32: case ncclUint32: case ncclFloat32: return 4;
-    case ncclInt64: case ncclUint64: case ncclFloat64: return 8;
-    default: throw CommunicatorError("NCCL: unsupported data type " + std::to_string(static_cast<int>(type)));
+    case ncclInt8:
+    case ncclUint8:
+      return 1;
+    case ncclFloat16:
+    case ncclBfloat16:
+      return 2;
+    case ncclInt32:
+    case ncclUint32:
+    case ncclFloat32:
+      return 4;
+    case ncclInt64:
+    case ncclUint64:
+    case ncclFloat64:
+      return 8;
+    default:
+      throw CommunicatorError("NCCL: unsupported data type " + std::to_string(static_cast<int>(type)));
   }
 }
 
@@ -46,20 +57,23 @@ std::string NcclComm::Versions() {
   } else {
     v << "NCCL (version unknown)";
   }
-  if (cudaRuntimeGetVersion(&cuda) == cudaSuccess) v << ", CUDA runtime " << cuda / 1000 << "." << (cuda % 1000) / 10;
+  if (cudaRuntimeGetVersion(&cuda) == cudaSuccess)
+    v << ", CUDA runtime " << cuda / 1000 << "." << (cuda % 1000) / 10;
   return v.str();
 }
 
-StatusOr<std::unique_ptr<NcclComm>> NcclComm::Create(int rank, int world_size, int cuda_device,
-                                                     const std::function<void(void*, size_t)>& broadcast_from_root) {
+StatusOr<std::unique_ptr<NcclComm>> NcclComm::Create(
+    int rank, int world_size, int cuda_device,
+    const std::function<void(void*, size_t)>& broadcast_from_root) {
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
-    return FailedPreconditionError("NCCL communicator: no CUDA device visible on rank " + std::to_string(rank) + " (" +
-                                   Versions() + ")");
+    return FailedPreconditionError("NCCL communicator: no CUDA device visible on rank " +
+                                   std::to_string(rank) + " (" + Versions() + ")");
   }
   if (cuda_device < 0 || cuda_device >= count) {
-    return FailedPreconditionError("NCCL communicator: cuda device " + std::to_string(cuda_device) + " requested on rank " +
-                                   std::to_string(rank) + " but " + std::to_string(count) + " are visible");
+    return FailedPreconditionError("NCCL communicator: cuda device " + std::to_string(cuda_device) +
+                                   " requested on rank " + std::to_string(rank) + " but " +
+                                   std::to_string(count) + " are visible");
   }
   try {
     FLYP_CUDA_CHECK_R(cudaSetDevice(cuda_device), rank);
@@ -78,13 +92,15 @@ NcclComm::~NcclComm() {
   if (!aborted_ && comm_ != nullptr) ncclCommDestroy(comm_);
 }
 
-void NcclComm::AllGather(const void* send, void* recv, size_t count, ncclDataType_t type, cudaStream_t stream) {
+void NcclComm::AllGather(const void* send, void* recv, size_t count, ncclDataType_t type,
+                         cudaStream_t stream) {
   FLYP_NCCL_CHECK(ncclAllGather(send, recv, count, type, comm_, stream));
 }
 
-void NcclComm::AllGatherV(const void* send, void* recv, const std::vector<size_t>& counts, ncclDataType_t type,
-                          cudaStream_t stream) {
-  if (static_cast<int>(counts.size()) != world_) throw CommunicatorError("AllGatherV: counts must have world_size entries");
+void NcclComm::AllGatherV(const void* send, void* recv, const std::vector<size_t>& counts,
+                          ncclDataType_t type, cudaStream_t stream) {
+  if (static_cast<int>(counts.size()) != world_)
+    throw CommunicatorError("AllGatherV: counts must have world_size entries");
   const size_t elem = internal::NcclTypeSize(type);
   char* out = static_cast<char*>(recv);
   FLYP_NCCL_CHECK(ncclGroupStart());

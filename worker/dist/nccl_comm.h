@@ -34,8 +34,9 @@ class NcclComm {
   // `broadcast_from_root(data, bytes)` must copy rank 0's bytes to every rank
   // (the MPI bootstrap passes MPI_Bcast). Selects `cuda_device` first.
   // Errors: FAILED_PRECONDITION (no such device), UNAVAILABLE (NCCL init).
-  static StatusOr<std::unique_ptr<NcclComm>> Create(int rank, int world_size, int cuda_device,
-                                                    const std::function<void(void*, size_t)>& broadcast_from_root);
+  static StatusOr<std::unique_ptr<NcclComm>> Create(
+      int rank, int world_size, int cuda_device,
+      const std::function<void(void*, size_t)>& broadcast_from_root);
   ~NcclComm();  // ncclCommDestroy (skipped after Abort)
   NcclComm(const NcclComm&) = delete;
   NcclComm& operator=(const NcclComm&) = delete;
@@ -50,7 +51,8 @@ class NcclComm {
   // concatenation (one ncclBroadcast per rank inside a group).
   void AllGatherV(const void* send, void* recv, const std::vector<size_t>& counts, ncclDataType_t type,
                   cudaStream_t stream);
-  void AllReduce(const void* send, void* recv, size_t count, ncclDataType_t type, ncclRedOp_t op, cudaStream_t stream);
+  void AllReduce(const void* send, void* recv, size_t count, ncclDataType_t type, ncclRedOp_t op,
+                 cudaStream_t stream);
   void Broadcast(void* buf, size_t count, ncclDataType_t type, int root, cudaStream_t stream);
   // Waits for all work on `stream`; throws on an asynchronous NCCL error.
   void Synchronize(cudaStream_t stream);
@@ -61,7 +63,8 @@ class NcclComm {
   static std::string Versions();
 
  private:
-  NcclComm(ncclComm_t comm, int rank, int world, int device) : comm_(comm), rank_(rank), world_(world), device_(device) {}
+  NcclComm(ncclComm_t comm, int rank, int world, int device)
+      : comm_(comm), rank_(rank), world_(world), device_(device) {}
   ncclComm_t comm_;
   const int rank_;
   const int world_;
@@ -79,7 +82,9 @@ size_t NcclTypeSize(ncclDataType_t type);
 
 // `rank_` must be in scope (members of NcclComm) or pass it explicitly via the
 // _R forms.
-#define FLYP_NCCL_CHECK_R(call, rank) ::flyp::dist::internal::CheckNccl((call), #call, (rank), __FILE__, __LINE__)
-#define FLYP_CUDA_CHECK_R(call, rank) ::flyp::dist::internal::CheckCuda((call), #call, (rank), __FILE__, __LINE__)
+#define FLYP_NCCL_CHECK_R(call, rank) \
+  ::flyp::dist::internal::CheckNccl((call), #call, (rank), __FILE__, __LINE__)
+#define FLYP_CUDA_CHECK_R(call, rank) \
+  ::flyp::dist::internal::CheckCuda((call), #call, (rank), __FILE__, __LINE__)
 #define FLYP_NCCL_CHECK(call) FLYP_NCCL_CHECK_R(call, rank_)
 #define FLYP_CUDA_CHECK(call) FLYP_CUDA_CHECK_R(call, rank_)

@@ -18,16 +18,25 @@ using internal::CheckTensor;
 
 ncclDataType_t NcclType(const torch::Tensor& t) {
   switch (t.scalar_type()) {
-    case torch::kFloat: return ncclFloat32;
-    case torch::kDouble: return ncclFloat64;
-    case torch::kHalf: return ncclFloat16;
-    case torch::kBFloat16: return ncclBfloat16;
-    case torch::kInt: return ncclInt32;
-    case torch::kLong: return ncclInt64;
-    case torch::kByte: return ncclUint8;
-    case torch::kChar: return ncclInt8;
+    case torch::kFloat:
+      return ncclFloat32;
+    case torch::kDouble:
+      return ncclFloat64;
+    case torch::kHalf:
+      return ncclFloat16;
+    case torch::kBFloat16:
+      return ncclBfloat16;
+    case torch::kInt:
+      return ncclInt32;
+    case torch::kLong:
+      return ncclInt64;
+    case torch::kByte:
+      return ncclUint8;
+    case torch::kChar:
+      return ncclInt8;
     default:
-      throw CommunicatorError(std::string("NCCL backend: unsupported dtype ") + c10::toString(t.scalar_type()));
+      throw CommunicatorError(std::string("NCCL backend: unsupported dtype ") +
+                              c10::toString(t.scalar_type()));
   }
 }
 
@@ -109,7 +118,8 @@ class NcclCommunicator : public Communicator {
 
   std::unique_ptr<Work> AllReduceAsync(torch::Tensor& tensor, ReduceOp op) override {
     CheckTensor(tensor, device_, "AllReduce");
-    if (op == ReduceOp::kAvg && !tensor.is_floating_point()) throw CommunicatorError("AllReduce AVG needs a floating dtype");
+    if (op == ReduceOp::kAvg && !tensor.is_floating_point())
+      throw CommunicatorError("AllReduce AVG needs a floating dtype");
     nccl_->AllReduce(tensor.data_ptr(), tensor.data_ptr(), tensor.numel(), NcclType(tensor),
                      op == ReduceOp::kAvg ? ncclAvg : ncclSum, Stream());
     return std::make_unique<NcclWork>(nccl_.get(), Stream(), &watchdog_, tensor.nbytes());
@@ -117,7 +127,8 @@ class NcclCommunicator : public Communicator {
 
   void Broadcast(torch::Tensor& tensor, int root) override {
     CheckTensor(tensor, device_, "Broadcast");
-    if (root < 0 || root >= world_size()) throw CommunicatorError("Broadcast: root " + std::to_string(root) + " outside world");
+    if (root < 0 || root >= world_size())
+      throw CommunicatorError("Broadcast: root " + std::to_string(root) + " outside world");
     auto scope = watchdog_.Watch("broadcast", tensor.nbytes());
     nccl_->Broadcast(tensor.data_ptr(), tensor.nbytes(), ncclUint8, root, Stream());
     nccl_->Synchronize(Stream());

@@ -32,7 +32,8 @@ class SingleProcessCommunicator : public Communicator {
     return std::make_unique<DoneWork>();
   }
   void Broadcast(torch::Tensor&, int root) override {
-    if (root != 0) throw CommunicatorError("Broadcast: root " + std::to_string(root) + " outside world of size 1");
+    if (root != 0)
+      throw CommunicatorError("Broadcast: root " + std::to_string(root) + " outside world of size 1");
   }
   void Barrier() override {}
 
@@ -41,7 +42,8 @@ class SingleProcessCommunicator : public Communicator {
   // this fake does not fail only when distributed.
   static void CheckReduce(const torch::Tensor& t, ReduceOp op) {
     if (!t.defined()) throw CommunicatorError("AllReduce: undefined tensor");
-    if (op == ReduceOp::kAvg && !t.is_floating_point()) throw CommunicatorError("AllReduce AVG needs a floating dtype");
+    if (op == ReduceOp::kAvg && !t.is_floating_point())
+      throw CommunicatorError("AllReduce AVG needs a floating dtype");
   }
   torch::Device device_;
 };

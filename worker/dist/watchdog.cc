@@ -9,8 +9,12 @@
 namespace flyp::dist {
 
 CollectiveWatchdog::CollectiveWatchdog(std::chrono::milliseconds timeout, Identity who,
-                                       std::function<void()> abort_world, std::chrono::milliseconds abort_grace)
-    : timeout_(timeout), who_(std::move(who)), abort_world_(std::move(abort_world)), abort_grace_(abort_grace) {
+                                       std::function<void()> abort_world,
+                                       std::chrono::milliseconds abort_grace)
+    : timeout_(timeout),
+      who_(std::move(who)),
+      abort_world_(std::move(abort_world)),
+      abort_grace_(abort_grace) {
   if (timeout_.count() > 0) thread_ = std::thread([this] { Run(); });
 }
 

@@ -37,7 +37,8 @@ TEST(CollectiveWatchdogDeathTest, HungCollectiveExitsWith75AndNamesIt) {
         std::this_thread::sleep_for(std::chrono::seconds(5));
       },
       ::testing::ExitedWithCode(kExitCollectiveTimeout),
-      "flyp: collective timeout: rank 2 of 4 \\(test\\) made no progress in all_reduce \\(4096 bytes\\) for [0-9]+ ms "
+      "flyp: collective timeout: rank 2 of 4 \\(test\\) made no progress in all_reduce \\(4096 bytes\\) for "
+      "[0-9]+ ms "
       "\\(collective_timeout 200 ms\\) at step 17; aborting the world with exit code 75");
 }
 
@@ -83,7 +84,8 @@ struct ChildResult {
 
 // Runs argv with stdout+stderr to `log`, in its own process group; kills the
 // group if it outlives `deadline`.
-ChildResult RunWithDeadline(const std::vector<std::string>& args, const std::string& log, milliseconds deadline) {
+ChildResult RunWithDeadline(const std::vector<std::string>& args, const std::string& log,
+                            milliseconds deadline) {
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -131,10 +133,10 @@ WorldRun RunWorld(const std::string& signal, const std::vector<std::string>& mpi
   ::mkdir(dir.c_str(), 0755);
   std::vector<std::string> args = {FLYP_MPIEXEC, "--allow-run-as-root", "--oversubscribe"};
   args.insert(args.end(), mpirun_flags.begin(), mpirun_flags.end());
-  for (std::string a : {std::string("-np"), std::to_string(kRanks), std::string(FLYP_HANG_HELPER), std::string("--timeout_ms"),
-                        std::to_string(kTimeout.count()), std::string("--kill_rank"), std::to_string(kVictim),
-                        std::string("--kill_step"), std::string("25"), std::string("--signal"), signal,
-                        std::string("--pid_dir"), dir}) {
+  for (std::string a : {std::string("-np"), std::to_string(kRanks), std::string(FLYP_HANG_HELPER),
+                        std::string("--timeout_ms"), std::to_string(kTimeout.count()),
+                        std::string("--kill_rank"), std::to_string(kVictim), std::string("--kill_step"),
+                        std::string("25"), std::string("--signal"), signal, std::string("--pid_dir"), dir}) {
     args.push_back(a);
   }
   WorldRun w;

@@ -27,7 +27,12 @@ WorkerMetrics::WorkerMetrics(const std::string& job, int rank)
     : registry_(std::make_shared<prometheus::Registry>()) {
   const prometheus::Labels labels = {{"job", job}, {"rank", std::to_string(rank)}};
   auto& r = *registry_;
-  loss_ = &BuildGauge().Name("flyp_train_loss").Help("Training loss of the last step").Labels(labels).Register(r).Add({});
+  loss_ = &BuildGauge()
+               .Name("flyp_train_loss")
+               .Help("Training loss of the last step")
+               .Labels(labels)
+               .Register(r)
+               .Add({});
   learning_rate_ = &BuildGauge()
                         .Name("flyp_train_learning_rate")
                         .Help("Learning rate used by the last step")
@@ -40,7 +45,12 @@ WorkerMetrics::WorkerMetrics(const std::string& job, int rank)
                       .Labels(labels)
                       .Register(r)
                       .Add({});
-  steps_ = &BuildCounter().Name("flyp_train_step_total").Help("Optimizer steps completed").Labels(labels).Register(r).Add({});
+  steps_ = &BuildCounter()
+                .Name("flyp_train_step_total")
+                .Help("Optimizer steps completed")
+                .Labels(labels)
+                .Register(r)
+                .Add({});
   samples_ = &BuildCounter()
                   .Name("flyp_train_samples_total")
                   .Help("Training samples processed by this rank")
@@ -86,12 +96,13 @@ WorkerMetrics::WorkerMetrics(const std::string& job, int rank)
 
 WorkerMetrics::~WorkerMetrics() = default;
 
-StatusOr<std::unique_ptr<WorkerMetrics>> WorkerMetrics::FromEnv(const std::string& job, int rank, int local_rank) {
+StatusOr<std::unique_ptr<WorkerMetrics>> WorkerMetrics::FromEnv(const std::string& job, int rank,
+                                                                int local_rank) {
   const int64_t base = EnvInt(env::kMetricsPort);
   if (base <= 0) return std::unique_ptr<WorkerMetrics>();
   if (base + local_rank > 65535) {
-    return InvalidArgumentError(std::string(env::kMetricsPort.name) + "=" + std::to_string(base) + " + local rank " +
-                                std::to_string(local_rank) + " exceeds 65535");
+    return InvalidArgumentError(std::string(env::kMetricsPort.name) + "=" + std::to_string(base) +
+                                " + local rank " + std::to_string(local_rank) + " exceeds 65535");
   }
   auto m = std::make_unique<WorkerMetrics>(job, rank);
   FLYP_RETURN_IF_ERROR(m->Serve("0.0.0.0:" + std::to_string(base + local_rank)));

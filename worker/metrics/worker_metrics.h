@@ -48,7 +48,8 @@ struct StepTimes {
 class WorkerMetrics {
  public:
   static constexpr int kMaxExtraSplits = 8;
-  static constexpr const char* kPhases[6] = {"data", "forward", "gather", "backward", "allreduce", "optimizer"};
+  static constexpr const char* kPhases[6] = {"data",     "forward",   "gather",
+                                             "backward", "allreduce", "optimizer"};
 
   WorkerMetrics(const std::string& job, int rank);
   ~WorkerMetrics();

@@ -27,7 +27,7 @@ const std::string kL = "job=\"job-000007\",rank=\"1\"";
 TEST(WorkerMetrics, StepsUpdateEveryFamilyWithExactValues) {
   WorkerMetrics m("job-000007", 1);
   StepTimes t;
-  t.data = 0.0005;   // below the first bucket (1 ms)
+  t.data = 0.0005;    // below the first bucket (1 ms)
   t.forward = 0.003;  // in (2 ms, 4 ms]
   t.gather = 0;
   t.backward = 0.01;
@@ -50,15 +50,22 @@ TEST(WorkerMetrics, StepsUpdateEveryFamilyWithExactValues) {
   EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_eval_accuracy{" + kL + ",split=\"ood\"}"), 0.5);
   // Histograms: two observations per phase; sums and bucket placement.
   for (const char* phase : WorkerMetrics::kPhases) {
-    EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_step_seconds_count{" + kL + ",phase=\"" + phase + "\"}"), 2) << phase;
+    EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_step_seconds_count{" + kL + ",phase=\"" + phase + "\"}"), 2)
+        << phase;
   }
   EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_step_seconds_sum{" + kL + ",phase=\"forward\"}"), 0.006);
-  EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_step_seconds_bucket{" + kL + ",phase=\"forward\",le=\"0.002\"}"), 0);
-  EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_step_seconds_bucket{" + kL + ",phase=\"forward\",le=\"0.004\"}"), 2);
-  EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_step_seconds_bucket{" + kL + ",phase=\"data\",le=\"0.001\"}"), 2);
-  EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_step_seconds_bucket{" + kL + ",phase=\"allreduce\",le=\"0.002\"}"), 2);
-  EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_step_seconds_bucket{" + kL + ",phase=\"optimizer\",le=\"65.536\"}"), 0);
-  EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_step_seconds_bucket{" + kL + ",phase=\"optimizer\",le=\"+Inf\"}"), 2);
+  EXPECT_DOUBLE_EQ(
+      ExpositionValue(text, "flyp_step_seconds_bucket{" + kL + ",phase=\"forward\",le=\"0.002\"}"), 0);
+  EXPECT_DOUBLE_EQ(
+      ExpositionValue(text, "flyp_step_seconds_bucket{" + kL + ",phase=\"forward\",le=\"0.004\"}"), 2);
+  EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_step_seconds_bucket{" + kL + ",phase=\"data\",le=\"0.001\"}"),
+                   2);
+  EXPECT_DOUBLE_EQ(
+      ExpositionValue(text, "flyp_step_seconds_bucket{" + kL + ",phase=\"allreduce\",le=\"0.002\"}"), 2);
+  EXPECT_DOUBLE_EQ(
+      ExpositionValue(text, "flyp_step_seconds_bucket{" + kL + ",phase=\"optimizer\",le=\"65.536\"}"), 0);
+  EXPECT_DOUBLE_EQ(
+      ExpositionValue(text, "flyp_step_seconds_bucket{" + kL + ",phase=\"optimizer\",le=\"+Inf\"}"), 2);
   // Memory is this process's RSS: within 64 MiB of a fresh reading.
   const double rss = ExpositionValue(text, "flyp_device_memory_bytes{" + kL + "}");
   EXPECT_GT(rss, 1 << 20);
@@ -103,7 +110,8 @@ TEST(WorkerMetrics, FromEnvIsOffByDefaultAndServesOnBasePlusLocalRank) {
   (*on)->OnStep({}, 0.5, 0.1, 10, 4);
   auto reply = testing::HttpGet(base, "/metrics");
   ASSERT_TRUE(reply.ok()) << reply.status();
-  EXPECT_NE(reply->body.find("flyp_train_samples_total{job=\"j\",rank=\"3\"} 4"), std::string::npos) << reply->body;
+  EXPECT_NE(reply->body.find("flyp_train_samples_total{job=\"j\",rank=\"3\"} 4"), std::string::npos)
+      << reply->body;
   // The same port again cannot be bound: a Status, not a crash.
   auto clash = WorkerMetrics::FromEnv("j", 4, 1);
   EXPECT_EQ(clash.status().code(), StatusCode::kUnavailable);

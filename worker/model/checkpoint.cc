@@ -70,8 +70,8 @@ const char* const kQkv[] = {"q_proj", "k_proj", "v_proj"};
 struct Mapped {
   std::string name;
   bool transpose = false;
-  int qkv = -1;          // HF -> OC: which part of in_proj (0 q, 1 k, 2 v)
-  std::string suffix;    // "weight" | "bias" for q/k/v parts
+  int qkv = -1;        // HF -> OC: which part of in_proj (0 q, 1 k, 2 v)
+  std::string suffix;  // "weight" | "bias" for q/k/v parts
   bool known = false;
 };
 
@@ -231,8 +231,9 @@ StatusOr<NamedTensors> MapHfToOpenClip(const NamedTensors& hf) {
       }
     }
     if (parts.t[0].sizes() != parts.t[1].sizes() || parts.t[0].sizes() != parts.t[2].sizes()) {
-      return InvalidArgumentError("q/k/v projections for '" + oc_name + "' differ in shape: " +
-                                  ShapeText(parts.t[0]) + ", " + ShapeText(parts.t[1]) + ", " + ShapeText(parts.t[2]));
+      return InvalidArgumentError("q/k/v projections for '" + oc_name +
+                                  "' differ in shape: " + ShapeText(parts.t[0]) + ", " +
+                                  ShapeText(parts.t[1]) + ", " + ShapeText(parts.t[2]));
     }
     out[parts.index].second = torch::cat({parts.t[0], parts.t[1], parts.t[2]}, 0);
   }
@@ -274,7 +275,8 @@ Status LoadClipStateDict(const NamedTensors& tensors, ClipModel& model, const st
   }
   std::unordered_map<std::string, torch::Tensor> by_name;
   for (const auto& [name, t] : input) {
-    if (!by_name.emplace(name, t).second) return InvalidArgumentError(where + ": duplicate tensor '" + name + "'");
+    if (!by_name.emplace(name, t).second)
+      return InvalidArgumentError(where + ": duplicate tensor '" + name + "'");
   }
 
   auto params = model.named_parameters();
@@ -366,10 +368,13 @@ StatusOr<std::unique_ptr<ClipModel>> BuildClipModel(const v1::ModelSpec& spec) {
   FLYP_ASSIGN_OR_RETURN(auto config, ClipConfigFromArchitecture(arch));
   torch::ScalarType dtype = torch::kFloat;
   if (spec.has_dtype() && !spec.dtype().empty()) {
-    if (spec.dtype() == "float16") dtype = torch::kHalf;
-    else if (spec.dtype() == "bfloat16") dtype = torch::kBFloat16;
+    if (spec.dtype() == "float16")
+      dtype = torch::kHalf;
+    else if (spec.dtype() == "bfloat16")
+      dtype = torch::kBFloat16;
     else if (spec.dtype() != "float32") {
-      return InvalidArgumentError("model.dtype: '" + spec.dtype() + "' is not one of float32, float16, bfloat16");
+      return InvalidArgumentError("model.dtype: '" + spec.dtype() +
+                                  "' is not one of float32, float16, bfloat16");
     }
   }
   std::unique_ptr<ClipModel> model;

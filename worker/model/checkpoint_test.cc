@@ -12,9 +12,7 @@
 namespace flyp::model {
 namespace {
 
-ClipConfig MicroConfig() {
-  return *ClipConfigFromArchitecture(*PresetArchitecture("micro"));
-}
+ClipConfig MicroConfig() { return *ClipConfigFromArchitecture(*PresetArchitecture("micro")); }
 
 std::unique_ptr<ClipModel> Micro(int seed) {
   torch::manual_seed(seed);
@@ -47,7 +45,9 @@ void ExpectSameWeights(const ClipModel& a, const ClipModel& b) {
   for (const auto& p : pa) EXPECT_TRUE(torch::equal(p.value(), pb[p.key()])) << p.key();
 }
 
-Status LoadTensors(const NamedTensors& t, ClipModel& m) { return LoadClipStateDict(t, m, "test.safetensors"); }
+Status LoadTensors(const NamedTensors& t, ClipModel& m) {
+  return LoadClipStateDict(t, m, "test.safetensors");
+}
 
 TEST(CheckpointTest, SaveLoadRoundTrip) {
   auto a = Micro(1);
@@ -92,7 +92,8 @@ TEST(CheckpointTest, HuggingFaceNamesAndLayout) {
   // in_proj rows are q | k | v.
   const auto& in_w = params["visual.transformer.resblocks.0.attn.in_proj_weight"];
   EXPECT_TRUE(torch::equal(by["vision_model.encoder.layers.0.self_attn.q_proj.weight"], in_w.slice(0, 0, w)));
-  EXPECT_TRUE(torch::equal(by["vision_model.encoder.layers.0.self_attn.k_proj.weight"], in_w.slice(0, w, 2 * w)));
+  EXPECT_TRUE(
+      torch::equal(by["vision_model.encoder.layers.0.self_attn.k_proj.weight"], in_w.slice(0, w, 2 * w)));
   EXPECT_TRUE(torch::equal(by["vision_model.encoder.layers.0.self_attn.v_proj.bias"],
                            params["visual.transformer.resblocks.0.attn.in_proj_bias"].slice(0, 2 * w)));
   // 12 tensors per block become 16 (q/k/v weight and bias instead of in_proj).
@@ -135,20 +136,23 @@ TEST(CheckpointTest, DdpModulePrefixIsStripped) {
 TEST(CheckpointTest, MissingTensorIsNamed) {
   auto a = Micro(8);
   NamedTensors t = StateDict(*a);
-  t.erase(std::remove_if(t.begin(), t.end(), [](auto& p) { return p.first == "visual.ln_post.bias"; }), t.end());
+  t.erase(std::remove_if(t.begin(), t.end(), [](auto& p) { return p.first == "visual.ln_post.bias"; }),
+          t.end());
   auto b = Micro(9);
   auto before = StateDict(*b);
   Status st = LoadTensors(t, *b);
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(st.message(),
-            "test.safetensors (open_clip names): missing tensor 'visual.ln_post.bias'; 1 of the model's 38 tensors "
-            "are missing");
+  EXPECT_EQ(
+      st.message(),
+      "test.safetensors (open_clip names): missing tensor 'visual.ln_post.bias'; 1 of the model's 38 tensors "
+      "are missing");
   // Nothing was copied.
   EXPECT_TRUE(torch::equal(before[0].second, b->named_parameters()[before[0].first]));
 
   NamedTensors hf = MapOpenClipToHf(StateDict(*a));
-  hf.erase(std::remove_if(hf.begin(), hf.end(), [](auto& p) { return p.first == "visual_projection.weight"; }),
-           hf.end());
+  hf.erase(
+      std::remove_if(hf.begin(), hf.end(), [](auto& p) { return p.first == "visual_projection.weight"; }),
+      hf.end());
   st = LoadTensors(hf, *b);
   EXPECT_EQ(st.message(),
             "test.safetensors (huggingface names): missing tensor 'visual.proj' (HuggingFace "
@@ -158,9 +162,10 @@ TEST(CheckpointTest, MissingTensorIsNamed) {
 TEST(CheckpointTest, IncompleteQkvIsAnError) {
   auto a = Micro(10);
   NamedTensors hf = MapOpenClipToHf(StateDict(*a));
-  hf.erase(std::remove_if(hf.begin(), hf.end(),
-                          [](auto& p) { return p.first == "text_model.encoder.layers.0.self_attn.k_proj.bias"; }),
-           hf.end());
+  hf.erase(
+      std::remove_if(hf.begin(), hf.end(),
+                     [](auto& p) { return p.first == "text_model.encoder.layers.0.self_attn.k_proj.bias"; }),
+      hf.end());
   Status st = LoadTensors(hf, *a);
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(st.message(),
@@ -288,7 +293,8 @@ TEST(BuildClipModelTest, BuildsLoadsAndConverts) {
   spec.set_preset("micro");
   spec.clear_checkpoint();
   spec.mutable_architecture()->mutable_text()->set_heads(3);
-  EXPECT_EQ(BuildClipModel(spec).status().message(), "model.architecture.text.heads: 3 does not divide width 32");
+  EXPECT_EQ(BuildClipModel(spec).status().message(),
+            "model.architecture.text.heads: 3 does not divide width 32");
 }
 
 }  // namespace

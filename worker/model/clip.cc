@@ -21,7 +21,8 @@ VisionTransformerImpl::VisionTransformerImpl(const ClipConfig& c) : config_(c) {
       register_parameter("positional_embedding", torch::randn({c.num_image_tokens(), w}) * scale);
   proj = register_parameter("proj", torch::randn({w, c.embed_dim}) * scale);
   conv1 = register_module(
-      "conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, w, c.patch_size).stride(c.patch_size).bias(false)));
+      "conv1",
+      torch::nn::Conv2d(torch::nn::Conv2dOptions(3, w, c.patch_size).stride(c.patch_size).bias(false)));
   ln_pre = register_module("ln_pre", torch::nn::LayerNorm(torch::nn::LayerNormOptions({w})));
   transformer = register_module(
       "transformer", Transformer(w, c.vision.layers, c.vision.heads, c.vision.mlp_width, c.quick_gelu));
@@ -34,13 +35,13 @@ torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& images) {
               "encode_image expects [N, 3, ", config_.image_size, ", ", config_.image_size, "] images, got ",
               images.sizes());
   const int64_t n = images.size(0);
-  auto x = conv1->forward(images);                  // [N, w, g, g]
-  x = x.flatten(2).transpose(1, 2);                 // [N, g*g, w]
+  auto x = conv1->forward(images);   // [N, w, g, g]
+  x = x.flatten(2).transpose(1, 2);  // [N, g*g, w]
   auto cls = class_embedding.to(x.dtype()).expand({n, 1, -1});
   x = torch::cat({cls, x}, 1) + positional_embedding.to(x.dtype());
   x = ln_pre->forward(x);
   x = transformer->forward(x, /*causal=*/false);
-  x = ln_post->forward(x.select(1, 0));             // class token
+  x = ln_post->forward(x.select(1, 0));  // class token
   return torch::matmul(x, proj);
 }
 
@@ -57,8 +58,8 @@ ClipModel::ClipModel(const ClipConfig& config) : config_(config) {
   text_projection = register_parameter("text_projection", torch::empty({tw, config.embed_dim}));
   logit_scale_ = register_parameter("logit_scale", torch::full({}, std::log(1.0 / 0.07)));
   visual_ = register_module("visual", VisionTransformer(config));
-  transformer_ = register_module(
-      "transformer", Transformer(tw, config.text.layers, config.text.heads, config.text.mlp_width, config.quick_gelu));
+  transformer_ = register_module("transformer", Transformer(tw, config.text.layers, config.text.heads,
+                                                            config.text.mlp_width, config.quick_gelu));
   token_embedding_ = register_module("token_embedding", torch::nn::Embedding(config.vocab_size, tw));
   ln_final_ = register_module("ln_final", torch::nn::LayerNorm(torch::nn::LayerNormOptions({tw})));
 
@@ -72,13 +73,14 @@ ClipModel::ClipModel(const ClipConfig& config) : config_(config) {
 torch::Tensor ClipModel::encode_image(const torch::Tensor& images) { return visual_->forward(images); }
 
 torch::Tensor ClipModel::encode_text(const torch::Tensor& ids) {
-  TORCH_CHECK(ids.dim() == 2 && ids.size(1) == config_.context_length,
-              "encode_text expects [N, ", config_.context_length, "] token ids, got ", ids.sizes());
-  TORCH_CHECK(ids.scalar_type() == torch::kLong, "encode_text expects int64 token ids, got ", ids.scalar_type());
+  TORCH_CHECK(ids.dim() == 2 && ids.size(1) == config_.context_length, "encode_text expects [N, ",
+              config_.context_length, "] token ids, got ", ids.sizes());
+  TORCH_CHECK(ids.scalar_type() == torch::kLong, "encode_text expects int64 token ids, got ",
+              ids.scalar_type());
   auto x = token_embedding_->forward(ids) + positional_embedding;  // [N, L, w]
   x = transformer_->forward(x, /*causal=*/true);
   x = ln_final_->forward(x);
-  auto eot = ids.argmax(-1);                                        // [N]
+  auto eot = ids.argmax(-1);  // [N]
   auto pooled = x.index({torch::arange(x.size(0), eot.options()), eot});
   return torch::matmul(pooled, text_projection);
 }

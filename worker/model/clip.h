@@ -17,12 +17,12 @@
 // forward/backward on one instance; clone per thread.
 #pragma once
 
+#include <torch/torch.h>
+
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <torch/torch.h>
 
 #include "common/status.h"
 #include "worker/model/clip_config.h"

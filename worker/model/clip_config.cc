@@ -1,12 +1,12 @@
 #include "worker/model/clip_config.h"
 
-
 namespace flyp::model {
 namespace {
 
 Status CheckTower(const TowerConfig& t, const std::string& path) {
   if (t.width <= 0) return InvalidArgumentError(path + ".width: must be > 0, got " + std::to_string(t.width));
-  if (t.layers <= 0) return InvalidArgumentError(path + ".layers: must be > 0, got " + std::to_string(t.layers));
+  if (t.layers <= 0)
+    return InvalidArgumentError(path + ".layers: must be > 0, got " + std::to_string(t.layers));
   if (t.heads <= 0) return InvalidArgumentError(path + ".heads: must be > 0, got " + std::to_string(t.heads));
   if (t.width % t.heads != 0) {
     return InvalidArgumentError(path + ".heads: " + std::to_string(t.heads) + " does not divide width " +
@@ -29,7 +29,8 @@ int64_t ParameterShape::numel() const {
 
 Status ValidateClipConfig(const ClipConfig& c) {
   const std::string p = "model.architecture";
-  if (c.embed_dim <= 0) return InvalidArgumentError(p + ".embed_dim: must be > 0, got " + std::to_string(c.embed_dim));
+  if (c.embed_dim <= 0)
+    return InvalidArgumentError(p + ".embed_dim: must be > 0, got " + std::to_string(c.embed_dim));
   FLYP_RETURN_IF_ERROR(CheckTower(c.vision, p + ".vision"));
   FLYP_RETURN_IF_ERROR(CheckTower(c.text, p + ".text"));
   if (c.patch_size <= 0) {
@@ -43,7 +44,8 @@ Status ValidateClipConfig(const ClipConfig& c) {
                                 " is not a multiple of patch_size " + std::to_string(c.patch_size));
   }
   if (c.context_length <= 0) {
-    return InvalidArgumentError(p + ".text.context_length: must be > 0, got " + std::to_string(c.context_length));
+    return InvalidArgumentError(p + ".text.context_length: must be > 0, got " +
+                                std::to_string(c.context_length));
   }
   if (c.vocab_size <= 0) {
     return InvalidArgumentError(p + ".text.vocab_size: must be > 0, got " + std::to_string(c.vocab_size));

@@ -38,7 +38,8 @@ TEST(ClipConfigTest, RejectsInconsistentArchitectures) {
   arch.mutable_vision()->set_image_size(36);
   c = ClipConfigFromArchitecture(arch);
   ASSERT_FALSE(c.ok());
-  EXPECT_EQ(c.status().message(), "model.architecture.vision.image_size: 36 is not a multiple of patch_size 8");
+  EXPECT_EQ(c.status().message(),
+            "model.architecture.vision.image_size: 36 is not a multiple of patch_size 8");
 
   arch = *PresetArchitecture("micro");
   arch.mutable_text()->set_layers(0);
@@ -102,7 +103,8 @@ TEST(ClipModelTest, InitialisationFollowsOpenClip) {
   // tiny: both towers 64 wide.
   EXPECT_NEAR(params["visual.positional_embedding"].std().item<double>(), std::pow(64.0, -0.5), 0.01);
   EXPECT_NEAR(params["text_projection"].std().item<double>(), std::pow(64.0, -0.5), 0.01);
-  EXPECT_NEAR(params["transformer.resblocks.0.mlp.c_fc.weight"].std().item<double>(), std::pow(128.0, -0.5), 0.003);
+  EXPECT_NEAR(params["transformer.resblocks.0.mlp.c_fc.weight"].std().item<double>(), std::pow(128.0, -0.5),
+              0.003);
   EXPECT_EQ(params["visual.ln_pre.weight"].sum().item<double>(), 64.0);
   EXPECT_EQ(params["visual.transformer.resblocks.0.attn.in_proj_bias"].abs().sum().item<double>(), 0.0);
 }

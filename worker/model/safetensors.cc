@@ -25,7 +25,7 @@ struct DtypeRow {
 };
 
 const DtypeRow kDtypes[] = {
-    {"F64", torch::kDouble}, {"F32", torch::kFloat}, {"F16", torch::kHalf}, {"BF16", torch::kBFloat16},
+    {"F64", torch::kDouble}, {"F32", torch::kFloat}, {"F16", torch::kHalf},  {"BF16", torch::kBFloat16},
     {"I64", torch::kLong},   {"I32", torch::kInt},   {"I16", torch::kShort}, {"I8", torch::kChar},
     {"U8", torch::kByte},    {"BOOL", torch::kBool},
 };
@@ -78,8 +78,10 @@ Status ParseEntry(const std::string& where, const std::string& name, const Json&
   const Json* dtype = v.Find("dtype");
   const Json* shape = v.Find("shape");
   const Json* offsets = v.Find("data_offsets");
-  if (dtype == nullptr || !dtype->is_string()) return InvalidArgumentError(where + ": missing or non-string 'dtype'");
-  if (shape == nullptr || !shape->is_array()) return InvalidArgumentError(where + ": missing or non-array 'shape'");
+  if (dtype == nullptr || !dtype->is_string())
+    return InvalidArgumentError(where + ": missing or non-string 'dtype'");
+  if (shape == nullptr || !shape->is_array())
+    return InvalidArgumentError(where + ": missing or non-array 'shape'");
   if (offsets == nullptr || !offsets->is_array() || offsets->size() != 2) {
     return InvalidArgumentError(where + ": 'data_offsets' must be an array [begin, end]");
   }
@@ -91,7 +93,8 @@ Status ParseEntry(const std::string& where, const std::string& name, const Json&
   uint64_t numel = 1;
   for (const Json& d : shape->as_array()) {
     if (!d.is_integer() || d.as_int64() < 0) {
-      return InvalidArgumentError(where + ": shape entries must be non-negative integers, got " + shape->Dump());
+      return InvalidArgumentError(where + ": shape entries must be non-negative integers, got " +
+                                  shape->Dump());
     }
     e.shape.push_back(d.as_int64());
     if (__builtin_mul_overflow(numel, static_cast<uint64_t>(d.as_int64()), &numel)) {
@@ -100,7 +103,8 @@ Status ParseEntry(const std::string& where, const std::string& name, const Json&
   }
   for (const Json& o : offsets->as_array()) {
     if (!o.is_integer() || o.as_int64() < 0) {
-      return InvalidArgumentError(where + ": data_offsets must be non-negative integers, got " + offsets->Dump());
+      return InvalidArgumentError(where + ": data_offsets must be non-negative integers, got " +
+                                  offsets->Dump());
     }
   }
   e.begin = static_cast<uint64_t>(offsets->as_array()[0].as_int64());
@@ -133,7 +137,8 @@ StatusOr<std::string> SafetensorsDtypeName(torch::ScalarType type) {
   for (const auto& d : kDtypes) {
     if (type == d.type) return std::string(d.name);
   }
-  return InvalidArgumentError(std::string("dtype ") + c10::toString(type) + " cannot be stored in safetensors");
+  return InvalidArgumentError(std::string("dtype ") + c10::toString(type) +
+                              " cannot be stored in safetensors");
 }
 
 // ----------------------------------------------------------------- reader ---
@@ -163,7 +168,8 @@ StatusOr<SafetensorsReader> SafetensorsReader::Open(const std::string& path) {
   std::string header(header_len, '\0');
   if (!PreadAll(f.fd, header.data(), header_len, 8)) return DataLossError(path + ": cannot read the header");
   auto json = ParseJson(header);
-  if (!json.ok()) return InvalidArgumentError(path + ": header is not valid JSON: " + json.status().message());
+  if (!json.ok())
+    return InvalidArgumentError(path + ": header is not valid JSON: " + json.status().message());
   if (!json->is_object()) return InvalidArgumentError(path + ": header is not a JSON object");
 
   SafetensorsReader r;
@@ -174,7 +180,8 @@ StatusOr<SafetensorsReader> SafetensorsReader::Open(const std::string& path) {
     if (name == "__metadata__") {
       if (!value.is_object()) return InvalidArgumentError(path + ": __metadata__ is not an object");
       for (const auto& [k, v] : value.as_object()) {
-        if (!v.is_string()) return InvalidArgumentError(path + ": __metadata__ value for '" + k + "' is not a string");
+        if (!v.is_string())
+          return InvalidArgumentError(path + ": __metadata__ value for '" + k + "' is not a string");
         r.metadata_[k] = v.as_string();
       }
       continue;
@@ -183,9 +190,9 @@ StatusOr<SafetensorsReader> SafetensorsReader::Open(const std::string& path) {
     SafetensorsEntry e;
     FLYP_RETURN_IF_ERROR(ParseEntry(where, name, value, e));
     if (e.end > data_size) {
-      return DataLossError(where + ": data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
-                           ") extend beyond the data area of " + std::to_string(data_size) +
-                           " bytes (truncated file?)");
+      return DataLossError(where + ": data_offsets [" + std::to_string(e.begin) + ", " +
+                           std::to_string(e.end) + ") extend beyond the data area of " +
+                           std::to_string(data_size) + " bytes (truncated file?)");
     }
     r.entries_.push_back(std::move(e));
   }
@@ -235,7 +242,8 @@ StatusOr<NamedTensors> SafetensorsReader::ReadAll() const {
   return out;
 }
 
-StatusOr<NamedTensors> ReadSafetensors(const std::string& path, std::map<std::string, std::string>* metadata) {
+StatusOr<NamedTensors> ReadSafetensors(const std::string& path,
+                                       std::map<std::string, std::string>* metadata) {
   FLYP_ASSIGN_OR_RETURN(auto reader, SafetensorsReader::Open(path));
   if (metadata != nullptr) *metadata = reader.metadata();
   return reader.ReadAll();
@@ -259,10 +267,12 @@ Status WriteSafetensors(const std::string& path, const NamedTensors& tensors,
     if (name.empty() || name == "__metadata__") {
       return InvalidArgumentError(path + ": invalid tensor name '" + name + "'");
     }
-    if (!seen.insert(name).second) return InvalidArgumentError(path + ": duplicate tensor name '" + name + "'");
+    if (!seen.insert(name).second)
+      return InvalidArgumentError(path + ": duplicate tensor name '" + name + "'");
     if (!tensor.defined()) return InvalidArgumentError(path + ": tensor '" + name + "' is undefined");
     auto dtype = SafetensorsDtypeName(tensor.scalar_type());
-    if (!dtype.ok()) return InvalidArgumentError(path + ": tensor '" + name + "': " + dtype.status().message());
+    if (!dtype.ok())
+      return InvalidArgumentError(path + ": tensor '" + name + "': " + dtype.status().message());
     auto t = tensor.detach().to(torch::kCPU).contiguous();
     const uint64_t bytes = t.nbytes();
     Json shape = Json::MakeArray();
@@ -278,7 +288,8 @@ Status WriteSafetensors(const std::string& path, const NamedTensors& tensors,
   std::string text = header.Dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // align the data area to 8 bytes
   unsigned char len_bytes[8];
-  for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<unsigned char>(static_cast<uint64_t>(text.size()) >> (8 * i));
+  for (int i = 0; i < 8; ++i)
+    len_bytes[i] = static_cast<unsigned char>(static_cast<uint64_t>(text.size()) >> (8 * i));
 
   const size_t slash = path.find_last_of('/');
   const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));

@@ -23,13 +23,13 @@
 // (Read() opens its own stream); the free functions are reentrant.
 #pragma once
 
+#include <torch/torch.h>
+
 #include <cstdint>
 #include <map>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <torch/torch.h>
 
 #include "common/status.h"
 
@@ -46,7 +46,7 @@ StatusOr<std::string> SafetensorsDtypeName(torch::ScalarType type);
 struct SafetensorsEntry {
   std::string name;
   torch::ScalarType dtype;
-  std::string dtype_name;       // as written in the header, e.g. "BF16"
+  std::string dtype_name;  // as written in the header, e.g. "BF16"
   std::vector<int64_t> shape;
   uint64_t begin = 0, end = 0;  // byte range within the data area
 };

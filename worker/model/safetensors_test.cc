@@ -27,7 +27,9 @@ std::string Le64(uint64_t v) {
 }
 
 // A file written by hand: length, header, data.
-std::string RawFile(const std::string& header, const std::string& data) { return Le64(header.size()) + header + data; }
+std::string RawFile(const std::string& header, const std::string& data) {
+  return Le64(header.size()) + header + data;
+}
 
 std::string Path(const std::string& name) { return flyp::testing::TempDir() + "/" + name; }
 
@@ -42,7 +44,8 @@ TEST(SafetensorsTest, ExactFileLayout) {
   const std::string p = Path("layout.safetensors");
   NamedTensors t = {{"x", torch::tensor({1.0f, -2.0f})}};
   ASSERT_TRUE(WriteSafetensors(p, t, {{"a", "b"}}).ok());
-  const std::string header = R"({"__metadata__":{"a":"b"},"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
+  const std::string header =
+      R"({"__metadata__":{"a":"b"},"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
   std::string padded = header + std::string((8 - header.size() % 8) % 8, ' ');
   const std::string data("\x00\x00\x80\x3f\x00\x00\x00\xc0", 8);  // 1.0f, -2.0f little-endian
   EXPECT_EQ(ReadBytes(p), RawFile(padded, data));
@@ -149,8 +152,9 @@ TEST(SafetensorsTest, TruncatedFileIsDataLoss) {
   auto r = SafetensorsReader::Open(p);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kDataLoss);
-  EXPECT_EQ(r.status().message(), p + ": tensor 'tail': data_offsets [64, 96) extend beyond the data area of 91 bytes "
-                                      "(truncated file?)");
+  EXPECT_EQ(r.status().message(),
+            p + ": tensor 'tail': data_offsets [64, 96) extend beyond the data area of 91 bytes "
+                "(truncated file?)");
 
   Status st = OpenStatus("abc", "short.safetensors");
   EXPECT_EQ(st.code(), StatusCode::kDataLoss);
@@ -176,7 +180,8 @@ TEST(SafetensorsTest, MalformedHeadersAreInvalidArgument) {
   };
   const std::string d8(8, '\0');
   const std::vector<Case> cases = {
-      {R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]})", d8, "header is not valid JSON: JSON line 1"},
+      {R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]})", d8,
+       "header is not valid JSON: JSON line 1"},
       {R"([1, 2])", d8, "header is not a JSON object"},
       {R"({"a": {"dtype": "F8_E4M3", "shape": [8], "data_offsets": [0, 8]}})", d8,
        "tensor 'a': unsupported safetensors dtype 'F8_E4M3'"},
@@ -186,7 +191,8 @@ TEST(SafetensorsTest, MalformedHeadersAreInvalidArgument) {
        "tensor 'a': data_offsets begin 8 > end 0"},
       {R"({"a": {"dtype": "F32", "shape": [-2], "data_offsets": [0, 8]}})", d8,
        "tensor 'a': shape entries must be non-negative integers"},
-      {R"({"a": {"dtype": "F32", "shape": [2]}})", d8, "tensor 'a': 'data_offsets' must be an array [begin, end]"},
+      {R"({"a": {"dtype": "F32", "shape": [2]}})", d8,
+       "tensor 'a': 'data_offsets' must be an array [begin, end]"},
       {R"({"a": {"shape": [2], "data_offsets": [0, 8]}})", d8, "tensor 'a': missing or non-string 'dtype'"},
       {R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
            "b": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}})",

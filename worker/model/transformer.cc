@@ -176,8 +176,9 @@ struct CheckpointFunction : torch::autograd::Function<CheckpointFunction> {
     for (const auto& p : state->block->parameters()) {
       if (p.requires_grad()) params.push_back(p);
     }
-    TORCH_CHECK(static_cast<int64_t>(params.size()) == num_params,
-                "activation checkpointing: the block's trainable parameters changed between forward and backward");
+    TORCH_CHECK(
+        static_cast<int64_t>(params.size()) == num_params,
+        "activation checkpointing: the block's trainable parameters changed between forward and backward");
     torch::Tensor x = saved_x.detach().requires_grad_(true);
     torch::Tensor out;
     {
@@ -229,7 +230,8 @@ TransformerImpl::TransformerImpl(int64_t width, int64_t layers, int64_t heads, i
 }
 
 torch::Tensor TransformerImpl::forward(torch::Tensor x, bool causal) {
-  for (auto& b : blocks) x = checkpointing_ ? CheckpointedBlockForward(b.ptr(), x, causal) : b->forward(x, causal);
+  for (auto& b : blocks)
+    x = checkpointing_ ? CheckpointedBlockForward(b.ptr(), x, causal) : b->forward(x, causal);
   return x;
 }
 

@@ -18,11 +18,13 @@ namespace flyp::model {
 namespace {
 
 // softmax(q kᵀ / sqrt(d) + mask) v, written out.
-torch::Tensor TextbookAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, bool causal) {
+torch::Tensor TextbookAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                bool causal) {
   auto scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(q.size(-1)));
   if (causal) {
     const int64_t l = q.size(-2);
-    scores = scores.masked_fill(torch::ones({l, l}, torch::kBool).triu(1), -std::numeric_limits<double>::infinity());
+    scores = scores.masked_fill(torch::ones({l, l}, torch::kBool).triu(1),
+                                -std::numeric_limits<double>::infinity());
   }
   return torch::matmul(torch::softmax(scores, -1), v);
 }
@@ -150,7 +152,10 @@ TEST(ActivationCheckpointingTest, FrozenTowerAndHooksFireOnce) {
   auto named = m.named_parameters();
   torch::Tensor watched = named["transformer.resblocks.0.mlp.c_fc.weight"];
   int calls = 0;
-  watched.register_hook([&calls](torch::Tensor g) { ++calls; return g; });
+  watched.register_hook([&calls](torch::Tensor g) {
+    ++calls;
+    return g;
+  });
   const auto ckpt = Grads(m, in, true);
   EXPECT_EQ(calls, 1);
   for (size_t i = 0; i < plain.size(); ++i) {

@@ -118,7 +118,8 @@ TEST(HfVocab, Errors) {
   std::ofstream(dir + "/vocab.json") << "{\"a\": 0, \"b\": }";
   auto bad_json = Tokenizer::Load(dir);
   ASSERT_FALSE(bad_json.ok());
-  EXPECT_NE(bad_json.status().message().find("vocab.json: JSON line 1, column "), std::string::npos) << bad_json.status();
+  EXPECT_NE(bad_json.status().message().find("vocab.json: JSON line 1, column "), std::string::npos)
+      << bad_json.status();
 
   std::ofstream(dir + "/vocab.json") << "{\"a\": -1}";
   auto negative = Tokenizer::Load(dir);

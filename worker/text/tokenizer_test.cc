@@ -5,8 +5,8 @@
 #include <fstream>
 #include <thread>
 
-#include "tests/testing/test_env.h"
 #include "common/json.h"
+#include "tests/testing/test_env.h"
 #include "worker/text/text_cleanup.h"
 
 namespace flyp::text {

@@ -8,8 +8,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "worker/text/byte_encoder.h"
 #include "common/json.h"
+#include "worker/text/byte_encoder.h"
 
 namespace flyp::text {
 namespace {

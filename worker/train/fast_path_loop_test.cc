@@ -221,17 +221,18 @@ TEST(FastPathLoopTest, CudaBf16AutocastStaysCloseToFloat32) {
     loss.backward.backward();
     *loss_value = loss.value;
     std::vector<torch::Tensor> out;
-    for (auto& p : params) out.push_back(p.grad().defined() ? p.grad().cpu().flatten() : torch::zeros({p.numel()}));
+    for (auto& p : params)
+      out.push_back(p.grad().defined() ? p.grad().cpu().flatten() : torch::zeros({p.numel()}));
     return torch::cat(out);
   };
   double l32 = 0, l16 = 0;
   const auto g32 = grads_on_cuda("float32", &l32);
   const auto g16 = grads_on_cuda("bfloat16", &l16);
   EXPECT_NEAR(l16, l32, 0.02 * std::abs(l32));
-  const double cosine = (g32 * g16).sum().item<double>() / (g32.norm().item<double>() * g16.norm().item<double>());
+  const double cosine =
+      (g32 * g16).sum().item<double>() / (g32.norm().item<double>() * g16.norm().item<double>());
   EXPECT_GT(cosine, 0.98);
 }
 
 }  // namespace
 }  // namespace flyp::train
-

@@ -17,10 +17,10 @@ bool Fusable(const torch::Tensor& p, const torch::Tensor& g) {
 }
 
 struct Coefficients {
-  double decay;       // 1 - lr·wd
+  double decay;  // 1 - lr·wd
   double beta1, beta2;
-  double bc2_sqrt;    // sqrt(1 - beta2^t)
-  double step_size;   // lr / (1 - beta1^t)
+  double bc2_sqrt;   // sqrt(1 - beta2^t)
+  double step_size;  // lr / (1 - beta1^t)
   double eps;
 };
 
@@ -53,7 +53,8 @@ inline void UpdateRange(T* __restrict p, const T* __restrict g, T* __restrict m,
 #define FLYP_ADAMW_CLONES
 #endif
 
-FLYP_ADAMW_CLONES void UpdateFloat(float* p, const float* g, float* m, float* v, int64_t n, const Coefficients& c) {
+FLYP_ADAMW_CLONES void UpdateFloat(float* p, const float* g, float* m, float* v, int64_t n,
+                                   const Coefficients& c) {
   UpdateRange(p, g, m, v, n, c);
 }
 

@@ -22,20 +22,24 @@ std::vector<torch::Tensor> MakeParams(torch::Dtype dtype) {
 // Deterministic gradients that change per step.
 void SetGrads(std::vector<torch::Tensor>& ps, int step) {
   for (size_t i = 0; i < ps.size(); ++i) {
-    auto g = torch::sin(torch::arange(ps[i].numel(), ps[i].options().requires_grad(false)) * (0.37 + step) + static_cast<double>(i))
+    auto g = torch::sin(torch::arange(ps[i].numel(), ps[i].options().requires_grad(false)) * (0.37 + step) +
+                        static_cast<double>(i))
                  .view(ps[i].sizes());
     ps[i].mutable_grad() = g * (0.1 * static_cast<double>(i + 1));
   }
 }
 
 template <typename Opt>
-std::vector<torch::Tensor> RunSteps(torch::Dtype dtype, int steps, std::vector<torch::Tensor>* out_params = nullptr) {
+std::vector<torch::Tensor> RunSteps(torch::Dtype dtype, int steps,
+                                    std::vector<torch::Tensor>* out_params = nullptr) {
   auto ps = MakeParams(dtype);
   std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(std::vector<torch::Tensor>{ps[0], ps[2]},
-                      std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(1e-2).weight_decay(0.1)));
-  groups.emplace_back(std::vector<torch::Tensor>{ps[1]},
-                      std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(3e-2).weight_decay(0.0)));
+  groups.emplace_back(
+      std::vector<torch::Tensor>{ps[0], ps[2]},
+      std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(1e-2).weight_decay(0.1)));
+  groups.emplace_back(
+      std::vector<torch::Tensor>{ps[1]},
+      std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(3e-2).weight_decay(0.0)));
   Opt opt(std::move(groups), torch::optim::AdamWOptions(1e-3).betas({0.9, 0.98}).eps(1e-6));
   for (int s = 0; s < steps; ++s) {
     SetGrads(ps, s);
@@ -64,11 +68,13 @@ void ExpectClose(const std::vector<torch::Tensor>& a, const std::vector<torch::T
 }
 
 TEST(FusedAdamWTest, MatchesAdamWInDouble) {
-  ExpectClose(RunSteps<FusedAdamW>(torch::kFloat64, 7), RunSteps<torch::optim::AdamW>(torch::kFloat64, 7), 1e-12);
+  ExpectClose(RunSteps<FusedAdamW>(torch::kFloat64, 7), RunSteps<torch::optim::AdamW>(torch::kFloat64, 7),
+              1e-12);
 }
 
 TEST(FusedAdamWTest, MatchesAdamWInFloat) {
-  ExpectClose(RunSteps<FusedAdamW>(torch::kFloat32, 7), RunSteps<torch::optim::AdamW>(torch::kFloat32, 7), 1e-5);
+  ExpectClose(RunSteps<FusedAdamW>(torch::kFloat32, 7), RunSteps<torch::optim::AdamW>(torch::kFloat32, 7),
+              1e-5);
 }
 
 TEST(FusedAdamWTest, ParametersActuallyMove) {

@@ -8,7 +8,8 @@ namespace {
 // Same as ContrastiveStep's normalisation (classifier.h NormalizeRows), in
 // float32 whatever precision the encoder ran in.
 torch::Tensor Normalize(const torch::Tensor& x) {
-  return torch::nn::functional::normalize(Float32IfReduced(x), torch::nn::functional::NormalizeFuncOptions().dim(-1));
+  return torch::nn::functional::normalize(Float32IfReduced(x),
+                                          torch::nn::functional::NormalizeFuncOptions().dim(-1));
 }
 
 }  // namespace
@@ -77,7 +78,8 @@ GradCacheResult GradCacheStep(model::ClipModel& model, const std::vector<MicroBa
 
 std::vector<MicroBatch> SplitIntoMicroBatches(const torch::Tensor& images, const torch::Tensor& ids,
                                               const torch::Tensor& labels, int64_t micro_batch_size) {
-  TORCH_CHECK(micro_batch_size > 0, "SplitIntoMicroBatches: micro_batch_size must be > 0, got ", micro_batch_size);
+  TORCH_CHECK(micro_batch_size > 0, "SplitIntoMicroBatches: micro_batch_size must be > 0, got ",
+              micro_batch_size);
   TORCH_CHECK(images.size(0) == ids.size(0), "SplitIntoMicroBatches: ", images.size(0), " images but ",
               ids.size(0), " token rows");
   std::vector<MicroBatch> out;

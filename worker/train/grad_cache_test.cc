@@ -72,7 +72,8 @@ double PlainStep(model::ClipModel& m, const Data& d, dist::Communicator& comm,
   return res.global_loss.item<double>();
 }
 
-void ExpectSameGrads(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b, model::ClipModel& m) {
+void ExpectSameGrads(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b,
+                     model::ClipModel& m) {
   ASSERT_EQ(a.size(), b.size());
   size_t i = 0;
   for (const auto& p : m.named_parameters()) {
@@ -132,7 +133,8 @@ TEST_P(GradCacheTest, EqualsOneBigBatch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, GradCacheTest,
-                         ::testing::Values(Case{"full_micro2", false, false, 2}, Case{"local_micro2", true, false, 2},
+                         ::testing::Values(Case{"full_micro2", false, false, 2},
+                                           Case{"local_micro2", true, false, 2},
                                            Case{"local_micro1_masked", true, true, 1},
                                            Case{"full_micro3_masked", false, true, 3},
                                            Case{"one_micro_batch", false, false, 100}),

@@ -297,7 +297,8 @@ class Run {
         {"job", spec_.name()}, {"method", MethodName(method_)}, {"preset", spec_.model().preset()}};
     FLYP_RETURN_IF_ERROR(model::SaveClipCheckpoint(options_.out_dir + "/" + name, *in_.model, meta));
     if (UsesHead(method_) && !head_name.empty()) {
-      model::NamedTensors tensors = {{"weight", head_->weight.detach().cpu()}, {"bias", head_->bias.detach().cpu()}};
+      model::NamedTensors tensors = {{"weight", head_->weight.detach().cpu()},
+                                     {"bias", head_->bias.detach().cpu()}};
       FLYP_RETURN_IF_ERROR(model::WriteSafetensors(options_.out_dir + "/" + head_name, tensors, meta));
     }
     return Status::Ok();

@@ -124,7 +124,8 @@ StepLoss ClassifierStep(model::ClipModel& model, LinearHead& head, const v1::Job
   const auto images = ToDevice(batch.images, device);
   const auto labels = ToDevice(batch.labels, device);
   const bool bf16 = Bf16Autocast(spec, device);
-  const auto ce = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(spec.method().label_smoothing());
+  const auto ce =
+      torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(spec.method().label_smoothing());
   auto penalty = [&]() -> torch::Tensor {
     const double w = spec.method().l2sp_weight();
     if (w <= 0) return {};

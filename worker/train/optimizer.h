@@ -29,9 +29,9 @@ std::vector<torch::Tensor> TensorsOf(const NamedTensors& named);
 // Splits `params` (only those with requires_grad) into the two groups.
 OptimizerGroups SplitDecayGroups(const NamedTensors& params, bool exclude_bias_norm);
 
-// AdamW (FusedAdamW, the one-pass implementation) with betas/eps from the spec, or SGD with momentum; group 0 decays
-// with optim.weight_decay, group 1 has weight decay 0. The learning rate is
-// set per step with SetLearningRate.
+// AdamW (FusedAdamW, the one-pass implementation) with betas/eps from the spec, or SGD with momentum; group 0
+// decays with optim.weight_decay, group 1 has weight decay 0. The learning rate is set per step with
+// SetLearningRate.
 std::unique_ptr<torch::optim::Optimizer> BuildOptimizer(const OptimizerGroups& groups,
                                                         const v1::OptimSpec& spec);
 

@@ -113,7 +113,8 @@ StatusOr<LoopResult> RunTrainLoop(const v1::JobSpec& spec, dist::Communicator& c
       result.mean_allreduce += info.allreduce_seconds;
       result.mean_optimizer += info.optimizer_seconds;
       if (hooks.on_step) hooks.on_step(info);
-      if (hooks.on_progress && (step % sched.log_every_steps() == 0 || step == total)) hooks.on_progress(info);
+      if (hooks.on_progress && (step % sched.log_every_steps() == 0 || step == total))
+        hooks.on_progress(info);
       const bool epoch_done = batch_index >= per_epoch;
       const int64_t every = spec.run_policy().checkpoint_every();
       if (every > 0 && step % every == 0 && step < total) {
@@ -139,11 +140,12 @@ StatusOr<LoopResult> RunTrainLoop(const v1::JobSpec& spec, dist::Communicator& c
     }
     // bench/step_breakdown reads this line.
     char buf[256];
-    std::snprintf(buf, sizeof(buf),
-                  "step time breakdown over %lld steps (mean ms/step): data %.2f forward+gather %.2f backward %.2f "
-                  "allreduce %.2f optimizer %.2f",
-                  static_cast<long long>(done), 1e3 * result.mean_data, 1e3 * result.mean_forward,
-                  1e3 * result.mean_backward, 1e3 * result.mean_allreduce, 1e3 * result.mean_optimizer);
+    std::snprintf(
+        buf, sizeof(buf),
+        "step time breakdown over %lld steps (mean ms/step): data %.2f forward+gather %.2f backward %.2f "
+        "allreduce %.2f optimizer %.2f",
+        static_cast<long long>(done), 1e3 * result.mean_data, 1e3 * result.mean_forward,
+        1e3 * result.mean_backward, 1e3 * result.mean_allreduce, 1e3 * result.mean_optimizer);
     if (comm.rank() == 0) FLYP_LOG(INFO) << buf;
   }
   result.samples_per_second =

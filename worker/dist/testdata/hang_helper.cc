@@ -22,11 +22,16 @@ int main(int argc, char** argv) {
   std::string pid_dir;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--timeout_ms") timeout_ms = std::atoi(argv[i + 1]);
-    else if (flag == "--kill_rank") kill_rank = std::atoi(argv[i + 1]);
-    else if (flag == "--kill_step") kill_step = std::atoi(argv[i + 1]);
-    else if (flag == "--pid_dir") pid_dir = argv[i + 1];
-    else if (flag == "--signal") signal = std::string(argv[i + 1]) == "STOP" ? SIGSTOP : SIGKILL;
+    if (flag == "--timeout_ms")
+      timeout_ms = std::atoi(argv[i + 1]);
+    else if (flag == "--kill_rank")
+      kill_rank = std::atoi(argv[i + 1]);
+    else if (flag == "--kill_step")
+      kill_step = std::atoi(argv[i + 1]);
+    else if (flag == "--pid_dir")
+      pid_dir = argv[i + 1];
+    else if (flag == "--signal")
+      signal = std::string(argv[i + 1]) == "STOP" ? SIGSTOP : SIGKILL;
     else {
       std::cerr << "unknown flag " << flag << "\n";
       return 2;
@@ -40,7 +45,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   flyp::dist::Communicator& c = **comm;
-  if (!pid_dir.empty()) std::ofstream(pid_dir + "/rank" + std::to_string(c.rank()) + ".pid") << getpid() << "\n";
+  if (!pid_dir.empty())
+    std::ofstream(pid_dir + "/rank" + std::to_string(c.rank()) + ".pid") << getpid() << "\n";
   torch::Tensor t = torch::ones({16});
   for (int step = 0; step < 100000; ++step) {
     c.SetStep(step);
