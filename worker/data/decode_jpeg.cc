@@ -3,12 +3,16 @@
 // trivially destructible state lives between setjmp and longjmp, and every
 // object that is modified after setjmp and read after a longjmp is either
 // volatile or owned by the heap-allocated context.
-#include <jerror.h>
-#include <jpeglib.h>
-
 #include <csetjmp>
 #include <cstdio>
 #include <cstring>
+
+// jpeglib.h uses size_t and FILE without including their headers: it must
+// follow <cstdio>, so clang-format may not move it up with the C headers.
+// clang-format off
+#include <jpeglib.h>
+#include <jerror.h>
+// clang-format on
 
 #include "worker/data/decode.h"
 
