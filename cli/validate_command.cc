@@ -2,7 +2,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
-#include "common/job_spec.h"
+#include "common/spec/job_spec.h"
 
 namespace flyp::cli {
 

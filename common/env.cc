@@ -22,13 +22,16 @@ const EnvVar kOpenBlasTuning{
     "FLYP_OPENBLAS_TUNING", "1",
     "0: keep OpenBLAS's own kernel choice (otherwise flyp-worker sets OPENBLAS_CORETYPE "
     "on CPUs the library does not know)"};
+const EnvVar kOpenBlasReexec{"FLYP_OPENBLAS_REEXEC", "",
+                             "set by flyp-worker on the process it re-executes with OPENBLAS_CORETYPE "
+                             "(guards against a second re-execution); not for users"};
 }  // namespace env
 
 const std::vector<const EnvVar*>& AllEnvVars() {
   static const std::vector<const EnvVar*> all = {
-      &env::kLogLevel,        &env::kServer,      &env::kToken,         &env::kTlsCa,       &env::kJobId,
-      &env::kCoordinator,     &env::kWorkerToken, &env::kMetricsPort,   &env::kArtifactDir, &env::kAttempt,
-      &env::kFashionMnistDir, &env::kThreads,     &env::kOpenBlasTuning};
+      &env::kLogLevel,        &env::kServer,      &env::kToken,          &env::kTlsCa,         &env::kJobId,
+      &env::kCoordinator,     &env::kWorkerToken, &env::kMetricsPort,    &env::kArtifactDir,   &env::kAttempt,
+      &env::kFashionMnistDir, &env::kThreads,     &env::kOpenBlasTuning, &env::kOpenBlasReexec};
   return all;
 }
 

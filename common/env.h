@@ -32,6 +32,7 @@ extern const EnvVar kAttempt;          // FLYP_ATTEMPT
 extern const EnvVar kFashionMnistDir;  // FLYP_FASHION_MNIST_DIR
 extern const EnvVar kThreads;          // FLYP_THREADS
 extern const EnvVar kOpenBlasTuning;   // FLYP_OPENBLAS_TUNING
+extern const EnvVar kOpenBlasReexec;   // FLYP_OPENBLAS_REEXEC
 }  // namespace env
 
 // Every declared variable, in declaration order (for `--help` and docs).

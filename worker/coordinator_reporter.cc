@@ -10,8 +10,8 @@
 namespace flyp::worker {
 namespace {
 
-google::protobuf::Timestamp ToTimestamp(train::WallTime t) {
-  if (t == train::WallTime{}) t = std::chrono::system_clock::now();
+google::protobuf::Timestamp ToTimestamp(report::WallTime t) {
+  if (t == report::WallTime{}) t = std::chrono::system_clock::now();
   auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
   google::protobuf::Timestamp ts;
   ts.set_seconds(ns / 1000000000);
@@ -50,7 +50,7 @@ CoordinatorReporter::CoordinatorReporter(const std::string& address, std::string
 
 CoordinatorReporter::~CoordinatorReporter() = default;
 
-void CoordinatorReporter::OnProgress(const train::ProgressEvent& e) {
+void CoordinatorReporter::OnProgress(const report::ProgressEvent& e) {
   std::lock_guard<std::mutex> lock(mu_);
   v1::ReportProgressRequest req;
   req.set_job_id(impl_->job_id);
@@ -72,7 +72,7 @@ void CoordinatorReporter::OnProgress(const train::ProgressEvent& e) {
   if (ack.stop()) stop_ = true;
 }
 
-void CoordinatorReporter::OnEval(const train::EvalEvent& e) {
+void CoordinatorReporter::OnEval(const report::EvalEvent& e) {
   std::lock_guard<std::mutex> lock(mu_);
   v1::ReportProgressRequest req;
   req.set_job_id(impl_->job_id);
@@ -86,19 +86,19 @@ void CoordinatorReporter::OnEval(const train::EvalEvent& e) {
   if (ack.stop()) stop_ = true;
 }
 
-void CoordinatorReporter::OnState(const train::StateEvent& e) {
+void CoordinatorReporter::OnState(const report::StateEvent& e) {
   v1::WorkerPhase phase = v1::WORKER_PHASE_UNSPECIFIED;
   switch (e.phase) {
-    case train::Phase::kStarted:
+    case report::Phase::kStarted:
       phase = v1::WORKER_PHASE_STARTED;
       break;
-    case train::Phase::kCheckpoint:
+    case report::Phase::kCheckpoint:
       phase = v1::WORKER_PHASE_CHECKPOINT;
       break;
-    case train::Phase::kCompleted:
+    case report::Phase::kCompleted:
       phase = v1::WORKER_PHASE_COMPLETED;
       break;
-    case train::Phase::kFailed:
+    case report::Phase::kFailed:
       phase = v1::WORKER_PHASE_FAILED;
       break;
   }

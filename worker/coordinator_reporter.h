@@ -13,20 +13,20 @@
 #include <mutex>
 #include <string>
 
-#include "worker/train/progress.h"
+#include "worker/report/progress.h"
 
 namespace flyp::worker {
 
-class CoordinatorReporter : public train::ProgressSink {
+class CoordinatorReporter : public report::ProgressSink {
  public:
   // address "host:port"; token sent as "authorization: Bearer <token>" when
   // non-empty.
   CoordinatorReporter(const std::string& address, std::string job_id, int attempt, std::string token);
   ~CoordinatorReporter() override;
 
-  void OnProgress(const train::ProgressEvent& e) override;
-  void OnEval(const train::EvalEvent& e) override;
-  void OnState(const train::StateEvent& e) override;
+  void OnProgress(const report::ProgressEvent& e) override;
+  void OnEval(const report::EvalEvent& e) override;
+  void OnState(const report::StateEvent& e) override;
 
   // Reports a failure (FAILED phase) with whether it is permanent.
   void ReportFailure(const std::string& message, bool permanent);

@@ -8,7 +8,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "common/job_spec.h"
+#include "common/spec/job_spec.h"
 #include "worker/commands.h"
 #include "worker/data/decode.h"
 #include "worker/data/transform.h"

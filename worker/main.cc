@@ -6,8 +6,8 @@
 
 #include "worker/commands.h"
 #include "worker/exit_codes.h"
+#include "worker/openblas.h"
 #include "worker/text/commands.h"
-#include "worker/train/device_util.h"
 
 namespace {
 
@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
   // (device_util.h; FLYP_OPENBLAS_TUNING=0 turns it off). The process keeps
   // its pid and environment, so this is safe under mpirun.
   if (args[0] == "train" || args[0] == "encode" || args[0].rfind("--", 0) == 0) {
-    flyp::train::ReexecWithTunedOpenBlas(argv);
+    flyp::worker::ReexecWithTunedOpenBlas(argv);
   }
   if (args[0].rfind("--", 0) == 0) return flyp::worker::RunTrainCommand(args);
   auto it = Commands().find(args[0]);

@@ -6,16 +6,16 @@
 #include <thread>
 
 #include "common/env.h"
-#include "common/job_spec.h"
 #include "common/logging.h"
+#include "common/spec/job_spec.h"
 #include "worker/commands.h"
 #include "worker/coordinator_reporter.h"
 #include "worker/dist/create_communicator.h"
 #include "worker/exit_codes.h"
 #include "worker/metrics/worker_metrics.h"
-#include "worker/train/device_util.h"
+#include "worker/openblas.h"
+#include "worker/report/progress.h"
 #include "worker/train/job_runner.h"
-#include "worker/train/progress.h"
 #include "worker/train/train_state.h"
 
 namespace flyp::worker {
@@ -154,16 +154,16 @@ int RunTrainCommand(const Args& args) {
 
   // Rank 0 speaks: progress on stderr, events in the artifact folder, and
   // the coordinator when launched by one.
-  train::FanoutSink sinks;
+  report::FanoutSink sinks;
   std::unique_ptr<CoordinatorReporter> reporter;
-  train::EtaEstimator eta;
+  report::EtaEstimator eta;
   const auto t_start = std::chrono::steady_clock::now();
   if (comm->rank() == 0) {
     std::filesystem::create_directories(options.out_dir);
     Status wrote = train::WriteFileAtomic(options.out_dir + "/spec.yaml", JobSpecToYaml(spec));
     if (!wrote.ok()) FLYP_LOG(WARNING) << wrote;
-    sinks.Add(std::make_unique<train::ProgressPrinter>(stderr));
-    auto events = train::EventWriter::Open(options.out_dir + "/events.jsonl");
+    sinks.Add(std::make_unique<report::ProgressPrinter>(stderr));
+    auto events = report::EventWriter::Open(options.out_dir + "/events.jsonl");
     if (events.ok())
       sinks.Add(std::move(events).value());
     else
@@ -175,7 +175,7 @@ int RunTrainCommand(const Args& args) {
       sinks.Add(reporter.get());
     }
     options.callbacks.on_progress = [&](const train::StepInfo& s) {
-      train::ProgressEvent e;
+      report::ProgressEvent e;
       e.step = s.step;
       e.total_steps = s.total_steps;
       e.epoch = static_cast<int>(s.epoch);
@@ -191,16 +191,16 @@ int RunTrainCommand(const Args& args) {
     };
     options.callbacks.on_eval = [&](const std::string& split, double acc) {
       if (metrics) metrics->OnEval(split, acc);
-      train::EvalEvent e;
+      report::EvalEvent e;
       e.split = split;
       e.accuracy = acc;
       sinks.OnEval(e);
     };
     options.callbacks.on_state = [&](const std::string& phase, const std::string& message) {
-      train::StateEvent e;
-      e.phase = phase == "started"      ? train::Phase::kStarted
-                : phase == "checkpoint" ? train::Phase::kCheckpoint
-                                        : train::Phase::kCompleted;
+      report::StateEvent e;
+      e.phase = phase == "started"      ? report::Phase::kStarted
+                : phase == "checkpoint" ? report::Phase::kCheckpoint
+                                        : report::Phase::kCompleted;
       e.message = message;
       sinks.OnState(e);
     };
@@ -210,17 +210,17 @@ int RunTrainCommand(const Args& args) {
                  << EnumYamlName(v1::Method_descriptor()->FindValueByNumber(spec.method().name())) << ", "
                  << comm->world_size() << " rank(s) on " << comm->backend() << ", "
                  << torch::get_num_threads() << " thread(s) each, artifacts in " << options.out_dir;
-  if (const std::string blas = train::OpenBlasCoreName(); !blas.empty()) {
+  if (const std::string blas = OpenBlasCoreName(); !blas.empty()) {
     FLYP_LOG(INFO) << "OpenBLAS kernels: " << blas
-                   << (train::OpenBlasTunedByReexec() ? " (OPENBLAS_CORETYPE set by flyp-worker)" : "");
+                   << (OpenBlasTunedByReexec() ? " (OPENBLAS_CORETYPE set by flyp-worker)" : "");
   }
   train::JobOutcome outcome = train::RunJob(spec, *comm, options);
   if (!outcome.status.ok()) {
     std::cerr << "flyp-worker: " << (outcome.bad_input ? "bad input: " : "failed: ")
               << outcome.status.message() << "\n";
     if (comm->rank() == 0) {
-      train::StateEvent e;
-      e.phase = train::Phase::kFailed;
+      report::StateEvent e;
+      e.phase = report::Phase::kFailed;
       e.message = outcome.status.message();
       sinks.OnState(e);
       if (reporter) reporter->ReportFailure(outcome.status.message(), outcome.bad_input);

@@ -30,8 +30,8 @@
 #include "worker/dist/contrastive_loss.h"
 #include "worker/dist/single_communicator.h"
 #include "worker/model/clip.h"
+#include "worker/optim/fused_adamw.h"
 #include "worker/train/device_util.h"
-#include "worker/train/fused_adamw.h"
 #include "worker/train/grad_cache.h"
 
 namespace {
@@ -125,7 +125,7 @@ Measured Run(const Args& args, int64_t batch, torch::Device dev) {
   // The product's optimiser (on CUDA tensors FusedAdamW runs AdamW's own
   // tensor operations) and its gradient handling (dropped, not zeroed).
   const auto params = model.parameters();
-  flyp::train::FusedAdamW opt(params, torch::optim::AdamWOptions(1e-5).weight_decay(0.1));
+  flyp::optim::FusedAdamW opt(params, torch::optim::AdamWOptions(1e-5).weight_decay(0.1));
   const auto micro =
       flyp::train::SplitIntoMicroBatches(images, ids, torch::Tensor(), (batch + args.accum - 1) / args.accum);
   namespace F = torch::nn::functional;
@@ -136,7 +136,7 @@ Measured Run(const Args& args, int64_t batch, torch::Device dev) {
   for (int step = 0; step < args.warmup + args.steps; ++step) {
     torch::cuda::synchronize();
     const auto t0 = std::chrono::steady_clock::now();
-    flyp::train::ClearGradients(params);
+    flyp::optim::ClearGradients(params);
     torch::Tensor loss;
     if (args.accum > 1) {
       // Encoders under bf16 autocast, the loss over cached features in float32.

@@ -14,7 +14,7 @@
 // single seed shows the value alone). A label starting with "Zeroshot" is
 // the zero-shot method: it contributes only its zero-shot row.
 // Below each table: RenderComparisonTable over the first seed of each label
-// (the per-run view of worker/train/report.h).
+// (the per-run view of worker/report/report.h).
 //
 // Options:
 //   --manifest F     required
@@ -35,12 +35,12 @@
 #include <string>
 #include <vector>
 
-#include "worker/train/report.h"
+#include "worker/report/report.h"
 
 namespace {
 
-using flyp::train::RunReport;
-using flyp::train::SplitEval;
+using flyp::report::RunReport;
+using flyp::report::SplitEval;
 
 struct Group {
   std::string label;
@@ -70,7 +70,7 @@ struct Cell {
   }
   std::string Percent() const {
     if (v.empty()) return "-";
-    std::string out = flyp::train::FormatPercent(Mean());
+    std::string out = flyp::report::FormatPercent(Mean());
     if (v.size() > 1) {
       char buf[32];
       std::snprintf(buf, sizeof buf, " ± %.1f", 100.0 * Std());
@@ -92,7 +92,7 @@ struct Row {
 
 void AddEvals(const RunReport& r, const std::vector<SplitEval>& evals, std::vector<std::string>* ood_order,
               Row* row) {
-  if (const SplitEval* id = flyp::train::FindIdEval(evals, r.id_val_split, r.id_test_split))
+  if (const SplitEval* id = flyp::report::FindIdEval(evals, r.id_val_split, r.id_test_split))
     row->id.Add(id->accuracy);
   for (const SplitEval& e : evals) {
     if (!e.is_ood) continue;
@@ -101,7 +101,7 @@ void AddEvals(const RunReport& r, const std::vector<SplitEval>& evals, std::vect
     for (const auto& s : *ood_order) seen = seen || s == e.split;
     if (!seen) ood_order->push_back(e.split);
   }
-  if (auto avg = flyp::train::AverageOod(evals)) row->avg_ood.Add(*avg);
+  if (auto avg = flyp::report::AverageOod(evals)) row->avg_ood.Add(*avg);
 }
 
 bool StartsWith(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
@@ -200,7 +200,7 @@ int main(int argc, char** argv) {
   }
   if (!id_val_report.empty()) {
     // Grid mode: print the finetuned model's ID validation accuracy.
-    auto r = flyp::train::ReadReportJson(id_val_report);
+    auto r = flyp::report::ReadReportJson(id_val_report);
     if (!r.ok()) {
       std::fprintf(stderr, "replicate_tables: %s\n", r.status().ToString().c_str());
       return 1;
@@ -232,7 +232,7 @@ int main(int argc, char** argv) {
     }
     const std::string tname = line.substr(0, p1), label = line.substr(p1 + 1, p2 - p1 - 1),
                       path = line.substr(p2 + 1);
-    auto report = flyp::train::ReadReportJson(path);
+    auto report = flyp::report::ReadReportJson(path);
     if (!report.ok()) {
       std::fprintf(stderr, "%s:%d: %s\n", manifest.c_str(), lineno, report.status().ToString().c_str());
       ++failures;
@@ -260,10 +260,10 @@ int main(int argc, char** argv) {
       firsts.push_back(g.runs.front());
       firsts.back().job = g.label;
       // A variant ("FLYP (mask same class)") is shown under its own label.
-      if (flyp::train::MethodDisplayName(firsts.back().method) != g.label) firsts.back().method = g.label;
+      if (flyp::report::MethodDisplayName(firsts.back().method) != g.label) firsts.back().method = g.label;
     }
     md << "<details><summary>first seed, per run (RenderComparisonTable)</summary>\n\n"
-       << flyp::train::RenderComparisonTable(firsts) << "\n</details>\n\n";
+       << flyp::report::RenderComparisonTable(firsts) << "\n</details>\n\n";
     // Checks.
     if (min_zs >= 0) {
       const Cell& zs = rows.front().id;
@@ -310,9 +310,9 @@ int main(int argc, char** argv) {
       if (StartsWith(g.label, "Zeroshot")) continue;
       firsts.push_back(g.runs.front());
       firsts.back().job = g.label;
-      if (flyp::train::MethodDisplayName(firsts.back().method) != g.label) firsts.back().method = g.label;
+      if (flyp::report::MethodDisplayName(firsts.back().method) != g.label) firsts.back().method = g.label;
     }
-    std::ofstream(svg_out) << flyp::train::RenderAlphaCurves(firsts);
+    std::ofstream(svg_out) << flyp::report::RenderAlphaCurves(firsts);
     std::printf("replicate_tables: wrote %s\n", svg_out.c_str());
   }
   if (failures) std::fprintf(stderr, "replicate_tables: %d check(s) failed\n", failures);

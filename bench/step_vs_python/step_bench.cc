@@ -34,8 +34,8 @@
 #include "worker/dist/single_communicator.h"
 #include "worker/model/clip.h"
 #include "worker/model/clip_architecture.h"
-#include "worker/train/device_util.h"
-#include "worker/train/fused_adamw.h"
+#include "worker/openblas.h"
+#include "worker/optim/fused_adamw.h"
 #include "worker/train/grad_cache.h"
 
 namespace {
@@ -138,14 +138,14 @@ int main(int argc, char** argv) {
   const auto adamw = torch::optim::AdamWOptions(1e-5).betas({0.9, 0.999}).eps(1e-8).weight_decay(0.1);
   const auto params = model.parameters();
   std::unique_ptr<torch::optim::AdamW> opt_ptr =
-      args.fused_adamw ? std::make_unique<flyp::train::FusedAdamW>(model.parameters(), adamw)
+      args.fused_adamw ? std::make_unique<flyp::optim::FusedAdamW>(model.parameters(), adamw)
                        : std::make_unique<torch::optim::AdamW>(model.parameters(), adamw);
   torch::optim::AdamW& opt = *opt_ptr;
   const auto micro = flyp::train::SplitIntoMicroBatches(images, ids, torch::Tensor(),
                                                         (args.batch + args.accum - 1) / args.accum);
   namespace F = torch::nn::functional;
 
-  const std::string blas = flyp::train::OpenBlasCoreName();
+  const std::string blas = flyp::worker::OpenBlasCoreName();
   std::printf(
       "flyp_bench_step preset=%s batch=%lld threads=%d openblas_core=%s params=%lld checkpointing=%d "
       "accum=%lld "
@@ -160,7 +160,7 @@ int main(int argc, char** argv) {
       profiler = std::make_unique<torch::autograd::profiler::RecordProfile>(args.profile);
     }
     const auto t0 = std::chrono::steady_clock::now();
-    flyp::train::ClearGradients(params);  // as the training loop does
+    flyp::optim::ClearGradients(params);  // as the training loop does
     double loss = 0;
     if (args.accum > 1) {
       loss = flyp::train::GradCacheStep(model, micro, *comm).loss;

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "common/job_spec.h"
+#include "common/spec/job_spec.h"
 #include "coordinator/grpc_status.h"
 #include "coordinator/proto_time.h"
 #include "coordinator/service/log_lines.h"

@@ -21,7 +21,7 @@
 #include <thread>
 
 #include "common/env.h"
-#include "common/job_spec.h"
+#include "common/spec/job_spec.h"
 #include "flyp/v1/service.grpc.pb.h"
 
 namespace {

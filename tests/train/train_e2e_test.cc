@@ -8,7 +8,7 @@
 
 #include "common/json.h"
 #include "tests/testing/test_env.h"
-#include "worker/train/report.h"
+#include "worker/report/report.h"
 
 namespace {
 namespace fs = std::filesystem;
@@ -92,12 +92,12 @@ output: {dir: )" + dir + "/flyp}\n");
     EXPECT_EQ(ft.out.find("OpenBLAS kernels: Prescott"), std::string::npos) << ft.out;
   }
 
-  auto report = flyp::train::ReadReportJson(dir + "/flyp/report.json");
+  auto report = flyp::report::ReadReportJson(dir + "/flyp/report.json");
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->world_size, 2);
   EXPECT_EQ(report->method, "flyp");
-  const auto* zs = flyp::train::FindIdEval(report->zeroshot, "id_val", "id_test");
-  const auto* fin = flyp::train::FindIdEval(report->finetuned, "id_val", "id_test");
+  const auto* zs = flyp::report::FindIdEval(report->zeroshot, "id_val", "id_test");
+  const auto* fin = flyp::report::FindIdEval(report->finetuned, "id_val", "id_test");
   ASSERT_NE(zs, nullptr);
   ASSERT_NE(fin, nullptr);
   std::printf("[ e2e ] zero-shot ID accuracy %.3f, FLYP ID accuracy %.3f (chance 0.100)\n", zs->accuracy,

@@ -1,6 +1,6 @@
-// Small device helpers for the training fast path: on GPUs pinned host
-// memory, asynchronous host-to-device copies and a bf16 autocast scope; on
-// CPUs the choice of OpenBLAS kernels.
+// Small device helpers for the training fast path on GPUs: pinned host
+// memory, asynchronous host-to-device copies and a bf16 autocast scope (the
+// CPU's OpenBLAS kernel choice is worker/openblas.h).
 // Every helper compiles and works with CPU-only LibTorch (1.13): the CUDA
 // behaviour switches on only for CUDA devices, and is a no-op otherwise.
 //
@@ -10,8 +10,6 @@
 #pragma once
 
 #include <torch/torch.h>
-
-#include <string>
 
 namespace flyp::train {
 
@@ -55,33 +53,5 @@ class AutocastScope {
   bool prev_enabled_ = false;
   at::ScalarType prev_dtype_ = at::kHalf;
 };
-
-// ---- CPU: OpenBLAS kernels ----------------------------------------------
-// An OpenBLAS release chooses its kernels by CPU model when it is loaded and
-// falls back to the generic SSE3 "Prescott" kernels on models it does not
-// know (Debian 12's 0.3.21 on Xeon family 6 model 207, Emerald Rapids): sgemm,
-// most of a training step on CPU, then runs about 3x slower (see
-// docs/performance.md). OPENBLAS_CORETYPE, read only at load time, overrides
-// the choice.
-
-// The kernels in use ("Prescott", "SkylakeX", ...), or "" when OpenBLAS is
-// not loaded (e.g. a LibTorch built with MKL).
-std::string OpenBlasCoreName();
-
-// The OPENBLAS_CORETYPE worth forcing: "SkylakeX" with AVX-512 F/BW/VL/DQ,
-// "Haswell" with AVX2 + FMA, when `current_core` is a generic fallback
-// ("Prescott", "Core2", "Nehalem", "Sandybridge" with AVX2); "" otherwise.
-std::string ChooseOpenBlasCoreType(const std::string& current_core, bool avx512, bool avx2_fma);
-
-// For the first lines of main(), before any thread starts: when
-// OPENBLAS_CORETYPE is unset and ChooseOpenBlasCoreType() on this CPU says
-// so, sets it and re-executes /proc/self/exe with the same arguments (once;
-// FLYP_OPENBLAS_REEXEC guards against loops). Returns (doing nothing) when no
-// change is needed, FLYP_OPENBLAS_TUNING=0 is set, or exec fails.
-void ReexecWithTunedOpenBlas(char** argv);
-
-// Whether this process is the re-executed one (OPENBLAS_CORETYPE was set by
-// ReexecWithTunedOpenBlas).
-bool OpenBlasTunedByReexec();
 
 }  // namespace flyp::train

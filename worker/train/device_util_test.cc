@@ -47,16 +47,6 @@ TEST(DeviceUtilTest, AutocastScopeOnlyForCudaAndRestores) {
   EXPECT_EQ(at::autocast::get_autocast_gpu_dtype(), before);
 }
 
-TEST(DeviceUtilTest, OpenBlasCoreTypeOnlyReplacesGenericKernels) {
-  EXPECT_EQ(ChooseOpenBlasCoreType("Prescott", true, true), "SkylakeX");
-  EXPECT_EQ(ChooseOpenBlasCoreType("prescott", false, true), "Haswell");
-  EXPECT_EQ(ChooseOpenBlasCoreType("Prescott", false, false), "");
-  EXPECT_EQ(ChooseOpenBlasCoreType("Sandybridge", false, true), "Haswell");
-  EXPECT_EQ(ChooseOpenBlasCoreType("Haswell", true, true), "");
-  EXPECT_EQ(ChooseOpenBlasCoreType("SkylakeX", true, true), "");
-  EXPECT_EQ(ChooseOpenBlasCoreType("", true, true), "");
-}
-
 TEST(DeviceUtilTest, CudaCopiesRoundTrip) {
   if (!CudaAvailable()) GTEST_SKIP() << "no CUDA device";
   auto t = torch::randn({64, 3});

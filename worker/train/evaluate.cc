@@ -1,6 +1,6 @@
 #include "worker/train/evaluate.h"
 
-#include "worker/train/metrics.h"
+#include "worker/train/eval_metrics.h"
 
 namespace flyp::train {
 

@@ -14,12 +14,12 @@
 
 #include "worker/dist/dist_test_util.h"
 #include "worker/model/clip.h"
+#include "worker/optim/fused_adamw.h"
+#include "worker/optim/optimizer.h"
 #include "worker/text/tokenizer.h"
 #include "worker/train/classifier.h"
 #include "worker/train/device_util.h"
-#include "worker/train/fused_adamw.h"
 #include "worker/train/methods.h"
-#include "worker/train/optimizer.h"
 
 namespace flyp::train {
 namespace {
@@ -83,7 +83,7 @@ const std::vector<std::string> kTemplates = {"a photo of a {}.", "a {}."};
 // Gradients of one contrastive step, averaged over ranks, by parameter.
 std::vector<torch::Tensor> ContrastiveGrads(model::ClipModel& m, const v1::JobSpec& spec, int64_t per_rank) {
   auto params = m.parameters();
-  ClearGradients(params);
+  optim::ClearGradients(params);
   StepLoss loss = ContrastiveStep(m, ByteTokenizer(), World(), spec, kClasses, kTemplates,
                                   GlobalBatchSlice(0, per_rank), 0, torch::kCPU);
   if (loss.backward.defined()) loss.backward.backward();
@@ -142,7 +142,7 @@ TEST(FastPathLoopTest, ClassifierAccumulationGivesTheGradientsOfOneBatch) {
     }
     std::vector<torch::Tensor> params = m->parameters();
     for (auto& p : head->parameters()) params.push_back(p);
-    ClearGradients(params);
+    optim::ClearGradients(params);
     StepLoss loss = ClassifierStep(*m, head, spec, anchor, GlobalBatchSlice(0, 6), torch::kCPU);
     if (loss.backward.defined()) loss.backward.backward();
     std::vector<torch::Tensor> out;
@@ -170,7 +170,7 @@ std::vector<torch::Tensor> Train(int accum, bool checkpointing, bool fused_adamw
   auto params = m->parameters();
   std::unique_ptr<torch::optim::Optimizer> opt;
   if (fused_adamw) {
-    opt = std::make_unique<FusedAdamW>(params, torch::optim::AdamWOptions(1e-3).weight_decay(0.1));
+    opt = std::make_unique<optim::FusedAdamW>(params, torch::optim::AdamWOptions(1e-3).weight_decay(0.1));
   } else if (accum == 0) {  // the AdamW reference of the fused run
     opt = std::make_unique<torch::optim::AdamW>(params, torch::optim::AdamWOptions(1e-3).weight_decay(0.1));
   } else {
@@ -178,7 +178,7 @@ std::vector<torch::Tensor> Train(int accum, bool checkpointing, bool fused_adamw
   }
   const v1::JobSpec spec = Spec(std::max(accum, 1), false);
   for (int step = 0; step < steps; ++step) {
-    ClearGradients(params);
+    optim::ClearGradients(params);
     StepLoss loss = ContrastiveStep(*m, ByteTokenizer(), World(), spec, kClasses, kTemplates,
                                     GlobalBatchSlice(step, 6), step, torch::kCPU);
     if (loss.backward.defined()) loss.backward.backward();
@@ -197,7 +197,7 @@ TEST(FastPathLoopTest, FiveStepsWithTheFastPathsEndWhereThePlainStepsEnd) {
   const auto plain = Train(1, false, false, 5);
   ExpectClose(plain, Train(3, false, false, 5), 1e-4, "5 SGD steps, accum 3");
   ExpectClose(plain, Train(1, true, false, 5), 1e-4, "5 SGD steps, checkpointing");
-  ExpectClose(Train(0, false, false, 1), Train(1, false, true, 1), 1e-5, "1 step FusedAdamW vs AdamW");
+  ExpectClose(Train(0, false, false, 1), Train(1, false, true, 1), 1e-5, "1 step optim::FusedAdamW vs AdamW");
 }
 
 // On a GPU: the step under bf16 autocast (resources.precision bfloat16)
@@ -212,7 +212,7 @@ TEST(FastPathLoopTest, CudaBf16AutocastStaysCloseToFloat32) {
     v1::JobSpec spec = Spec(1, false);
     spec.mutable_resources()->set_precision(precision);
     auto params = m->parameters();
-    ClearGradients(params);
+    optim::ClearGradients(params);
     data::Batch b = GlobalBatchSlice(0, 6);
     b.images = PinnedIfCuda(b.images);
     StepLoss loss = ContrastiveStep(*m, ByteTokenizer(), World(), spec, kClasses, kTemplates, b, 0,

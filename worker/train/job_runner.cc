@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "common/logging.h"
-#include "common/spec_yaml.h"
+#include "common/spec/spec_yaml.h"
 #include "worker/model/checkpoint.h"
 #include "worker/model/safetensors.h"
 #include "worker/train/job_setup.h"
@@ -25,23 +25,23 @@ bool UsesHead(v1::Method m) {
   return m == v1::METHOD_LP || m == v1::METHOD_FT || m == v1::METHOD_L2SP || m == v1::METHOD_LPFT;
 }
 
-NamedTensors ModelParams(model::ClipModel& m) {
-  NamedTensors out;
+optim::NamedTensors ModelParams(model::ClipModel& m) {
+  optim::NamedTensors out;
   for (auto& item : m.named_parameters()) out.emplace_back(item.key(), item.value());
   return out;
 }
 
-NamedTensors VisualParams(model::ClipModel& m) {
-  NamedTensors out;
+optim::NamedTensors VisualParams(model::ClipModel& m) {
+  optim::NamedTensors out;
   for (auto& item : m.named_parameters()) {
     if (item.key().rfind("visual.", 0) == 0) out.emplace_back(item.key(), item.value());
   }
   return out;
 }
 
-NamedTensors HeadParams(LinearHead& h) { return {{"head.weight", h->weight}, {"head.bias", h->bias}}; }
+optim::NamedTensors HeadParams(LinearHead& h) { return {{"head.weight", h->weight}, {"head.bias", h->bias}}; }
 
-NamedTensors Concat(NamedTensors a, const NamedTensors& b) {
+optim::NamedTensors Concat(optim::NamedTensors a, const optim::NamedTensors& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
 }
@@ -72,7 +72,7 @@ class Run {
     InitReport();
     out.status = Body();
     report_.timings.total_seconds = Seconds(t0);
-    if (out.status.ok() && comm_.rank() == 0) out.status = WriteReport(report_, options_.out_dir);
+    if (out.status.ok() && comm_.rank() == 0) out.status = report::WriteReport(report_, options_.out_dir);
     if (out.status.ok()) Notify("completed", options_.out_dir);
     out.report = report_;
     return out;
@@ -124,15 +124,15 @@ class Run {
     return [model, head](const torch::Tensor& x) mutable { return head->forward(model->encode_image(x)); };
   }
 
-  StatusOr<std::vector<SplitEval>> EvaluateAll(const Scorer& scorer) {
+  StatusOr<std::vector<report::SplitEval>> EvaluateAll(const Scorer& scorer) {
     const auto t0 = Clock::now();
     const bool was_training = in_.model->is_training();
     in_.model->eval();
-    std::vector<SplitEval> out;
+    std::vector<report::SplitEval> out;
     for (auto& split : in_.splits) {
       FLYP_ASSIGN_OR_RETURN(EvalResult r, EvaluateSplit(split, scorer, comm_, in_.device,
                                                         static_cast<int64_t>(in_.class_names.size())));
-      SplitEval e;
+      report::SplitEval e;
       e.split = r.split;
       e.is_ood = r.ood;
       e.accuracy = r.accuracy;
@@ -269,7 +269,7 @@ class Run {
   Status TrainClassifier() {
     in_.model->train();
     // The text tower and logit_scale are unused by the classifier; freeze them.
-    NamedTensors trainable = SetTrainable(*in_.model, spec_.method());
+    optim::NamedTensors trainable = SetTrainable(*in_.model, spec_.method());
     L2spAnchor anchor;
     if (spec_.method().l2sp_weight() > 0) {
       for (auto& [name, p] : VisualParams(*in_.model)) anchor.emplace_back(p, p.detach().clone());
@@ -314,7 +314,7 @@ class Run {
   // recomputed from the mixed text tower), the image tower and the head for
   // the classifiers (the zero-shot endpoint's head is the zero-shot head).
   Status WiseFt(double init_scale) {
-    NamedTensors live = ModelParams(*in_.model);
+    optim::NamedTensors live = ModelParams(*in_.model);
     StateDict finetuned = CloneState(live);
     StateDict zeroshot = zeroshot_state_;
     LinearHead zs_head{nullptr};
@@ -328,12 +328,12 @@ class Run {
     for (float alpha : spec_.wise_ft().alphas()) {
       FLYP_ASSIGN_OR_RETURN(StateDict mixed, Interpolate(zeroshot, finetuned, alpha));
       FLYP_RETURN_IF_ERROR(LoadState(live, mixed));
-      WiseFtPoint point;
+      report::WiseFtPoint point;
       point.alpha = alpha;
       FLYP_ASSIGN_OR_RETURN(point.evaluations, EvaluateAll(CurrentScorer()));
       report_.wise_ft.push_back(point);
     }
-    FLYP_RETURN_IF_ERROR(SelectWiseFtAlpha(&report_));
+    FLYP_RETURN_IF_ERROR(report::SelectWiseFtAlpha(&report_));
     if (report_.chosen_alpha) {
       FLYP_ASSIGN_OR_RETURN(StateDict chosen, Interpolate(zeroshot, finetuned, *report_.chosen_alpha));
       FLYP_RETURN_IF_ERROR(LoadState(live, chosen));
@@ -348,7 +348,7 @@ class Run {
   const RunOptions& options_;
   const v1::Method method_;
   JobInputs in_;
-  RunReport report_;
+  report::RunReport report_;
   StateDict zeroshot_state_;
   torch::Tensor zs_head_;
   LinearHead head_{nullptr};

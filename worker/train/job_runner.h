@@ -6,7 +6,7 @@
 //   final.safetensors        the finetuned CLIP (open_clip names)
 //   head.safetensors         the linear head (LP, FT, L2-SP, LP-FT)
 //   wiseft.safetensors       the WiSE-FT model at the chosen alpha (+ wiseft-head.safetensors)
-//   report.json, report.md, wiseft.svg   (worker/train/report.h)
+//   report.json, report.md, wiseft.svg   (worker/report/report.h)
 //   checkpoints/             resumable training state (train_state.h)
 //
 // Collective: every rank calls RunJob with the same spec.
@@ -18,7 +18,7 @@
 #include "common/status.h"
 #include "flyp/v1/job_spec.pb.h"
 #include "worker/dist/communicator.h"
-#include "worker/train/report.h"
+#include "worker/report/report.h"
 #include "worker/train/train_loop.h"
 
 namespace flyp::train {
@@ -43,7 +43,7 @@ struct JobOutcome {
   // The failure is the job's inputs' fault (missing or corrupt data,
   // checkpoint or vocabulary; unknown class): retrying cannot help.
   bool bad_input = false;
-  RunReport report;
+  report::RunReport report;
 };
 
 JobOutcome RunJob(const v1::JobSpec& spec, dist::Communicator& comm, const RunOptions& options);

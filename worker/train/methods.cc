@@ -42,8 +42,8 @@ std::vector<std::string> BatchCaptions(const data::Batch& batch, const std::vect
   return out;
 }
 
-NamedTensors SetTrainable(model::ClipModel& model, const v1::MethodSpec& method) {
-  NamedTensors out;
+optim::NamedTensors SetTrainable(model::ClipModel& model, const v1::MethodSpec& method) {
+  optim::NamedTensors out;
   for (auto& item : model.named_parameters()) {
     const std::string& name = item.key();
     bool train;

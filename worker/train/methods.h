@@ -14,9 +14,9 @@
 #include "worker/data/loader.h"
 #include "worker/dist/communicator.h"
 #include "worker/model/clip.h"
+#include "worker/optim/optimizer.h"
 #include "worker/text/tokenizer.h"
 #include "worker/train/classifier.h"
-#include "worker/train/optimizer.h"
 #include "worker/train/train_loop.h"
 
 namespace flyp::train {
@@ -34,7 +34,7 @@ std::vector<std::string> BatchCaptions(const data::Batch& batch, const std::vect
 
 // Freezes / unfreezes the towers and logit_scale as method.train_* say and
 // returns the trainable parameters by name.
-NamedTensors SetTrainable(model::ClipModel& model, const v1::MethodSpec& method);
+optim::NamedTensors SetTrainable(model::ClipModel& model, const v1::MethodSpec& method);
 
 // logit_scale clamped to [0, ln 100] in place (after every step).
 void ClampLogitScale(model::ClipModel& model);

@@ -6,8 +6,8 @@
 
 #include "common/logging.h"
 #include "worker/dist/gradient_reducer.h"
-#include "worker/train/fused_adamw.h"
-#include "worker/train/lr_schedule.h"
+#include "worker/optim/fused_adamw.h"
+#include "worker/optim/lr_schedule.h"
 #include "worker/train/train_state.h"
 
 namespace flyp::train {
@@ -33,10 +33,10 @@ StatusOr<LoopResult> RunTrainLoop(const v1::JobSpec& spec, dist::Communicator& c
   int64_t total = epochs * per_epoch;
   if (sched.max_steps() > 0) total = std::min<int64_t>(total, sched.max_steps());
 
-  auto params = TensorsOf(config.trainable);
-  auto optimizer = BuildOptimizer(
-      SplitDecayGroups(config.trainable, spec.optim().exclude_bias_norm_from_decay()), spec.optim());
-  LrScheduleParams lr{spec.optim().learning_rate(), sched.warmup_steps(), total, sched.lr_schedule()};
+  auto params = optim::TensorsOf(config.trainable);
+  auto optimizer = optim::BuildOptimizer(
+      optim::SplitDecayGroups(config.trainable, spec.optim().exclude_bias_norm_from_decay()), spec.optim());
+  optim::LrScheduleParams lr{spec.optim().learning_rate(), sched.warmup_steps(), total, sched.lr_schedule()};
 
   LoopResult result;
   TrainPosition pos{config.stage, 0, 0, 0};
@@ -80,16 +80,16 @@ StatusOr<LoopResult> RunTrainLoop(const v1::JobSpec& spec, dist::Communicator& c
       if (!next) break;
       const auto t0 = Clock::now();
       comm.SetStep(step);
-      const double rate = LearningRateAt(lr, step);
-      SetLearningRate(*optimizer, rate);
-      ClearGradients(params);  // the backward hands its buffers to .grad
+      const double rate = optim::LearningRateAt(lr, step);
+      optim::SetLearningRate(*optimizer, rate);
+      optim::ClearGradients(params);  // the backward hands its buffers to .grad
       StepLoss loss = hooks.step(*next, step);
       const auto t_fwd = Clock::now();
       if (loss.backward.defined()) loss.backward.backward();
       const auto t_bwd = Clock::now();
       if (reducer) reducer->Finish();
       const auto t_red = Clock::now();
-      if (spec.optim().grad_clip_norm() > 0) ClipGradNorm(params, spec.optim().grad_clip_norm());
+      if (spec.optim().grad_clip_norm() > 0) optim::ClipGradNorm(params, spec.optim().grad_clip_norm());
       optimizer->step();
       if (hooks.after_step) hooks.after_step();
       const auto t_end = Clock::now();

@@ -17,7 +17,7 @@
 #include "flyp/v1/job_spec.pb.h"
 #include "worker/data/loader.h"
 #include "worker/dist/communicator.h"
-#include "worker/train/optimizer.h"
+#include "worker/optim/optimizer.h"
 
 namespace flyp::train {
 
@@ -68,10 +68,10 @@ struct LoopHooks {
 };
 
 struct LoopConfig {
-  std::string stage;          // checkpoint stage name ("flyp", "ft", ...)
-  NamedTensors trainable;     // optimised, gradient-averaged, clipped
-  NamedTensors checkpointed;  // saved and restored (usually == trainable)
-  std::string out_dir;        // checkpoints go to <out_dir>/checkpoints
+  std::string stage;                 // checkpoint stage name ("flyp", "ft", ...)
+  optim::NamedTensors trainable;     // optimised, gradient-averaged, clipped
+  optim::NamedTensors checkpointed;  // saved and restored (usually == trainable)
+  std::string out_dir;               // checkpoints go to <out_dir>/checkpoints
   bool resume = true;
 };
 

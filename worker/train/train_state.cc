@@ -60,7 +60,8 @@ void Prune(const fs::path& root, const std::string& stage, const std::string& ke
 }  // namespace
 
 StatusOr<std::string> SaveTrainCheckpoint(const std::string& dir, const TrainPosition& pos,
-                                          const NamedTensors& params, torch::optim::Optimizer& optimizer) {
+                                          const optim::NamedTensors& params,
+                                          torch::optim::Optimizer& optimizer) {
   fs::path root = fs::path(dir) / "checkpoints";
   std::error_code ec;
   fs::create_directories(root, ec);
@@ -101,7 +102,7 @@ StatusOr<std::string> SaveTrainCheckpoint(const std::string& dir, const TrainPos
 
 StatusOr<std::optional<TrainPosition>> LoadLatestTrainCheckpoint(const std::string& dir,
                                                                  const std::string& stage,
-                                                                 const NamedTensors& params,
+                                                                 const optim::NamedTensors& params,
                                                                  torch::optim::Optimizer& optimizer) {
   fs::path root = fs::path(dir) / "checkpoints";
   std::ifstream latest(root / "latest");

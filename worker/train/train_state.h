@@ -20,7 +20,7 @@
 #include <string>
 
 #include "common/status.h"
-#include "worker/train/optimizer.h"
+#include "worker/optim/optimizer.h"
 
 namespace flyp::train {
 
@@ -34,7 +34,8 @@ struct TrainPosition {
 // Writes a checkpoint of `params` and `optimizer` at `pos`. Returns the
 // folder written.
 StatusOr<std::string> SaveTrainCheckpoint(const std::string& dir, const TrainPosition& pos,
-                                          const NamedTensors& params, torch::optim::Optimizer& optimizer);
+                                          const optim::NamedTensors& params,
+                                          torch::optim::Optimizer& optimizer);
 
 // Loads the latest checkpoint of `stage` into `params` and `optimizer`.
 // nullopt when there is none (or the latest belongs to another stage).
@@ -42,7 +43,7 @@ StatusOr<std::string> SaveTrainCheckpoint(const std::string& dir, const TrainPos
 // tensors do not match `params` (names and shapes).
 StatusOr<std::optional<TrainPosition>> LoadLatestTrainCheckpoint(const std::string& dir,
                                                                  const std::string& stage,
-                                                                 const NamedTensors& params,
+                                                                 const optim::NamedTensors& params,
                                                                  torch::optim::Optimizer& optimizer);
 
 // Writes `contents` to `path` atomically (temporary file, fsync, rename).

@@ -10,11 +10,11 @@
 #include "worker/data/memory_dataset.h"
 #include "worker/dist/contrastive_loss.h"
 #include "worker/dist/single_communicator.h"
+#include "worker/optim/lr_schedule.h"
+#include "worker/optim/optimizer.h"
 #include "worker/train/classifier.h"
-#include "worker/train/lr_schedule.h"
+#include "worker/train/eval_metrics.h"
 #include "worker/train/methods.h"
-#include "worker/train/metrics.h"
-#include "worker/train/optimizer.h"
 #include "worker/train/train_loop.h"
 #include "worker/train/train_state.h"
 #include "worker/train/wise_ft.h"
@@ -152,32 +152,32 @@ TEST(WiseFtTest, MismatchesAreNamed) {
 // ---- schedule, optimiser, metrics -----------------------------------------
 
 TEST(LrScheduleTest, WarmupThenCosine) {
-  LrScheduleParams p{1.0, 4, 14, v1::LR_SCHEDULE_COSINE};
-  EXPECT_DOUBLE_EQ(LearningRateAt(p, 0), 0.25);
-  EXPECT_DOUBLE_EQ(LearningRateAt(p, 3), 1.0);
-  EXPECT_DOUBLE_EQ(LearningRateAt(p, 4), 1.0);    // cosine start
-  EXPECT_NEAR(LearningRateAt(p, 9), 0.5, 1e-12);  // halfway: cos(pi/2)
-  EXPECT_NEAR(LearningRateAt(p, 14), 0.0, 1e-12);
+  optim::LrScheduleParams p{1.0, 4, 14, v1::LR_SCHEDULE_COSINE};
+  EXPECT_DOUBLE_EQ(optim::LearningRateAt(p, 0), 0.25);
+  EXPECT_DOUBLE_EQ(optim::LearningRateAt(p, 3), 1.0);
+  EXPECT_DOUBLE_EQ(optim::LearningRateAt(p, 4), 1.0);    // cosine start
+  EXPECT_NEAR(optim::LearningRateAt(p, 9), 0.5, 1e-12);  // halfway: cos(pi/2)
+  EXPECT_NEAR(optim::LearningRateAt(p, 14), 0.0, 1e-12);
   p.kind = v1::LR_SCHEDULE_CONSTANT;
-  EXPECT_DOUBLE_EQ(LearningRateAt(p, 9), 1.0);
+  EXPECT_DOUBLE_EQ(optim::LearningRateAt(p, 9), 1.0);
 }
 
 TEST(OptimizerTest, BiasesNormsAndLogitScaleAreNotDecayed) {
-  NamedTensors params = {{"visual.proj", torch::zeros({4, 2}, torch::requires_grad())},
-                         {"visual.ln_pre.weight", torch::zeros({4}, torch::requires_grad())},
-                         {"logit_scale", torch::zeros({}, torch::requires_grad())},
-                         {"frozen", torch::zeros({4, 4})}};
-  auto g = SplitDecayGroups(params, true);
+  optim::NamedTensors params = {{"visual.proj", torch::zeros({4, 2}, torch::requires_grad())},
+                                {"visual.ln_pre.weight", torch::zeros({4}, torch::requires_grad())},
+                                {"logit_scale", torch::zeros({}, torch::requires_grad())},
+                                {"frozen", torch::zeros({4, 4})}};
+  auto g = optim::SplitDecayGroups(params, true);
   ASSERT_EQ(g.decay.size(), 1u);
   EXPECT_EQ(g.decay[0].first, "visual.proj");
   ASSERT_EQ(g.no_decay.size(), 2u);
-  EXPECT_EQ(SplitDecayGroups(params, false).decay.size(), 3u);
+  EXPECT_EQ(optim::SplitDecayGroups(params, false).decay.size(), 3u);
 }
 
 TEST(OptimizerTest, ClipGradNormScalesToMax) {
   auto a = torch::zeros({2}, torch::requires_grad());
   a.mutable_grad() = torch::tensor({3.0f, 4.0f});
-  EXPECT_NEAR(ClipGradNorm({a}, 1.0), 5.0, 1e-6);
+  EXPECT_NEAR(optim::ClipGradNorm({a}, 1.0), 5.0, 1e-6);
   EXPECT_NEAR(a.grad().norm().item<float>(), 1.0f, 1e-5);
 }
 
@@ -259,7 +259,7 @@ torch::Tensor TrainToy(const std::string& dir, int64_t crash_at, bool* resumed =
   EXPECT_TRUE(loader.ok());
   torch::manual_seed(0);
   torch::nn::Linear net(48, 2);
-  NamedTensors params = {{"weight", net->weight}, {"bias", net->bias}};
+  optim::NamedTensors params = {{"weight", net->weight}, {"bias", net->bias}};
   LoopConfig cfg{"toy", params, params, dir, true};
   LoopHooks hooks;
   hooks.step = [&](const data::Batch& b, int64_t step) {
@@ -291,15 +291,15 @@ TEST(ResumeTest, InterruptedRunEndsWithTheSameParameters) {
 TEST(TrainStateTest, CheckpointRoundTripsTensorsAndOptimizer) {
   std::string dir = testing::TempDir() + "/state";
   auto w = torch::randn({3, 2}, torch::requires_grad());
-  NamedTensors params = {{"w", w}};
-  auto opt = BuildOptimizer(SplitDecayGroups(params, true), ToySpec().optim());
+  optim::NamedTensors params = {{"w", w}};
+  auto opt = optim::BuildOptimizer(optim::SplitDecayGroups(params, true), ToySpec().optim());
   w.mutable_grad() = torch::ones({3, 2});
   opt->step();
   auto saved = w.detach().clone();
   ASSERT_TRUE(SaveTrainCheckpoint(dir, {"toy", 5, 1, 2}, params, *opt).ok());
   torch::NoGradGuard no_grad;
   w.zero_();
-  auto opt2 = BuildOptimizer(SplitDecayGroups(params, true), ToySpec().optim());
+  auto opt2 = optim::BuildOptimizer(optim::SplitDecayGroups(params, true), ToySpec().optim());
   auto pos = LoadLatestTrainCheckpoint(dir, "toy", params, *opt2);
   ASSERT_TRUE(pos.ok()) << pos.status();
   ASSERT_TRUE(pos->has_value());
@@ -314,11 +314,11 @@ TEST(TrainStateTest, CheckpointRoundTripsTensorsAndOptimizer) {
 
 TEST(TrainStateTest, MismatchedCheckpointIsRejectedByName) {
   std::string dir = testing::TempDir() + "/mismatch";
-  NamedTensors a = {{"w", torch::zeros({2}, torch::requires_grad())}};
-  auto opt = BuildOptimizer(SplitDecayGroups(a, true), ToySpec().optim());
+  optim::NamedTensors a = {{"w", torch::zeros({2}, torch::requires_grad())}};
+  auto opt = optim::BuildOptimizer(optim::SplitDecayGroups(a, true), ToySpec().optim());
   ASSERT_TRUE(SaveTrainCheckpoint(dir, {"toy", 1, 0, 1}, a, *opt).ok());
-  NamedTensors b = {{"v", torch::zeros({2}, torch::requires_grad())}};
-  auto opt_b = BuildOptimizer(SplitDecayGroups(b, true), ToySpec().optim());
+  optim::NamedTensors b = {{"v", torch::zeros({2}, torch::requires_grad())}};
+  auto opt_b = optim::BuildOptimizer(optim::SplitDecayGroups(b, true), ToySpec().optim());
   auto r = LoadLatestTrainCheckpoint(dir, "toy", b, *opt_b);
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(r.status().message().find("this job expects 'v'"), std::string::npos) << r.status();

@@ -1,0 +1,54 @@
+#include "common/spec/job_spec.h"
+
+#include <fstream>
+#include <sstream>
+
+namespace flyp {
+
+std::string SpecLoad::ErrorText() const {
+  std::string out;
+  for (const auto& e : errors) out += e.ToString() + "\n";
+  return out;
+}
+
+SpecLoad NormalizeJobSpec(const v1::JobSpec& spec) {
+  SpecLoad load;
+  load.spec = spec;
+  ApplyJobSpecDefaults(&load.spec);
+  load.errors = ValidateJobSpec(load.spec);
+  return load;
+}
+
+SpecLoad LoadJobSpecYaml(std::string_view yaml) {
+  v1::JobSpec raw;
+  std::vector<FieldError> errors;
+  if (!YamlToMessage(yaml, &raw, &errors)) {
+    SpecLoad load;
+    load.errors = std::move(errors);
+    return load;
+  }
+  return NormalizeJobSpec(raw);
+}
+
+SpecLoad LoadJobSpecFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    SpecLoad load;
+    load.errors.push_back({"", "cannot read spec file '" + path + "'"});
+    return load;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return LoadJobSpecYaml(ss.str());
+}
+
+Status SpecLoadStatus(const SpecLoad& load) {
+  if (load.ok()) return Status::Ok();
+  std::string text = load.ErrorText();
+  if (!text.empty() && text.back() == '\n') text.pop_back();
+  return InvalidArgumentError(text);
+}
+
+std::string JobSpecToYaml(const v1::JobSpec& spec) { return MessageToYaml(spec); }
+
+}  // namespace flyp

@@ -1,0 +1,510 @@
+#include "common/spec/spec_yaml.h"
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/duration.pb.h>
+#include <google/protobuf/timestamp.pb.h>
+#include <google/protobuf/util/time_util.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+namespace flyp {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::EnumDescriptor;
+using google::protobuf::EnumValueDescriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+
+std::string Join(const std::vector<std::string>& v, const char* sep) {
+  std::string out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) out += sep;
+    out += v[i];
+  }
+  return out;
+}
+
+std::string Child(const std::string& path, const std::string& key) {
+  return path.empty() ? key : path + "." + key;
+}
+
+std::string KindName(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Null:
+      return "nothing";
+    case YAML::NodeType::Scalar:
+      return "'" + n.Scalar() + "'";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    default:
+      return "an undefined value";
+  }
+}
+
+// "ACTIVATION" for enum Activation, "LR_SCHEDULE" for LrSchedule.
+std::string EnumPrefix(const EnumDescriptor* type) {
+  std::string out;
+  const std::string& n = type->name();
+  for (size_t i = 0; i < n.size(); ++i) {
+    char c = n[i];
+    if (i > 0 && std::isupper(static_cast<unsigned char>(c))) out += '_';
+    out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return out + "_";
+}
+
+class YamlReader {
+ public:
+  explicit YamlReader(std::vector<FieldError>* errors) : errors_(errors) {}
+
+  void ReadMessage(const YAML::Node& node, Message* msg, const std::string& path) {
+    if (!node.IsMap()) {
+      Error(path, "expected a mapping, got " + KindName(node));
+      return;
+    }
+    const Descriptor* d = msg->GetDescriptor();
+    for (const auto& kv : node) {
+      const std::string key = kv.first.Scalar();
+      const FieldDescriptor* f = d->FindFieldByName(key);
+      const std::string fpath = Child(path, key);
+      if (f == nullptr) {
+        std::vector<std::string> names;
+        for (int i = 0; i < d->field_count(); ++i) names.push_back(d->field(i)->name());
+        std::string guess = ClosestMatch(key, names);
+        Error(fpath, guess.empty() ? "unknown field (known: " + Join(names, ", ") + ")"
+                                   : "unknown field; did you mean " + guess + "?");
+        continue;
+      }
+      ReadField(kv.second, msg, f, fpath);
+    }
+  }
+
+ private:
+  void Error(const std::string& path, const std::string& message) {
+    errors_->push_back(FieldError{path, message});
+  }
+
+  void ReadField(const YAML::Node& node, Message* msg, const FieldDescriptor* f, const std::string& path) {
+    const Reflection* r = msg->GetReflection();
+    if (node.IsNull()) {
+      Error(path, "missing value");
+      return;
+    }
+    if (f->is_repeated()) {
+      if (!node.IsSequence()) {
+        Error(path, "expected a list, got " + KindName(node));
+        return;
+      }
+      r->ClearField(msg, f);
+      for (size_t i = 0; i < node.size(); ++i) {
+        ReadValue(node[i], msg, f, path + "[" + std::to_string(i) + "]", /*repeated=*/true);
+      }
+      return;
+    }
+    ReadValue(node, msg, f, path, /*repeated=*/false);
+  }
+
+  bool Scalar(const YAML::Node& node, const std::string& path, const char* want) {
+    if (node.IsScalar()) return true;
+    Error(path, std::string("expected ") + want + ", got " + KindName(node));
+    return false;
+  }
+
+  void ReadValue(const YAML::Node& node, Message* msg, const FieldDescriptor* f, const std::string& path,
+                 bool repeated) {
+    const Reflection* r = msg->GetReflection();
+    switch (f->cpp_type()) {
+      case FieldDescriptor::CPPTYPE_MESSAGE: {
+        Message* sub = repeated ? r->AddMessage(msg, f) : r->MutableMessage(msg, f);
+        if (f->message_type()->full_name() == "google.protobuf.Duration") {
+          if (!Scalar(node, path, "a duration such as 30s, 5m or 2h")) return;
+          int64_t s = 0;
+          int32_t ns = 0;
+          if (!ParseDuration(node.Scalar(), &s, &ns)) {
+            Error(path, "expected a duration such as 30s, 5m or 2h, got '" + node.Scalar() + "'");
+            return;
+          }
+          auto* dur = static_cast<google::protobuf::Duration*>(sub);
+          dur->set_seconds(s);
+          dur->set_nanos(ns);
+          return;
+        }
+        ReadMessage(node, sub, path);
+        return;
+      }
+      case FieldDescriptor::CPPTYPE_ENUM: {
+        if (!Scalar(node, path, "a name")) return;
+        const EnumDescriptor* type = f->enum_type();
+        std::string want = node.Scalar();
+        std::string upper = EnumPrefix(type);
+        for (char c : want) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        const EnumValueDescriptor* v = type->FindValueByName(upper);
+        if (v == nullptr || v->number() == 0 || want.empty() ||
+            std::any_of(want.begin(), want.end(), [](unsigned char c) { return std::isupper(c); })) {
+          std::vector<std::string> names = EnumYamlNames(type);
+          std::string guess = ClosestMatch(want, names);
+          Error(path, "unknown value '" + want + "'" +
+                          (guess.empty() ? "" : "; did you mean " + guess + "?") +
+                          " (one of: " + Join(names, ", ") + ")");
+          return;
+        }
+        if (repeated)
+          r->AddEnum(msg, f, v);
+        else
+          r->SetEnum(msg, f, v);
+        return;
+      }
+      case FieldDescriptor::CPPTYPE_BOOL: {
+        if (!Scalar(node, path, "true or false")) return;
+        const std::string& s = node.Scalar();
+        bool b;
+        if (s == "true" || s == "True" || s == "yes")
+          b = true;
+        else if (s == "false" || s == "False" || s == "no")
+          b = false;
+        else {
+          Error(path, "expected true or false, got '" + s + "'");
+          return;
+        }
+        if (repeated)
+          r->AddBool(msg, f, b);
+        else
+          r->SetBool(msg, f, b);
+        return;
+      }
+      case FieldDescriptor::CPPTYPE_STRING: {
+        if (!Scalar(node, path, "a string")) return;
+        if (repeated)
+          r->AddString(msg, f, node.Scalar());
+        else
+          r->SetString(msg, f, node.Scalar());
+        return;
+      }
+      case FieldDescriptor::CPPTYPE_INT32:
+      case FieldDescriptor::CPPTYPE_INT64:
+      case FieldDescriptor::CPPTYPE_UINT32:
+      case FieldDescriptor::CPPTYPE_UINT64: {
+        if (!Scalar(node, path, "an integer")) return;
+        const std::string& s = node.Scalar();
+        long long v = 0;
+        auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (ec != std::errc() || end != s.data() + s.size()) {
+          Error(path, "expected an integer, got '" + s + "'");
+          return;
+        }
+        bool is32 = f->cpp_type() == FieldDescriptor::CPPTYPE_INT32 ||
+                    f->cpp_type() == FieldDescriptor::CPPTYPE_UINT32;
+        if (is32 && (v > std::numeric_limits<int32_t>::max() || v < std::numeric_limits<int32_t>::min())) {
+          Error(path, "integer out of range, got '" + s + "'");
+          return;
+        }
+        switch (f->cpp_type()) {
+          case FieldDescriptor::CPPTYPE_INT32:
+            if (repeated)
+              r->AddInt32(msg, f, static_cast<int32_t>(v));
+            else
+              r->SetInt32(msg, f, static_cast<int32_t>(v));
+            break;
+          case FieldDescriptor::CPPTYPE_INT64:
+            if (repeated)
+              r->AddInt64(msg, f, v);
+            else
+              r->SetInt64(msg, f, v);
+            break;
+          case FieldDescriptor::CPPTYPE_UINT32:
+            if (repeated)
+              r->AddUInt32(msg, f, static_cast<uint32_t>(v));
+            else
+              r->SetUInt32(msg, f, static_cast<uint32_t>(v));
+            break;
+          default:
+            if (repeated)
+              r->AddUInt64(msg, f, static_cast<uint64_t>(v));
+            else
+              r->SetUInt64(msg, f, static_cast<uint64_t>(v));
+        }
+        return;
+      }
+      case FieldDescriptor::CPPTYPE_FLOAT:
+      case FieldDescriptor::CPPTYPE_DOUBLE: {
+        if (!Scalar(node, path, "a number")) return;
+        const std::string& s = node.Scalar();
+        double v = 0;
+        auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v)) {
+          Error(path, "expected a number, got '" + s + "'");
+          return;
+        }
+        if (f->cpp_type() == FieldDescriptor::CPPTYPE_FLOAT) {
+          float fv = 0;
+          std::from_chars(s.data(), s.data() + s.size(), fv);  // exact float rounding of the text
+          if (repeated)
+            r->AddFloat(msg, f, fv);
+          else
+            r->SetFloat(msg, f, fv);
+        } else {
+          if (repeated)
+            r->AddDouble(msg, f, v);
+          else
+            r->SetDouble(msg, f, v);
+        }
+        return;
+      }
+    }
+  }
+
+  std::vector<FieldError>* errors_;
+};
+
+template <typename T>
+std::string ShortestNumber(T v) {
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  std::string s(buf, end);
+  // Keep floats recognisable as floats in YAML ("1" -> "1.0") unless exponent.
+  if (s.find_first_of(".en") == std::string::npos) s += ".0";
+  return s;
+}
+
+void EmitValue(YAML::Emitter& out, const Message& msg, const FieldDescriptor* f, int index);
+
+void EmitMessage(YAML::Emitter& out, const Message& msg) {
+  const Reflection* r = msg.GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  r->ListFields(msg, &fields);  // set fields, in field-number order
+  std::sort(fields.begin(), fields.end(),
+            [](const FieldDescriptor* a, const FieldDescriptor* b) { return a->index() < b->index(); });
+  out << YAML::BeginMap;
+  for (const FieldDescriptor* f : fields) {
+    out << YAML::Key << f->name() << YAML::Value;
+    if (f->is_repeated()) {
+      bool flow = f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE &&
+                  f->cpp_type() != FieldDescriptor::CPPTYPE_STRING;
+      out << (flow ? YAML::Flow : YAML::Block) << YAML::BeginSeq;
+      for (int i = 0; i < r->FieldSize(msg, f); ++i) EmitValue(out, msg, f, i);
+      out << YAML::EndSeq;
+    } else {
+      EmitValue(out, msg, f, -1);
+    }
+  }
+  out << YAML::EndMap;
+}
+
+void EmitValue(YAML::Emitter& out, const Message& msg, const FieldDescriptor* f, int i) {
+  const Reflection* r = msg.GetReflection();
+  const bool rep = i >= 0;
+  switch (f->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_MESSAGE: {
+      const Message& sub = rep ? r->GetRepeatedMessage(msg, f, i) : r->GetMessage(msg, f);
+      if (f->message_type()->full_name() == "google.protobuf.Duration") {
+        const auto& d = static_cast<const google::protobuf::Duration&>(sub);
+        out << FormatDuration(d.seconds(), d.nanos());
+      } else if (f->message_type()->full_name() == "google.protobuf.Timestamp") {
+        // RFC 3339, as the JSON mapping writes it (e.g. Job status times).
+        out << google::protobuf::util::TimeUtil::ToString(
+            static_cast<const google::protobuf::Timestamp&>(sub));
+      } else {
+        EmitMessage(out, sub);
+      }
+      return;
+    }
+    case FieldDescriptor::CPPTYPE_ENUM:
+      out << EnumYamlName(rep ? r->GetRepeatedEnum(msg, f, i) : r->GetEnum(msg, f));
+      return;
+    case FieldDescriptor::CPPTYPE_BOOL:
+      out << ((rep ? r->GetRepeatedBool(msg, f, i) : r->GetBool(msg, f)) ? "true" : "false");
+      return;
+    case FieldDescriptor::CPPTYPE_STRING: {
+      std::string s = rep ? r->GetRepeatedString(msg, f, i) : r->GetString(msg, f);
+      out << YAML::DoubleQuoted << s;
+      return;
+    }
+    case FieldDescriptor::CPPTYPE_INT32:
+      out << (rep ? r->GetRepeatedInt32(msg, f, i) : r->GetInt32(msg, f));
+      return;
+    case FieldDescriptor::CPPTYPE_INT64:
+      out << (rep ? r->GetRepeatedInt64(msg, f, i) : r->GetInt64(msg, f));
+      return;
+    case FieldDescriptor::CPPTYPE_UINT32:
+      out << (rep ? r->GetRepeatedUInt32(msg, f, i) : r->GetUInt32(msg, f));
+      return;
+    case FieldDescriptor::CPPTYPE_UINT64:
+      out << (rep ? r->GetRepeatedUInt64(msg, f, i) : r->GetUInt64(msg, f));
+      return;
+    case FieldDescriptor::CPPTYPE_FLOAT:
+      out << ShortestNumber(rep ? r->GetRepeatedFloat(msg, f, i) : r->GetFloat(msg, f));
+      return;
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      out << ShortestNumber(rep ? r->GetRepeatedDouble(msg, f, i) : r->GetDouble(msg, f));
+      return;
+  }
+}
+
+}  // namespace
+
+std::string EnumYamlName(const EnumValueDescriptor* value) {
+  std::string prefix = EnumPrefix(value->type());
+  std::string name = value->name();
+  if (name.rfind(prefix, 0) == 0) name = name.substr(prefix.size());
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return name;
+}
+
+std::vector<std::string> EnumYamlNames(const EnumDescriptor* type) {
+  std::vector<std::string> out;
+  for (int i = 0; i < type->value_count(); ++i) {
+    if (type->value(i)->number() != 0) out.push_back(EnumYamlName(type->value(i)));
+  }
+  return out;
+}
+
+bool YamlToMessage(std::string_view yaml, Message* msg, std::vector<FieldError>* errors) {
+  size_t before = errors->size();
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    errors->push_back(FieldError{"", "YAML syntax error at line " + std::to_string(e.mark.line + 1) +
+                                         ", column " + std::to_string(e.mark.column + 1) + ": " + e.msg});
+    return false;
+  }
+  if (root.IsNull()) {
+    errors->push_back(FieldError{"", "the spec is empty"});
+    return false;
+  }
+  YamlReader(errors).ReadMessage(root, msg, "");
+  return errors->size() == before;
+}
+
+std::string MessageToYaml(const Message& msg) {
+  YAML::Emitter out;
+  out.SetIndent(2);
+  EmitMessage(out, msg);
+  return std::string(out.c_str()) + "\n";
+}
+
+bool ParseDuration(std::string_view text, int64_t* seconds, int32_t* nanos) {
+  std::string s(text);
+  if (s.empty()) return false;
+  bool neg = false;
+  size_t i = 0;
+  if (s[0] == '-') {
+    neg = true;
+    i = 1;
+  }
+  // A bare integer is seconds.
+  if (i < s.size() && std::all_of(s.begin() + static_cast<long>(i), s.end(), ::isdigit)) {
+    long long v = std::stoll(s.substr(i));
+    *seconds = neg ? -v : v;
+    *nanos = 0;
+    return true;
+  }
+  long double total = 0;  // seconds
+  bool any = false;
+  while (i < s.size()) {
+    size_t start = i;
+    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
+    if (start == i) return false;
+    long double num = 0;
+    try {
+      num = std::stold(s.substr(start, i - start));
+    } catch (...) {
+      return false;
+    }
+    size_t ustart = i;
+    while (i < s.size() && std::isalpha(static_cast<unsigned char>(s[i]))) ++i;
+    std::string unit = s.substr(ustart, i - ustart);
+    long double scale;
+    if (unit == "h")
+      scale = 3600;
+    else if (unit == "m")
+      scale = 60;
+    else if (unit == "s")
+      scale = 1;
+    else if (unit == "ms")
+      scale = 1e-3L;
+    else if (unit == "us")
+      scale = 1e-6L;
+    else if (unit == "ns")
+      scale = 1e-9L;
+    else
+      return false;
+    total += num * scale;
+    any = true;
+  }
+  if (!any) return false;
+  long long whole = static_cast<long long>(total);
+  long long ns = std::llround((total - static_cast<long double>(whole)) * 1e9L);
+  if (ns >= 1000000000LL) {
+    whole += 1;
+    ns -= 1000000000LL;
+  }
+  *seconds = neg ? -whole : whole;
+  *nanos = static_cast<int32_t>(neg ? -ns : ns);
+  return true;
+}
+
+std::string FormatDuration(int64_t seconds, int32_t nanos) {
+  if (nanos != 0) {
+    // Milliseconds when exact, else nanoseconds.
+    long long total_ns = static_cast<long long>(seconds) * 1000000000LL + nanos;
+    if (total_ns % 1000000 == 0) return std::to_string(total_ns / 1000000) + "ms";
+    return std::to_string(total_ns) + "ns";
+  }
+  if (seconds == 0) return "0s";
+  std::string out = seconds < 0 ? "-" : "";
+  int64_t s = seconds < 0 ? -seconds : seconds;
+  if (s >= 3600) {
+    out += std::to_string(s / 3600) + "h";
+    s %= 3600;
+  }
+  if (s >= 60) {
+    out += std::to_string(s / 60) + "m";
+    s %= 60;
+  }
+  if (s > 0) out += std::to_string(s) + "s";
+  return out;
+}
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t sub = prev[j - 1] + (std::tolower(static_cast<unsigned char>(a[i - 1])) ==
+                                          std::tolower(static_cast<unsigned char>(b[j - 1]))
+                                      ? 0
+                                      : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string ClosestMatch(std::string_view word, const std::vector<std::string>& candidates) {
+  std::string best;
+  size_t best_d = std::numeric_limits<size_t>::max();
+  for (const auto& c : candidates) {
+    size_t d = EditDistance(word, c);
+    if (d < best_d) {
+      best_d = d;
+      best = c;
+    }
+  }
+  size_t limit = std::max<size_t>(2, word.size() / 3);
+  return best_d <= limit ? best : std::string();
+}
+
+}  // namespace flyp

@@ -1,0 +1,59 @@
+// YAML <-> protobuf for job specs, driven by the message descriptors: YAML
+// keys are proto field names, enum values are written without their type
+// prefix in lower case (Method METHOD_FLYP <-> "flyp"), and
+// google.protobuf.Duration fields are strings such as "90s", "5m", "1h30m".
+//
+// This is only the front end: it checks syntax, field names and types; the
+// meaning of values is checked by ValidateJobSpec (common/spec/spec_validate.h).
+#pragma once
+
+#include <google/protobuf/message.h>
+
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace flyp {
+
+// One problem in a spec: the dotted field path ("optim.learning_rate",
+// "data.ood[1].shifts[0].kind") and what is wrong with it.
+struct FieldError {
+  std::string path;
+  std::string message;
+  std::string ToString() const { return path.empty() ? message : path + ": " + message; }
+  bool operator==(const FieldError& o) const { return path == o.path && message == o.message; }
+};
+// For test failure messages.
+inline void PrintTo(const FieldError& e, std::ostream* os) { *os << e.ToString(); }
+
+// Fills `msg` from YAML text. Only keys present in the YAML are set, so the
+// caller may pre-fill `msg` or apply defaults afterwards. Every problem found
+// is appended to `errors` (parsing continues past bad fields); returns true
+// when none were found.
+bool YamlToMessage(std::string_view yaml, google::protobuf::Message* msg, std::vector<FieldError>* errors);
+
+// Writes every set field of `msg` as block-style YAML, in field order.
+// Floating-point values use the shortest form that parses back exactly, so
+// YamlToMessage(MessageToYaml(m)) == m.
+std::string MessageToYaml(const google::protobuf::Message& msg);
+
+// "1h30m", "90s", "250ms", "2h", or a bare integer (seconds). Fractions are
+// allowed per unit ("1.5h"). Negative durations are accepted here and
+// rejected by validation where they make no sense.
+bool ParseDuration(std::string_view text, int64_t* seconds, int32_t* nanos);
+std::string FormatDuration(int64_t seconds, int32_t nanos);
+
+// Levenshtein distance, and the closest candidate within a small distance
+// (for "did you mean ...?"); empty when nothing is close.
+size_t EditDistance(std::string_view a, std::string_view b);
+std::string ClosestMatch(std::string_view word, const std::vector<std::string>& candidates);
+
+// Enum value <-> YAML name: ACTIVATION_QUICK_GELU of enum Activation <-> "quick_gelu".
+std::string EnumYamlName(const google::protobuf::EnumValueDescriptor* value);
+// The YAML names of an enum's values, UNSPECIFIED excluded.
+std::vector<std::string> EnumYamlNames(const google::protobuf::EnumDescriptor* type);
+
+}  // namespace flyp

@@ -1,0 +1,39 @@
+// The CPU's OpenBLAS kernels: which ones the library picked, and the
+// re-execution of flyp-worker that makes it pick the right ones.
+//
+// An OpenBLAS release chooses its kernels by CPU model when it is loaded and
+// falls back to the generic SSE3 "Prescott" kernels on models it does not
+// know (Debian 12's 0.3.21 on Xeon family 6 model 207, Emerald Rapids): sgemm,
+// most of a training step on CPU, then runs about 3x slower (see
+// docs/performance.md). OPENBLAS_CORETYPE, read only at load time, overrides
+// the choice.
+//
+// Thread safety: OpenBlasCoreName and ChooseOpenBlasCoreType are thread-safe;
+// ReexecWithTunedOpenBlas must run before any other thread starts.
+#pragma once
+
+#include <string>
+
+namespace flyp::worker {
+
+// The kernels in use ("Prescott", "SkylakeX", ...), or "" when OpenBLAS is
+// not loaded (e.g. a LibTorch built with MKL).
+std::string OpenBlasCoreName();
+
+// The OPENBLAS_CORETYPE worth forcing: "SkylakeX" with AVX-512 F/BW/VL/DQ,
+// "Haswell" with AVX2 + FMA, when `current_core` is a generic fallback
+// ("Prescott", "Core2", "Nehalem", "Sandybridge" with AVX2); "" otherwise.
+std::string ChooseOpenBlasCoreType(const std::string& current_core, bool avx512, bool avx2_fma);
+
+// For the first lines of main(), before any thread starts: when
+// OPENBLAS_CORETYPE is unset and ChooseOpenBlasCoreType() on this CPU says
+// so, sets it and re-executes /proc/self/exe with the same arguments (once;
+// FLYP_OPENBLAS_REEXEC guards against loops). Returns (doing nothing) when no
+// change is needed, FLYP_OPENBLAS_TUNING=0 is set, or exec fails.
+void ReexecWithTunedOpenBlas(char** argv);
+
+// Whether this process is the re-executed one (OPENBLAS_CORETYPE was set by
+// ReexecWithTunedOpenBlas).
+bool OpenBlasTunedByReexec();
+
+}  // namespace flyp::worker

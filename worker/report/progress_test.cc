@@ -1,0 +1,272 @@
+#include "worker/report/progress.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "common/json.h"
+#include "tests/testing/test_env.h"
+
+namespace flyp::report {
+namespace {
+
+using std::chrono::milliseconds;
+
+// 2024-05-01T12:34:56.789Z
+WallTime FixedTime() { return WallTime(milliseconds(1714566896789LL)); }
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// Everything written to a tmpfile-backed FILE*.
+std::string Drain(std::FILE* f) {
+  std::fflush(f);
+  std::rewind(f);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
+  return out;
+}
+
+ProgressEvent SampleProgress() {
+  ProgressEvent e;
+  e.step = 120;
+  e.total_steps = 2000;
+  e.epoch = 1;
+  e.total_epochs = 3;
+  e.loss = 2.31344;
+  e.learning_rate = 9.87e-5;
+  e.logit_scale = 14.2857;
+  e.samples_per_second = 312.42;
+  e.eta_seconds = 252;
+  e.time = FixedTime();
+  return e;
+}
+
+TEST(FormatDurationTest, Exact) {
+  EXPECT_EQ(FormatDuration(0), "0s");
+  EXPECT_EQ(FormatDuration(0.4), "0s");
+  EXPECT_EQ(FormatDuration(0.5), "1s");
+  EXPECT_EQ(FormatDuration(59), "59s");
+  EXPECT_EQ(FormatDuration(59.6), "1m00s");
+  EXPECT_EQ(FormatDuration(60), "1m00s");
+  EXPECT_EQ(FormatDuration(252), "4m12s");
+  EXPECT_EQ(FormatDuration(245), "4m05s");
+  EXPECT_EQ(FormatDuration(3599), "59m59s");
+  EXPECT_EQ(FormatDuration(3600), "1h00m");
+  EXPECT_EQ(FormatDuration(3720), "1h02m");
+  EXPECT_EQ(FormatDuration(3779), "1h02m");  // minutes truncated
+  EXPECT_EQ(FormatDuration(86399), "23h59m");
+  EXPECT_EQ(FormatDuration(86400 * 2 + 3 * 3600 + 59), "2d03h");
+  EXPECT_EQ(FormatDuration(-1), "?");
+  EXPECT_EQ(FormatDuration(NAN), "?");
+  EXPECT_EQ(FormatDuration(INFINITY), "?");
+}
+
+TEST(FormatRfc3339Test, Exact) {
+  EXPECT_EQ(FormatRfc3339(FixedTime()), "2024-05-01T12:34:56.789Z");
+  EXPECT_EQ(FormatRfc3339(WallTime(milliseconds(0))), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(FormatRfc3339(WallTime(milliseconds(-1))), "1969-12-31T23:59:59.999Z");
+}
+
+TEST(ProgressLineTest, Exact) {
+  EXPECT_EQ(FormatProgressLine(SampleProgress()),
+            "step 120/2000 (6.0%) epoch 1/3 loss 2.3134 lr 9.87e-05 scale 14.29 312.4 samples/s ETA 4m12s");
+  ProgressEvent unknown = SampleProgress();
+  unknown.total_steps = 0;
+  unknown.total_epochs = 0;
+  unknown.eta_seconds = -1;
+  EXPECT_EQ(FormatProgressLine(unknown),
+            "step 120 epoch 1 loss 2.3134 lr 9.87e-05 scale 14.29 312.4 samples/s ETA ?");
+}
+
+TEST(ProgressLineTest, EvalAndState) {
+  EvalEvent ev{"id_test", 0.71234, 0.6, 2, FixedTime()};
+  EXPECT_EQ(FormatEvalLine(ev), "eval id_test accuracy 71.23% macro-F1 60.00% (epoch 2)");
+  EXPECT_EQ(FormatEvalLine(EvalEvent{"rotated", 0.5, std::nullopt, std::nullopt, {}}),
+            "eval rotated accuracy 50.00%");
+  EXPECT_EQ(FormatStateLine(StateEvent{Phase::kCheckpoint, "/ckpt/step_100", {}}),
+            "state checkpoint: /ckpt/step_100");
+  EXPECT_EQ(FormatStateLine(StateEvent{Phase::kCompleted, "", {}}), "state completed");
+}
+
+TEST(EtaEstimatorTest, MovingAverageOfSecondsPerStep) {
+  EtaEstimator eta(0.5);
+  EXPECT_FALSE(eta.has_rate());
+  EXPECT_EQ(eta.EtaSeconds(100), -1);
+  eta.Observe(0, 100.0, 0);  // baseline only (start-up time ignored)
+  EXPECT_FALSE(eta.has_rate());
+  eta.Observe(10, 110.0, 320);  // 1 s/step, 32 samples/s: initialises
+  EXPECT_DOUBLE_EQ(eta.seconds_per_step(), 1.0);
+  EXPECT_DOUBLE_EQ(eta.samples_per_second(), 32.0);
+  EXPECT_DOUBLE_EQ(eta.EtaSeconds(100), 90.0);
+  eta.Observe(20, 140.0, 640);  // 3 s/step: 1 + 0.5 * (3 - 1) = 2
+  EXPECT_DOUBLE_EQ(eta.seconds_per_step(), 2.0);
+  // samples/s: 32 + 0.5 * (320/30 - 32)
+  EXPECT_DOUBLE_EQ(eta.samples_per_second(), 32 + 0.5 * (320.0 / 30.0 - 32));
+  EXPECT_DOUBLE_EQ(eta.EtaSeconds(100), 160.0);  // 80 steps * 2 s
+  eta.Observe(20, 150.0, 640);                   // no new step: ignored
+  eta.Observe(25, 140.0, 700);                   // time went backwards: ignored
+  EXPECT_DOUBLE_EQ(eta.seconds_per_step(), 2.0);
+  eta.Observe(100, 300.0, 3200);
+  EXPECT_EQ(eta.EtaSeconds(100), 0);
+}
+
+TEST(EventJsonTest, ProgressFields) {
+  StatusOr<Json> j = ParseJson(ProgressEventJson(SampleProgress(), WallTime{}));
+  ASSERT_TRUE(j.ok()) << j.status();
+  EXPECT_EQ(j->Find("type")->as_string(), "progress");
+  EXPECT_EQ(j->Find("step")->as_int64(), 120);
+  EXPECT_EQ(j->Find("total_steps")->as_int64(), 2000);
+  EXPECT_EQ(j->Find("epoch")->as_int64(), 1);
+  EXPECT_DOUBLE_EQ(j->Find("loss")->as_double(), 2.31344);
+  EXPECT_DOUBLE_EQ(j->Find("lr")->as_double(), 9.87e-5);
+  EXPECT_DOUBLE_EQ(j->Find("logit_scale")->as_double(), 14.2857);
+  EXPECT_DOUBLE_EQ(j->Find("samples_per_second")->as_double(), 312.42);
+  EXPECT_DOUBLE_EQ(j->Find("eta_seconds")->as_double(), 252);
+  EXPECT_EQ(j->Find("time")->as_string(), "2024-05-01T12:34:56.789Z");
+
+  ProgressEvent unstamped = SampleProgress();
+  unstamped.time = WallTime{};
+  unstamped.eta_seconds = -1;
+  unstamped.loss = NAN;
+  j = ParseJson(ProgressEventJson(unstamped, FixedTime()));
+  ASSERT_TRUE(j.ok()) << j.status();
+  EXPECT_TRUE(j->Find("eta_seconds")->is_null());
+  EXPECT_TRUE(j->Find("loss")->is_null());
+  EXPECT_EQ(j->Find("time")->as_string(), "2024-05-01T12:34:56.789Z");
+}
+
+TEST(EventWriterTest, LinesParseBackWithTheExpectedFields) {
+  const std::string path = flyp::testing::TempDir() + "/run/events.jsonl";
+  {
+    StatusOr<std::unique_ptr<EventWriter>> w = EventWriter::Open(path);
+    ASSERT_TRUE(w.ok()) << w.status();
+    (*w)->OnState(StateEvent{Phase::kStarted, "world size 2", FixedTime()});
+    (*w)->OnProgress(SampleProgress());
+    // Flushed per line: visible before the writer is closed.
+    EXPECT_EQ(Lines(flyp::testing::ReadFileOrDie(path)).size(), 2u);
+    (*w)->OnEval(EvalEvent{"rotated \"90\"", 0.625, std::nullopt, 1, FixedTime()});
+    (*w)->OnState(StateEvent{Phase::kCompleted, "", {}});
+    EXPECT_TRUE((*w)->status().ok());
+  }
+  {
+    // Appends: a restarted job continues the file.
+    StatusOr<std::unique_ptr<EventWriter>> w = EventWriter::Open(path);
+    ASSERT_TRUE(w.ok()) << w.status();
+    (*w)->OnState(StateEvent{Phase::kFailed, "rank 1 exited", FixedTime()});
+  }
+  const std::vector<std::string> lines = Lines(flyp::testing::ReadFileOrDie(path));
+  ASSERT_EQ(lines.size(), 5u);
+  std::vector<Json> events;
+  for (const std::string& line : lines) {
+    StatusOr<Json> j = ParseJson(line);
+    ASSERT_TRUE(j.ok()) << line << ": " << j.status();
+    ASSERT_NE(j->Find("time"), nullptr) << line;
+    events.push_back(*j);
+  }
+  EXPECT_EQ(events[0].Find("type")->as_string(), "state");
+  EXPECT_EQ(events[0].Find("phase")->as_string(), "started");
+  EXPECT_EQ(events[0].Find("message")->as_string(), "world size 2");
+  EXPECT_EQ(events[1].Find("type")->as_string(), "progress");
+  EXPECT_EQ(events[1].Find("step")->as_int64(), 120);
+  EXPECT_EQ(events[2].Find("type")->as_string(), "eval");
+  EXPECT_EQ(events[2].Find("split")->as_string(), "rotated \"90\"");
+  EXPECT_DOUBLE_EQ(events[2].Find("accuracy")->as_double(), 0.625);
+  EXPECT_EQ(events[2].Find("epoch")->as_int64(), 1);
+  EXPECT_EQ(events[2].Find("macro_f1"), nullptr);
+  EXPECT_EQ(events[3].Find("phase")->as_string(), "completed");
+  EXPECT_EQ(events[3].Find("time")->as_string().size(), std::string("2024-05-01T12:34:56.789Z").size());
+  EXPECT_EQ(events[4].Find("phase")->as_string(), "failed");
+  EXPECT_EQ(events[4].Find("message")->as_string(), "rank 1 exited");
+}
+
+TEST(EventWriterTest, OpenFailureNamesThePath) {
+  const std::string file = flyp::testing::TempDir() + "/not_a_dir";
+  std::ofstream(file) << "x";
+  StatusOr<std::unique_ptr<EventWriter>> w = EventWriter::Open(file + "/events.jsonl");
+  ASSERT_FALSE(w.ok());
+  EXPECT_NE(w.status().message().find(file), std::string::npos) << w.status();
+}
+
+TEST(ProgressPrinterTest, OneLinePerUpdateWhenNotATerminal) {
+  std::FILE* f = std::tmpfile();
+  ASSERT_NE(f, nullptr);
+  {
+    ProgressPrinter p(f, ProgressPrinter::Mode::kAuto);  // a file: not a TTY
+    EXPECT_FALSE(p.redraws());
+    p.OnState(StateEvent{Phase::kStarted, "", {}});
+    p.OnProgress(SampleProgress());
+    p.OnEval(EvalEvent{"id_test", 0.5, std::nullopt, std::nullopt, {}});
+  }
+  EXPECT_EQ(Drain(f),
+            "state started\n"
+            "step 120/2000 (6.0%) epoch 1/3 loss 2.3134 lr 9.87e-05 scale 14.29 312.4 samples/s ETA 4m12s\n"
+            "eval id_test accuracy 50.00%\n");
+  std::fclose(f);
+}
+
+TEST(ProgressPrinterTest, RedrawsOneLineOnATerminal) {
+  std::FILE* f = std::tmpfile();
+  ASSERT_NE(f, nullptr);
+  ProgressEvent a = SampleProgress();
+  ProgressEvent b = SampleProgress();
+  b.step = 140;
+  b.total_steps = 0;
+  b.total_epochs = 0;
+  {
+    ProgressPrinter p(f, ProgressPrinter::Mode::kRedraw);
+    p.OnProgress(a);
+    p.OnProgress(b);
+    p.OnEval(EvalEvent{"id_test", 0.5, std::nullopt, std::nullopt, {}});
+    p.OnProgress(b);
+  }  // the destructor ends the pending line
+  const std::string la = FormatProgressLine(a), lb = FormatProgressLine(b);
+  EXPECT_EQ(Drain(f), "\r" + la + "\x1b[K" + "\r" + lb + "\x1b[K" + "\r\x1b[K" +
+                          "eval id_test accuracy 50.00%\n" + "\r" + lb + "\x1b[K" + "\n");
+  std::fclose(f);
+}
+
+// Records events, for FanoutSink.
+class RecordingSink : public ProgressSink {
+ public:
+  explicit RecordingSink(std::vector<std::string>* log, std::string name)
+      : log_(log), name_(std::move(name)) {}
+  void OnProgress(const ProgressEvent& e) override {
+    log_->push_back(name_ + ":progress " + std::to_string(e.step));
+  }
+  void OnEval(const EvalEvent& e) override { log_->push_back(name_ + ":eval " + e.split); }
+  void OnState(const StateEvent& e) override { log_->push_back(name_ + ":state " + PhaseName(e.phase)); }
+
+ private:
+  std::vector<std::string>* log_;
+  std::string name_;
+};
+
+TEST(FanoutSinkTest, ForwardsToEverySinkInOrder) {
+  std::vector<std::string> log;
+  RecordingSink a(&log, "a");
+  FanoutSink fan;
+  fan.Add(&a);
+  fan.Add(std::make_unique<RecordingSink>(&log, "b"));
+  fan.Add(static_cast<ProgressSink*>(nullptr));
+  EXPECT_EQ(fan.size(), 2u);
+  fan.OnState(StateEvent{Phase::kStarted, "", {}});
+  fan.OnProgress(SampleProgress());
+  fan.OnEval(EvalEvent{"ood", 0.1, std::nullopt, std::nullopt, {}});
+  EXPECT_EQ(log, (std::vector<std::string>{"a:state started", "b:state started", "a:progress 120",
+                                           "b:progress 120", "a:eval ood", "b:eval ood"}));
+}
+
+}  // namespace
+}  // namespace flyp::report
