@@ -1,8 +1,9 @@
 // The job lifecycle, step by step in virtual time: a FakeClock, a
 // FakeLauncher whose worlds end when the test says so, the in-memory
 // JobStore, and JobManager::Step() called by the test (launches inline on
-// the calling thread) instead of the loop thread. No sleeps: the whole
-// suite runs in milliseconds.
+// the calling thread) instead of the loop thread. No sleeps (one test, of
+// launches on their own threads, waits for them): the whole suite runs in
+// milliseconds.
 #include "coordinator/job_manager.h"
 
 #include <gtest/gtest.h>

@@ -9,33 +9,14 @@
 #include <thread>
 
 #include "coordinator/proto_time.h"
+#include "coordinator/store/store_test_util.h"
 #include "tests/testing/test_env.h"
 
 namespace flyp::coord {
 namespace {
 
-NewJob MakeJob(const std::string& name, const std::string& key = "") {
-  NewJob j;
-  j.spec.set_name(name);
-  j.spec.set_priority(3);
-  j.spec.mutable_resources()->set_world_size(2);
-  j.spec_yaml = "name: " + name + "\n";
-  j.owner = "alice";
-  j.idempotency_key = key;
-  j.artifact_root = "/art";
-  j.worker_token = "secret";
-  j.create_time_ms = 1000;
-  return j;
-}
-
-v1::StateTransition T(v1::JobState s, const std::string& reason, int64_t ms) {
-  v1::StateTransition t;
-  t.set_state(s);
-  t.set_reason(reason);
-  t.set_message("m-" + reason);
-  *t.mutable_time() = MillisToTimestamp(ms);
-  return t;
-}
+using store_testing::MakeJob;
+using store_testing::T;
 
 std::unique_ptr<SqliteJobStore> OpenOrDie(const std::string& path) {
   auto s = SqliteJobStore::Open(path);
