@@ -98,7 +98,7 @@ void JobManager::DrainWrites(const std::string& id) {
       }
       w = q.pending.front();
     }
-    Status s = store_->UpdateJob(id, w.update);
+    Status s = store()->UpdateJob(id, w.update);
     if (w.update.transition) {
       const v1::StateTransition& t = *w.update.transition;
       if (!s.ok()) {
@@ -132,7 +132,7 @@ void JobManager::WaitWritten(const std::string& id, uint64_t seq) {
 
 void JobManager::RunEffects(Effects fx) {
   for (const std::string& id : fx.writes) DrainWrites(id);
-  for (const auto& [world, force] : fx.stops) launcher_->Stop(world, force);
+  for (const auto& [world, force] : fx.stops) launcher()->Stop(world, force);
   for (const LaunchPlan& plan : fx.launches) {
     if (opts_.inline_launches) {
       RunLaunch(plan);
@@ -344,7 +344,7 @@ void JobManager::Step() {
   }
   std::vector<std::pair<size_t, WorldExit>> exits;
   for (size_t i = 0; i < worlds.size(); ++i) {
-    if (auto exit = launcher_->Poll(worlds[i].second)) exits.emplace_back(i, *exit);
+    if (auto exit = launcher()->Poll(worlds[i].second)) exits.emplace_back(i, *exit);
   }
   // 2. Decide.
   Effects fx;
@@ -430,14 +430,14 @@ LaunchRequest JobManager::RequestFor(const JobRecord& rec, int attempt) const {
 }
 
 StatusOr<WorldHandle> JobManager::StartWorld(const LaunchPlan& plan) {
-  FLYP_ASSIGN_OR_RETURN(JobRecord rec, store_->GetJob(plan.job_id));
+  FLYP_ASSIGN_OR_RETURN(JobRecord rec, store()->GetJob(plan.job_id));
   namespace fs = std::filesystem;
   const std::string dir = rec.job.artifact_dir();
   std::error_code ec;
   fs::create_directories(dir + "/logs", ec);
   if (ec) return UnavailableError("cannot create '" + dir + "/logs': " + ec.message());
   FLYP_RETURN_IF_ERROR(WriteFile(dir + "/spec.yaml", rec.spec_yaml));
-  return launcher_->Launch(RequestFor(rec, plan.attempt));
+  return launcher()->Launch(RequestFor(rec, plan.attempt));
 }
 
 void JobManager::RunLaunch(const LaunchPlan& plan) {
@@ -486,7 +486,7 @@ Status JobManager::Recover() {
               v1::JOB_STATE_RESTARTING};
   q.limit = 500;
   for (;;) {
-    FLYP_ASSIGN_OR_RETURN(std::vector<JobRecord> page, store_->ListJobs(q));
+    FLYP_ASSIGN_OR_RETURN(std::vector<JobRecord> page, store()->ListJobs(q));
     if (page.empty()) break;
     q.after_seq = page.back().seq;
     for (const JobRecord& rec : page) {
@@ -508,11 +508,11 @@ Status JobManager::Recover() {
       Recovery recovery = Recovery::kGone;
       if (!reserved) {  // the coordinator now has fewer slots: stop it and queue the job again
         if (!world.empty()) {
-          Status s = launcher_->StopOrphan(world, opts_.grace_ms);
+          Status s = launcher()->StopOrphan(world, opts_.grace_ms);
           if (!s.ok()) FLYP_LOG(ERROR) << id << ": " << s;
         }
       } else if (!world.empty()) {
-        auto r = launcher_->Recover(world, RequestFor(rec, rec.attempt), opts_.grace_ms);
+        auto r = launcher()->Recover(world, RequestFor(rec, rec.attempt), opts_.grace_ms);
         if (r.ok()) {
           recovery = *r;
         } else {
@@ -568,7 +568,7 @@ StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec, const std::string&
   nj.worker_token = RandomToken();
   nj.create_time_ms = clock_->NowMillis();
   bool created = false;
-  FLYP_ASSIGN_OR_RETURN(JobRecord rec, store_->CreateJob(nj, &created));
+  FLYP_ASSIGN_OR_RETURN(JobRecord rec, store()->CreateJob(nj, &created));
   if (created) {
     {
       MutexLock lock(&mu_);
@@ -586,7 +586,7 @@ StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec, const std::string&
 }
 
 Status JobManager::NotActiveStatus(const std::string& id) {
-  FLYP_ASSIGN_OR_RETURN(JobRecord rec, store_->GetJob(id));
+  FLYP_ASSIGN_OR_RETURN(JobRecord rec, store()->GetJob(id));
   if (IsTerminal(rec.job.status().state())) {
     return FailedPreconditionError("job " + id + " already finished (" +
                                    v1::JobState_Name(rec.job.status().state()) + ")");
@@ -626,7 +626,7 @@ StatusOr<v1::Job> JobManager::Cancel(const std::string& id, const std::string& r
   const int64_t deadline = clock_->NowMillis() + opts_.grace_ms + 5000;
   uint64_t seen = version();
   for (;;) {
-    FLYP_ASSIGN_OR_RETURN(JobRecord rec, store_->GetJob(id));
+    FLYP_ASSIGN_OR_RETURN(JobRecord rec, store()->GetJob(id));
     if (IsTerminal(rec.job.status().state()) || clock_->NowMillis() >= deadline) return rec.job;
     seen = WaitForChange(seen, 200);
   }
@@ -646,7 +646,7 @@ std::optional<Status> JobManager::CheckWorkerLocked(const std::string& job_id, i
 }
 
 Status JobManager::CheckFinishedWorker(const std::string& job_id, const std::string& token, bool* stop) {
-  FLYP_ASSIGN_OR_RETURN(JobRecord rec, store_->GetJob(job_id));
+  FLYP_ASSIGN_OR_RETURN(JobRecord rec, store()->GetJob(job_id));
   if (token.empty() || token != rec.worker_token) {
     return PermissionDeniedError("worker token does not match job " + job_id);
   }
@@ -710,7 +710,7 @@ Status JobManager::ReportProgress(const v1::ReportProgressRequest& req, const st
   if (!checked->ok() || *stop) return *checked;
   v1::ProgressPoint p = req.progress();
   if (!p.has_time()) *p.mutable_time() = MillisToTimestamp(clock_->NowMillis());
-  FLYP_RETURN_IF_ERROR(store_->AddProgress(req.job_id(), p));
+  FLYP_RETURN_IF_ERROR(store()->AddProgress(req.job_id(), p));
   Notify();
   return Status::Ok();
 }

@@ -32,6 +32,14 @@ std::string Spec(const std::string& name) {
          "resources: {world_size: 2}\n";
 }
 
+// How fast an RPC must answer while a launch blocks for 10 s (issue 14's
+// bound); sanitizer builds run every call several times slower.
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+constexpr double kAnswerMs = 1000;
+#else
+constexpr double kAnswerMs = 100;
+#endif
+
 // Wall-clock milliseconds `f` took.
 template <class F>
 double Millis(F&& f) {
@@ -161,11 +169,11 @@ TEST_F(ServiceTest, RpcsAnswerWhileALaunchBlocksForTenSeconds) {
   EXPECT_GE(launcher_.held(), 1);  // all of the above happened while Launch was blocked
   std::cerr << "while Launch blocks: SubmitJob " << submit_ms << " ms, GetJob " << get_ms << " ms, ListJobs "
             << list_ms << " ms, ReportProgress " << progress_ms << " ms, ReportState " << state_ms << " ms\n";
-  EXPECT_LT(submit_ms, 100);
-  EXPECT_LT(get_ms, 100);
-  EXPECT_LT(list_ms, 100);
-  EXPECT_LT(progress_ms, 100);
-  EXPECT_LT(state_ms, 100);
+  EXPECT_LT(submit_ms, kAnswerMs);
+  EXPECT_LT(get_ms, kAnswerMs);
+  EXPECT_LT(list_ms, kAnswerMs);
+  EXPECT_LT(progress_ms, kAnswerMs);
+  EXPECT_LT(state_ms, kAnswerMs);
   EXPECT_EQ(store_->GetJob(running)->job.status().latest_progress().step(), 42);
 
   launcher_.ReleaseLaunches();
