@@ -7,14 +7,15 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
-#include <mutex>
+
+#include "common/mutex.h"
 
 namespace flyp {
 namespace {
 
 std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
-std::mutex g_context_mu;
-std::string g_prefix;  // guarded by g_context_mu
+Mutex g_context_mu;
+std::string g_prefix FLYP_GUARDED_BY(g_context_mu);
 
 const char* LevelLetter(LogLevel l) {
   switch (l) {
@@ -55,7 +56,7 @@ void SetLogContext(const std::string& job, int rank) {
   std::string p;
   if (!job.empty()) p += " job=" + job;
   if (rank >= 0) p += " rank=" + std::to_string(rank);
-  std::lock_guard<std::mutex> lock(g_context_mu);
+  MutexLock lock(&g_context_mu);
   g_prefix = p;
 }
 
@@ -73,7 +74,7 @@ LogMessage::LogMessage(LogLevel level, const char* file, int line) : level_(leve
   base = base ? base + 1 : file;
   std::string prefix;
   {
-    std::lock_guard<std::mutex> lock(g_context_mu);
+    MutexLock lock(&g_context_mu);
     prefix = g_prefix;
   }
   char msbuf[8];

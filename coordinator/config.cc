@@ -32,6 +32,11 @@ Status ParseDouble(const std::string& name, const std::string& v, double* out) {
   return InvalidArgumentError(name + ": expected a number (got '" + v + "')");
 }
 
+constexpr std::pair<LauncherKind, const char*> kLauncherKinds[] = {
+    {LauncherKind::kLocal, "local"},
+    {LauncherKind::kKubernetes, "kubernetes"},
+};
+
 struct Option {
   const char* name;
   const char* help;
@@ -66,7 +71,10 @@ const std::vector<Option>& Options() {
       {"tls-cert", "PEM certificate chain; with --tls-key enables TLS", FLYP_STR(tls_cert)},
       {"tls-key", "PEM private key", FLYP_STR(tls_key)},
       {"launcher", "local | kubernetes (MPIJob through the Kubernetes API; default local)",
-       FLYP_STR(launcher)},
+       [](CoordinatorConfig* c, const std::string& v) -> Status {
+         FLYP_ASSIGN_OR_RETURN(c->launcher, ParseLauncherKind(v));
+         return Status::Ok();
+       }},
       {"worker-binary", "flyp-worker path (default: next to this binary)", FLYP_STR(worker_binary)},
       {"mpirun", "mpirun path (default: the one found at build time)", FLYP_STR(mpirun)},
       {"grace-period-s", "seconds between SIGTERM and SIGKILL (default 10)",
@@ -107,6 +115,21 @@ const Option* Find(const std::string& name) {
 }
 
 }  // namespace
+
+const char* LauncherKindName(LauncherKind kind) {
+  for (const auto& [k, name] : kLauncherKinds)
+    if (k == kind) return name;
+  return "?";
+}
+
+StatusOr<LauncherKind> ParseLauncherKind(const std::string& name) {
+  std::string known;
+  for (const auto& [k, n] : kLauncherKinds) {
+    if (name == n) return k;
+    known += (known.empty() ? "" : ", ") + std::string(n);
+  }
+  return InvalidArgumentError("launcher: unknown launcher '" + name + "' (expected one of: " + known + ")");
+}
 
 std::string CoordinatorConfigHelp() {
   std::ostringstream os;
@@ -193,9 +216,6 @@ StatusOr<CoordinatorConfig> ParseCoordinatorConfig(const std::vector<std::string
 
 Status ValidateCoordinatorConfig(const CoordinatorConfig& c) {
   std::string errors;
-  if (c.launcher != "local" && c.launcher != "kubernetes") {
-    errors += "launcher: must be local or kubernetes (got '" + c.launcher + "')\n";
-  }
   if (c.tls_cert.empty() != c.tls_key.empty()) errors += "tls-cert, tls-key: give both or neither\n";
   if (c.cpu_slots < 0) errors += "cpu-slots: must be >= 0\n";
   if (c.gpus < 0) errors += "gpus: must be >= 0\n";
@@ -203,7 +223,7 @@ Status ValidateCoordinatorConfig(const CoordinatorConfig& c) {
   if (c.backoff_base_s < 0 || c.backoff_max_s < c.backoff_base_s) {
     errors += "backoff-base-s, backoff-max-s: need 0 <= base <= max\n";
   }
-  if (c.launcher == "kubernetes" && c.k8s_image.empty())
+  if (c.launcher == LauncherKind::kKubernetes && c.k8s_image.empty())
     errors += "k8s-image: required with launcher kubernetes\n";
   if (c.k8s_poll_s <= 0) errors += "k8s-poll-s: must be > 0\n";
   if (c.k8s_worker_metrics_port < 0 || c.k8s_worker_metrics_port > 65535) {

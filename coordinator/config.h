@@ -10,6 +10,16 @@
 
 namespace flyp::coord {
 
+// Which Launcher runs the worlds (coordinator/launcher/).
+enum class LauncherKind {
+  kLocal,       // "local": mpirun on this host (LocalLauncher)
+  kKubernetes,  // "kubernetes": a Kubeflow MPIJob per attempt (KubernetesLauncher)
+};
+// The name flags and YAML use: "local", "kubernetes".
+const char* LauncherKindName(LauncherKind kind);
+// The kind of `name`; INVALID_ARGUMENT naming the value and the known kinds.
+StatusOr<LauncherKind> ParseLauncherKind(const std::string& name);
+
 struct CoordinatorConfig {
   std::string listen = "0.0.0.0:50051";  // host:port; port 0 picks a free one
   // What workers dial back (FLYP_COORDINATOR); empty: 127.0.0.1:<bound port>.
@@ -22,11 +32,11 @@ struct CoordinatorConfig {
   std::string token_file;  // empty: no authentication (a warning is logged)
   std::string tls_cert;    // PEM; with tls_key enables TLS
   std::string tls_key;
-  std::string launcher = "local";  // local | kubernetes (KubernetesLauncher)
-  std::string worker_binary;       // empty: flyp-worker next to the coordinator binary
-  std::string mpirun;              // empty: the mpirun found at build time
-  double grace_period_s = 10;      // SIGTERM -> SIGKILL when stopping a world
-  double backoff_base_s = 1;       // first restart delay, doubled per restart
+  LauncherKind launcher = LauncherKind::kLocal;
+  std::string worker_binary;   // empty: flyp-worker next to the coordinator binary
+  std::string mpirun;          // empty: the mpirun found at build time
+  double grace_period_s = 10;  // SIGTERM -> SIGKILL when stopping a world
+  double backoff_base_s = 1;   // first restart delay, doubled per restart
   double backoff_max_s = 60;
   int max_receive_mib = 16;  // largest accepted request message
   std::string port_file;     // when set, the bound port is written here once serving
@@ -52,7 +62,7 @@ StatusOr<CoordinatorConfig> ParseCoordinatorConfig(const std::vector<std::string
 Status ApplyConfigYaml(const std::string& yaml, const std::string& origin, CoordinatorConfig* config);
 // One line per flag, for --help.
 std::string CoordinatorConfigHelp();
-// Checks values (launcher name, TLS pairs, positive sizes).
+// Checks values (TLS pairs, positive sizes, what the launcher needs).
 Status ValidateCoordinatorConfig(const CoordinatorConfig& c);
 
 }  // namespace flyp::coord

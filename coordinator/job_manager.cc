@@ -26,6 +26,11 @@ Status WriteFile(const std::string& path, const std::string& text) {
   return Status::Ok();
 }
 
+// How long RequestCancel waits for a job the store has and the manager does
+// not know yet (a Submit or Recover registering it right now).
+constexpr int kRegisterWaitRounds = 20;
+constexpr int64_t kRegisterWaitMs = 100;
+
 }  // namespace
 
 JobManager::JobManager(JobManagerOptions opts, JobStore* store, Launcher* launcher, const Clock* clock)
@@ -39,214 +44,199 @@ JobManager::~JobManager() { Stop(); }
 
 void JobManager::Notify() {
   {
-    std::lock_guard<std::mutex> lock(change_mu_);
+    MutexLock lock(&change_mu_);
     ++version_;
   }
-  changed_.notify_all();
+  changed_.SignalAll();
 }
 
 uint64_t JobManager::WaitForChange(uint64_t seen, int64_t timeout_ms) {
-  std::unique_lock<std::mutex> lock(change_mu_);
-  changed_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return version_.load() != seen; });
+  MutexLock lock(&change_mu_);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (version_.load() == seen && changed_.WaitUntil(&change_mu_, deadline)) {
+  }
   return version_.load();
 }
 
-Status JobManager::TransitionLocked(const std::string& id, v1::JobState state, const std::string& reason,
-                                    const std::string& message, JobUpdate extra) {
+void JobManager::Wake() {
+  {
+    MutexLock lock(&mu_);
+    wake_pending_ = true;
+  }
+  wake_.SignalAll();
+}
+
+// ------------------------------------------------------------ store writes
+
+void JobManager::EnqueueWriteLocked(const std::string& id, JobUpdate u, std::optional<v1::JobState> before,
+                                    Effects* fx, uint64_t* seq) {
+  PendingWrite w;
+  w.seq = next_write_++;
+  w.update = std::move(u);
+  w.before = before;
+  if (seq) *seq = w.seq;
+  writes_[id].pending.push_back(std::move(w));
+  fx->writes.push_back(id);
+}
+
+void JobManager::DrainWrites(const std::string& id) {
+  {
+    MutexLock lock(&mu_);
+    auto it = writes_.find(id);
+    if (it == writes_.end() || it->second.draining) return;
+    it->second.draining = true;
+  }
+  for (;;) {
+    PendingWrite w;
+    {
+      MutexLock lock(&mu_);
+      WriteQueue& q = writes_.at(id);
+      if (q.pending.empty()) {
+        writes_.erase(id);
+        written_.SignalAll();
+        return;
+      }
+      w = q.pending.front();
+    }
+    Status s = store()->UpdateJob(id, w.update);
+    if (w.update.transition) {
+      const v1::StateTransition& t = *w.update.transition;
+      if (!s.ok()) {
+        FLYP_LOG(ERROR) << id << ": cannot record " << v1::JobState_Name(t.state()) << ": " << s;
+      } else {
+        FLYP_LOG(INFO) << id << ": " << v1::JobState_Name(t.state()) << " " << t.reason()
+                       << (t.message().empty() ? "" : ": ") << t.message();
+        if (opts_.metrics) opts_.metrics->OnTransition(w.before, t.state());
+      }
+    } else if (!s.ok()) {
+      FLYP_LOG(ERROR) << id << ": cannot record an update: " << s;
+    }
+    Notify();
+    {
+      MutexLock lock(&mu_);
+      writes_.at(id).pending.pop_front();
+    }
+    written_.SignalAll();
+  }
+}
+
+void JobManager::WaitWritten(const std::string& id, uint64_t seq) {
+  DrainWrites(id);
+  MutexLock lock(&mu_);
+  for (;;) {
+    auto it = writes_.find(id);
+    if (it == writes_.end() || it->second.pending.empty() || it->second.pending.front().seq > seq) return;
+    written_.Wait(&mu_);
+  }
+}
+
+void JobManager::RunEffects(Effects fx) {
+  for (const std::string& id : fx.writes) DrainWrites(id);
+  for (const auto& [world, force] : fx.stops) launcher()->Stop(world, force);
+  for (const LaunchPlan& plan : fx.launches) {
+    if (opts_.inline_launches) {
+      RunLaunch(plan);
+    } else {
+      SpawnLaunch(plan);
+    }
+  }
+}
+
+// ------------------------------------------------------- locked decisions
+
+JobManager::Job& JobManager::RegisterLocked(const JobRecord& rec) {
+  Job& j = jobs_[rec.job.id()];
+  j = Job();
+  j.gang = GangFor(rec.job.id(), rec.seq, rec.job.spec());
+  j.worker_token = rec.worker_token;
+  j.backoff_limit = rec.job.spec().run_policy().backoff_limit();
+  j.create_ms = TimestampToMillis(rec.job.status().create_time());
+  j.started = rec.job.status().has_start_time();
+  j.state = rec.job.status().state();
+  j.attempt = rec.attempt;
+  j.restarts = rec.job.status().restarts();
+  return j;
+}
+
+void JobManager::TransitionLocked(const std::string& id, Job& job, v1::JobState state,
+                                  const std::string& reason, const std::string& message, JobUpdate extra,
+                                  Effects* fx) {
   v1::StateTransition t;
   t.set_state(state);
   t.set_reason(reason);
   t.set_message(message);
   *t.mutable_time() = MillisToTimestamp(clock_->NowMillis());
   extra.transition = t;
-  std::optional<v1::JobState> before;
-  if (opts_.metrics) {
-    auto rec = store_->GetJob(id);
-    if (rec.ok()) before = rec->job.status().state();
-  }
-  Status s = store_->UpdateJob(id, extra);
-  if (s.ok() && opts_.metrics) opts_.metrics->OnTransition(before, state);
-  if (!s.ok()) FLYP_LOG(ERROR) << id << ": cannot record " << v1::JobState_Name(state) << ": " << s;
-  FLYP_LOG(INFO) << id << ": " << v1::JobState_Name(state) << " " << reason << (message.empty() ? "" : ": ")
-                 << message;
-  Notify();
-  return s;
+  const v1::JobState before = job.state;
+  job.state = state;
+  EnqueueWriteLocked(id, std::move(extra), before, fx);
 }
 
-void JobManager::FinishLocked(const std::string& id, v1::JobState state, const std::string& reason,
-                              const std::string& message) {
+void JobManager::FinishLocked(const std::string& id, Job& job, v1::JobState state, const std::string& reason,
+                              const std::string& message, Effects* fx) {
   JobUpdate u;
   u.end_time_ms = clock_->NowMillis();
-  u.pgid = 0;
-  (void)TransitionLocked(id, state, reason, message, u);
+  u.world = "";
+  TransitionLocked(id, job, state, reason, message, u, fx);
   scheduler_.Release(id);
   scheduler_.Dequeue(id);
-  active_.erase(id);
+  jobs_.erase(id);
 }
 
-Status JobManager::Start() {
-  ListQuery q;
-  q.states = {v1::JOB_STATE_QUEUED, v1::JOB_STATE_ADMITTED, v1::JOB_STATE_STARTING, v1::JOB_STATE_RUNNING,
-              v1::JOB_STATE_RESTARTING};
-  q.limit = 500;
-  std::lock_guard<std::mutex> lock(mu_);
-  for (;;) {
-    FLYP_ASSIGN_OR_RETURN(std::vector<JobRecord> page, store_->ListJobs(q));
-    if (page.empty()) break;
-    q.after_seq = page.back().seq;
-    for (const JobRecord& rec : page) {
-      const std::string& id = rec.job.id();
-      GangRequest gang = GangFor(id, rec.seq, rec.job.spec());
-      if (rec.job.status().state() == v1::JOB_STATE_QUEUED) {
-        scheduler_.Enqueue(gang);
-        continue;
-      }
-      if (rec.pgid > 0) {
-        Status s = launcher_->StopOrphan(rec.pgid, opts_.grace_ms);
-        if (!s.ok()) FLYP_LOG(ERROR) << id << ": " << s;
-      }
-      Active a;
-      a.gang = gang;
-      a.attempt = rec.attempt;
-      a.restarts = rec.job.status().restarts() + 1;
-      a.backoff_limit = rec.job.spec().run_policy().backoff_limit();
-      JobUpdate u;
-      u.pgid = 0;
-      if (!scheduler_.Reserve(gang)) {  // the coordinator now has fewer slots
-        scheduler_.Enqueue(gang);
-        (void)TransitionLocked(id, v1::JOB_STATE_QUEUED, "CoordinatorRestarted",
-                               "world lost in a coordinator restart; requeued", u);
-        continue;
-      }
-      u.restarts = a.restarts;
-      if (opts_.metrics) opts_.metrics->OnRestart();
-      a.restart_at_ms = clock_->NowMillis();
-      (void)TransitionLocked(id, v1::JOB_STATE_RESTARTING, "CoordinatorRestarted",
-                             "world lost in a coordinator restart; resuming from the last checkpoint", u);
-      active_[id] = a;
-    }
-  }
-  stop_ = false;
-  loop_ = std::thread([this] { Loop(); });
-  return Status::Ok();
-}
-
-void JobManager::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-  }
-  wake_.notify_all();
-  if (loop_.joinable()) loop_.join();
-}
-
-void JobManager::Loop() {
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!stop_) {
-    TickLocked();
-    wake_.wait_for(lock, std::chrono::milliseconds(opts_.tick_ms));
-  }
-}
-
-void JobManager::TickLocked() {
-  const int64_t now = clock_->NowMillis();
-  std::vector<std::string> ids;
-  for (const auto& [id, a] : active_) ids.push_back(id);
-  for (const std::string& id : ids) {
-    auto it = active_.find(id);
-    if (it == active_.end()) continue;
-    Active& a = it->second;
-    if (a.world) {
-      if (auto exit = launcher_->Poll(a.world)) {
-        OnWorldExitLocked(id, a, *exit);
-        continue;
-      }
-      if (a.stopping && !a.killed && now - a.term_ms >= opts_.grace_ms) {
-        FLYP_LOG(WARNING) << id << ": world still alive after the grace period; killing it";
-        launcher_->Stop(a.world, /*force=*/true);
-        a.killed = true;
-      }
-    } else if (a.restart_at_ms >= 0 && now >= a.restart_at_ms) {
-      a.restart_at_ms = -1;
-      Status s = LaunchLocked(id, a);
-      if (!s.ok()) FinishLocked(id, v1::JOB_STATE_FAILED, "LaunchFailed", s.message());
-    }
-  }
-  for (const std::string& id : scheduler_.Expired()) {
-    auto it = active_.find(id);
-    if (it == active_.end() || it->second.stopping) continue;
-    RequestStopLocked(id, it->second, v1::JOB_STATE_FAILED, "DeadlineExceeded",
-                      "run_policy.active_deadline of " +
-                          std::to_string(it->second.gang.active_deadline_ms / 1000) + "s passed");
-  }
-  for (const GangRequest& g : scheduler_.Admit()) {
-    auto rec = store_->GetJob(g.job_id);
-    if (!rec.ok()) {
-      FLYP_LOG(ERROR) << rec.status();
-      scheduler_.Release(g.job_id);
-      continue;
-    }
-    Active& a = active_[g.job_id];
-    a.gang = g;
-    a.attempt = rec->attempt;
-    a.restarts = rec->job.status().restarts();
-    a.backoff_limit = rec->job.spec().run_policy().backoff_limit();
-    if (opts_.metrics && rec->attempt == 0) {
-      opts_.metrics->ObserveQueueWait((now - TimestampToMillis(rec->job.status().create_time())) / 1000.0);
-    }
-    (void)TransitionLocked(
-        g.job_id, v1::JOB_STATE_ADMITTED, "GangAdmitted",
-        std::to_string(g.units) + (g.device == v1::DEVICE_CUDA ? " GPUs" : " CPU slots") + " reserved");
-    (void)TransitionLocked(g.job_id, v1::JOB_STATE_STARTING, "Launching", "");
-    Status s = LaunchLocked(g.job_id, a);
-    if (!s.ok()) FinishLocked(g.job_id, v1::JOB_STATE_FAILED, "LaunchFailed", s.message());
-  }
-  if (opts_.metrics) {
-    opts_.metrics->SetSlots(false, scheduler_.free(v1::DEVICE_CPU), scheduler_.used(v1::DEVICE_CPU));
-    opts_.metrics->SetSlots(true, scheduler_.free(v1::DEVICE_CUDA), scheduler_.used(v1::DEVICE_CUDA));
-  }
-}
-
-Status JobManager::LaunchLocked(const std::string& id, Active& a) {
-  FLYP_ASSIGN_OR_RETURN(JobRecord rec, store_->GetJob(id));
-  namespace fs = std::filesystem;
-  const std::string dir = rec.job.artifact_dir();
-  std::error_code ec;
-  fs::create_directories(dir + "/logs", ec);
-  if (ec) return UnavailableError("cannot create '" + dir + "/logs': " + ec.message());
-  FLYP_RETURN_IF_ERROR(WriteFile(dir + "/spec.yaml", rec.spec_yaml));
-  LaunchRequest req;
-  req.job_id = id;
-  req.attempt = std::max(a.attempt, rec.attempt) + 1;
-  req.world_size = rec.job.spec().resources().world_size();
-  req.threads_per_rank = rec.job.spec().resources().threads_per_rank();
-  req.cuda = rec.job.spec().resources().device() == v1::DEVICE_CUDA;
-  req.slots_per_rank = std::max(1, rec.job.spec().resources().slots_per_rank());
-  req.spec_path = dir + "/spec.yaml";
-  req.artifact_dir = dir;
-  req.log_path = dir + "/logs/world.log";
-  req.coordinator_address = opts_.coordinator_address;
-  req.worker_token = rec.worker_token;
-  FLYP_ASSIGN_OR_RETURN(int64_t world, launcher_->Launch(req));
-  a.world = world;
-  a.attempt = req.attempt;
-  a.stopping = a.killed = false;
-  a.reported_completed = a.reported_permanent = false;
-  a.fail_message.clear();
+void JobManager::PlanLaunchLocked(const std::string& id, Job& job, Effects* fx) {
+  job.phase = Phase::kLaunching;
+  job.attempt += 1;
+  job.world = WorldHandle();
+  job.term_sent = job.kill_sent = false;
+  job.reported_completed = job.reported_permanent = false;
+  job.fail_message.clear();
+  LaunchPlan plan;
+  plan.job_id = id;
+  plan.attempt = job.attempt;
   JobUpdate u;
-  u.attempt = a.attempt;
-  u.pgid = world;
-  if (!rec.job.status().has_start_time()) u.start_time_ms = clock_->NowMillis();
-  FLYP_RETURN_IF_ERROR(store_->UpdateJob(id, u));
-  FLYP_LOG(INFO) << id << ": attempt " << a.attempt << " launched as world " << world;
-  Notify();
-  return Status::Ok();
+  u.attempt = job.attempt;  // before the launch: an attempt number is never reused
+  EnqueueWriteLocked(id, u, std::nullopt, fx, &plan.attempt_write);
+  fx->launches.push_back(std::move(plan));
 }
 
-void JobManager::OnWorldExitLocked(const std::string& id, Active& a, const WorldExit& exit) {
-  a.world = 0;
-  if (a.stopping) {
-    FinishLocked(id, a.stop_state, a.stop_reason, a.stop_message);
+void JobManager::CompleteLaunchLocked(const LaunchPlan& plan, const StatusOr<WorldHandle>& world,
+                                      Effects* fx) {
+  auto it = jobs_.find(plan.job_id);
+  if (it == jobs_.end() || it->second.phase != Phase::kLaunching || it->second.attempt != plan.attempt) {
+    // Only a launch's own completion moves a job out of kLaunching.
+    FLYP_LOG(ERROR) << plan.job_id << ": launch of attempt " << plan.attempt << " returned for a job in "
+                    << "another phase; stopping its world";
+    if (world.ok()) fx->stops.emplace_back(*world, true);
+    return;
+  }
+  Job& j = it->second;
+  if (!world.ok()) {
+    if (j.stop) {
+      const StopIntent stop = *j.stop;
+      FinishLocked(plan.job_id, j, stop.state, stop.reason, stop.message + " (the launch failed too)", fx);
+    } else {
+      FinishLocked(plan.job_id, j, v1::JOB_STATE_FAILED, "LaunchFailed", world.status().message(), fx);
+    }
+    return;
+  }
+  j.phase = Phase::kRunning;
+  j.world = *world;
+  JobUpdate u;
+  u.world = world->text();
+  if (!j.started) {
+    u.start_time_ms = clock_->NowMillis();
+    j.started = true;
+  }
+  EnqueueWriteLocked(plan.job_id, u, std::nullopt, fx);
+  FLYP_LOG(INFO) << plan.job_id << ": attempt " << j.attempt << " launched as world " << j.world
+                 << (j.stop ? "; stopping it (" + j.stop->reason + ")" : "");
+}
+
+void JobManager::OnWorldExitLocked(const std::string& id, Job& a, const WorldExit& exit, Effects* fx) {
+  a.world = WorldHandle();
+  if (a.stop) {
+    const StopIntent stop = *a.stop;
+    FinishLocked(id, a, stop.state, stop.reason, stop.message, fx);
     return;
   }
   ExitClass c = a.reported_completed ? ExitClass::kSucceeded : ClassifyExit(exit, a.reported_permanent);
@@ -254,52 +244,321 @@ void JobManager::OnWorldExitLocked(const std::string& id, Active& a, const World
   if (!a.fail_message.empty()) what += "; worker said: " + a.fail_message;
   switch (c) {
     case ExitClass::kSucceeded:
-      FinishLocked(id, v1::JOB_STATE_SUCCEEDED, "Completed", exit.exit_code ? what : "");
+      FinishLocked(id, a, v1::JOB_STATE_SUCCEEDED, "Completed", exit.exit_code ? what : "", fx);
       return;
     case ExitClass::kPermanent:
-      FinishLocked(id, v1::JOB_STATE_FAILED, "PermanentFailure", what + " (retrying cannot help)");
+      FinishLocked(id, a, v1::JOB_STATE_FAILED, "PermanentFailure", what + " (retrying cannot help)", fx);
       return;
     case ExitClass::kRetryable:
       break;
   }
   if (a.restarts >= a.backoff_limit) {
-    FinishLocked(id, v1::JOB_STATE_FAILED, "BackoffLimitExceeded",
-                 what + "; run_policy.backoff_limit " + std::to_string(a.backoff_limit) + " reached");
+    FinishLocked(id, a, v1::JOB_STATE_FAILED, "BackoffLimitExceeded",
+                 what + "; run_policy.backoff_limit " + std::to_string(a.backoff_limit) + " reached", fx);
     return;
   }
   ++a.restarts;
   if (opts_.metrics) opts_.metrics->OnRestart();
   int64_t delay = BackoffMillis(a.restarts, opts_.backoff_base_ms, opts_.backoff_max_ms);
+  a.phase = Phase::kBackoff;
   a.restart_at_ms = clock_->NowMillis() + delay;
   JobUpdate u;
   u.restarts = a.restarts;
-  u.pgid = 0;
-  (void)TransitionLocked(id, v1::JOB_STATE_RESTARTING, "RankExited",
-                         what + "; restart " + std::to_string(a.restarts) + " of " +
-                             std::to_string(a.backoff_limit) + " in " + std::to_string(delay) +
-                             " ms from the last checkpoint",
-                         u);
+  u.world = "";
+  TransitionLocked(id, a, v1::JOB_STATE_RESTARTING, "RankExited",
+                   what + "; restart " + std::to_string(a.restarts) + " of " +
+                       std::to_string(a.backoff_limit) + " in " + std::to_string(delay) +
+                       " ms from the last checkpoint",
+                   u, fx);
 }
 
-void JobManager::RequestStopLocked(const std::string& id, Active& a, v1::JobState final_state,
-                                   const std::string& reason, const std::string& message) {
-  if (!a.world) {  // waiting for a restart: nothing to stop
-    FinishLocked(id, final_state, reason, message);
-    return;
+void JobManager::RequestStopLocked(const std::string& id, Job& job, v1::JobState final_state,
+                                   const std::string& reason, const std::string& message, Effects* fx) {
+  if (job.stop) return;  // the first reason to stop wins
+  switch (job.phase) {
+    case Phase::kQueued:
+    case Phase::kBackoff:  // no world: nothing to wait for
+      FinishLocked(id, job, final_state, reason, message, fx);
+      return;
+    case Phase::kLaunching:  // applied when the launch returns
+    case Phase::kRunning:    // Step() sends TERM, then KILL after the grace period
+      job.stop = StopIntent{final_state, reason, message};
+      FLYP_LOG(INFO) << id << ": stopping (" << reason << ")";
+      return;
   }
-  a.stopping = true;
-  a.stop_state = final_state;
-  a.stop_reason = reason;
-  a.stop_message = message;
-  a.term_ms = clock_->NowMillis();
-  launcher_->Stop(a.world, /*force=*/false);
-  FLYP_LOG(INFO) << id << ": stopping world " << a.world << " (" << reason << ")";
-  wake_.notify_all();
 }
+
+// ------------------------------------------------------------------ loop
+
+Status JobManager::Start() {
+  FLYP_RETURN_IF_ERROR(Recover());
+  {
+    MutexLock lock(&mu_);
+    stop_ = false;
+  }
+  loop_ = std::thread([this] { Loop(); });
+  return Status::Ok();
+}
+
+void JobManager::Stop() {
+  {
+    MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  wake_.SignalAll();
+  if (loop_.joinable()) loop_.join();
+  // Launches in flight finish (and record their world) before the store and
+  // the launcher may go away.
+  std::map<uint64_t, std::thread> threads;
+  {
+    MutexLock lock(&mu_);
+    threads.swap(launch_threads_);
+    finished_launches_.clear();
+  }
+  for (auto& [n, t] : threads) t.join();
+}
+
+void JobManager::Loop() {
+  for (;;) {
+    {
+      MutexLock lock(&mu_);
+      if (stop_) return;
+      wake_pending_ = false;
+    }
+    Step();
+    MutexLock lock(&mu_);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opts_.tick_ms);
+    while (!stop_ && !wake_pending_ && wake_.WaitUntil(&mu_, deadline)) {
+    }
+  }
+}
+
+void JobManager::Step() {
+  JoinFinishedLaunches();
+  // 1. Poll every world, without the lock.
+  std::vector<std::pair<std::string, WorldHandle>> worlds;
+  {
+    MutexLock lock(&mu_);
+    for (const auto& [id, j] : jobs_)
+      if (j.phase == Phase::kRunning) worlds.emplace_back(id, j.world);
+  }
+  std::vector<std::pair<size_t, WorldExit>> exits;
+  for (size_t i = 0; i < worlds.size(); ++i) {
+    if (auto exit = launcher()->Poll(worlds[i].second)) exits.emplace_back(i, *exit);
+  }
+  // 2. Decide.
+  Effects fx;
+  {
+    MutexLock lock(&mu_);
+    const int64_t now = clock_->NowMillis();
+    for (const auto& [i, exit] : exits) {
+      const auto& [id, world] = worlds[i];
+      auto it = jobs_.find(id);
+      if (it != jobs_.end() && it->second.phase == Phase::kRunning && it->second.world == world)
+        OnWorldExitLocked(id, it->second, exit, &fx);
+    }
+    // Deadlines before restarts: no world is launched only to be stopped.
+    for (const std::string& id : scheduler_.Expired()) {
+      auto it = jobs_.find(id);
+      if (it == jobs_.end() || it->second.stop) continue;
+      RequestStopLocked(id, it->second, v1::JOB_STATE_FAILED, "DeadlineExceeded",
+                        "run_policy.active_deadline of " +
+                            std::to_string(it->second.gang.active_deadline_ms / 1000) + "s passed",
+                        &fx);
+    }
+    std::vector<std::string> due;
+    for (const auto& [id, j] : jobs_)
+      if (j.phase == Phase::kBackoff && now >= j.restart_at_ms) due.push_back(id);
+    for (const std::string& id : due) PlanLaunchLocked(id, jobs_.at(id), &fx);
+    for (const GangRequest& g : scheduler_.Admit()) {
+      auto it = jobs_.find(g.job_id);
+      if (it == jobs_.end()) {  // cannot happen: queued jobs are registered
+        FLYP_LOG(ERROR) << g.job_id << ": admitted but unknown";
+        scheduler_.Release(g.job_id);
+        continue;
+      }
+      Job& j = it->second;
+      j.gang = g;
+      if (opts_.metrics && j.attempt == 0) opts_.metrics->ObserveQueueWait((now - j.create_ms) / 1000.0);
+      TransitionLocked(
+          g.job_id, j, v1::JOB_STATE_ADMITTED, "GangAdmitted",
+          std::to_string(g.units) + (g.device == v1::DEVICE_CUDA ? " GPUs" : " CPU slots") + " reserved", {},
+          &fx);
+      TransitionLocked(g.job_id, j, v1::JOB_STATE_STARTING, "Launching", "", {}, &fx);
+      PlanLaunchLocked(g.job_id, j, &fx);
+    }
+    for (auto& [id, j] : jobs_) {
+      if (j.phase != Phase::kRunning || !j.stop) continue;
+      if (!j.term_sent) {
+        FLYP_LOG(INFO) << id << ": stopping world " << j.world << " (" << j.stop->reason << ")";
+        fx.stops.emplace_back(j.world, false);
+        j.term_sent = true;
+        j.term_ms = now;
+      } else if (!j.kill_sent && now - j.term_ms >= opts_.grace_ms) {
+        FLYP_LOG(WARNING) << id << ": world " << j.world << " still alive after the grace period; killing it";
+        fx.stops.emplace_back(j.world, true);
+        j.kill_sent = true;
+      }
+    }
+    if (opts_.metrics) {
+      opts_.metrics->SetSlots(false, scheduler_.free(v1::DEVICE_CPU), scheduler_.used(v1::DEVICE_CPU));
+      opts_.metrics->SetSlots(true, scheduler_.free(v1::DEVICE_CUDA), scheduler_.used(v1::DEVICE_CUDA));
+    }
+  }
+  // 3. Act.
+  RunEffects(std::move(fx));
+}
+
+// --------------------------------------------------------------- launches
+
+LaunchRequest JobManager::RequestFor(const JobRecord& rec, int attempt) const {
+  const std::string dir = rec.job.artifact_dir();
+  const auto& res = rec.job.spec().resources();
+  LaunchRequest req;
+  req.job_id = rec.job.id();
+  req.attempt = attempt;
+  req.world_size = res.world_size();
+  req.threads_per_rank = res.threads_per_rank();
+  req.cuda = res.device() == v1::DEVICE_CUDA;
+  req.slots_per_rank = std::max(1, res.slots_per_rank());
+  req.spec_path = dir + "/spec.yaml";
+  req.artifact_dir = dir;
+  req.log_path = dir + "/logs/world.log";
+  req.coordinator_address = opts_.coordinator_address;
+  req.worker_token = rec.worker_token;
+  return req;
+}
+
+StatusOr<WorldHandle> JobManager::StartWorld(const LaunchPlan& plan) {
+  FLYP_ASSIGN_OR_RETURN(JobRecord rec, store()->GetJob(plan.job_id));
+  namespace fs = std::filesystem;
+  const std::string dir = rec.job.artifact_dir();
+  std::error_code ec;
+  fs::create_directories(dir + "/logs", ec);
+  if (ec) return UnavailableError("cannot create '" + dir + "/logs': " + ec.message());
+  FLYP_RETURN_IF_ERROR(WriteFile(dir + "/spec.yaml", rec.spec_yaml));
+  return launcher()->Launch(RequestFor(rec, plan.attempt));
+}
+
+void JobManager::RunLaunch(const LaunchPlan& plan) {
+  WaitWritten(plan.job_id, plan.attempt_write);
+  StatusOr<WorldHandle> world = StartWorld(plan);
+  Effects fx;
+  {
+    MutexLock lock(&mu_);
+    CompleteLaunchLocked(plan, world, &fx);
+  }
+  RunEffects(std::move(fx));
+  Notify();
+  Wake();
+}
+
+void JobManager::SpawnLaunch(const LaunchPlan& plan) {
+  MutexLock lock(&mu_);
+  const uint64_t n = next_launch_++;
+  launch_threads_.emplace(n, std::thread([this, plan, n] {
+                            RunLaunch(plan);
+                            MutexLock done(&mu_);
+                            finished_launches_.push_back(n);
+                          }));
+}
+
+void JobManager::JoinFinishedLaunches() {
+  std::vector<std::thread> done;
+  {
+    MutexLock lock(&mu_);
+    for (uint64_t n : finished_launches_) {
+      auto it = launch_threads_.find(n);
+      if (it == launch_threads_.end()) continue;
+      done.push_back(std::move(it->second));
+      launch_threads_.erase(it);
+    }
+    finished_launches_.clear();
+  }
+  for (std::thread& t : done) t.join();  // they have returned (or are about to)
+}
+
+// --------------------------------------------------------------- recovery
+
+Status JobManager::Recover() {
+  ListQuery q;
+  q.states = {v1::JOB_STATE_QUEUED, v1::JOB_STATE_ADMITTED, v1::JOB_STATE_STARTING, v1::JOB_STATE_RUNNING,
+              v1::JOB_STATE_RESTARTING};
+  q.limit = 500;
+  for (;;) {
+    FLYP_ASSIGN_OR_RETURN(std::vector<JobRecord> page, store()->ListJobs(q));
+    if (page.empty()) break;
+    q.after_seq = page.back().seq;
+    for (const JobRecord& rec : page) {
+      const std::string& id = rec.job.id();
+      Effects fx;
+      bool reserved = false;
+      {
+        MutexLock lock(&mu_);
+        if (jobs_.count(id)) continue;  // registered by a Submit meanwhile
+        if (rec.job.status().state() == v1::JOB_STATE_QUEUED) {
+          Job& j = RegisterLocked(rec);
+          scheduler_.Enqueue(j.gang);
+          continue;
+        }
+        reserved = scheduler_.Reserve(GangFor(id, rec.seq, rec.job.spec()));
+      }
+      // The job had a world under the dead coordinator.
+      const WorldHandle world = WorldHandle::FromText(rec.world);
+      Recovery recovery = Recovery::kGone;
+      if (!reserved) {  // the coordinator now has fewer slots: stop it and queue the job again
+        if (!world.empty()) {
+          Status s = launcher()->StopOrphan(world, opts_.grace_ms);
+          if (!s.ok()) FLYP_LOG(ERROR) << id << ": " << s;
+        }
+      } else if (!world.empty()) {
+        auto r = launcher()->Recover(world, RequestFor(rec, rec.attempt), opts_.grace_ms);
+        if (r.ok()) {
+          recovery = *r;
+        } else {
+          FLYP_LOG(ERROR) << id << ": recovering world " << world << ": " << r.status();
+        }
+      }
+      {
+        MutexLock lock(&mu_);
+        Job& j = RegisterLocked(rec);
+        JobUpdate u;
+        if (!reserved) {
+          u.world = "";
+          scheduler_.Enqueue(j.gang);
+          TransitionLocked(id, j, v1::JOB_STATE_QUEUED, "CoordinatorRestarted",
+                           "world lost in a coordinator restart; requeued", u, &fx);
+        } else if (recovery == Recovery::kAdopted) {
+          j.phase = Phase::kRunning;
+          j.world = world;
+          FLYP_LOG(INFO) << id << ": world " << world << " of attempt " << j.attempt
+                         << " re-attached after a coordinator restart";
+        } else {
+          j.restarts += 1;  // not limited by backoff_limit: the job did not fail
+          if (opts_.metrics) opts_.metrics->OnRestart();
+          j.phase = Phase::kBackoff;
+          j.restart_at_ms = clock_->NowMillis();
+          u.restarts = j.restarts;
+          u.world = "";
+          TransitionLocked(id, j, v1::JOB_STATE_RESTARTING, "CoordinatorRestarted",
+                           "world lost in a coordinator restart; resuming from the last checkpoint", u, &fx);
+        }
+      }
+      RunEffects(std::move(fx));
+    }
+  }
+  Wake();
+  return Status::Ok();
+}
+
+// ------------------------------------------------------------ public calls
 
 StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec, const std::string& spec_yaml,
                                      const std::string& owner, const std::string& idempotency_key) {
-  FLYP_RETURN_IF_ERROR(scheduler_.CheckFits(GangFor("", 0, spec)));  // capacity is immutable: no lock needed
+  {
+    MutexLock lock(&mu_);
+    FLYP_RETURN_IF_ERROR(scheduler_.CheckFits(GangFor("", 0, spec)));
+  }
   NewJob nj;
   nj.spec = spec;
   nj.spec_yaml = spec_yaml;
@@ -309,100 +568,149 @@ StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec, const std::string&
   nj.worker_token = RandomToken();
   nj.create_time_ms = clock_->NowMillis();
   bool created = false;
-  FLYP_ASSIGN_OR_RETURN(JobRecord rec, store_->CreateJob(nj, &created));
+  FLYP_ASSIGN_OR_RETURN(JobRecord rec, store()->CreateJob(nj, &created));
   if (created) {
-    std::lock_guard<std::mutex> lock(mu_);
-    scheduler_.Enqueue(GangFor(rec.job.id(), rec.seq, rec.job.spec()));
-    if (opts_.metrics) opts_.metrics->OnSubmitted();
+    {
+      MutexLock lock(&mu_);
+      if (!jobs_.count(rec.job.id())) {
+        Job& j = RegisterLocked(rec);
+        scheduler_.Enqueue(j.gang);
+      }
+      if (opts_.metrics) opts_.metrics->OnSubmitted();
+    }
     FLYP_LOG(INFO) << rec.job.id() << ": submitted by " << owner;
     Notify();
+    Wake();
   }
-  wake_.notify_all();
   return rec.job;
 }
 
-StatusOr<v1::Job> JobManager::Cancel(const std::string& id, const std::string& reason) {
-  const std::string message = reason.empty() ? "cancelled by the user" : reason;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    FLYP_ASSIGN_OR_RETURN(JobRecord rec, store_->GetJob(id));
-    if (IsTerminal(rec.job.status().state())) {
-      return FailedPreconditionError("job " + id + " already finished (" +
-                                     v1::JobState_Name(rec.job.status().state()) + ")");
-    }
-    auto it = active_.find(id);
-    if (it != active_.end()) {
-      if (!it->second.stopping)
-        RequestStopLocked(id, it->second, v1::JOB_STATE_CANCELLED, "UserCancelled", message);
-    } else {
-      FinishLocked(id, v1::JOB_STATE_CANCELLED, "UserCancelled", message);
-    }
+Status JobManager::NotActiveStatus(const std::string& id) {
+  FLYP_ASSIGN_OR_RETURN(JobRecord rec, store()->GetJob(id));
+  if (IsTerminal(rec.job.status().state())) {
+    return FailedPreconditionError("job " + id + " already finished (" +
+                                   v1::JobState_Name(rec.job.status().state()) + ")");
   }
+  return UnavailableError("job " + id + " is not known to the job manager yet; retry");
+}
+
+Status JobManager::RequestCancel(const std::string& id, const std::string& reason) {
+  const std::string message = reason.empty() ? "cancelled by the user" : reason;
+  uint64_t seen = version();
+  for (int round = 0;; ++round) {
+    Effects fx;
+    bool known = false;
+    {
+      MutexLock lock(&mu_);
+      auto it = jobs_.find(id);
+      if (it != jobs_.end()) {
+        known = true;
+        RequestStopLocked(id, it->second, v1::JOB_STATE_CANCELLED, "UserCancelled", message, &fx);
+      }
+    }
+    if (known) {
+      RunEffects(std::move(fx));
+      Wake();
+      return Status::Ok();
+    }
+    // Finished (its final write may still be draining), unknown, or being
+    // registered by Submit or Recover right now.
+    Status s = NotActiveStatus(id);
+    if (s.code() != StatusCode::kUnavailable || round >= kRegisterWaitRounds) return s;
+    seen = WaitForChange(seen, kRegisterWaitMs);
+  }
+}
+
+StatusOr<v1::Job> JobManager::Cancel(const std::string& id, const std::string& reason) {
+  FLYP_RETURN_IF_ERROR(RequestCancel(id, reason));
   const int64_t deadline = clock_->NowMillis() + opts_.grace_ms + 5000;
   uint64_t seen = version();
   for (;;) {
-    FLYP_ASSIGN_OR_RETURN(JobRecord rec, store_->GetJob(id));
+    FLYP_ASSIGN_OR_RETURN(JobRecord rec, store()->GetJob(id));
     if (IsTerminal(rec.job.status().state()) || clock_->NowMillis() >= deadline) return rec.job;
     seen = WaitForChange(seen, 200);
   }
 }
 
-Status JobManager::CheckWorker(const std::string& job_id, int attempt, const std::string& token, bool* stop) {
-  FLYP_ASSIGN_OR_RETURN(JobRecord rec, store_->GetJob(job_id));
+std::optional<Status> JobManager::CheckWorkerLocked(const std::string& job_id, int attempt,
+                                                    const std::string& token, bool* stop) {
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return std::nullopt;
+  const Job& j = it->second;
+  if (token.empty() || token != j.worker_token) {
+    return PermissionDeniedError("worker token does not match job " + job_id);
+  }
+  const bool has_world = j.phase == Phase::kLaunching || j.phase == Phase::kRunning;
+  *stop = !has_world || j.attempt != attempt || j.stop.has_value();
+  return Status::Ok();
+}
+
+Status JobManager::CheckFinishedWorker(const std::string& job_id, const std::string& token, bool* stop) {
+  FLYP_ASSIGN_OR_RETURN(JobRecord rec, store()->GetJob(job_id));
   if (token.empty() || token != rec.worker_token) {
     return PermissionDeniedError("worker token does not match job " + job_id);
   }
-  auto it = active_.find(job_id);
-  *stop = it == active_.end() || it->second.attempt != attempt || it->second.stopping;
+  *stop = true;
   return Status::Ok();
 }
 
 Status JobManager::ReportState(const v1::ReportStateRequest& req, const std::string& token, bool* stop) {
-  std::lock_guard<std::mutex> lock(mu_);
-  FLYP_RETURN_IF_ERROR(CheckWorker(req.job_id(), req.attempt(), token, stop));
-  if (*stop) return Status::Ok();  // a superseded or stopping world: ignore what it says
-  Active& a = active_.at(req.job_id());
-  switch (req.phase()) {
-    case v1::WORKER_PHASE_STARTED: {
-      FLYP_ASSIGN_OR_RETURN(JobRecord rec, store_->GetJob(req.job_id()));
-      v1::JobState s = rec.job.status().state();
-      if (s == v1::JOB_STATE_STARTING || s == v1::JOB_STATE_RESTARTING || s == v1::JOB_STATE_ADMITTED) {
-        JobUpdate u;
-        u.expect_state = s;
-        (void)TransitionLocked(
-            req.job_id(), v1::JOB_STATE_RUNNING, "WorkerStarted",
-            "attempt " + std::to_string(req.attempt()) + (req.message().empty() ? "" : ": " + req.message()),
-            u);
+  Effects fx;
+  std::optional<Status> checked;
+  {
+    MutexLock lock(&mu_);
+    checked = CheckWorkerLocked(req.job_id(), req.attempt(), token, stop);
+    // Only the current attempt of an unfinished job is listened to; a
+    // superseded or stopping world is answered with stop.
+    if (checked && checked->ok() && !*stop) {
+      Job& j = jobs_.at(req.job_id());
+      switch (req.phase()) {
+        case v1::WORKER_PHASE_STARTED: {
+          const v1::JobState s = j.state;
+          if (s == v1::JOB_STATE_STARTING || s == v1::JOB_STATE_RESTARTING || s == v1::JOB_STATE_ADMITTED) {
+            TransitionLocked(req.job_id(), j, v1::JOB_STATE_RUNNING, "WorkerStarted",
+                             "attempt " + std::to_string(req.attempt()) +
+                                 (req.message().empty() ? "" : ": " + req.message()),
+                             {}, &fx);
+          }
+          break;
+        }
+        case v1::WORKER_PHASE_CHECKPOINT: {
+          JobUpdate u;
+          u.last_checkpoint = req.message();
+          EnqueueWriteLocked(req.job_id(), u, std::nullopt, &fx);
+          break;
+        }
+        case v1::WORKER_PHASE_COMPLETED:
+          j.reported_completed = true;
+          break;
+        case v1::WORKER_PHASE_FAILED:
+          j.reported_permanent = req.permanent();
+          j.fail_message = req.message();
+          break;
+        default:
+          return InvalidArgumentError("phase: unknown worker phase " + std::to_string(req.phase()));
       }
-      return Status::Ok();
     }
-    case v1::WORKER_PHASE_CHECKPOINT: {
-      JobUpdate u;
-      u.last_checkpoint = req.message();
-      FLYP_RETURN_IF_ERROR(store_->UpdateJob(req.job_id(), u));
-      Notify();
-      return Status::Ok();
-    }
-    case v1::WORKER_PHASE_COMPLETED:
-      a.reported_completed = true;
-      return Status::Ok();
-    case v1::WORKER_PHASE_FAILED:
-      a.reported_permanent = req.permanent();
-      a.fail_message = req.message();
-      return Status::Ok();
-    default:
-      return InvalidArgumentError("phase: unknown worker phase " + std::to_string(req.phase()));
   }
+  // A finished (or unknown) job: the store knows its token.
+  if (!checked) return CheckFinishedWorker(req.job_id(), token, stop);
+  RunEffects(std::move(fx));
+  return *checked;
 }
 
 Status JobManager::ReportProgress(const v1::ReportProgressRequest& req, const std::string& token,
                                   bool* stop) {
-  std::lock_guard<std::mutex> lock(mu_);
-  FLYP_RETURN_IF_ERROR(CheckWorker(req.job_id(), req.attempt(), token, stop));
-  if (*stop) return Status::Ok();
+  std::optional<Status> checked;
+  {
+    MutexLock lock(&mu_);
+    checked = CheckWorkerLocked(req.job_id(), req.attempt(), token, stop);
+  }
+  if (!checked) return CheckFinishedWorker(req.job_id(), token, stop);
+  if (!checked->ok() || *stop) return *checked;
   v1::ProgressPoint p = req.progress();
   if (!p.has_time()) *p.mutable_time() = MillisToTimestamp(clock_->NowMillis());
-  FLYP_RETURN_IF_ERROR(store_->AddProgress(req.job_id(), p));
+  FLYP_RETURN_IF_ERROR(store()->AddProgress(req.job_id(), p));
   Notify();
   return Status::Ok();
 }

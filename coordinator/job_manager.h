@@ -4,21 +4,46 @@
 // reports, and recovery after a coordinator restart. The gRPC services are
 // thin adapters over it.
 //
-// One loop thread drives worlds and the scheduler (every tick_ms, or sooner
-// when something changed); RPC threads call the public methods.
+// Lock discipline. mu_ guards the in-memory state of the unfinished jobs
+// (jobs_, the scheduler) and is held only to read and change that state:
+// no store, launcher or filesystem call ever runs under it, so an RPC never
+// waits for a database, a process start or an API server. Decisions are
+// taken under mu_ and their effects run after it is released:
+//  - store writes go through a queue per job: the decision appends its
+//    JobUpdate under mu_, then the deciding thread drains the queue without
+//    mu_; one thread drains a job's queue at a time, so the job's state
+//    transitions reach the store in the order they were decided;
+//  - each Launcher::Launch runs on a thread of its own (it may block for as
+//    long as a Kubernetes API call takes to time out); the job is in phase
+//    kLaunching meanwhile, and a cancel or deadline that arrives then is
+//    recorded and applied the moment the launch returns;
+//  - Launcher::Poll and Stop are called by Step() between its locked parts.
+// The worker token of every unfinished job is cached in memory, so
+// WorkerService calls of running jobs never read the store.
 //
-// Thread safety: all public methods are thread-safe.
+// The store stays the source of truth for recovery: a decision is in the
+// store once its queue drained, an attempt number is recorded before its
+// world is launched and the world's handle right after Launch returns.
+//
+// Driving it. Start() recovers and runs Step() on a loop thread (every
+// tick_ms, or at once when something changed). Tests call Recover() and
+// Step() themselves, with a FakeClock and `inline_launches`, to run the
+// lifecycle step by step in virtual time.
+//
+// Thread safety: all public methods are thread-safe, except that Step()
+// must not run on two threads at once (the loop thread, or a test, owns it).
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/mutex.h"
 #include "coordinator/clock.h"
 #include "coordinator/launcher/launcher.h"
 #include "coordinator/metrics.h"
@@ -37,6 +62,9 @@ struct JobManagerOptions {
   int64_t backoff_max_ms = 60000;
   int64_t tick_ms = 50;
   CoordinatorMetrics* metrics = nullptr;  // optional; must outlive the manager
+  // Tests: Step() runs each launch on the calling thread, after its locked
+  // part, instead of on a thread per launch (deterministic order).
+  bool inline_launches = false;
 };
 
 class JobManager {
@@ -45,86 +73,187 @@ class JobManager {
   JobManager(JobManagerOptions opts, JobStore* store, Launcher* launcher, const Clock* clock);
   ~JobManager();  // Stop()s
 
-  // Reconciles the store (see docs/coordinator.md, "Recovery") and starts the
-  // loop thread. Call once, after coordinator_address is known.
+  // Recover(), then the loop thread. Call once, after coordinator_address is
+  // known.
   Status Start();
-  // Stops the loop thread. Running worlds are left alone (a later Start()
-  // recovers them); use Shutdown semantics of your own if they must die.
+  // Stops the loop thread and waits for launches in flight (their worlds
+  // are recorded). Running worlds are left alone (a later Start() recovers
+  // them).
   void Stop();
+  // Before Start(): what workers dial.
   void set_coordinator_address(const std::string& a) { opts_.coordinator_address = a; }
+
+  // Reconciles the store (docs/coordinator.md, "Recovery"): queued jobs are
+  // queued again; a job that had a world gets its slots back and the
+  // launcher's Recover() adopts the world or stops it (then the job restarts
+  // from its checkpoint). Blocks while orphaned worlds stop (grace_ms
+  // each), without holding mu_. Start() calls it; tests call it directly.
+  Status Recover();
+  // One pass of the loop: polls the worlds, applies their exits, starts due
+  // restarts, enforces deadlines, admits what fits, sends stop signals, and
+  // runs the resulting store writes, Stop()s and launches (launches on their
+  // own threads unless `inline_launches`).
+  void Step();
 
   // `spec` must be normalised, validated and path-resolved. FAILED_PRECONDITION
   // when the gang can never fit. With a used idempotency key returns the
   // existing job.
   StatusOr<v1::Job> Submit(const v1::JobSpec& spec, const std::string& spec_yaml, const std::string& owner,
                            const std::string& idempotency_key);
-  // Stops the job. Blocks until its world is gone (at most the grace period
-  // plus a few seconds) and returns the job as it is then.
-  // FAILED_PRECONDITION for a finished job.
+  // Asks the job to stop, without waiting: a queued job, or one waiting to
+  // restart, is CANCELLED at once; one being launched or running is stopped
+  // (TERM, KILL after grace_ms) and CANCELLED once its world is gone.
+  // FAILED_PRECONDITION for a finished job, NOT_FOUND for an unknown one.
+  Status RequestCancel(const std::string& id, const std::string& reason);
+  // RequestCancel(), then blocks until the job's final state is in the store
+  // (at most the grace period plus a few seconds) and returns the job as it
+  // is then.
   StatusOr<v1::Job> Cancel(const std::string& id, const std::string& reason);
 
   // WorkerService. PERMISSION_DENIED for a wrong worker token. Sets *stop when
   // the world should stop (job cancelled, or the report comes from a
-  // superseded attempt).
+  // superseded attempt). Never waits for a launch or the loop.
   Status ReportState(const v1::ReportStateRequest& req, const std::string& token, bool* stop);
   Status ReportProgress(const v1::ReportProgressRequest& req, const std::string& token, bool* stop);
 
-  JobStore* store() { return store_; }
+  // The store and the launcher are reached only through store() and
+  // launcher(), which the thread-safety analysis refuses under mu_: a store
+  // or launcher call made while holding the lock does not compile in
+  // scripts/check-thread-safety.
+  JobStore* store() FLYP_EXCLUDES(mu_) { return store_; }
   const JobManagerOptions& options() const { return opts_; }
 
   // Change notification for watchers: a counter bumped on every state change
-  // or progress point. Blocks until it differs from `seen` or `timeout_ms`
-  // passed; returns the current value.
+  // or progress point recorded in the store. Blocks until it differs from
+  // `seen` or `timeout_ms` passed; returns the current value.
   uint64_t WaitForChange(uint64_t seen, int64_t timeout_ms);
   uint64_t version() const { return version_.load(); }
 
  private:
-  // A job admitted and not yet finished.
-  struct Active {
+  // Where an unfinished job is in its lifecycle.
+  enum class Phase {
+    kQueued,     // waiting for admission (in the scheduler's queue)
+    kBackoff,    // admitted, no world: the next launch is due at restart_at_ms
+    kLaunching,  // Launcher::Launch in flight for `attempt`
+    kRunning,    // `world` is up (or being stopped)
+  };
+  // Why and how a job ends once its world is gone (cancel, deadline).
+  struct StopIntent {
+    v1::JobState state;
+    std::string reason, message;
+  };
+  // An unfinished job as the manager sees it.
+  struct Job {
     GangRequest gang;
-    int64_t world = 0;  // 0: no world right now
-    int attempt = 0;
-    int restarts = 0;
+    std::string worker_token;
     int backoff_limit = 0;
-    int64_t restart_at_ms = -1;  // >= 0: relaunch due then
-    bool stopping = false;       // SIGTERM sent
+    int64_t create_ms = 0;
+    bool started = false;  // start_time recorded
+    v1::JobState state{};  // the latest state decided (the store follows in order)
+    Phase phase = Phase::kQueued;
+    int attempt = 0;  // FLYP_ATTEMPT of the current or last world
+    int restarts = 0;
+    int64_t restart_at_ms = 0;  // kBackoff
+    WorldHandle world;          // kRunning
+    std::optional<StopIntent> stop;
+    bool term_sent = false;
+    bool kill_sent = false;
     int64_t term_ms = 0;
-    bool killed = false;
-    v1::JobState stop_state = v1::JOB_STATE_CANCELLED;  // final state once the world is gone
-    std::string stop_reason, stop_message;
+    // What rank 0 of `attempt` reported.
     bool reported_permanent = false;
     bool reported_completed = false;
     std::string fail_message;
   };
+  struct LaunchPlan {
+    std::string job_id;
+    int attempt = 0;
+    uint64_t attempt_write = 0;  // the write recording `attempt`; durable before Launch
+  };
+  struct PendingWrite {
+    uint64_t seq = 0;
+    JobUpdate update;
+    std::optional<v1::JobState> before;  // for metrics, with a transition
+  };
+  struct WriteQueue {
+    std::deque<PendingWrite> pending;  // the front one is being written, or next
+    bool draining = false;
+  };
+  // What a locked section decided to do once mu_ is released.
+  struct Effects {
+    std::vector<std::string> writes;                  // jobs whose write queue grew
+    std::vector<std::pair<WorldHandle, bool>> stops;  // world, force
+    std::vector<LaunchPlan> launches;
+  };
 
-  void Loop();
-  void TickLocked();
-  void OnWorldExitLocked(const std::string& id, Active& a, const WorldExit& exit);
-  Status LaunchLocked(const std::string& id, Active& a);
-  void RequestStopLocked(const std::string& id, Active& a, v1::JobState final_state,
-                         const std::string& reason, const std::string& message);
-  Status TransitionLocked(const std::string& id, v1::JobState state, const std::string& reason,
-                          const std::string& message, JobUpdate extra = {});
-  void FinishLocked(const std::string& id, v1::JobState state, const std::string& reason,
-                    const std::string& message);
-  Status CheckWorker(const std::string& job_id, int attempt, const std::string& token, bool* stop);
-  void Notify();
+  Launcher* launcher() FLYP_EXCLUDES(mu_) { return launcher_; }
+  void Loop() FLYP_EXCLUDES(mu_);
+  void Wake() FLYP_EXCLUDES(mu_);
+  void Notify() FLYP_EXCLUDES(change_mu_);
+  // Runs `fx` (store writes, then stops, then launches). Never under mu_.
+  void RunEffects(Effects fx) FLYP_EXCLUDES(mu_);
+  // Writes the job's queued updates in order unless another thread already
+  // does; returns when the queue is empty or that other thread owns it.
+  void DrainWrites(const std::string& id) FLYP_EXCLUDES(mu_);
+  // Blocks until the write `seq` of job `id` is done (DrainWrites first).
+  void WaitWritten(const std::string& id, uint64_t seq) FLYP_EXCLUDES(mu_);
+  // Launch thread (or Step() with inline_launches): waits for the attempt
+  // to be recorded, writes spec.yaml, calls Launcher::Launch, records the
+  // result.
+  void RunLaunch(const LaunchPlan& plan) FLYP_EXCLUDES(mu_);
+  StatusOr<WorldHandle> StartWorld(const LaunchPlan& plan) FLYP_EXCLUDES(mu_);
+  LaunchRequest RequestFor(const JobRecord& rec, int attempt) const;
+  void SpawnLaunch(const LaunchPlan& plan) FLYP_EXCLUDES(mu_);
+  void JoinFinishedLaunches() FLYP_EXCLUDES(mu_);
+  // FAILED_PRECONDITION / NOT_FOUND / UNAVAILABLE for a job not in jobs_
+  // (finished, unknown, or not registered yet); reads the store.
+  Status NotActiveStatus(const std::string& id) FLYP_EXCLUDES(mu_);
+  // For a job not in jobs_: PERMISSION_DENIED or NOT_FOUND, else OK with
+  // *stop = true. Reads the store.
+  Status CheckFinishedWorker(const std::string& job_id, const std::string& token, bool* stop)
+      FLYP_EXCLUDES(mu_);
 
-  JobManagerOptions opts_;
-  JobStore* store_;
-  Launcher* launcher_;
-  const Clock* clock_;
+  // Locked decisions; each appends what must happen afterwards to `fx`.
+  Job& RegisterLocked(const JobRecord& rec) FLYP_REQUIRES(mu_);
+  void EnqueueWriteLocked(const std::string& id, JobUpdate u, std::optional<v1::JobState> before, Effects* fx,
+                          uint64_t* seq = nullptr) FLYP_REQUIRES(mu_);
+  void TransitionLocked(const std::string& id, Job& job, v1::JobState state, const std::string& reason,
+                        const std::string& message, JobUpdate extra, Effects* fx) FLYP_REQUIRES(mu_);
+  // Records the final state and forgets the job (`job` dangles afterwards).
+  void FinishLocked(const std::string& id, Job& job, v1::JobState state, const std::string& reason,
+                    const std::string& message, Effects* fx) FLYP_REQUIRES(mu_);
+  void PlanLaunchLocked(const std::string& id, Job& job, Effects* fx) FLYP_REQUIRES(mu_);
+  void CompleteLaunchLocked(const LaunchPlan& plan, const StatusOr<WorldHandle>& world, Effects* fx)
+      FLYP_REQUIRES(mu_);
+  void OnWorldExitLocked(const std::string& id, Job& job, const WorldExit& exit, Effects* fx)
+      FLYP_REQUIRES(mu_);
+  void RequestStopLocked(const std::string& id, Job& job, v1::JobState final_state, const std::string& reason,
+                         const std::string& message, Effects* fx) FLYP_REQUIRES(mu_);
+  // OK with *stop for a job in jobs_; nullopt when the job is not there.
+  std::optional<Status> CheckWorkerLocked(const std::string& job_id, int attempt, const std::string& token,
+                                          bool* stop) FLYP_REQUIRES(mu_);
 
-  std::mutex mu_;
-  std::condition_variable wake_;          // loop wake-up
-  Scheduler scheduler_;                   // guarded by mu_
-  std::map<std::string, Active> active_;  // guarded by mu_
-  bool stop_ = false;
-  std::thread loop_;
+  JobManagerOptions opts_;    // set before Start(); read-only afterwards
+  JobStore* const store_;     // through store() only
+  Launcher* const launcher_;  // through launcher() only
+  const Clock* const clock_;
 
-  std::mutex change_mu_;
-  std::condition_variable changed_;
-  std::atomic<uint64_t> version_{0};
+  Mutex mu_;
+  CondVar wake_;     // the loop: something changed, or stop
+  CondVar written_;  // a queued store write finished
+  Scheduler scheduler_ FLYP_GUARDED_BY(mu_);
+  std::map<std::string, Job> jobs_ FLYP_GUARDED_BY(mu_);  // every unfinished job, by id
+  std::map<std::string, WriteQueue> writes_ FLYP_GUARDED_BY(mu_);
+  uint64_t next_write_ FLYP_GUARDED_BY(mu_) = 1;
+  std::map<uint64_t, std::thread> launch_threads_ FLYP_GUARDED_BY(mu_);
+  std::vector<uint64_t> finished_launches_ FLYP_GUARDED_BY(mu_);
+  uint64_t next_launch_ FLYP_GUARDED_BY(mu_) = 1;
+  bool wake_pending_ FLYP_GUARDED_BY(mu_) = false;
+  bool stop_ FLYP_GUARDED_BY(mu_) = false;
+  std::thread loop_;  // Start() and Stop() only
+
+  Mutex change_mu_;
+  CondVar changed_;
+  std::atomic<uint64_t> version_{0};  // written under change_mu_
 };
 
 }  // namespace flyp::coord

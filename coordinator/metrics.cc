@@ -154,7 +154,7 @@ void CoordinatorMetrics::OnRpc(const std::string& method, int grpc_code) {
   const auto& known = KnownRpcMethods();
   const bool is_known = std::find(known.begin(), known.end(), method) != known.end();
   const std::string label = is_known ? method : "other";
-  std::lock_guard<std::mutex> lock(rpc_mu_);
+  MutexLock lock(&rpc_mu_);
   auto it = rpc_.find({label, grpc_code});
   if (it == rpc_.end()) {
     it = rpc_.emplace(std::make_pair(label, grpc_code),

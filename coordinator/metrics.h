@@ -22,11 +22,11 @@
 #include <array>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 
 #include "common/metrics.h"
+#include "common/mutex.h"
 #include "coordinator/store/job_store.h"
 #include "flyp/v1/job.pb.h"
 
@@ -62,8 +62,8 @@ class CoordinatorMetrics {
   prometheus::Counter* restarts_;
   std::array<prometheus::Gauge*, 4> slots_{};  // cpu free, cpu used, gpu free, gpu used
   prometheus::Family<prometheus::Counter>* rpc_family_;
-  std::mutex rpc_mu_;
-  std::map<std::pair<std::string, int>, prometheus::Counter*> rpc_;  // guarded by rpc_mu_
+  Mutex rpc_mu_;
+  std::map<std::pair<std::string, int>, prometheus::Counter*> rpc_ FLYP_GUARDED_BY(rpc_mu_);
 };
 
 // "JOB_STATE_RUNNING" -> "running".

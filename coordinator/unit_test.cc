@@ -86,10 +86,29 @@ TEST(ConfigTest, FileThenFlags) {
             "--cpu-slots: cpu-slots: expected an integer (got 'x')");
   EXPECT_EQ(ParseCoordinatorConfig({"--frobnicate", "1"}).status().message(), "--frobnicate: unknown flag");
   EXPECT_EQ(ParseCoordinatorConfig({"--launcher", "slurm"}).status().message(),
-            "launcher: must be local or kubernetes (got 'slurm')\n");
+            "--launcher: launcher: unknown launcher 'slurm' (expected one of: local, kubernetes)");
   std::ofstream(path) << "cpu_slot: 8\n";
   EXPECT_EQ(ParseCoordinatorConfig({"--config", path}).status().message(),
             path + ": cpu_slot: unknown option");
+}
+
+TEST(ConfigTest, LauncherKindIsAnEnumWithTheOldNames) {
+  EXPECT_EQ(CoordinatorConfig().launcher, LauncherKind::kLocal);
+  auto k8s = ParseCoordinatorConfig({"--launcher=kubernetes", "--k8s-image", "img"});
+  ASSERT_TRUE(k8s.ok()) << k8s.status();
+  EXPECT_EQ(k8s->launcher, LauncherKind::kKubernetes);
+  CoordinatorConfig c;
+  ASSERT_TRUE(ApplyConfigYaml("launcher: local\n", "f.yaml", &c).ok());
+  EXPECT_EQ(c.launcher, LauncherKind::kLocal);
+  ASSERT_TRUE(ApplyConfigYaml("launcher: kubernetes\n", "f.yaml", &c).ok());
+  EXPECT_EQ(c.launcher, LauncherKind::kKubernetes);
+  EXPECT_EQ(ApplyConfigYaml("launcher: Local\n", "f.yaml", &c).message(),
+            "f.yaml: launcher: unknown launcher 'Local' (expected one of: local, kubernetes)");
+  for (LauncherKind k : {LauncherKind::kLocal, LauncherKind::kKubernetes}) {
+    auto back = ParseLauncherKind(LauncherKindName(k));
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(*back, k);
+  }
 }
 
 TEST(ExitPolicyTest, ClassifiesAndBacksOff) {

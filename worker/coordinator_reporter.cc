@@ -51,7 +51,7 @@ CoordinatorReporter::CoordinatorReporter(const std::string& address, std::string
 CoordinatorReporter::~CoordinatorReporter() = default;
 
 void CoordinatorReporter::OnProgress(const report::ProgressEvent& e) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   v1::ReportProgressRequest req;
   req.set_job_id(impl_->job_id);
   req.set_attempt(impl_->attempt);
@@ -73,7 +73,7 @@ void CoordinatorReporter::OnProgress(const report::ProgressEvent& e) {
 }
 
 void CoordinatorReporter::OnEval(const report::EvalEvent& e) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   v1::ReportProgressRequest req;
   req.set_job_id(impl_->job_id);
   req.set_attempt(impl_->attempt);
@@ -102,7 +102,7 @@ void CoordinatorReporter::OnState(const report::StateEvent& e) {
       phase = v1::WORKER_PHASE_FAILED;
       break;
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   v1::ReportStateRequest req;
   req.set_job_id(impl_->job_id);
   req.set_attempt(impl_->attempt);
@@ -116,7 +116,7 @@ void CoordinatorReporter::OnState(const report::StateEvent& e) {
 }
 
 void CoordinatorReporter::ReportFailure(const std::string& message, bool permanent) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   v1::ReportStateRequest req;
   req.set_job_id(impl_->job_id);
   req.set_attempt(impl_->attempt);

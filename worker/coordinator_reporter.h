@@ -10,9 +10,9 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <string>
 
+#include "common/mutex.h"
 #include "worker/report/progress.h"
 
 namespace flyp::worker {
@@ -35,8 +35,10 @@ class CoordinatorReporter : public report::ProgressSink {
 
  private:
   struct Impl;
-  std::unique_ptr<Impl> impl_;
-  std::mutex mu_;
+  // One report at a time: mu_ is held across each RPC, so reports reach the
+  // coordinator in the order they were made.
+  Mutex mu_;
+  const std::unique_ptr<Impl> impl_ FLYP_PT_GUARDED_BY(mu_);
   std::atomic<bool> stop_{false};
 };
 

@@ -1,7 +1,9 @@
 #include "coordinator/launcher/kubernetes_launcher.h"
 
+#include <charconv>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <fstream>
 
 #include "common/env.h"
@@ -10,7 +12,7 @@
 namespace flyp::coord {
 namespace {
 
-constexpr int64_t kAttemptsPerJob = 1000;
+constexpr std::string_view kKind = "k8s";
 
 std::string MpiJobsPath(const std::string& ns) {
   return "/apis/kubeflow.org/v2beta1/namespaces/" + ns + "/mpijobs";
@@ -106,28 +108,32 @@ MpiJobPhase ParseMpiJobPhase(const Json& mpijob) {
   return phase;
 }
 
-StatusOr<int64_t> WorldIdFor(const std::string& job_id, int attempt) {
-  const std::string digits = job_id.rfind("job-", 0) == 0 ? job_id.substr(4) : "";
-  if (digits.empty() || digits.size() > 12 || digits.find_first_not_of("0123456789") != std::string::npos) {
-    return InvalidArgumentError("kubernetes launcher: job id '" + job_id + "' is not job-<digits>");
-  }
-  if (attempt < 1 || attempt >= kAttemptsPerJob) {
-    return InvalidArgumentError("kubernetes launcher: attempt " + std::to_string(attempt) +
-                                " out of range 1..999");
-  }
-  return std::stoll(digits) * kAttemptsPerJob + attempt;
-}
-
-std::string MpiJobNameForWorld(int64_t world) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "flyp-job-%06lld-a%lld", static_cast<long long>(world / kAttemptsPerJob),
-                static_cast<long long>(world % kAttemptsPerJob));
-  return buf;
-}
-
 StatusOr<std::string> MpiJobName(const std::string& job_id, int attempt) {
-  FLYP_ASSIGN_OR_RETURN(int64_t world, WorldIdFor(job_id, attempt));
-  return MpiJobNameForWorld(world);
+  if (attempt < 1) {
+    return InvalidArgumentError("kubernetes launcher: attempt " + std::to_string(attempt) + " is not >= 1");
+  }
+  const std::string name = "flyp-" + job_id + "-a" + std::to_string(attempt);
+  const bool dns_label = !job_id.empty() && name.size() <= kMaxMpiJobName &&
+                         name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") == std::string::npos;
+  if (!dns_label) {
+    return InvalidArgumentError("kubernetes launcher: MPIJob name '" + name + "' for job '" + job_id +
+                                "' is not a DNS label of at most " + std::to_string(kMaxMpiJobName) +
+                                " characters (a-z, 0-9, '-')");
+  }
+  return name;
+}
+
+WorldHandle MpiJobHandle(const std::string& ns, const std::string& name) {
+  return WorldHandle::Make(kKind, ns + "/" + name);
+}
+
+StatusOr<MpiJobRef> ParseMpiJobHandle(const WorldHandle& world) {
+  const std::string_view id = world.id();
+  const size_t slash = id.find('/');
+  if (world.kind() != kKind || slash == std::string_view::npos || slash == 0 || slash + 1 == id.size()) {
+    return InvalidArgumentError("world '" + world.text() + "' is not k8s:<namespace>/<MPIJob name>");
+  }
+  return MpiJobRef{std::string(id.substr(0, slash)), std::string(id.substr(slash + 1))};
 }
 
 StatusOr<Json> BuildMpiJob(const KubernetesLauncherOptions& o, const LaunchRequest& req) {
@@ -270,17 +276,17 @@ KubernetesLauncher::KubernetesLauncher(KubernetesLauncherOptions opts)
 
 KubernetesLauncher::~KubernetesLauncher() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     stop_thread_ = true;
   }
-  wake_.notify_all();
+  wake_.SignalAll();
   if (poller_.joinable()) poller_.join();
 }
 
-StatusOr<int64_t> KubernetesLauncher::Launch(const LaunchRequest& req) {
-  FLYP_ASSIGN_OR_RETURN(int64_t world, WorldIdFor(req.job_id, req.attempt));
+StatusOr<WorldHandle> KubernetesLauncher::Launch(const LaunchRequest& req) {
+  FLYP_ASSIGN_OR_RETURN(const std::string name, MpiJobName(req.job_id, req.attempt));
   FLYP_ASSIGN_OR_RETURN(Json mpijob, BuildMpiJob(opts_, req));
-  const std::string name = MpiJobNameForWorld(world);
+  const WorldHandle world = MpiJobHandle(opts_.ns, name);
   FLYP_ASSIGN_OR_RETURN(KubeReply r, api_.Call("POST", MpiJobsPath(opts_.ns), mpijob.Dump()));
   std::string uid;
   if (r.status == 409) {
@@ -300,7 +306,7 @@ StatusOr<int64_t> KubernetesLauncher::Launch(const LaunchRequest& req) {
   const Json secret = BuildWorkerTokenSecret(opts_, req, name, uid);
   FLYP_ASSIGN_OR_RETURN(KubeReply sr, api_.Call("POST", SecretsPath(opts_.ns), secret.Dump()));
   if (sr.status != 409 && (sr.status < 200 || sr.status >= 300)) {
-    (void)Delete(name, /*force=*/true);
+    (void)Delete(opts_.ns, name, /*force=*/true);
     return UnavailableError(
         "kubernetes: cannot create Secret " + WorkerTokenSecretName(name) +
         " for the worker token (the coordinator's Role needs create on secrets): " + KubeErrorMessage(sr));
@@ -308,18 +314,19 @@ StatusOr<int64_t> KubernetesLauncher::Launch(const LaunchRequest& req) {
   std::ofstream(req.log_path, std::ios::app)
       << "[coordinator] created MPIJob " << opts_.ns << "/" << name << "\n";
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     World& w = worlds_[world];
     w = World();
+    w.ns = opts_.ns;
     w.name = name;
     w.log_path = req.log_path;
   }
-  wake_.notify_all();
+  wake_.SignalAll();
   return world;
 }
 
-std::optional<WorldExit> KubernetesLauncher::Poll(int64_t world) {
-  std::lock_guard<std::mutex> lock(mu_);
+std::optional<WorldExit> KubernetesLauncher::Poll(const WorldHandle& world) {
+  MutexLock lock(&mu_);
   auto it = worlds_.find(world);
   if (it == worlds_.end()) return WorldExit{255, 0};
   if (!it->second.exit) return std::nullopt;
@@ -328,15 +335,15 @@ std::optional<WorldExit> KubernetesLauncher::Poll(int64_t world) {
   return e;
 }
 
-MpiJobPhase KubernetesLauncher::Phase(int64_t world) {
-  std::lock_guard<std::mutex> lock(mu_);
+MpiJobPhase KubernetesLauncher::Phase(const WorldHandle& world) {
+  MutexLock lock(&mu_);
   auto it = worlds_.find(world);
   return it == worlds_.end() ? MpiJobPhase::kPending : it->second.phase;
 }
 
-void KubernetesLauncher::Stop(int64_t world, bool force) {
+void KubernetesLauncher::Stop(const WorldHandle& world, bool force) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = worlds_.find(world);
     if (it == worlds_.end()) return;
     if (force)
@@ -344,33 +351,51 @@ void KubernetesLauncher::Stop(int64_t world, bool force) {
     else if (it->second.stop == 0)
       it->second.stop = 1;
   }
-  wake_.notify_all();
+  wake_.SignalAll();
 }
 
-Status KubernetesLauncher::Delete(const std::string& name, bool force) {
+Status KubernetesLauncher::Delete(const std::string& ns, const std::string& name, bool force) {
   Json opts(
       Json::Object{{"kind", "DeleteOptions"}, {"apiVersion", "v1"}, {"propagationPolicy", "Foreground"}});
   if (force) opts.Set("gracePeriodSeconds", 0);
-  FLYP_ASSIGN_OR_RETURN(KubeReply r, api_.Call("DELETE", MpiJobsPath(opts_.ns) + "/" + name, opts.Dump()));
+  FLYP_ASSIGN_OR_RETURN(KubeReply r, api_.Call("DELETE", MpiJobsPath(ns) + "/" + name, opts.Dump()));
   if (r.status == 404 || (r.status >= 200 && r.status < 300)) return Status::Ok();
   return UnavailableError("kubernetes: cannot delete MPIJob " + name + ": " + KubeErrorMessage(r));
 }
 
-Status KubernetesLauncher::StopOrphan(int64_t world, int64_t grace_ms) {
-  const std::string name = MpiJobNameForWorld(world);
-  FLYP_RETURN_IF_ERROR(Delete(name, false));
+Status KubernetesLauncher::StopOrphan(const WorldHandle& world, int64_t grace_ms) {
+  MpiJobRef ref;
+  if (world.kind() == "local") {
+    // Recorded before world handles (schema 2 pgid, migrated to local:<N>):
+    // N was job number * 1000 + attempt.
+    const std::string_view id = world.id();
+    long long n = 0;
+    auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), n);
+    if (ec != std::errc() || end != id.data() + id.size() || n < 1000) {
+      return FailedPreconditionError("world '" + world.text() +
+                                     "' was not started by the kubernetes launcher");
+    }
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "flyp-job-%06lld-a%lld", n / 1000, n % 1000);
+    ref = MpiJobRef{opts_.ns, buf};
+  } else if (world.kind() == kKind) {
+    FLYP_ASSIGN_OR_RETURN(ref, ParseMpiJobHandle(world));
+  } else {
+    return FailedPreconditionError("world '" + world.text() + "' was not started by the kubernetes launcher");
+  }
+  FLYP_RETURN_IF_ERROR(Delete(ref.ns, ref.name, false));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms + 5000);
   while (std::chrono::steady_clock::now() < deadline) {
-    auto r = api_.Call("GET", MpiJobsPath(opts_.ns) + "/" + name);
+    auto r = api_.Call("GET", MpiJobsPath(ref.ns) + "/" + ref.name);
     if (r.ok() && r->status == 404) return Status::Ok();
     std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(opts_.poll_ms, 500)));
   }
-  FLYP_RETURN_IF_ERROR(Delete(name, true));
+  FLYP_RETURN_IF_ERROR(Delete(ref.ns, ref.name, true));
   return Status::Ok();
 }
 
-std::string KubernetesLauncher::LauncherPod(const std::string& name, Json* pod) {
-  auto r = api_.Call("GET", "/api/v1/namespaces/" + opts_.ns + "/pods?labelSelector=" + Selector(name));
+std::string KubernetesLauncher::LauncherPod(const std::string& ns, const std::string& name, Json* pod) {
+  auto r = api_.Call("GET", "/api/v1/namespaces/" + ns + "/pods?labelSelector=" + Selector(name));
   if (!r.ok() || r->status != 200) return "";
   auto j = ParseJson(r->body);
   if (!j.ok()) return "";
@@ -383,20 +408,20 @@ std::string KubernetesLauncher::LauncherPod(const std::string& name, Json* pod) 
 
 void KubernetesLauncher::SyncLog(const std::string& pod, World* w) {
   if (pod.empty() || w->log_path.empty()) return;
-  auto r = api_.Call("GET", "/api/v1/namespaces/" + opts_.ns + "/pods/" + pod + "/log");
+  auto r = api_.Call("GET", "/api/v1/namespaces/" + w->ns + "/pods/" + pod + "/log");
   if (!r.ok() || r->status != 200 || r->body.size() <= w->log_bytes) return;
   std::ofstream(w->log_path, std::ios::app) << r->body.substr(w->log_bytes);
   w->log_bytes = r->body.size();
 }
 
-void KubernetesLauncher::PollOne(int64_t id, World w) {
+void KubernetesLauncher::PollOne(const WorldHandle& world, World w) {
   if (w.stop == 1 || (w.stop == 2 && !w.force_sent)) {
-    Status s = Delete(w.name, w.stop == 2);
+    Status s = Delete(w.ns, w.name, w.stop == 2);
     if (!s.ok()) FLYP_LOG(ERROR) << s;
     if (w.stop == 2) w.force_sent = true;
     if (w.stop == 1) w.stop = 3;
   }
-  auto r = api_.Call("GET", MpiJobsPath(opts_.ns) + "/" + w.name);
+  auto r = api_.Call("GET", MpiJobsPath(w.ns) + "/" + w.name);
   if (!r.ok()) {
     FLYP_LOG(WARNING) << r.status();
     return;
@@ -416,7 +441,7 @@ void KubernetesLauncher::PollOne(int64_t id, World w) {
     if (phase != w.phase) FLYP_LOG(INFO) << "MPIJob " << w.name << ": " << MpiJobPhaseName(phase);
     w.phase = phase;
     if (phase != MpiJobPhase::kPending && phase != MpiJobPhase::kCreated) {
-      pod_name = LauncherPod(w.name, &pod);
+      pod_name = LauncherPod(w.ns, w.name, &pod);
       SyncLog(pod_name, &w);
     }
     if (phase == MpiJobPhase::kSucceeded && !w.stop) {
@@ -433,8 +458,8 @@ void KubernetesLauncher::PollOne(int64_t id, World w) {
   } else {
     FLYP_LOG(WARNING) << "kubernetes: GET MPIJob " << w.name << ": " << KubeErrorMessage(*r);
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = worlds_.find(id);
+  MutexLock lock(&mu_);
+  auto it = worlds_.find(world);
   if (it == worlds_.end()) return;
   World& cur = it->second;
   cur.phase = w.phase;
@@ -445,19 +470,20 @@ void KubernetesLauncher::PollOne(int64_t id, World w) {
 }
 
 void KubernetesLauncher::PollLoop() {
-  std::unique_lock<std::mutex> lock(mu_);
+  mu_.Lock();
   while (!stop_thread_) {
-    std::vector<std::pair<int64_t, World>> todo;
+    std::vector<std::pair<WorldHandle, World>> todo;
     for (const auto& [id, w] : worlds_) {
       if (!w.exit) todo.emplace_back(id, w);
     }
-    lock.unlock();
+    mu_.Unlock();  // the API calls run without the lock
     for (auto& [id, w] : todo) PollOne(id, w);
-    lock.lock();
+    mu_.Lock();
     bool urgent = false;
     for (const auto& [id, w] : worlds_) urgent |= (w.stop == 1) || (w.stop == 2 && !w.force_sent);
-    if (!urgent) wake_.wait_for(lock, std::chrono::milliseconds(opts_.poll_ms));
+    if (!urgent) wake_.WaitFor(&mu_, std::chrono::milliseconds(opts_.poll_ms));
   }
+  mu_.Unlock();
 }
 
 }  // namespace flyp::coord

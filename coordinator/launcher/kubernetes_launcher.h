@@ -13,21 +13,28 @@
 // Succeeded -> exit 0, Failed -> the launcher pod's exit code (so worker exit
 // codes 3/4 stay permanent failures), deleted -> killed by SIGTERM/SIGKILL.
 // The launcher pod's log is copied into the job's log file as it grows.
-// Stop deletes the MPIJob (foreground propagation). The world id encodes job
-// number and attempt (number * 1000 + attempt), so a restarted coordinator
-// can find and delete an orphaned MPIJob from the id in the store alone.
+// Stop deletes the MPIJob (foreground propagation).
 //
-// Thread safety: all methods may be called from any thread.
+// World handles are "k8s:<namespace>/<MPIJob name>", so a restarted
+// coordinator finds an orphaned MPIJob from the stored handle alone.
+// Recover() deletes it (the default of Launcher) and the job restarts from
+// its checkpoint; adopting it instead would only need the poller to watch it
+// again. Handles "local:<N>" are what a coordinator before schema 3 of the
+// store recorded for MPIJobs (N = job number * 1000 + attempt); StopOrphan()
+// still finds those, for an upgrade with jobs running.
+//
+// Thread safety: all methods may be called from any thread. Launch() blocks
+// on the API server (2-4 calls); the others only touch memory: the poller
+// thread does the API calls of Poll() and Stop().
 #pragma once
 
-#include <condition_variable>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
 #include "common/json.h"
+#include "common/mutex.h"
 #include "coordinator/launcher/kube_api.h"
 #include "coordinator/launcher/launcher.h"
 
@@ -53,11 +60,18 @@ enum class MpiJobPhase { kPending, kCreated, kRunning, kRestarting, kSucceeded, 
 MpiJobPhase ParseMpiJobPhase(const Json& mpijob);
 const char* MpiJobPhaseName(MpiJobPhase p);
 
-// "flyp-job-000042-a3"; INVALID_ARGUMENT when the job id is not job-<digits>.
+// "flyp-<job id>-a<attempt>", e.g. "flyp-job-000042-a3". INVALID_ARGUMENT
+// when that is not a DNS label of at most kMaxMpiJobName characters
+// (lower-case letters, digits and '-'; the operator derives pod and service
+// names from it) or attempt < 1.
+constexpr size_t kMaxMpiJobName = 52;
 StatusOr<std::string> MpiJobName(const std::string& job_id, int attempt);
-// World id <-> MPIJob name (see above).
-StatusOr<int64_t> WorldIdFor(const std::string& job_id, int attempt);
-std::string MpiJobNameForWorld(int64_t world);
+// "k8s:<ns>/<name>" and back; INVALID_ARGUMENT for any other handle.
+WorldHandle MpiJobHandle(const std::string& ns, const std::string& name);
+struct MpiJobRef {
+  std::string ns, name;
+};
+StatusOr<MpiJobRef> ParseMpiJobHandle(const WorldHandle& world);
 
 // The MPIJob object Launch() creates. FAILED_PRECONDITION when the spec or
 // artifact folder is not under opts.mount_path (ranks could not see it).
@@ -78,17 +92,17 @@ class KubernetesLauncher : public Launcher {
   explicit KubernetesLauncher(KubernetesLauncherOptions opts);
   ~KubernetesLauncher() override;
 
-  StatusOr<int64_t> Launch(const LaunchRequest& req) override;
-  std::optional<WorldExit> Poll(int64_t world) override;
-  void Stop(int64_t world, bool force) override;
-  Status StopOrphan(int64_t world, int64_t grace_ms) override;
+  StatusOr<WorldHandle> Launch(const LaunchRequest& req) override;
+  std::optional<WorldExit> Poll(const WorldHandle& world) override;
+  void Stop(const WorldHandle& world, bool force) override;
+  Status StopOrphan(const WorldHandle& world, int64_t grace_ms) override;
 
   // Last phase seen by the poller (kPending before the first poll).
-  MpiJobPhase Phase(int64_t world);
+  MpiJobPhase Phase(const WorldHandle& world);
 
  private:
   struct World {
-    std::string name;
+    std::string ns, name;
     std::string log_path;
     MpiJobPhase phase = MpiJobPhase::kPending;
     int stop = 0;  // 0 running, 1 delete requested, 2 forced, 3 delete sent
@@ -97,18 +111,20 @@ class KubernetesLauncher : public Launcher {
     size_t log_bytes = 0;  // launcher log bytes already appended to log_path
   };
 
-  void PollLoop();
-  void PollOne(int64_t id, World w);  // w: a copy; results are written back under mu_
-  Status Delete(const std::string& name, bool force);
-  std::string LauncherPod(const std::string& name, Json* pod);
+  void PollLoop() FLYP_EXCLUDES(mu_);
+  // `w`: a copy taken under mu_; the API calls run without it and the
+  // results are written back under it.
+  void PollOne(const WorldHandle& world, World w) FLYP_EXCLUDES(mu_);
+  Status Delete(const std::string& ns, const std::string& name, bool force);
+  std::string LauncherPod(const std::string& ns, const std::string& name, Json* pod);
   void SyncLog(const std::string& pod, World* w);
 
-  KubernetesLauncherOptions opts_;
-  KubeApi api_;
-  std::mutex mu_;
-  std::condition_variable wake_;
-  std::map<int64_t, World> worlds_;  // guarded by mu_
-  bool stop_thread_ = false;
+  const KubernetesLauncherOptions opts_;
+  const KubeApi api_;
+  Mutex mu_;
+  CondVar wake_;  // the poller: a world was added or asked to stop, or shutdown
+  std::map<WorldHandle, World> worlds_ FLYP_GUARDED_BY(mu_);
+  bool stop_thread_ FLYP_GUARDED_BY(mu_) = false;
   std::thread poller_;
 };
 

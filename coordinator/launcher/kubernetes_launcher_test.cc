@@ -154,15 +154,33 @@ std::string EnvValue(const Json& container, const std::string& name) {
   return "<unset>";
 }
 
-TEST(MpiJobName, EncodesJobAndAttemptRecoverably) {
-  auto w = WorldIdFor("job-000042", 3);
-  ASSERT_TRUE(w.ok());
-  EXPECT_EQ(*w, 42003);
-  EXPECT_EQ(MpiJobNameForWorld(*w), "flyp-job-000042-a3");
+TEST(MpiJobName, IsTheJobIdAndAttemptAsADnsLabel) {
+  EXPECT_EQ(*MpiJobName("job-000042", 3), "flyp-job-000042-a3");
   EXPECT_EQ(*MpiJobName("job-1234567", 12), "flyp-job-1234567-a12");
-  EXPECT_EQ(WorldIdFor("job-", 1).status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(WorldIdFor("x-000001", 1).status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(WorldIdFor("job-000001", 1000).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(*MpiJobName("job-000001", 1000), "flyp-job-000001-a1000");  // no attempt limit
+  EXPECT_EQ(*MpiJobName("any-id-7", 1), "flyp-any-id-7-a1");            // the id is not parsed
+  EXPECT_EQ(MpiJobName("", 1).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(MpiJobName("Job_1", 1).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(MpiJobName("job-000001", 0).status().code(), StatusCode::kInvalidArgument);
+  const std::string long_id(kMaxMpiJobName, 'j');
+  auto too_long = MpiJobName(long_id, 1);
+  EXPECT_EQ(too_long.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(too_long.status().message().find("at most 52 characters"), std::string::npos)
+      << too_long.status();
+}
+
+TEST(MpiJobHandle, RoundTripsNamespaceAndName) {
+  const WorldHandle h = MpiJobHandle("ml", "flyp-job-000042-a3");
+  EXPECT_EQ(h.text(), "k8s:ml/flyp-job-000042-a3");
+  EXPECT_EQ(h.kind(), "k8s");
+  auto ref = ParseMpiJobHandle(h);
+  ASSERT_TRUE(ref.ok()) << ref.status();
+  EXPECT_EQ(ref->ns, "ml");
+  EXPECT_EQ(ref->name, "flyp-job-000042-a3");
+  for (const char* bad : {"local:123", "k8s:noslash", "k8s:/name", "k8s:ns/", ""}) {
+    EXPECT_EQ(ParseMpiJobHandle(WorldHandle::FromText(bad)).status().code(), StatusCode::kInvalidArgument)
+        << bad;
+  }
 }
 
 TEST(BuildMpiJob, CpuJobHasImageCommandEnvVolumesAndScrapeAnnotations) {
@@ -322,7 +340,7 @@ struct FakeCluster {
   }
 };
 
-std::optional<WorldExit> WaitForExit(KubernetesLauncher& l, int64_t world, double timeout_s = 10) {
+std::optional<WorldExit> WaitForExit(KubernetesLauncher& l, const WorldHandle& world, double timeout_s = 10) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
   while (std::chrono::steady_clock::now() < deadline) {
     if (auto e = l.Poll(world)) return e;
@@ -343,7 +361,7 @@ TEST(KubernetesLauncher, CreatesWatchesAndReportsSuccessWithLogs) {
   std::remove(req.log_path.c_str());
   auto world = launcher.Launch(req);
   ASSERT_TRUE(world.ok()) << world.status();
-  EXPECT_EQ(*world, 42003);
+  EXPECT_EQ(world->text(), "k8s:ml/flyp-job-000042-a3");
   auto reqs = server.requests();
   ASSERT_GE(reqs.size(), 1u);
   EXPECT_EQ(reqs[0].method, "POST");
@@ -443,18 +461,55 @@ TEST(KubernetesLauncher, StopDeletesTheMpiJob) {
   EXPECT_TRUE(cluster.jobs.empty());
 }
 
-TEST(KubernetesLauncher, StopOrphanDeletesByWorldIdAlone) {
+TEST(KubernetesLauncher, RecoverDeletesTheOrphanByItsHandleAlone) {
+  FakeCluster cluster;
+  FakeApiServer server([&](const FakeApiServer::Request& r) { return cluster.Handle(r); });
+  WorldHandle world;
+  {
+    KubernetesLauncher first(Options(server.url()));
+    auto launched = first.Launch(Request());
+    ASSERT_TRUE(launched.ok()) << launched.status();
+    world = *launched;
+  }  // the coordinator "dies"
+  ASSERT_EQ(cluster.jobs.size(), 1u);
+  KubernetesLauncherOptions other_ns = Options(server.url());
+  other_ns.ns = "elsewhere";  // the handle names the namespace; the options do not matter
+  KubernetesLauncher second(other_ns);
+  auto recovered = second.Recover(world, Request(), 1000);
+  ASSERT_TRUE(recovered.ok()) << recovered.status();
+  EXPECT_EQ(*recovered, Recovery::kGone);
+  EXPECT_TRUE(cluster.jobs.empty());
+  EXPECT_TRUE(second.StopOrphan(world, 1000).ok());  // already gone: fine
+  EXPECT_EQ(second.StopOrphan(WorldHandle::FromText("slurm:77"), 1000).code(),
+            StatusCode::kFailedPrecondition);
+}
+
+TEST(KubernetesLauncher, StopOrphanFindsAWorldRecordedBeforeHandles) {
+  // A store written before schema 3 held job number * 1000 + attempt as the
+  // pgid; the migration made it "local:42003".
   FakeCluster cluster;
   FakeApiServer server([&](const FakeApiServer::Request& r) { return cluster.Handle(r); });
   {
     KubernetesLauncher first(Options(server.url()));
     ASSERT_TRUE(first.Launch(Request()).ok());
-  }  // the coordinator "dies"
-  ASSERT_EQ(cluster.jobs.size(), 1u);
+  }
+  ASSERT_EQ(cluster.jobs.count("flyp-job-000042-a3"), 1u);
   KubernetesLauncher second(Options(server.url()));
-  ASSERT_TRUE(second.StopOrphan(42003, 1000).ok());
+  ASSERT_TRUE(second.StopOrphan(WorldHandle::FromText("local:42003"), 1000).ok());
   EXPECT_TRUE(cluster.jobs.empty());
-  EXPECT_TRUE(second.StopOrphan(42003, 1000).ok());  // already gone: fine
+  EXPECT_EQ(second.StopOrphan(WorldHandle::FromText("local:12"), 1000).code(),
+            StatusCode::kFailedPrecondition);
+}
+
+TEST(KubernetesLauncher, UnknownHandlesReportAnExitAndStopIsANoOp) {
+  FakeCluster cluster;
+  FakeApiServer server([&](const FakeApiServer::Request& r) { return cluster.Handle(r); });
+  KubernetesLauncher launcher(Options(server.url()));
+  const WorldHandle unknown = MpiJobHandle("ml", "flyp-job-000001-a1");
+  launcher.Stop(unknown, /*force=*/true);
+  auto exit = launcher.Poll(unknown);
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->exit_code, 255);
 }
 
 TEST(KubernetesLauncher, ApiErrorsAreReportedWithTheirReason) {

@@ -5,6 +5,25 @@
 
 namespace flyp::coord {
 
+std::string_view WorldHandle::kind() const {
+  const size_t colon = text_.find(':');
+  return colon == std::string::npos ? std::string_view() : std::string_view(text_).substr(0, colon);
+}
+
+std::string_view WorldHandle::id() const {
+  const size_t colon = text_.find(':');
+  return colon == std::string::npos ? std::string_view(text_) : std::string_view(text_).substr(colon + 1);
+}
+
+std::ostream& operator<<(std::ostream& os, const WorldHandle& w) {
+  return os << (w.empty() ? "<no world>" : w.text());
+}
+
+StatusOr<Recovery> Launcher::Recover(const WorldHandle& world, const LaunchRequest& req, int64_t grace_ms) {
+  FLYP_RETURN_IF_ERROR(StopOrphan(world, grace_ms));
+  return Recovery::kGone;
+}
+
 std::string WorldExit::ToString() const {
   if (signal)
     return std::string("killed by signal ") + std::to_string(signal) + " (" + strsignal(signal) + ")";

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -52,6 +53,17 @@ std::string CommandName(int pid) {
 
 void SetEnv(std::map<std::string, std::string>* env, const EnvVar& var, const std::string& value) {
   (*env)[var.name] = value;
+}
+
+constexpr std::string_view kKind = "local";
+
+// The mpirun pid of a "local:<pid>" handle; 0 for any other handle.
+int PidOf(const WorldHandle& world) {
+  if (world.kind() != kKind) return 0;
+  const std::string_view id = world.id();
+  int pid = 0;
+  auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), pid);
+  return ec == std::errc() && end == id.data() + id.size() && pid > 0 ? pid : 0;
 }
 
 }  // namespace
@@ -100,7 +112,7 @@ std::vector<std::string> LocalLauncher::Argv(const LaunchRequest& req) const {
   return argv;
 }
 
-StatusOr<int64_t> LocalLauncher::Launch(const LaunchRequest& req) {
+StatusOr<WorldHandle> LocalLauncher::Launch(const LaunchRequest& req) {
   // Everything the child needs is built before fork(): after it only
   // async-signal-safe calls are allowed (the coordinator is multi-threaded).
   std::vector<std::string> args = Argv(req);
@@ -177,14 +189,21 @@ StatusOr<int64_t> LocalLauncher::Launch(const LaunchRequest& req) {
     waitpid(pid, nullptr, 0);
     return FailedPreconditionError("cannot execute '" + args[0] + "': " + std::strerror(child_err));
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  children_.insert(pid);
-  return static_cast<int64_t>(pid);
+  {
+    MutexLock lock(&mu_);
+    children_.insert(pid);
+  }
+  return WorldHandle::Make(kKind, std::to_string(pid));
 }
 
-std::optional<WorldExit> LocalLauncher::Poll(int64_t world) {
+std::optional<WorldExit> LocalLauncher::Poll(const WorldHandle& world) {
+  const int pid = PidOf(world);
+  {
+    MutexLock lock(&mu_);
+    if (pid == 0 || children_.count(pid) == 0) return WorldExit{255, 0};  // not a world of ours
+  }
   int status = 0;
-  pid_t r = waitpid(static_cast<pid_t>(world), &status, WNOHANG);
+  pid_t r = waitpid(pid, &status, WNOHANG);
   if (r == 0) return std::nullopt;
   WorldExit exit;
   if (r < 0) {
@@ -195,25 +214,34 @@ std::optional<WorldExit> LocalLauncher::Poll(int64_t world) {
     exit.signal = WTERMSIG(status);
   }
   // Ranks that outlived mpirun (it was killed) must not linger.
-  for (int d : ProcessDescendants(static_cast<int>(world))) kill(d, SIGKILL);
-  std::lock_guard<std::mutex> lock(mu_);
-  children_.erase(world);
+  for (int d : ProcessDescendants(pid)) kill(d, SIGKILL);
+  MutexLock lock(&mu_);
+  children_.erase(pid);
   return exit;
 }
 
-void LocalLauncher::Stop(int64_t world, bool force) {
+void LocalLauncher::Stop(const WorldHandle& world, bool force) {
+  const int pid = PidOf(world);
+  {
+    MutexLock lock(&mu_);
+    if (pid == 0 || children_.count(pid) == 0) return;  // reaped already, or not ours
+  }
   if (!force) {
-    kill(-static_cast<pid_t>(world), SIGTERM);
+    kill(-pid, SIGTERM);
     return;
   }
   // Collect the tree first: once mpirun dies its ranks are re-parented.
-  std::vector<int> tree = ProcessDescendants(static_cast<int>(world));
-  kill(-static_cast<pid_t>(world), SIGKILL);
+  std::vector<int> tree = ProcessDescendants(pid);
+  kill(-pid, SIGKILL);
   for (int p : tree) kill(p, SIGKILL);
 }
 
-Status LocalLauncher::StopOrphan(int64_t world, int64_t grace_ms) {
-  const int pid = static_cast<int>(world);
+Status LocalLauncher::StopOrphan(const WorldHandle& world, int64_t grace_ms) {
+  if (world.kind() != kKind) {
+    return FailedPreconditionError("world '" + world.text() + "' was not started by the local launcher");
+  }
+  const int pid = PidOf(world);
+  if (pid == 0) return InvalidArgumentError("world '" + world.text() + "': not local:<pid>");
   if (pid <= 1 || !Alive(pid)) return Status::Ok();
   // The pid may have been reused by an unrelated process since the store
   // recorded it: only an MPI launcher is ours to kill.
@@ -244,7 +272,7 @@ Status LocalLauncher::StopOrphan(int64_t world, int64_t grace_ms) {
   while (any_alive() && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  if (any_alive()) return InternalError("orphaned world " + std::to_string(pid) + " survived SIGKILL");
+  if (any_alive()) return InternalError("orphaned world " + world.text() + " survived SIGKILL");
   return Status::Ok();
 }
 

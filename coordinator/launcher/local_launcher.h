@@ -8,14 +8,20 @@
 // signals mpirun's group (mpirun forwards SIGTERM to the ranks) and, when
 // forced, every descendant of mpirun found in /proc.
 //
+// World handles are "local:<pid of mpirun>" (also its process group). A
+// world cannot be adopted after a coordinator restart (mpirun was the old
+// process's child; nobody can wait for its exit status), so Recover() stops
+// it: StopOrphan() signals the recorded pid only while it still is an MPI
+// launcher (a reused pid is left alone).
+//
 // Thread safety: all methods may be called from any thread (internally locked).
 #pragma once
 
-#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "common/mutex.h"
 #include "coordinator/launcher/launcher.h"
 
 namespace flyp::coord {
@@ -30,18 +36,18 @@ class LocalLauncher : public Launcher {
  public:
   explicit LocalLauncher(LocalLauncherOptions opts) : opts_(std::move(opts)) {}
 
-  StatusOr<int64_t> Launch(const LaunchRequest& req) override;
-  std::optional<WorldExit> Poll(int64_t world) override;
-  void Stop(int64_t world, bool force) override;
-  Status StopOrphan(int64_t world, int64_t grace_ms) override;
+  StatusOr<WorldHandle> Launch(const LaunchRequest& req) override;
+  std::optional<WorldExit> Poll(const WorldHandle& world) override;
+  void Stop(const WorldHandle& world, bool force) override;
+  Status StopOrphan(const WorldHandle& world, int64_t grace_ms) override;
 
   // The argv Launch() executes (exposed for tests and logs).
   std::vector<std::string> Argv(const LaunchRequest& req) const;
 
  private:
   LocalLauncherOptions opts_;
-  std::mutex mu_;
-  std::set<int64_t> children_;  // guarded by mu_
+  Mutex mu_;
+  std::set<int> children_ FLYP_GUARDED_BY(mu_);  // mpirun pids started and not yet reaped
 };
 
 // Every live descendant of `root` (children, grandchildren, ...), from /proc.

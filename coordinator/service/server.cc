@@ -54,7 +54,7 @@ StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const Coor
   s->metrics_ = std::make_unique<CoordinatorMetrics>();
   FLYP_RETURN_IF_ERROR(s->metrics_->LoadJobCounts(s->store_.get()));
 
-  if (config.launcher == "kubernetes") {
+  if (config.launcher == LauncherKind::kKubernetes) {
     KubernetesLauncherOptions ko;
     ko.api.server = config.k8s_api_server.empty() ? InClusterApiServer() : config.k8s_api_server;
     if (ko.api.server.empty()) {

@@ -2,6 +2,9 @@
 // The coordinator keeps no job state that is not also here, so a restarted
 // coordinator can reconcile from the store alone (see docs/coordinator.md).
 //
+// Implementations: SqliteJobStore (the product), MemoryJobStore (tests; same
+// semantics, checked by job_store_conformance_test against both).
+//
 // Thread safety: implementations are safe to call from any number of threads;
 // every method is atomic (one transaction).
 #pragma once
@@ -24,7 +27,7 @@ struct JobRecord {
   std::string idempotency_key;  // empty: none
   int64_t seq = 0;              // submission order (FIFO tie-break, paging)
   int attempt = 0;              // launches so far; FLYP_ATTEMPT of the current world
-  int64_t pgid = 0;             // process group of the current world; 0: none
+  std::string world;            // WorldHandle text of the current world ("local:4242"); empty: none
   std::string worker_token;     // secret the job's rank 0 presents to WorkerService
   std::string last_checkpoint;  // path reported by the last WORKER_PHASE_CHECKPOINT
 };
@@ -44,7 +47,7 @@ struct JobUpdate {
   std::optional<v1::StateTransition> transition;  // sets state and appends to history
   std::optional<int> restarts;
   std::optional<int> attempt;
-  std::optional<int64_t> pgid;
+  std::optional<std::string> world;  // "" clears it
   std::optional<int64_t> start_time_ms;
   std::optional<int64_t> end_time_ms;
   std::optional<std::string> last_checkpoint;

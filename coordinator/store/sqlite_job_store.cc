@@ -48,6 +48,11 @@ const char* const kMigrations[] = {
     "  point BLOB NOT NULL);"
     "CREATE INDEX progress_job ON progress(job_id, seq);"
     "ALTER TABLE jobs ADD COLUMN latest_progress BLOB;",
+    // 3: the current world as its launcher's opaque handle (TEXT) instead of
+    // a process group id; a recorded pgid N was mpirun's pid: "local:N".
+    "ALTER TABLE jobs ADD COLUMN world TEXT NOT NULL DEFAULT '';"
+    "UPDATE jobs SET world = 'local:' || pgid WHERE pgid > 0;"
+    "ALTER TABLE jobs DROP COLUMN pgid;",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == SqliteJobStore::kSchemaVersion);
 
@@ -129,7 +134,7 @@ class Txn {
 
 constexpr const char* kJobColumns =
     "seq, id, spec, spec_yaml, state, owner, create_time_ms, start_time_ms, end_time_ms, restarts, attempt, "
-    "pgid, artifact_dir, idempotency_key, worker_token, last_checkpoint, latest_progress";
+    "world, artifact_dir, idempotency_key, worker_token, last_checkpoint, latest_progress";
 
 JobRecord ReadJobRow(Stmt& s) {
   JobRecord r;
@@ -145,7 +150,7 @@ JobRecord ReadJobRow(Stmt& s) {
   if (s.Int(8)) *st->mutable_end_time() = MillisToTimestamp(s.Int(8));
   st->set_restarts(static_cast<int32_t>(s.Int(9)));
   r.attempt = static_cast<int>(s.Int(10));
-  r.pgid = s.Int(11);
+  r.world = s.Text(11);
   r.job.set_artifact_dir(s.Text(12));
   r.idempotency_key = s.Text(13);
   r.worker_token = s.Text(14);
@@ -182,7 +187,7 @@ StatusOr<std::unique_ptr<SqliteJobStore>> SqliteJobStore::Open(const std::string
 SqliteJobStore::~SqliteJobStore() { sqlite3_close(db_); }
 
 Status SqliteJobStore::Migrate() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   Txn txn(db_);
   FLYP_RETURN_IF_ERROR(txn.status());
   FLYP_RETURN_IF_ERROR(Exec(db_, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"));
@@ -210,7 +215,7 @@ Status SqliteJobStore::Migrate() {
 }
 
 StatusOr<JobRecord> SqliteJobStore::CreateJob(const NewJob& job, bool* created) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   Txn txn(db_);
   FLYP_RETURN_IF_ERROR(txn.status());
   if (!job.idempotency_key.empty()) {
@@ -261,7 +266,7 @@ StatusOr<JobRecord> SqliteJobStore::CreateJob(const NewJob& job, bool* created) 
 }
 
 StatusOr<JobRecord> SqliteJobStore::GetJob(const std::string& id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return GetJobLocked(id);
 }
 
@@ -293,7 +298,7 @@ Status SqliteJobStore::LoadHistoryLocked(JobRecord* rec) {
 }
 
 StatusOr<std::vector<JobRecord>> SqliteJobStore::ListJobs(const ListQuery& q) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   std::string sql = std::string("SELECT ") + kJobColumns + " FROM jobs WHERE seq > ?";
   if (!q.states.empty()) {
     sql += " AND state IN (";
@@ -317,7 +322,7 @@ StatusOr<std::vector<JobRecord>> SqliteJobStore::ListJobs(const ListQuery& q) {
 }
 
 Status SqliteJobStore::UpdateJob(const std::string& id, const JobUpdate& u) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   Txn txn(db_);
   FLYP_RETURN_IF_ERROR(txn.status());
   int64_t state;
@@ -334,11 +339,13 @@ Status SqliteJobStore::UpdateJob(const std::string& id, const JobUpdate& u) {
                                    v1::JobState_Name(static_cast<v1::JobState>(state)) + ", not " +
                                    v1::JobState_Name(*u.expect_state));
   }
-  auto set_int = [&](const char* col, int64_t v) -> Status {
+  // Runs within this locked scope (the analysis does not follow lambdas, so
+  // the connection is captured here, under mu_).
+  auto set_int = [&, db = db_](const char* col, int64_t v) -> Status {
     std::string sql = std::string("UPDATE jobs SET ") + col + " = ? WHERE id = ?";
-    Stmt s(db_, sql.c_str());
+    Stmt s(db, sql.c_str());
     s.Bind(v).Bind(id);
-    return s.Step() == SQLITE_DONE ? Status::Ok() : SqlError(db_, std::string("update ") + col);
+    return s.Step() == SQLITE_DONE ? Status::Ok() : SqlError(db, std::string("update ") + col);
   };
   if (u.transition) {
     FLYP_RETURN_IF_ERROR(set_int("state", u.transition->state()));
@@ -352,7 +359,11 @@ Status SqliteJobStore::UpdateJob(const std::string& id, const JobUpdate& u) {
   }
   if (u.restarts) FLYP_RETURN_IF_ERROR(set_int("restarts", *u.restarts));
   if (u.attempt) FLYP_RETURN_IF_ERROR(set_int("attempt", *u.attempt));
-  if (u.pgid) FLYP_RETURN_IF_ERROR(set_int("pgid", *u.pgid));
+  if (u.world) {
+    Stmt s(db_, "UPDATE jobs SET world = ? WHERE id = ?");
+    s.Bind(*u.world).Bind(id);
+    if (s.Step() != SQLITE_DONE) return SqlError(db_, "update world");
+  }
   if (u.start_time_ms) FLYP_RETURN_IF_ERROR(set_int("start_time_ms", *u.start_time_ms));
   if (u.end_time_ms) FLYP_RETURN_IF_ERROR(set_int("end_time_ms", *u.end_time_ms));
   if (u.last_checkpoint) {
@@ -364,7 +375,7 @@ Status SqliteJobStore::UpdateJob(const std::string& id, const JobUpdate& u) {
 }
 
 Status SqliteJobStore::AddProgress(const std::string& id, const v1::ProgressPoint& point) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   Txn txn(db_);
   FLYP_RETURN_IF_ERROR(txn.status());
   std::string bytes;
@@ -382,7 +393,7 @@ Status SqliteJobStore::AddProgress(const std::string& id, const v1::ProgressPoin
 }
 
 StatusOr<std::vector<v1::ProgressPoint>> SqliteJobStore::GetProgress(const std::string& id, int64_t from) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   Stmt s(db_, "SELECT point FROM progress WHERE job_id = ? ORDER BY seq LIMIT -1 OFFSET ?");
   s.Bind(id).Bind(from);
   std::vector<v1::ProgressPoint> out;

@@ -8,9 +8,9 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <string>
 
+#include "common/mutex.h"
 #include "coordinator/store/job_store.h"
 
 struct sqlite3;
@@ -31,16 +31,16 @@ class SqliteJobStore : public JobStore {
   StatusOr<std::vector<v1::ProgressPoint>> GetProgress(const std::string& id, int64_t from) override;
 
   // The schema version this code writes.
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
  private:
   explicit SqliteJobStore(sqlite3* db) : db_(db) {}
-  Status Migrate();
-  StatusOr<JobRecord> GetJobLocked(const std::string& id);
-  Status LoadHistoryLocked(JobRecord* rec);
+  Status Migrate() FLYP_EXCLUDES(mu_);
+  StatusOr<JobRecord> GetJobLocked(const std::string& id) FLYP_REQUIRES(mu_);
+  Status LoadHistoryLocked(JobRecord* rec) FLYP_REQUIRES(mu_);
 
-  std::mutex mu_;
-  sqlite3* db_;  // guarded by mu_
+  Mutex mu_;
+  sqlite3* const db_ FLYP_GUARDED_BY(mu_);  // one connection: every use holds mu_
 };
 
 }  // namespace flyp::coord

@@ -1,3 +1,5 @@
+// SQLite-specific behaviour: durability, schema migrations, several
+// connections. The JobStore contract itself is job_store_conformance_test.cc.
 #include "coordinator/store/sqlite_job_store.h"
 
 #include <gtest/gtest.h>
@@ -7,151 +9,19 @@
 #include <thread>
 
 #include "coordinator/proto_time.h"
+#include "coordinator/store/store_test_util.h"
 #include "tests/testing/test_env.h"
 
 namespace flyp::coord {
 namespace {
 
-NewJob MakeJob(const std::string& name, const std::string& key = "") {
-  NewJob j;
-  j.spec.set_name(name);
-  j.spec.set_priority(3);
-  j.spec.mutable_resources()->set_world_size(2);
-  j.spec_yaml = "name: " + name + "\n";
-  j.owner = "alice";
-  j.idempotency_key = key;
-  j.artifact_root = "/art";
-  j.worker_token = "secret";
-  j.create_time_ms = 1000;
-  return j;
-}
-
-v1::StateTransition T(v1::JobState s, const std::string& reason, int64_t ms) {
-  v1::StateTransition t;
-  t.set_state(s);
-  t.set_reason(reason);
-  t.set_message("m-" + reason);
-  *t.mutable_time() = MillisToTimestamp(ms);
-  return t;
-}
+using store_testing::MakeJob;
+using store_testing::T;
 
 std::unique_ptr<SqliteJobStore> OpenOrDie(const std::string& path) {
   auto s = SqliteJobStore::Open(path);
   EXPECT_TRUE(s.ok()) << s.status();
   return std::move(s).value();
-}
-
-TEST(SqliteJobStoreTest, CreateGetAndIds) {
-  auto store = OpenOrDie(testing::TempDir() + "/crud.db");
-  bool created = false;
-  auto a = store->CreateJob(MakeJob("first"), &created);
-  ASSERT_TRUE(a.ok()) << a.status();
-  EXPECT_TRUE(created);
-  EXPECT_EQ(a->job.id(), "job-000001");
-  EXPECT_EQ(a->job.artifact_dir(), "/art/job-000001");
-  EXPECT_EQ(a->job.owner(), "alice");
-  EXPECT_EQ(a->job.spec().resources().world_size(), 2);
-  EXPECT_EQ(a->spec_yaml, "name: first\n");
-  EXPECT_EQ(a->worker_token, "secret");
-  EXPECT_EQ(a->job.status().state(), v1::JOB_STATE_QUEUED);
-  ASSERT_EQ(a->job.status().history_size(), 1);
-  EXPECT_EQ(a->job.status().history(0).reason(), "Submitted");
-  EXPECT_EQ(TimestampToMillis(a->job.status().create_time()), 1000);
-  auto b = store->CreateJob(MakeJob("second"), &created);
-  ASSERT_TRUE(b.ok());
-  EXPECT_EQ(b->job.id(), "job-000002");
-  EXPECT_GT(b->seq, a->seq);
-  auto got = store->GetJob("job-000002");
-  ASSERT_TRUE(got.ok());
-  EXPECT_EQ(got->job.spec().name(), "second");
-  EXPECT_EQ(store->GetJob("job-999999").status().code(), StatusCode::kNotFound);
-}
-
-TEST(SqliteJobStoreTest, IdempotencyKeyReturnsTheFirstJob) {
-  auto store = OpenOrDie(testing::TempDir() + "/idem.db");
-  bool created = false;
-  auto a = store->CreateJob(MakeJob("x", "k1"), &created);
-  ASSERT_TRUE(a.ok() && created);
-  auto b = store->CreateJob(MakeJob("y", "k1"), &created);
-  ASSERT_TRUE(b.ok());
-  EXPECT_FALSE(created);
-  EXPECT_EQ(b->job.id(), a->job.id());
-  EXPECT_EQ(b->job.spec().name(), "x");
-  auto all = store->ListJobs({});
-  ASSERT_TRUE(all.ok());
-  EXPECT_EQ(all->size(), 1u);
-}
-
-TEST(SqliteJobStoreTest, HistoryKeepsOrderAndUpdatesApply) {
-  auto store = OpenOrDie(testing::TempDir() + "/hist.db");
-  auto a = store->CreateJob(MakeJob("h"), nullptr);
-  ASSERT_TRUE(a.ok());
-  const std::string id = a->job.id();
-  JobUpdate u;
-  u.transition = T(v1::JOB_STATE_ADMITTED, "GangAdmitted", 2000);
-  ASSERT_TRUE(store->UpdateJob(id, u).ok());
-  u = {};
-  u.transition = T(v1::JOB_STATE_STARTING, "Launching", 2000);  // same time: order by insertion
-  u.attempt = 1;
-  u.pgid = 4242;
-  u.start_time_ms = 2000;
-  ASSERT_TRUE(store->UpdateJob(id, u).ok());
-  u = {};
-  u.transition = T(v1::JOB_STATE_RUNNING, "WorkerStarted", 3000);
-  u.expect_state = v1::JOB_STATE_ADMITTED;  // wrong: it is STARTING
-  EXPECT_EQ(store->UpdateJob(id, u).code(), StatusCode::kFailedPrecondition);
-  u.expect_state = v1::JOB_STATE_STARTING;
-  u.restarts = 2;
-  u.last_checkpoint = "/ckpt/step-10";
-  ASSERT_TRUE(store->UpdateJob(id, u).ok());
-  auto got = store->GetJob(id);
-  ASSERT_TRUE(got.ok());
-  const auto& st = got->job.status();
-  EXPECT_EQ(st.state(), v1::JOB_STATE_RUNNING);
-  ASSERT_EQ(st.history_size(), 4);
-  EXPECT_EQ(st.history(1).reason(), "GangAdmitted");
-  EXPECT_EQ(st.history(2).reason(), "Launching");
-  EXPECT_EQ(st.history(3).reason(), "WorkerStarted");
-  EXPECT_EQ(st.history(3).message(), "m-WorkerStarted");
-  EXPECT_EQ(TimestampToMillis(st.history(3).time()), 3000);
-  EXPECT_EQ(st.restarts(), 2);
-  EXPECT_EQ(got->attempt, 1);
-  EXPECT_EQ(got->pgid, 4242);
-  EXPECT_EQ(got->last_checkpoint, "/ckpt/step-10");
-  EXPECT_EQ(TimestampToMillis(st.start_time()), 2000);
-  EXPECT_FALSE(st.has_end_time());
-  EXPECT_EQ(store->UpdateJob("job-000404", u).code(), StatusCode::kNotFound);
-}
-
-TEST(SqliteJobStoreTest, ListFiltersAndPages) {
-  auto store = OpenOrDie(testing::TempDir() + "/list.db");
-  for (int i = 0; i < 5; ++i)
-    ASSERT_TRUE(store->CreateJob(MakeJob(i % 2 ? "odd-" + std::to_string(i) : "even"), nullptr).ok());
-  JobUpdate u;
-  u.transition = T(v1::JOB_STATE_CANCELLED, "UserCancelled", 5);
-  ASSERT_TRUE(store->UpdateJob("job-000002", u).ok());
-  ListQuery q;
-  q.name_contains = "odd";
-  auto odd = store->ListJobs(q);
-  ASSERT_TRUE(odd.ok());
-  ASSERT_EQ(odd->size(), 2u);
-  EXPECT_EQ((*odd)[0].job.id(), "job-000002");
-  EXPECT_EQ((*odd)[1].job.id(), "job-000004");
-  q = {};
-  q.states = {v1::JOB_STATE_QUEUED};
-  auto queued = store->ListJobs(q);
-  ASSERT_TRUE(queued.ok());
-  EXPECT_EQ(queued->size(), 4u);
-  q = {};
-  q.limit = 2;
-  auto page1 = store->ListJobs(q);
-  ASSERT_TRUE(page1.ok());
-  ASSERT_EQ(page1->size(), 2u);
-  q.after_seq = page1->back().seq;
-  auto page2 = store->ListJobs(q);
-  ASSERT_TRUE(page2.ok());
-  ASSERT_EQ(page2->size(), 2u);
-  EXPECT_EQ((*page2)[0].job.id(), "job-000003");
 }
 
 TEST(SqliteJobStoreTest, ReopenKeepsEverything) {
@@ -188,25 +58,102 @@ TEST(SqliteJobStoreTest, ReopenKeepsEverything) {
   EXPECT_EQ(b->job.id(), "job-000002");
 }
 
-TEST(SqliteJobStoreTest, MigratesAVersionOneDatabase) {
-  std::string path = testing::TempDir() + "/v1.db";
-  { auto store = OpenOrDie(path); }
-  // Roll the file back to a version-1 schema by hand.
+// The schema as versions 1 and 2 of the store shipped it (frozen: shipped
+// migrations are never edited), with one job that had a world.
+void MakeOldDatabase(const std::string& path, int version) {
+  std::string sql =
+      "CREATE TABLE schema_version (version INTEGER NOT NULL);"
+      "CREATE TABLE jobs (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE, name TEXT NOT NULL,"
+      "  spec BLOB NOT NULL, spec_yaml TEXT NOT NULL, state INTEGER NOT NULL, owner TEXT NOT NULL,"
+      "  priority INTEGER NOT NULL, create_time_ms INTEGER NOT NULL,"
+      "  start_time_ms INTEGER NOT NULL DEFAULT 0, end_time_ms INTEGER NOT NULL DEFAULT 0,"
+      "  restarts INTEGER NOT NULL DEFAULT 0, attempt INTEGER NOT NULL DEFAULT 0,"
+      "  pgid INTEGER NOT NULL DEFAULT 0, artifact_dir TEXT NOT NULL, idempotency_key TEXT UNIQUE,"
+      "  worker_token TEXT NOT NULL, last_checkpoint TEXT NOT NULL DEFAULT '');"
+      "CREATE INDEX jobs_state ON jobs(state);"
+      "CREATE TABLE transitions (seq INTEGER PRIMARY KEY AUTOINCREMENT, job_id TEXT NOT NULL,"
+      "  state INTEGER NOT NULL, reason TEXT NOT NULL, message TEXT NOT NULL, time_ms INTEGER NOT NULL);"
+      "CREATE INDEX transitions_job ON transitions(job_id, seq);";
+  if (version >= 2) {
+    sql +=
+        "CREATE TABLE progress (seq INTEGER PRIMARY KEY AUTOINCREMENT, job_id TEXT NOT NULL,"
+        "  point BLOB NOT NULL);"
+        "CREATE INDEX progress_job ON progress(job_id, seq);"
+        "ALTER TABLE jobs ADD COLUMN latest_progress BLOB;";
+  }
+  sql += "INSERT INTO schema_version VALUES (" + std::to_string(version) + ");";
+  sql +=
+      "INSERT INTO jobs (id, name, spec, spec_yaml, state, owner, priority, create_time_ms, attempt, pgid,"
+      "  artifact_dir, worker_token) VALUES ('job-000001', 'old', x'', 'name: old', 4, 'alice', 0, 7, 2, "
+      "4242,"
+      "  '/art/job-000001', 'tok');"
+      "INSERT INTO jobs (id, name, spec, spec_yaml, state, owner, priority, create_time_ms, artifact_dir,"
+      "  worker_token) VALUES ('job-000002', 'queued', x'', 'name: queued', 1, 'bob', 0, 8, "
+      "'/art/job-000002',"
+      "  'tok2');"
+      "INSERT INTO transitions (job_id, state, reason, message, time_ms)"
+      "  VALUES ('job-000001', 1, 'Submitted', '', 7);";
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db,
-                         "DROP TABLE progress; ALTER TABLE jobs DROP COLUMN latest_progress;"
-                         "UPDATE schema_version SET version = 1;",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK)
-      << sqlite3_errmsg(db);
+  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
   sqlite3_close(db);
+}
+
+void ExpectMigrated(const std::string& path) {
   auto store = OpenOrDie(path);
-  auto a = store->CreateJob(MakeJob("m"), nullptr);
-  ASSERT_TRUE(a.ok());
+  auto old = store->GetJob("job-000001");
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->world, "local:4242");  // a recorded pgid was mpirun's pid
+  EXPECT_EQ(old->attempt, 2);
+  EXPECT_EQ(old->job.status().state(), v1::JOB_STATE_RUNNING);
+  EXPECT_EQ(old->worker_token, "tok");
+  EXPECT_EQ(old->job.status().history_size(), 1);
+  auto queued = store->GetJob("job-000002");
+  ASSERT_TRUE(queued.ok());
+  EXPECT_EQ(queued->world, "");  // pgid 0: no world
+  // Everything of the newer schemas works on the migrated file.
   v1::ProgressPoint p;
   p.set_step(1);
-  EXPECT_TRUE(store->AddProgress(a->job.id(), p).ok());
+  EXPECT_TRUE(store->AddProgress("job-000001", p).ok());
+  JobUpdate u;
+  u.world = "k8s:ml/flyp-job-000002-a1";
+  ASSERT_TRUE(store->UpdateJob("job-000002", u).ok());
+  EXPECT_EQ(store->GetJob("job-000002")->world, "k8s:ml/flyp-job-000002-a1");
+  auto next = store->CreateJob(MakeJob("next"), nullptr);
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->job.id(), "job-000003");
+  // The integer column is gone.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  EXPECT_NE(sqlite3_exec(db, "SELECT pgid FROM jobs", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+}
+
+TEST(SqliteJobStoreTest, MigratesAVersionOneDatabase) {
+  const std::string path = testing::TempDir() + "/v1.db";
+  MakeOldDatabase(path, 1);
+  ExpectMigrated(path);
+}
+
+TEST(SqliteJobStoreTest, MigratesAVersionTwoPgidToALocalWorldHandle) {
+  const std::string path = testing::TempDir() + "/v2.db";
+  MakeOldDatabase(path, 2);
+  ExpectMigrated(path);
+  auto again = OpenOrDie(path);  // opening a current file again changes nothing
+  EXPECT_EQ(again->GetJob("job-000001")->world, "local:4242");
+}
+
+TEST(SqliteJobStoreTest, RefusesANewerSchema) {
+  std::string path = testing::TempDir() + "/future.db";
+  { auto store = OpenOrDie(path); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE schema_version SET version = 99;", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto store = SqliteJobStore::Open(path);
+  EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(store.status().message().find("schema version 99 is newer"), std::string::npos) << store.status();
 }
 
 TEST(SqliteJobStoreTest, ConcurrentWritersFromThreadsAndConnections) {

@@ -90,7 +90,7 @@ TEST(K8sManifests, CoordinatorConfigsAreAcceptedByTheCoordinator) {
     Status s = coord::ApplyConfigYaml(ReadFileOrDie(path), path, &c);
     ASSERT_TRUE(s.ok()) << s;
     EXPECT_TRUE(coord::ValidateCoordinatorConfig(c).ok()) << path;
-    EXPECT_EQ(c.launcher, "kubernetes") << path;
+    EXPECT_EQ(c.launcher, coord::LauncherKind::kKubernetes) << path;
     EXPECT_EQ(c.k8s_mount_path, "/var/lib/flyp");
     EXPECT_EQ(c.artifact_root.rfind("/var/lib/flyp/", 0), 0u) << "artifacts must be on the shared volume";
     EXPECT_EQ(c.db_path.rfind("/var/lib/flyp/", 0), 0u);

@@ -63,13 +63,13 @@ int64_t Loader::num_batches() const {
 
 void Loader::Stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     stop_ = true;
   }
-  work_cv_.notify_all();
+  work_cv_.SignalAll();
   for (std::thread& t : workers_) t.join();
   workers_.clear();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   ready_.clear();
   stop_ = false;
 }
@@ -87,7 +87,7 @@ Status Loader::StartEpoch(int64_t epoch, int64_t start_batch) {
   started_ = true;
   failed_ = false;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     next_claim_ = start_batch;
     next_yield_ = start_batch;
   }
@@ -100,9 +100,8 @@ void Loader::WorkerLoop() {
   while (true) {
     int64_t k;
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      work_cv_.wait(
-          lock, [&] { return stop_ || next_claim_ >= end_batch_ || next_claim_ < next_yield_ + window_; });
+      MutexLock lock(&mu_);
+      while (!stop_ && next_claim_ < end_batch_ && next_claim_ >= next_yield_ + window_) work_cv_.Wait(&mu_);
       if (stop_ || next_claim_ >= end_batch_) return;
       k = next_claim_++;
     }
@@ -117,10 +116,10 @@ void Loader::WorkerLoop() {
                                ": unknown exception in worker");
     }
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       ready_.emplace(k, std::move(r));
     }
-    ready_cv_.notify_all();
+    ready_cv_.SignalAll();
   }
 }
 
@@ -169,15 +168,15 @@ StatusOr<std::optional<Batch>> Loader::Next() {
   if (failed_) return FailedPreconditionError("loader: the epoch ended with an error; call StartEpoch()");
   Result r;
   {
-    std::unique_lock<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (next_yield_ >= end_batch_) return std::optional<Batch>();
-    ready_cv_.wait(lock, [&] { return ready_.count(next_yield_) > 0; });
+    while (ready_.count(next_yield_) == 0) ready_cv_.Wait(&mu_);
     auto it = ready_.find(next_yield_);
     r = std::move(it->second);
     ready_.erase(it);
     ++next_yield_;
   }
-  work_cv_.notify_all();
+  work_cv_.SignalAll();
   if (!r.status.ok()) {
     failed_ = true;
     Stop();

@@ -24,16 +24,15 @@
 
 #include <torch/torch.h>
 
-#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/mutex.h"
 #include "common/status.h"
 #include "flyp/v1/job_spec.pb.h"
 #include "worker/data/dataset.h"
@@ -99,8 +98,8 @@ class Loader {
   };
 
   Loader(std::shared_ptr<const Dataset> dataset, LoaderOptions options, DistributedSampler sampler);
-  void Stop();
-  void WorkerLoop();
+  void Stop() FLYP_EXCLUDES(mu_);
+  void WorkerLoop() FLYP_EXCLUDES(mu_);
   Result BuildBatch(int64_t k) const;
 
   const std::shared_ptr<const Dataset> dataset_;
@@ -116,13 +115,13 @@ class Loader {
   bool started_ = false;
   bool failed_ = false;
 
-  std::mutex mu_;
-  std::condition_variable work_cv_;   // workers: a batch may be claimed / stop
-  std::condition_variable ready_cv_;  // consumer: a batch finished
-  bool stop_ = false;                 // guarded by mu_
-  int64_t next_claim_ = 0;            // guarded by mu_
-  int64_t next_yield_ = 0;            // guarded by mu_
-  std::map<int64_t, Result> ready_;   // guarded by mu_
+  Mutex mu_;
+  CondVar work_cv_;   // workers: a batch may be claimed / stop
+  CondVar ready_cv_;  // consumer: a batch finished
+  bool stop_ FLYP_GUARDED_BY(mu_) = false;
+  int64_t next_claim_ FLYP_GUARDED_BY(mu_) = 0;
+  int64_t next_yield_ FLYP_GUARDED_BY(mu_) = 0;
+  std::map<int64_t, Result> ready_ FLYP_GUARDED_BY(mu_);
   std::vector<std::thread> workers_;
 };
 

@@ -1,9 +1,9 @@
 #include "worker/dist/mpi_runtime.h"
 
 #include <cstdlib>
-#include <mutex>
 #include <sstream>
 
+#include "common/mutex.h"
 #include "worker/dist/communicator.h"
 
 namespace flyp::dist::internal {
@@ -28,8 +28,8 @@ int WorldRankOrMinusOne() {
 }  // namespace
 
 StatusOr<MpiInfo> EnsureMpi() {
-  static std::mutex mu;
-  std::lock_guard<std::mutex> lock(mu);
+  static Mutex mu;  // MPI_Init_thread runs once, on one thread (MPI's own state)
+  MutexLock lock(&mu);
   int initialized = 0, finalized = 0;
   MPI_Initialized(&initialized);
   MPI_Finalized(&finalized);

@@ -20,15 +20,15 @@ CollectiveWatchdog::CollectiveWatchdog(std::chrono::milliseconds timeout, Identi
 
 CollectiveWatchdog::~CollectiveWatchdog() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     stop_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   if (thread_.joinable()) thread_.join();
 }
 
 void CollectiveWatchdog::SetStep(int64_t step) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   step_ = step;
 }
 
@@ -36,11 +36,11 @@ CollectiveWatchdog::Scope CollectiveWatchdog::Watch(const char* collective, int6
   if (timeout_.count() <= 0) return Scope(nullptr, 0);
   uint64_t id;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     id = next_id_++;
     open_[id] = Op{collective, bytes, std::chrono::steady_clock::now()};
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   return Scope(this, id);
 }
 
@@ -49,15 +49,15 @@ CollectiveWatchdog::Scope::~Scope() {
 }
 
 void CollectiveWatchdog::End(uint64_t id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   open_.erase(id);
 }
 
 void CollectiveWatchdog::Run() {
-  std::unique_lock<std::mutex> lock(mu_);
+  mu_.Lock();
   while (!stop_) {
     if (open_.empty()) {
-      cv_.wait(lock);
+      cv_.Wait(&mu_);
       continue;
     }
     // The oldest open collective decides the next deadline (ids grow with time).
@@ -65,11 +65,12 @@ void CollectiveWatchdog::Run() {
     const auto deadline = oldest.start + timeout_;
     if (std::chrono::steady_clock::now() >= deadline) {
       const int64_t step = step_;
-      lock.unlock();
+      mu_.Unlock();
       Fire(oldest, step);  // does not return
     }
-    cv_.wait_until(lock, deadline);
+    cv_.WaitUntil(&mu_, deadline);
   }
+  mu_.Unlock();
 }
 
 void CollectiveWatchdog::Fire(const Op& op, int64_t step) {

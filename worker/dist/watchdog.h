@@ -18,13 +18,13 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <string>
 #include <thread>
+
+#include "common/mutex.h"
 
 namespace flyp::dist {
 
@@ -71,21 +71,21 @@ class CollectiveWatchdog {
     int64_t bytes;
     std::chrono::steady_clock::time_point start;
   };
-  void Run();
-  void Fire(const Op& op, int64_t step);
-  void End(uint64_t id);
+  void Run() FLYP_EXCLUDES(mu_);
+  [[noreturn]] void Fire(const Op& op, int64_t step) FLYP_EXCLUDES(mu_);
+  void End(uint64_t id) FLYP_EXCLUDES(mu_);
 
   const std::chrono::milliseconds timeout_;
   const Identity who_;
   const std::function<void()> abort_world_;
   const std::chrono::milliseconds abort_grace_;
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::map<uint64_t, Op> open_;  // GUARDED_BY(mu_)
-  uint64_t next_id_ = 1;         // GUARDED_BY(mu_)
-  int64_t step_ = -1;            // GUARDED_BY(mu_)
-  bool stop_ = false;            // GUARDED_BY(mu_)
+  Mutex mu_;
+  CondVar cv_;  // the watchdog thread: a scope opened, or stop
+  std::map<uint64_t, Op> open_ FLYP_GUARDED_BY(mu_);
+  uint64_t next_id_ FLYP_GUARDED_BY(mu_) = 1;
+  int64_t step_ FLYP_GUARDED_BY(mu_) = -1;
+  bool stop_ FLYP_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

@@ -127,7 +127,7 @@ void WorkerMetrics::OnStep(const StepTimes& t, double loss, double learning_rate
 }
 
 prometheus::Gauge& WorkerMetrics::SplitGauge(const std::string& split) {
-  std::lock_guard<std::mutex> lock(split_mu_);
+  MutexLock lock(&split_mu_);
   auto it = accuracy_.find(split);
   if (it != accuracy_.end()) return *it->second;
   if (accuracy_.size() >= 3 + kMaxExtraSplits) {

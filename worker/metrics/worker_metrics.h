@@ -25,10 +25,10 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "common/metrics.h"
+#include "common/mutex.h"
 #include "common/status.h"
 
 namespace flyp::worker {
@@ -89,8 +89,8 @@ class WorkerMetrics {
   prometheus::Gauge* device_memory_;
   std::array<prometheus::Histogram*, 6> phase_seconds_;
   prometheus::Family<prometheus::Gauge>* accuracy_family_;
-  std::mutex split_mu_;
-  std::map<std::string, prometheus::Gauge*> accuracy_;  // guarded by split_mu_
+  Mutex split_mu_;
+  std::map<std::string, prometheus::Gauge*> accuracy_ FLYP_GUARDED_BY(split_mu_);
   std::unique_ptr<MetricsServer> server_;
 };
 

@@ -182,7 +182,7 @@ ProgressPrinter::ProgressPrinter(std::FILE* out, Mode mode) : out_(out) {
 }
 
 ProgressPrinter::~ProgressPrinter() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (pending_ && out_ != nullptr) {
     std::fputc('\n', out_);
     std::fflush(out_);
@@ -205,7 +205,7 @@ void ProgressPrinter::PrintLine(const std::string& line) {
 
 void ProgressPrinter::OnProgress(const ProgressEvent& e) {
   const std::string line = FormatProgressLine(e);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (out_ == nullptr) return;
   if (redraw_) {
     std::fputs(("\r" + line + "\x1b[K").c_str(), out_);
@@ -218,13 +218,13 @@ void ProgressPrinter::OnProgress(const ProgressEvent& e) {
 
 void ProgressPrinter::OnEval(const EvalEvent& e) {
   const std::string line = FormatEvalLine(e);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   PrintLine(line);
 }
 
 void ProgressPrinter::OnState(const StateEvent& e) {
   const std::string line = FormatStateLine(e);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   PrintLine(line);
 }
 
@@ -249,7 +249,7 @@ EventWriter::~EventWriter() {
 }
 
 void EventWriter::WriteLine(const std::string& line) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (file_ == nullptr || !status_.ok()) return;
   const std::string text = line + "\n";
   if (std::fwrite(text.data(), 1, text.size(), file_) != text.size() || std::fflush(file_) != 0) {
@@ -259,7 +259,7 @@ void EventWriter::WriteLine(const std::string& line) {
 }
 
 Status EventWriter::status() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return status_;
 }
 

@@ -37,11 +37,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "common/mutex.h"
 #include "common/status.h"
 
 namespace flyp::report {
@@ -123,12 +123,12 @@ class ProgressPrinter : public ProgressSink {
   bool redraws() const { return redraw_; }
 
  private:
-  void PrintLine(const std::string& line);  // a permanent line (requires mu_)
+  void PrintLine(const std::string& line) FLYP_REQUIRES(mu_);  // a permanent line
 
-  std::mutex mu_;
-  std::FILE* out_;
+  Mutex mu_;
+  std::FILE* const out_ FLYP_GUARDED_BY(mu_);  // written only under mu_
   bool redraw_;
-  bool pending_ = false;  // a redrawn progress line without its newline
+  bool pending_ FLYP_GUARDED_BY(mu_) = false;  // a redrawn progress line without its newline
 };
 
 class EventWriter : public ProgressSink {
@@ -150,10 +150,10 @@ class EventWriter : public ProgressSink {
   EventWriter(std::string path, std::FILE* f) : path_(std::move(path)), file_(f) {}
   void WriteLine(const std::string& line);
 
-  mutable std::mutex mu_;
-  std::string path_;
-  std::FILE* file_;
-  Status status_;
+  mutable Mutex mu_;
+  const std::string path_;
+  std::FILE* const file_ FLYP_GUARDED_BY(mu_);  // written only under mu_
+  Status status_ FLYP_GUARDED_BY(mu_);
 };
 
 // Rates and remaining time from observations of (step, time, samples).

@@ -2,10 +2,9 @@
 
 #include <sys/stat.h>
 
-#include <mutex>
-#include <shared_mutex>
 #include <unordered_map>
 
+#include "common/mutex.h"
 #include "worker/text/text_cleanup.h"
 #include "worker/text/unicode.h"
 #include "worker/text/vocab_files.h"
@@ -19,7 +18,7 @@ class Tokenizer::WordCache {
   static constexpr size_t kMaxEntries = 1 << 18;
 
   bool Lookup(std::string_view word, std::vector<int32_t>* out) const {
-    std::shared_lock<std::shared_mutex> lock(mu_);
+    ReaderMutexLock lock(&mu_);
     auto it = map_.find(std::string(word));
     if (it == map_.end()) {
       return false;
@@ -29,7 +28,7 @@ class Tokenizer::WordCache {
   }
 
   void Insert(std::string_view word, std::vector<int32_t> ids) {
-    std::unique_lock<std::shared_mutex> lock(mu_);
+    WriterMutexLock lock(&mu_);
     if (map_.size() >= kMaxEntries) {
       map_.clear();
     }
@@ -37,8 +36,8 @@ class Tokenizer::WordCache {
   }
 
  private:
-  mutable std::shared_mutex mu_;
-  std::unordered_map<std::string, std::vector<int32_t>> map_;  // guarded by mu_
+  mutable SharedMutex mu_;
+  std::unordered_map<std::string, std::vector<int32_t>> map_ FLYP_GUARDED_BY(mu_);
 };
 
 namespace {
