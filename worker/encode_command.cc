@@ -3,11 +3,10 @@
 // "text_embeddings"), optionally with the image x text similarity matrix.
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
-#include <sstream>
 
+#include "common/file_util.h"
 #include "common/spec/job_spec.h"
 #include "worker/commands.h"
 #include "worker/data/decode.h"
@@ -22,6 +21,9 @@
 namespace flyp::worker {
 namespace {
 namespace fs = std::filesystem;
+
+// --texts holds one text per line, all encoded in one batch.
+constexpr size_t kMaxTextsFileBytes = 64 * kMiB;
 
 int Usage(const std::string& problem) {
   if (!problem.empty()) std::cerr << "flyp-worker encode: " << problem << "\n";
@@ -80,11 +82,9 @@ int RunEncodeCommand(const Args& args) {
   // checks (an encode spec needs no data or method).
   v1::JobSpec spec;
   std::vector<FieldError> errors;
-  std::ifstream in(spec_path);
-  if (!in) return Usage("cannot read " + spec_path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (!YamlToMessage(ss.str(), &spec, &errors)) {
+  StatusOr<std::string> yaml = ReadFileToString(spec_path, kMaxConfigFileBytes);
+  if (!yaml.ok()) return Usage("--spec: " + yaml.status().message());
+  if (!YamlToMessage(*yaml, &spec, &errors)) {
     for (const auto& e : errors) std::cerr << e.ToString() << "\n";
     return kExitInvalidSpec;
   }
@@ -133,13 +133,15 @@ int RunEncodeCommand(const Args& args) {
   }
   std::vector<std::string> texts;
   if (!texts_path.empty()) {
-    std::ifstream tf(texts_path);
-    if (!tf) {
-      std::cerr << "flyp-worker encode: cannot read " << texts_path << "\n";
+    StatusOr<std::string> lines = ReadFileToString(texts_path, kMaxTextsFileBytes);
+    if (!lines.ok()) {
+      std::cerr << "flyp-worker encode: --texts: " << lines.status().message() << "\n";
       return kExitBadInput;
     }
-    for (std::string line; std::getline(tf, line);) {
-      if (!line.empty()) texts.push_back(line);
+    for (size_t start = 0; start < lines->size();) {
+      const size_t end = std::min(lines->find('\n', start), lines->size());
+      if (end > start) texts.push_back(lines->substr(start, end - start));
+      start = end + 1;
     }
     auto tok = text::Tokenizer::Load(spec.model().vocab().empty() ? "byte" : spec.model().vocab());
     if (!tok.ok()) {

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/env.h"
+#include "common/file_util.h"
 #include "common/logging.h"
 #include "common/spec/job_spec.h"
 #include "worker/commands.h"
@@ -46,11 +47,6 @@ int ThreadsFor(const v1::JobSpec& spec, int local_world) {
   if (EnvInt(env::kThreads) > 0) return static_cast<int>(EnvInt(env::kThreads));
   int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   return std::max(1, cores / std::max(1, local_world));
-}
-
-int LocalWorldSize() {
-  const char* v = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");  // set by OpenMPI's mpirun
-  return v ? std::max(1, std::atoi(v)) : 1;
 }
 
 }  // namespace
@@ -123,7 +119,7 @@ int RunTrainCommand(const Args& args) {
   }
   const std::string job_id = EnvIsSet(env::kJobId) ? EnvString(env::kJobId) : spec.name();
   SetLogContext(job_id, comm->world_size() > 1 ? comm->rank() : -1);
-  torch::set_num_threads(ThreadsFor(spec, LocalWorldSize()));
+  torch::set_num_threads(ThreadsFor(spec, dist::LaunchedLocalWorldSize()));
 
   train::RunOptions options;
   options.out_dir = EnvIsSet(env::kArtifactDir) ? EnvString(env::kArtifactDir)
@@ -160,7 +156,7 @@ int RunTrainCommand(const Args& args) {
   const auto t_start = std::chrono::steady_clock::now();
   if (comm->rank() == 0) {
     std::filesystem::create_directories(options.out_dir);
-    Status wrote = train::WriteFileAtomic(options.out_dir + "/spec.yaml", JobSpecToYaml(spec));
+    Status wrote = WriteFileAtomic(options.out_dir + "/spec.yaml", JobSpecToYaml(spec));
     if (!wrote.ok()) FLYP_LOG(WARNING) << wrote;
     sinks.Add(std::make_unique<report::ProgressPrinter>(stderr));
     auto events = report::EventWriter::Open(options.out_dir + "/events.jsonl");

@@ -116,7 +116,8 @@ TEST(JobSpecTest, NormalizeFillsUnsetProtoFields) {
 TEST(JobSpecTest, MissingFileIsOneError) {
   SpecLoad load = LoadJobSpecFile("/nonexistent/job.yaml");
   ASSERT_EQ(load.errors.size(), 1u);
-  EXPECT_EQ(load.errors[0].ToString(), "cannot read spec file '/nonexistent/job.yaml'");
+  EXPECT_EQ(load.errors[0].ToString(),
+            "spec file: cannot open '/nonexistent/job.yaml': No such file or directory");
   EXPECT_EQ(SpecLoadStatus(load).code(), StatusCode::kInvalidArgument);
 }
 

@@ -6,6 +6,7 @@
 
 #include "common/env.h"
 #include "common/logging.h"
+#include "common/numbers.h"
 
 namespace flyp::coord {
 namespace {
@@ -108,14 +109,15 @@ MpiJobPhase ParseMpiJobPhase(const Json& mpijob) {
 
 StatusOr<int64_t> WorldIdFor(const std::string& job_id, int attempt) {
   const std::string digits = job_id.rfind("job-", 0) == 0 ? job_id.substr(4) : "";
-  if (digits.empty() || digits.size() > 12 || digits.find_first_not_of("0123456789") != std::string::npos) {
+  StatusOr<int64_t> number = ParseInt64(digits, "job number", 0, 999999999999);
+  if (!number.ok() || digits[0] == '-') {
     return InvalidArgumentError("kubernetes launcher: job id '" + job_id + "' is not job-<digits>");
   }
   if (attempt < 1 || attempt >= kAttemptsPerJob) {
     return InvalidArgumentError("kubernetes launcher: attempt " + std::to_string(attempt) +
                                 " out of range 1..999");
   }
-  return std::stoll(digits) * kAttemptsPerJob + attempt;
+  return *number * kAttemptsPerJob + attempt;
 }
 
 std::string MpiJobNameForWorld(int64_t world) {

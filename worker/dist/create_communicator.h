@@ -37,9 +37,11 @@ struct CommunicatorOptions {
 StatusOr<std::unique_ptr<Communicator>> CreateCommunicator(torch::Device device,
                                                            const CommunicatorOptions& options = {});
 
-// Environment set by mpirun (OpenMPI); 1 / 0 / 0 when absent.
+// Environment set by mpirun (OpenMPI); 1 / 0 / 0 / 1 when absent or not an
+// integer.
 int LaunchedWorldSize();
 int LaunchedWorldRank();
 int LaunchedLocalRank();
+int LaunchedLocalWorldSize();  // ranks on this host (OMPI_COMM_WORLD_LOCAL_SIZE)
 
 }  // namespace flyp::dist

@@ -2,11 +2,11 @@
 
 #include <torch/script.h>
 
-#include <cstdio>
 #include <map>
 #include <set>
 #include <unordered_map>
 
+#include "common/file_util.h"
 #include "common/logging.h"
 #include "common/model_presets.h"
 #include "worker/model/clip_architecture.h"
@@ -337,16 +337,10 @@ StatusOr<NamedTensors> ReadTorchScriptTensors(const std::string& path) {
 }
 
 Status LoadClipCheckpoint(const std::string& path, ClipModel& model) {
-  char magic[2] = {0, 0};
-  if (FILE* f = std::fopen(path.c_str(), "rb")) {
-    const size_t n = std::fread(magic, 1, 2, f);
-    std::fclose(f);
-    (void)n;
-  } else {
-    return NotFoundError(path + ": cannot open checkpoint");
-  }
+  StatusOr<std::string> magic = ReadFilePrefix(path, 2);
+  if (!magic.ok()) return magic.status().WithContext("checkpoint");
   NamedTensors tensors;
-  if (magic[0] == 'P' && magic[1] == 'K') {
+  if (*magic == "PK") {
     FLYP_ASSIGN_OR_RETURN(tensors, ReadTorchScriptTensors(path));
   } else {
     FLYP_ASSIGN_OR_RETURN(tensors, ReadSafetensors(path));

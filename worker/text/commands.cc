@@ -1,11 +1,11 @@
 #include "worker/text/commands.h"
 
-#include <cerrno>
 #include <climits>
-#include <cstdlib>
 #include <iostream>
 #include <map>
 
+#include "common/file_util.h"
+#include "common/numbers.h"
 #include "worker/text/bpe_trainer.h"
 #include "worker/text/tokenizer.h"
 #include "worker/text/vocab_files.h"
@@ -17,6 +17,10 @@ constexpr char kTokenizeUsage[] =
     "usage: flyp-worker tokenize --vocab VOCAB [--context N] TEXT...\n"
     "  VOCAB: 'byte', a CLIP merges file (.txt or .txt.gz), or a HuggingFace\n"
     "         vocab.json (merges.txt beside it) or its directory\n";
+// train-bpe holds the whole corpus (plain or gzip) in memory while counting
+// words; a larger one is refused rather than exhausting the host.
+constexpr size_t kMaxCorpusBytes = 1024 * kMiB;
+
 constexpr char kTrainBpeUsage[] =
     "usage: flyp-worker train-bpe --corpus FILE --merges N [--min-frequency F] --out FILE\n";
 
@@ -72,17 +76,13 @@ bool ParseArgs(const std::vector<std::string>& args, const std::vector<std::stri
 }
 
 // Parses a decimal int in [lo, hi]; prints an error naming the option.
-bool ParseInt(const std::string& name, const std::string& text, long lo, long hi, int* out,
-              std::ostream& err) {
-  char* end = nullptr;
-  errno = 0;
-  const long v = std::strtol(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || errno != 0 || v < lo || v > hi) {
-    err << "error: --" << name << " must be an integer in [" << lo << ", " << hi << "], got '" << text
-        << "'\n";
+bool ParseInt(const std::string& name, const std::string& text, int lo, int hi, int* out, std::ostream& err) {
+  StatusOr<int32_t> v = ParseInt32(text, "--" + name, lo, hi);
+  if (!v.ok()) {
+    err << "error: " << v.status().message() << "\n";
     return false;
   }
-  *out = static_cast<int>(v);
+  *out = *v;
   return true;
 }
 
@@ -164,7 +164,7 @@ int RunTrainBpeCommand(const std::vector<std::string>& args, std::ostream& out, 
       !ParseInt("min-frequency", p.options["min-frequency"], 1, INT_MAX, &min_frequency, err)) {
     return 2;
   }
-  auto content = ReadMaybeGzipFile(p.options["corpus"]);
+  auto content = ReadMaybeGzipFile(p.options["corpus"], kMaxCorpusBytes);
   if (!content.ok()) {
     return Fail(err, 1, content.status().ToString());
   }
