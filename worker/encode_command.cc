@@ -6,12 +6,12 @@
 #include <iomanip>
 #include <iostream>
 
+#include "common/exit_codes.h"
 #include "common/file_util.h"
 #include "common/spec/job_spec.h"
 #include "worker/commands.h"
 #include "worker/data/decode.h"
 #include "worker/data/transform.h"
-#include "worker/exit_codes.h"
 #include "worker/model/checkpoint.h"
 #include "worker/model/safetensors.h"
 #include "worker/text/tokenizer.h"
@@ -35,7 +35,7 @@ int Usage(const std::string& problem) {
          "  --texts FILE     one text per line\n"
          "  --out FILE       safetensors output: image_embeddings [N,D], text_embeddings [M,D]\n"
          "  --similarity     print the image x text cosine similarity matrix\n";
-  return kExitUsage;
+  return kWorkerExitUsage;
 }
 
 bool IsImage(const fs::path& p) {
@@ -70,7 +70,7 @@ int RunEncodeCommand(const Args& args) {
       similarity = true;
     else if (args[i] == "-h" || args[i] == "--help") {
       Usage("");
-      return kExitOk;
+      return kWorkerExitOk;
     } else
       return Usage("unknown argument '" + args[i] + "'");
   }
@@ -86,13 +86,13 @@ int RunEncodeCommand(const Args& args) {
   if (!yaml.ok()) return Usage("--spec: " + yaml.status().message());
   if (!YamlToMessage(*yaml, &spec, &errors)) {
     for (const auto& e : errors) std::cerr << e.ToString() << "\n";
-    return kExitInvalidSpec;
+    return kWorkerExitInvalidSpec;
   }
   ApplyJobSpecDefaults(&spec);
   auto model_or = model::BuildClipModel(spec.model());
   if (!model_or.ok()) {
     std::cerr << "flyp-worker encode: " << model_or.status().message() << "\n";
-    return kExitBadInput;
+    return kWorkerExitBadInput;
   }
   auto& model = **model_or;
   model.eval();
@@ -122,7 +122,7 @@ int RunEncodeCommand(const Args& args) {
       auto image = data::DecodeImageFile(image_files[i]);
       if (!image.ok()) {
         std::cerr << "flyp-worker encode: " << image.status().message() << "\n";
-        return kExitBadInput;
+        return kWorkerExitBadInput;
       }
       data::TransformImage(*image, topts, static_cast<int64_t>(i), 0,
                            batch[static_cast<int64_t>(i)].data_ptr<float>());
@@ -136,7 +136,7 @@ int RunEncodeCommand(const Args& args) {
     StatusOr<std::string> lines = ReadFileToString(texts_path, kMaxTextsFileBytes);
     if (!lines.ok()) {
       std::cerr << "flyp-worker encode: --texts: " << lines.status().message() << "\n";
-      return kExitBadInput;
+      return kWorkerExitBadInput;
     }
     for (size_t start = 0; start < lines->size();) {
       const size_t end = std::min(lines->find('\n', start), lines->size());
@@ -146,7 +146,7 @@ int RunEncodeCommand(const Args& args) {
     auto tok = text::Tokenizer::Load(spec.model().vocab().empty() ? "byte" : spec.model().vocab());
     if (!tok.ok()) {
       std::cerr << "flyp-worker encode: " << tok.status().message() << "\n";
-      return kExitBadInput;
+      return kWorkerExitBadInput;
     }
     auto ids = train::TokenizeToTensor(*tok, texts, model.context_length(), torch::kCPU);
     txt_emb = train::NormalizeRows(model.encode_text(ids).to(torch::kFloat32));
@@ -155,7 +155,7 @@ int RunEncodeCommand(const Args& args) {
   Status s = model::WriteSafetensors(out_path, out, {{"checkpoint", spec.model().checkpoint()}});
   if (!s.ok()) {
     std::cerr << "flyp-worker encode: " << s.message() << "\n";
-    return kExitFailure;
+    return kWorkerExitFailure;
   }
   std::cerr << "wrote " << out_path << " (" << image_files.size() << " images, " << texts.size()
             << " texts)\n";
@@ -168,7 +168,7 @@ int RunEncodeCommand(const Args& args) {
       std::cout << "\n";
     }
   }
-  return kExitOk;
+  return kWorkerExitOk;
 }
 
 }  // namespace flyp::worker

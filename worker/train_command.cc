@@ -6,13 +6,13 @@
 #include <thread>
 
 #include "common/env.h"
+#include "common/exit_codes.h"
 #include "common/file_util.h"
 #include "common/logging.h"
 #include "common/spec/job_spec.h"
 #include "worker/commands.h"
 #include "worker/coordinator_reporter.h"
 #include "worker/dist/create_communicator.h"
-#include "worker/exit_codes.h"
 #include "worker/metrics/worker_metrics.h"
 #include "worker/openblas.h"
 #include "worker/report/progress.h"
@@ -37,7 +37,7 @@ int Usage(const std::string& problem) {
                "  --device D      override resources.device\n"
                "  --no-resume     ignore checkpoints in the artifact folder\n"
                "Run with mpirun -np N for N data-parallel ranks.\n";
-  return kExitUsage;
+  return kWorkerExitUsage;
 }
 
 // Threads for LibTorch: the spec's threads_per_rank, else FLYP_THREADS,
@@ -70,7 +70,7 @@ int RunTrainCommand(const Args& args) {
       flags.resume = false;
     else if (a == "-h" || a == "--help") {
       Usage("");
-      return kExitOk;
+      return kWorkerExitOk;
     } else
       return Usage("unknown argument '" + a + "'");
   }
@@ -91,7 +91,7 @@ int RunTrainCommand(const Args& args) {
   }
   if (!load.ok()) {
     std::cerr << load.ErrorText() << flags.spec << ": invalid job spec\n";
-    return kExitInvalidSpec;
+    return kWorkerExitInvalidSpec;
   }
   const v1::JobSpec& spec = load.spec;
 
@@ -103,7 +103,7 @@ int RunTrainCommand(const Args& args) {
   auto comm_or = dist::CreateCommunicator(device, copts);
   if (!comm_or.ok()) {
     std::cerr << "flyp-worker: " << comm_or.status() << "\n";
-    return kExitFailure;
+    return kWorkerExitFailure;
   }
   auto comm = std::move(comm_or).value();
   if (comm->world_size() != spec.resources().world_size()) {
@@ -114,7 +114,7 @@ int RunTrainCommand(const Args& args) {
     if (spec.schedule().batch_size() % comm->world_size() != 0) {
       std::cerr << "flyp-worker: schedule.batch_size " << spec.schedule().batch_size()
                 << " is not divisible by the " << comm->world_size() << " launched ranks\n";
-      return kExitInvalidSpec;
+      return kWorkerExitInvalidSpec;
     }
   }
   const std::string job_id = EnvIsSet(env::kJobId) ? EnvString(env::kJobId) : spec.name();
@@ -131,7 +131,7 @@ int RunTrainCommand(const Args& args) {
   auto metrics_or = WorkerMetrics::FromEnv(job_id, comm->rank(), comm->local_rank());
   if (!metrics_or.ok()) {
     std::cerr << "flyp-worker: metrics: " << metrics_or.status().message() << "\n";
-    return kExitFailure;
+    return kWorkerExitFailure;
   }
   std::unique_ptr<WorkerMetrics> metrics = std::move(metrics_or).value();
   if (metrics) {
@@ -221,12 +221,12 @@ int RunTrainCommand(const Args& args) {
       sinks.OnState(e);
       if (reporter) reporter->ReportFailure(outcome.status.message(), outcome.bad_input);
     }
-    return outcome.bad_input ? kExitBadInput : kExitFailure;
+    return outcome.bad_input ? kWorkerExitBadInput : kWorkerExitFailure;
   }
   if (comm->rank() == 0) {
     std::cerr << "report: " << options.out_dir << "/report.md\n";
   }
-  return kExitOk;
+  return kWorkerExitOk;
 }
 
 }  // namespace flyp::worker

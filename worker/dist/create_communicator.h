@@ -26,7 +26,7 @@ namespace flyp::dist {
 
 struct CommunicatorOptions {
   // A collective that makes no progress for this long aborts the whole world
-  // with exit code kExitCollectiveTimeout (exit_codes.h). Default 10 min (the
+  // with exit code kWorkerExitCollectiveTimeout (common/exit_codes.h). Default 10 min (the
   // first collective may wait for the slowest rank to load a checkpoint);
   // zero disables the watchdog.
   std::chrono::milliseconds collective_timeout = std::chrono::minutes(10);
