@@ -360,16 +360,21 @@ Status SaveClipCheckpoint(const std::string& path, const ClipModel& model,
 StatusOr<std::unique_ptr<ClipModel>> BuildClipModel(const v1::ModelSpec& spec) {
   FLYP_ASSIGN_OR_RETURN(auto arch, ResolveArchitecture(spec.preset(), spec.architecture()));
   FLYP_ASSIGN_OR_RETURN(auto config, ClipConfigFromArchitecture(arch));
-  torch::ScalarType dtype = torch::kFloat;
-  if (spec.has_dtype() && !spec.dtype().empty()) {
-    if (spec.dtype() == "float16")
+  torch::ScalarType dtype;
+  switch (spec.dtype()) {
+    case v1::DTYPE_UNSPECIFIED:  // a spec without defaults applied
+    case v1::DTYPE_FLOAT32:
+      dtype = torch::kFloat;
+      break;
+    case v1::DTYPE_FLOAT16:
       dtype = torch::kHalf;
-    else if (spec.dtype() == "bfloat16")
+      break;
+    case v1::DTYPE_BFLOAT16:
       dtype = torch::kBFloat16;
-    else if (spec.dtype() != "float32") {
-      return InvalidArgumentError("model.dtype: '" + spec.dtype() +
-                                  "' is not one of float32, float16, bfloat16");
-    }
+      break;
+    default:
+      return InvalidArgumentError("model.dtype: value " + std::to_string(spec.dtype()) +
+                                  " is not one of float32, float16, bfloat16");
   }
   std::unique_ptr<ClipModel> model;
   try {

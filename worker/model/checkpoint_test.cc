@@ -275,15 +275,15 @@ TEST(BuildClipModelTest, BuildsLoadsAndConverts) {
   ASSERT_TRUE(m.ok()) << m.status();
   ExpectSameWeights(*a, **m);
 
-  spec.set_dtype("bfloat16");
+  spec.set_dtype(v1::DTYPE_BFLOAT16);
   m = BuildClipModel(spec);
   ASSERT_TRUE(m.ok()) << m.status();
   EXPECT_EQ((*m)->logit_scale().scalar_type(), torch::kBFloat16);
   EXPECT_TRUE(torch::equal((*m)->text_projection, a->text_projection.to(torch::kBFloat16)));
 
-  spec.set_dtype("int8");
+  spec.set_dtype(static_cast<v1::Dtype>(9));  // a number from a newer client
   EXPECT_EQ(BuildClipModel(spec).status().message(),
-            "model.dtype: 'int8' is not one of float32, float16, bfloat16");
+            "model.dtype: value 9 is not one of float32, float16, bfloat16");
   spec.clear_dtype();
   spec.set_checkpoint(Path("missing.safetensors"));
   EXPECT_EQ(BuildClipModel(spec).status().code(), StatusCode::kNotFound);
