@@ -104,13 +104,19 @@ TEST(JobSpecTest, PaperHyperparametersInImagenetExample) {
   EXPECT_EQ(load.spec.schedule().warmup_steps(), 500);
 }
 
-TEST(JobSpecTest, NormalizeFillsUnsetProtoFields) {
+// kModel + kData as a message, as a gRPC client would send it.
+v1::JobSpec MinimalSpecMessage() {
   v1::JobSpec spec;
   spec.mutable_model()->set_preset("tiny");
   spec.mutable_model()->set_vocab("byte");
   spec.mutable_model()->set_checkpoint("x.safetensors");
   spec.mutable_data()->mutable_train()->set_format(v1::DATA_FORMAT_FASHION_MNIST);
   spec.mutable_data()->mutable_id_val()->set_format(v1::DATA_FORMAT_FASHION_MNIST);
+  return spec;
+}
+
+TEST(JobSpecTest, NormalizeFillsUnsetProtoFields) {
+  v1::JobSpec spec = MinimalSpecMessage();
   spec.mutable_optim()->set_weight_decay(0.0);  // explicit zero kept
   SpecLoad load = NormalizeJobSpec(spec);
   ASSERT_TRUE(load.ok()) << load.ErrorText();
@@ -121,12 +127,7 @@ TEST(JobSpecTest, NormalizeFillsUnsetProtoFields) {
 // A gRPC client can send an explicit UNSPECIFIED or a number this build does
 // not know; validation names it instead of taking a default.
 TEST(JobSpecTest, EnumValuesOutsideTheClosedSetAreNamed) {
-  v1::JobSpec spec;
-  spec.mutable_model()->set_preset("tiny");
-  spec.mutable_model()->set_vocab("byte");
-  spec.mutable_model()->set_checkpoint("x.safetensors");
-  spec.mutable_data()->mutable_train()->set_format(v1::DATA_FORMAT_FASHION_MNIST);
-  spec.mutable_data()->mutable_id_val()->set_format(v1::DATA_FORMAT_FASHION_MNIST);
+  v1::JobSpec spec = MinimalSpecMessage();
   spec.mutable_model()->set_dtype(v1::DTYPE_UNSPECIFIED);
   spec.mutable_resources()->set_precision(static_cast<v1::Precision>(7));
   SpecLoad load = NormalizeJobSpec(spec);

@@ -46,6 +46,15 @@ void ExpectSameWeights(const ClipModel& a, const ClipModel& b) {
   for (const auto& p : pa) EXPECT_TRUE(torch::equal(p.value(), pb[p.key()])) << p.key();
 }
 
+// Same names in the same order, equal values.
+void ExpectSameTensors(const NamedTensors& got, const NamedTensors& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(got[i].first, want[i].first);
+    EXPECT_TRUE(torch::equal(got[i].second, want[i].second)) << want[i].first;
+  }
+}
+
 Status LoadTensors(const NamedTensors& t, ClipModel& m) {
   return LoadClipStateDict(t, m, "test.safetensors");
 }
@@ -102,11 +111,7 @@ TEST(CheckpointTest, HuggingFaceNamesAndLayout) {
 
   auto back = MapHfToOpenClip(hf);
   ASSERT_TRUE(back.ok()) << back.status();
-  ASSERT_EQ(back->size(), oc.size());
-  for (size_t i = 0; i < oc.size(); ++i) {
-    EXPECT_EQ((*back)[i].first, oc[i].first);
-    EXPECT_TRUE(torch::equal((*back)[i].second, oc[i].second)) << oc[i].first;
-  }
+  ExpectSameTensors(*back, oc);
 }
 
 // The one name table read both ways: open_clip -> HF -> open_clip and
@@ -135,17 +140,8 @@ TEST(CheckpointTest, NameTableRoundTripsBothWays) {
 
   auto back = MapHfToOpenClip(hf);
   ASSERT_TRUE(back.ok()) << back.status();
-  ASSERT_EQ(back->size(), oc.size());
-  for (size_t i = 0; i < oc.size(); ++i) {
-    EXPECT_EQ((*back)[i].first, oc[i].first);
-    EXPECT_TRUE(torch::equal((*back)[i].second, oc[i].second)) << oc[i].first;
-  }
-  const NamedTensors hf_again = MapOpenClipToHf(*back);
-  ASSERT_EQ(hf_again.size(), hf.size());
-  for (size_t i = 0; i < hf.size(); ++i) {
-    EXPECT_EQ(hf_again[i].first, hf[i].first);
-    EXPECT_TRUE(torch::equal(hf_again[i].second, hf[i].second)) << hf[i].first;
-  }
+  ExpectSameTensors(*back, oc);
+  ExpectSameTensors(MapOpenClipToHf(*back), hf);
   EXPECT_TRUE(hf_names.count("text_model.encoder.layers.2.self_attn.v_proj.bias"));
   EXPECT_TRUE(hf_names.count("vision_model.encoder.layers.1.mlp.fc2.weight"));
 }
