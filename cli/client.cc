@@ -1,11 +1,10 @@
 #include "cli/client.h"
 
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "cli/exit_codes.h"
 #include "common/env.h"
+#include "common/file_util.h"
 #include "flyp/v1/job.pb.h"
 
 namespace flyp::cli {
@@ -59,6 +58,14 @@ bool ParseClientFlags(const Args& args, const std::set<std::string>& value_flags
       out->positional.push_back(a);
     }
   }
+  if (!out->tls_ca.empty()) {
+    StatusOr<std::string> pem = ReadFileToString(out->tls_ca, kMaxConfigFileBytes);
+    if (!pem.ok()) {
+      std::cerr << "flypctl: --tls-ca: " << pem.status().message() << "\n";
+      return false;
+    }
+    out->tls_ca_pem = std::move(pem).value();
+  }
   return true;
 }
 
@@ -66,10 +73,7 @@ std::shared_ptr<grpc::Channel> MakeChannel(const ClientFlags& flags) {
   std::shared_ptr<grpc::ChannelCredentials> creds;
   if (!flags.tls_ca.empty()) {
     grpc::SslCredentialsOptions ssl;
-    std::ifstream in(flags.tls_ca);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    ssl.pem_root_certs = ss.str();
+    ssl.pem_root_certs = flags.tls_ca_pem;
     creds = grpc::SslCredentials(ssl);
   } else {
     creds = grpc::InsecureChannelCredentials();

@@ -20,6 +20,7 @@ struct ClientFlags {
   std::string server;
   std::string token;
   std::string tls_ca;
+  std::string tls_ca_pem;                      // the contents of tls_ca, read by ParseClientFlags
   std::string output = "table";                // -o table|json|yaml
   Args positional;                             // what is left after the flags
   std::map<std::string, std::string> options;  // command-specific flags, e.g. "--rank" -> "1"
@@ -27,12 +28,13 @@ struct ClientFlags {
 };
 
 // Parses global flags plus the command's `value_flags` (take a value) and
-// `switch_flags` (no value). False after printing the problem to stderr.
+// `switch_flags` (no value), and reads the --tls-ca file. False after
+// printing the problem (an unknown flag, an unreadable CA file) to stderr.
 bool ParseClientFlags(const Args& args, const std::set<std::string>& value_flags,
                       const std::set<std::string>& switch_flags, ClientFlags* out);
 
-// A channel to flags.server: TLS with flags.tls_ca as the trusted root when
-// set, plaintext otherwise.
+// A channel to flags.server: TLS with flags.tls_ca_pem as the trusted root
+// when flags.tls_ca is set, plaintext otherwise.
 std::shared_ptr<grpc::Channel> MakeChannel(const ClientFlags& flags);
 std::unique_ptr<v1::JobService::Stub> MakeStub(const ClientFlags& flags);
 // A context with the bearer token; deadline_s 0: none (streams).

@@ -1,4 +1,6 @@
-// flypctl exit codes, stable for scripts.
+// flypctl exit codes, stable for scripts. A contract between the CLI and its
+// users, separate from the worker <-> launcher one (common/exit_codes.h):
+// the numbers 0..3 agree on purpose, but here they say what flypctl did.
 #pragma once
 
 namespace flyp::cli {

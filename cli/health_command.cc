@@ -7,6 +7,7 @@
 
 #include "cli/client.h"
 #include "cli/exit_codes.h"
+#include "common/numbers.h"
 
 namespace flyp::cli {
 namespace {
@@ -100,12 +101,12 @@ int RunHealth(const Args& args) {
   }
   double timeout_s = 5;
   if (flags.options.count("--timeout")) {
-    try {
-      timeout_s = std::stod(flags.options["--timeout"]);
-    } catch (...) {
-      std::cerr << "flypctl health: --timeout: expected seconds\n";
+    StatusOr<double> t = ParseDouble(flags.options["--timeout"], "--timeout", 0);
+    if (!t.ok()) {
+      std::cerr << "flypctl health: " << t.status().message() << " (seconds)\n";
       return kExitUsage;
     }
+    timeout_s = *t;
   }
   grpc::GenericStub stub(MakeChannel(flags));
   grpc::ClientContext ctx;

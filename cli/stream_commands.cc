@@ -2,12 +2,14 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "cli/client.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "common/file_util.h"
+#include "common/numbers.h"
 
 namespace flyp::cli {
 namespace {
@@ -17,16 +19,6 @@ int Usage(const char* text) {
             << "\nGlobal flags: --server HOST:PORT ($FLYP_SERVER), --token T ($FLYP_TOKEN), "
                "--tls-ca PEM ($FLYP_TLS_CA)\n";
   return kExitUsage;
-}
-
-bool ParseInt(const std::string& s, int* out) {
-  try {
-    size_t pos;
-    *out = std::stoi(s, &pos);
-    return pos == s.size();
-  } catch (...) {
-    return false;
-  }
 }
 
 }  // namespace
@@ -95,16 +87,16 @@ int RunLogs(const Args& args) {
   v1::StreamLogsRequest req;
   req.set_id(f.positional[0]);
   req.set_follow(f.switches.count("-f") || f.switches.count("--follow"));
-  int v;
   if (f.options.count("--rank")) {
-    if (!ParseInt(f.options["--rank"], &v)) return Usage("flypctl logs: --rank needs an integer");
+    StatusOr<int32_t> rank = ParseInt32(f.options["--rank"], "--rank");
+    if (!rank.ok()) return Usage(("flypctl logs: " + rank.status().message()).c_str());
     req.set_has_rank(true);
-    req.set_rank(v);
+    req.set_rank(*rank);
   }
   if (f.options.count("--tail")) {
-    if (!ParseInt(f.options["--tail"], &v) || v < 0)
-      return Usage("flypctl logs: --tail needs an integer >= 0");
-    req.set_tail(v);
+    StatusOr<int32_t> tail = ParseInt32(f.options["--tail"], "--tail", 0);
+    if (!tail.ok()) return Usage(("flypctl logs: " + tail.status().message()).c_str());
+    req.set_tail(*tail);
   }
   auto ctx = MakeContext(f, 0);
   auto reader = MakeStub(f)->StreamLogs(ctx.get(), req);
@@ -151,26 +143,37 @@ int RunDownload(const Args& args) {
   v1::GetArtifactRequest req;
   req.set_id(f.positional[0]);
   req.set_path(path);
+  // The file appears only once the whole artifact arrived (AtomicFileWriter):
+  // a failed download never leaves a partial file or clobbers an old one.
+  std::optional<AtomicFileWriter> file;
+  if (out_path != "-") {
+    StatusOr<AtomicFileWriter> w = AtomicFileWriter::Create(out_path);
+    if (!w.ok()) {
+      std::cerr << "flypctl: " << w.status().message() << "\n";
+      return kExitFailure;
+    }
+    file.emplace(std::move(w).value());
+  }
   auto ctx = MakeContext(f, 0);
   auto reader = MakeStub(f)->GetArtifact(ctx.get(), req);
-  std::ofstream file;
-  std::ostream* out = &std::cout;
   v1::ArtifactChunk chunk;
   int64_t got = 0;
+  Status written;
   while (reader->Read(&chunk)) {
-    if (out == &std::cout && out_path != "-" && !file.is_open()) {
-      file.open(out_path, std::ios::binary | std::ios::trunc);
-      if (!file) {
-        std::cerr << "flypctl: cannot write '" << out_path << "'\n";
-        return kExitFailure;
-      }
-      out = &file;
+    if (file) {
+      if (written.ok()) written = file->Append(chunk.data());
+    } else {
+      std::cout.write(chunk.data().data(), static_cast<std::streamsize>(chunk.data().size()));
     }
-    out->write(chunk.data().data(), static_cast<std::streamsize>(chunk.data().size()));
     got += static_cast<int64_t>(chunk.data().size());
   }
   grpc::Status s = reader->Finish();
   if (!s.ok()) return ReportRpcError(s);
+  if (file && written.ok()) written = file->Commit();
+  if (!written.ok()) {
+    std::cerr << "flypctl: " << written.message() << "\n";
+    return kExitFailure;
+  }
   if (out_path != "-") std::cerr << "wrote " << got << " bytes to " << out_path << "\n";
   return kExitOk;
 }

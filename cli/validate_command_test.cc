@@ -48,7 +48,8 @@ TEST(FlypctlValidateTest, UsageErrors) {
   EXPECT_EQ(RunFlypctl("frobnicate").code, 2);
   Result r = RunFlypctl("validate /nonexistent.yaml");
   EXPECT_EQ(r.code, 3);
-  EXPECT_NE(r.out.find("cannot read spec file '/nonexistent.yaml'"), std::string::npos);
+  EXPECT_NE(r.out.find("spec file: cannot open '/nonexistent.yaml': No such file or directory"),
+            std::string::npos);
 }
 
 }  // namespace

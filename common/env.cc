@@ -1,6 +1,10 @@
 #include "common/env.h"
 
+#include <cassert>
 #include <cstdlib>
+
+#include "common/logging.h"
+#include "common/numbers.h"
 
 namespace flyp {
 namespace env {
@@ -46,11 +50,12 @@ std::string EnvString(const EnvVar& var) {
 }
 
 int64_t EnvInt(const EnvVar& var) {
-  std::string s = EnvString(var);
-  char* end = nullptr;
-  long long x = std::strtoll(s.c_str(), &end, 10);
-  if (end == s.c_str() || *end != '\0') return std::strtoll(var.default_value, nullptr, 10);
-  return x;
+  StatusOr<int64_t> v = ParseInt64(EnvString(var), var.name);
+  if (v.ok()) return *v;
+  FLYP_LOG(WARNING) << v.status().message() << "; using the default " << var.default_value;
+  StatusOr<int64_t> fallback = ParseInt64(var.default_value, var.name);
+  assert(fallback.ok() && "an integer variable's default must be an integer");
+  return fallback.ok() ? *fallback : 0;
 }
 
 }  // namespace flyp

@@ -40,7 +40,8 @@ const std::vector<const EnvVar*>& AllEnvVars();
 
 // The variable's value, or its default when unset or empty.
 std::string EnvString(const EnvVar& var);
-// As EnvString, parsed as an integer; the default (parsed) when unparsable.
+// As EnvString, parsed as an integer (ParseInt64, common/numbers.h); the
+// default, with a warning naming the variable, when unparsable.
 int64_t EnvInt(const EnvVar& var);
 // True when the variable is set to a non-empty value.
 bool EnvIsSet(const EnvVar& var);

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <unordered_set>
 
+#include "common/numbers.h"
+
 namespace flyp {
 
 // ------------------------------------------------------------- accessors ---
@@ -322,27 +324,19 @@ class JsonParser {
     }
     const char* b = s_.data() + start;
     const char* e = s_.data() + pos_;
+    // The grammar is checked above, so a failure here is a magnitude that
+    // does not fit: an integer beyond int64 becomes a double, a double
+    // beyond its range is an error (underflow rounds to zero).
+    const std::string_view text(b, static_cast<size_t>(e - b));
     if (integral) {
-      int64_t iv = 0;
-      auto r = std::from_chars(b, e, iv);
-      if (r.ec == std::errc() && r.ptr == e) {
-        out = Json(Json::IntTag{}, iv);
+      if (StatusOr<int64_t> iv = ParseInt64(text, ""); iv.ok()) {
+        out = Json(Json::IntTag{}, *iv);
         return Status::Ok();
       }
-      // Out of int64 range: fall through to a double.
     }
-    double dv = 0;
-    auto r = std::from_chars(b, e, dv);
-    if (r.ec == std::errc::result_out_of_range) {
-      // Underflow to zero is fine; overflow is not representable.
-      if (std::isinf(std::strtod(std::string(b, e).c_str(), nullptr))) {
-        return Error(start, "number out of range: " + std::string(b, e));
-      }
-      dv = std::strtod(std::string(b, e).c_str(), nullptr);
-    } else if (r.ec != std::errc() || r.ptr != e) {
-      return Error(start, "invalid number: " + std::string(b, e));
-    }
-    out = Json(dv);
+    StatusOr<double> dv = ParseDouble(text, "");
+    if (!dv.ok()) return Error(start, "number out of range: " + std::string(text));
+    out = Json(*dv);
     return Status::Ok();
   }
 

@@ -6,6 +6,8 @@
 #include <exception>
 #include <sstream>
 
+#include "common/numbers.h"
+
 namespace flyp {
 
 Status ParseHostPort(const std::string& address, std::string* host, int* port) {
@@ -13,13 +15,12 @@ Status ParseHostPort(const std::string& address, std::string* host, int* port) {
   if (colon == std::string::npos) {
     return InvalidArgumentError("metrics address '" + address + "': expected host:port");
   }
-  const std::string p = address.substr(colon + 1);
-  *host = address.substr(0, colon);
-  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) {
+  StatusOr<int32_t> p = ParseInt32(std::string_view(address).substr(colon + 1), "", 0, 65535);
+  if (!p.ok() || address[colon + 1] == '-') {  // "-0" is no port either
     return InvalidArgumentError("metrics address '" + address + "': port must be a number 0..65535");
   }
-  *port = std::stoi(p);
-  if (*port > 65535) return InvalidArgumentError("metrics address '" + address + "': port must be 0..65535");
+  *host = address.substr(0, colon);
+  *port = *p;
   return Status::Ok();
 }
 

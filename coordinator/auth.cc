@@ -1,7 +1,8 @@
 #include "coordinator/auth.h"
 
-#include <fstream>
 #include <sstream>
+
+#include "common/file_util.h"
 
 namespace flyp::coord {
 
@@ -12,11 +13,9 @@ std::string BearerToken(const std::string& header) {
 }
 
 StatusOr<TokenAuth> TokenAuth::LoadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return InvalidArgumentError("cannot read token file '" + path + "'");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return Parse(ss.str(), path);
+  StatusOr<std::string> text = ReadFileToString(path, kMaxConfigFileBytes);
+  if (!text.ok()) return text.status().WithContext("token file");
+  return Parse(*text, path);
 }
 
 StatusOr<TokenAuth> TokenAuth::Parse(const std::string& text, const std::string& origin) {

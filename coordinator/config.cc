@@ -2,34 +2,26 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <fstream>
 #include <functional>
 #include <map>
 #include <sstream>
+
+#include "common/file_util.h"
+#include "common/numbers.h"
 
 namespace flyp::coord {
 namespace {
 
 using Setter = std::function<Status(CoordinatorConfig*, const std::string&)>;
 
-Status ParseInt(const std::string& name, const std::string& v, int* out) {
-  try {
-    size_t pos;
-    *out = std::stoi(v, &pos);
-    if (pos == v.size()) return Status::Ok();
-  } catch (...) {
-  }
-  return InvalidArgumentError(name + ": expected an integer (got '" + v + "')");
+Status SetInt(const std::string& name, const std::string& v, int* out) {
+  FLYP_ASSIGN_OR_RETURN(*out, ParseInt32(v, name));
+  return Status::Ok();
 }
 
-Status ParseDouble(const std::string& name, const std::string& v, double* out) {
-  try {
-    size_t pos;
-    *out = std::stod(v, &pos);
-    if (pos == v.size()) return Status::Ok();
-  } catch (...) {
-  }
-  return InvalidArgumentError(name + ": expected a number (got '" + v + "')");
+Status SetDouble(const std::string& name, const std::string& v, double* out) {
+  FLYP_ASSIGN_OR_RETURN(*out, ParseDouble(v, name));
+  return Status::Ok();
 }
 
 constexpr std::pair<LauncherKind, const char*> kLauncherKinds[] = {
@@ -49,9 +41,9 @@ struct Option {
     return Status::Ok();                           \
   }
 #define FLYP_INT(field, key) \
-  [](CoordinatorConfig* c, const std::string& v) { return ParseInt(key, v, &c->field); }
+  [](CoordinatorConfig* c, const std::string& v) { return SetInt(key, v, &c->field); }
 #define FLYP_DBL(field, key) \
-  [](CoordinatorConfig* c, const std::string& v) { return ParseDouble(key, v, &c->field); }
+  [](CoordinatorConfig* c, const std::string& v) { return SetDouble(key, v, &c->field); }
 
 const std::vector<Option>& Options() {
   static const std::vector<Option> options = {
@@ -193,11 +185,9 @@ StatusOr<CoordinatorConfig> ParseCoordinatorConfig(const std::vector<std::string
   }
   for (const auto& [name, value] : flags) {
     if (name != "config") continue;
-    std::ifstream in(value);
-    if (!in) return InvalidArgumentError("--config: cannot read '" + value + "'");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    FLYP_RETURN_IF_ERROR(ApplyConfigYaml(ss.str(), value, &config));
+    StatusOr<std::string> yaml = ReadFileToString(value, kMaxConfigFileBytes);
+    if (!yaml.ok()) return yaml.status().WithContext("--config");
+    FLYP_RETURN_IF_ERROR(ApplyConfigYaml(*yaml, value, &config));
   }
   bool flag_roots = false;
   for (const auto& [name, value] : flags) {

@@ -1,9 +1,9 @@
 #include "coordinator/job_manager.h"
 
 #include <filesystem>
-#include <fstream>
 #include <random>
 
+#include "common/file_util.h"
 #include "common/logging.h"
 #include "coordinator/proto_time.h"
 
@@ -16,14 +16,6 @@ std::string RandomToken() {
   std::string t;
   for (int i = 0; i < 32; ++i) t += kHex[rd() % 16];
   return t;
-}
-
-Status WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) return UnavailableError("cannot write '" + path + "'");
-  return Status::Ok();
 }
 
 // How long RequestCancel waits for a job the store has and the manager does
@@ -436,7 +428,7 @@ StatusOr<WorldHandle> JobManager::StartWorld(const LaunchPlan& plan) {
   std::error_code ec;
   fs::create_directories(dir + "/logs", ec);
   if (ec) return UnavailableError("cannot create '" + dir + "/logs': " + ec.message());
-  FLYP_RETURN_IF_ERROR(WriteFile(dir + "/spec.yaml", rec.spec_yaml));
+  FLYP_RETURN_IF_ERROR(WriteFileAtomic(dir + "/spec.yaml", rec.spec_yaml));
   return launcher()->Launch(RequestFor(rec, plan.attempt));
 }
 

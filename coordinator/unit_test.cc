@@ -83,7 +83,7 @@ TEST(ConfigTest, FileThenFlags) {
   EXPECT_EQ(c->data_roots, (std::vector<std::string>{"/c"}));
   EXPECT_DOUBLE_EQ(c->grace_period_s, 2.5);
   EXPECT_EQ(ParseCoordinatorConfig({"--cpu-slots", "x"}).status().message(),
-            "--cpu-slots: cpu-slots: expected an integer (got 'x')");
+            "--cpu-slots: cpu-slots: expected an integer, got 'x'");
   EXPECT_EQ(ParseCoordinatorConfig({"--frobnicate", "1"}).status().message(), "--frobnicate: unknown flag");
   EXPECT_EQ(ParseCoordinatorConfig({"--launcher", "slurm"}).status().message(),
             "--launcher: launcher: unknown launcher 'slurm' (expected one of: local, kubernetes)");
@@ -135,6 +135,15 @@ TEST(LogLinesTest, RanksFromTags) {
   EXPECT_EQ(l.rank(), -1);
   EXPECT_EQ(ParseWorldLogLine("[x,1]<stdout>:a").rank(), -1);
   EXPECT_EQ(ParseWorldLogLine("[1,1] no tag").rank(), -1);
+}
+
+// std::stoi threw std::out_of_range here, out of the StreamLogs RPC.
+TEST(LogLinesTest, RankBeyondInt32IsAnUntaggedLine) {
+  const std::string line = "[1,99999999999]<stdout>:hello";
+  v1::LogLine l = ParseWorldLogLine(line);
+  EXPECT_EQ(l.rank(), -1);
+  EXPECT_EQ(l.text(), line);
+  EXPECT_EQ(ParseWorldLogLine("[1,2147483647]<stdout>:x").rank(), 2147483647);
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // flyp-worker subcommands. Each takes the arguments after its name and
-// returns the process exit code (worker/exit_codes.h).
+// returns the process exit code (common/exit_codes.h).
 #pragma once
 
 #include <string>

@@ -3,16 +3,15 @@
 // "text_embeddings"), optionally with the image x text similarity matrix.
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
-#include <sstream>
 
+#include "common/exit_codes.h"
+#include "common/file_util.h"
 #include "common/spec/job_spec.h"
 #include "worker/commands.h"
 #include "worker/data/decode.h"
 #include "worker/data/transform.h"
-#include "worker/exit_codes.h"
 #include "worker/model/checkpoint.h"
 #include "worker/model/safetensors.h"
 #include "worker/text/tokenizer.h"
@@ -22,6 +21,9 @@
 namespace flyp::worker {
 namespace {
 namespace fs = std::filesystem;
+
+// --texts holds one text per line, all encoded in one batch.
+constexpr size_t kMaxTextsFileBytes = 64 * kMiB;
 
 int Usage(const std::string& problem) {
   if (!problem.empty()) std::cerr << "flyp-worker encode: " << problem << "\n";
@@ -33,7 +35,7 @@ int Usage(const std::string& problem) {
          "  --texts FILE     one text per line\n"
          "  --out FILE       safetensors output: image_embeddings [N,D], text_embeddings [M,D]\n"
          "  --similarity     print the image x text cosine similarity matrix\n";
-  return kExitUsage;
+  return kWorkerExitUsage;
 }
 
 bool IsImage(const fs::path& p) {
@@ -68,7 +70,7 @@ int RunEncodeCommand(const Args& args) {
       similarity = true;
     else if (args[i] == "-h" || args[i] == "--help") {
       Usage("");
-      return kExitOk;
+      return kWorkerExitOk;
     } else
       return Usage("unknown argument '" + args[i] + "'");
   }
@@ -80,19 +82,17 @@ int RunEncodeCommand(const Args& args) {
   // checks (an encode spec needs no data or method).
   v1::JobSpec spec;
   std::vector<FieldError> errors;
-  std::ifstream in(spec_path);
-  if (!in) return Usage("cannot read " + spec_path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (!YamlToMessage(ss.str(), &spec, &errors)) {
+  StatusOr<std::string> yaml = ReadFileToString(spec_path, kMaxConfigFileBytes);
+  if (!yaml.ok()) return Usage("--spec: " + yaml.status().message());
+  if (!YamlToMessage(*yaml, &spec, &errors)) {
     for (const auto& e : errors) std::cerr << e.ToString() << "\n";
-    return kExitInvalidSpec;
+    return kWorkerExitInvalidSpec;
   }
   ApplyJobSpecDefaults(&spec);
   auto model_or = model::BuildClipModel(spec.model());
   if (!model_or.ok()) {
     std::cerr << "flyp-worker encode: " << model_or.status().message() << "\n";
-    return kExitBadInput;
+    return kWorkerExitBadInput;
   }
   auto& model = **model_or;
   model.eval();
@@ -122,7 +122,7 @@ int RunEncodeCommand(const Args& args) {
       auto image = data::DecodeImageFile(image_files[i]);
       if (!image.ok()) {
         std::cerr << "flyp-worker encode: " << image.status().message() << "\n";
-        return kExitBadInput;
+        return kWorkerExitBadInput;
       }
       data::TransformImage(*image, topts, static_cast<int64_t>(i), 0,
                            batch[static_cast<int64_t>(i)].data_ptr<float>());
@@ -133,18 +133,20 @@ int RunEncodeCommand(const Args& args) {
   }
   std::vector<std::string> texts;
   if (!texts_path.empty()) {
-    std::ifstream tf(texts_path);
-    if (!tf) {
-      std::cerr << "flyp-worker encode: cannot read " << texts_path << "\n";
-      return kExitBadInput;
+    StatusOr<std::string> lines = ReadFileToString(texts_path, kMaxTextsFileBytes);
+    if (!lines.ok()) {
+      std::cerr << "flyp-worker encode: --texts: " << lines.status().message() << "\n";
+      return kWorkerExitBadInput;
     }
-    for (std::string line; std::getline(tf, line);) {
-      if (!line.empty()) texts.push_back(line);
+    for (size_t start = 0; start < lines->size();) {
+      const size_t end = std::min(lines->find('\n', start), lines->size());
+      if (end > start) texts.push_back(lines->substr(start, end - start));
+      start = end + 1;
     }
     auto tok = text::Tokenizer::Load(spec.model().vocab().empty() ? "byte" : spec.model().vocab());
     if (!tok.ok()) {
       std::cerr << "flyp-worker encode: " << tok.status().message() << "\n";
-      return kExitBadInput;
+      return kWorkerExitBadInput;
     }
     auto ids = train::TokenizeToTensor(*tok, texts, model.context_length(), torch::kCPU);
     txt_emb = train::NormalizeRows(model.encode_text(ids).to(torch::kFloat32));
@@ -153,7 +155,7 @@ int RunEncodeCommand(const Args& args) {
   Status s = model::WriteSafetensors(out_path, out, {{"checkpoint", spec.model().checkpoint()}});
   if (!s.ok()) {
     std::cerr << "flyp-worker encode: " << s.message() << "\n";
-    return kExitFailure;
+    return kWorkerExitFailure;
   }
   std::cerr << "wrote " << out_path << " (" << image_files.size() << " images, " << texts.size()
             << " texts)\n";
@@ -166,7 +168,7 @@ int RunEncodeCommand(const Args& args) {
       std::cout << "\n";
     }
   }
-  return kExitOk;
+  return kWorkerExitOk;
 }
 
 }  // namespace flyp::worker

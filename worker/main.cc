@@ -4,8 +4,8 @@
 #include <iostream>
 #include <map>
 
+#include "common/exit_codes.h"
 #include "worker/commands.h"
-#include "worker/exit_codes.h"
 #include "worker/openblas.h"
 #include "worker/text/commands.h"
 
@@ -43,9 +43,9 @@ int Usage(std::ostream& os, int code) {
 
 int main(int argc, char** argv) {
   flyp::worker::Args args(argv + 1, argv + argc);
-  if (args.empty()) return Usage(std::cerr, flyp::worker::kExitUsage);
+  if (args.empty()) return Usage(std::cerr, flyp::kWorkerExitUsage);
   if (args[0] == "-h" || args[0] == "--help" || args[0] == "help")
-    return Usage(std::cout, flyp::worker::kExitOk);
+    return Usage(std::cout, flyp::kWorkerExitOk);
   // Commands that run the model: before anything else (no thread has
   // started, MPI is not initialised), re-execute with OpenBLAS's kernels
   // for this CPU when the library would fall back to generic ones
@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
   auto it = Commands().find(args[0]);
   if (it == Commands().end()) {
     std::cerr << "flyp-worker: unknown command '" << args[0] << "'\n";
-    return Usage(std::cerr, flyp::worker::kExitUsage);
+    return Usage(std::cerr, flyp::kWorkerExitUsage);
   }
   return it->second.run(flyp::worker::Args(args.begin() + 1, args.end()));
 }

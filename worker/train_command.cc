@@ -6,12 +6,13 @@
 #include <thread>
 
 #include "common/env.h"
+#include "common/exit_codes.h"
+#include "common/file_util.h"
 #include "common/logging.h"
 #include "common/spec/job_spec.h"
 #include "worker/commands.h"
 #include "worker/coordinator_reporter.h"
 #include "worker/dist/create_communicator.h"
-#include "worker/exit_codes.h"
 #include "worker/metrics/worker_metrics.h"
 #include "worker/openblas.h"
 #include "worker/report/progress.h"
@@ -36,7 +37,7 @@ int Usage(const std::string& problem) {
                "  --device D      override resources.device\n"
                "  --no-resume     ignore checkpoints in the artifact folder\n"
                "Run with mpirun -np N for N data-parallel ranks.\n";
-  return kExitUsage;
+  return kWorkerExitUsage;
 }
 
 // Threads for LibTorch: the spec's threads_per_rank, else FLYP_THREADS,
@@ -46,11 +47,6 @@ int ThreadsFor(const v1::JobSpec& spec, int local_world) {
   if (EnvInt(env::kThreads) > 0) return static_cast<int>(EnvInt(env::kThreads));
   int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   return std::max(1, cores / std::max(1, local_world));
-}
-
-int LocalWorldSize() {
-  const char* v = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");  // set by OpenMPI's mpirun
-  return v ? std::max(1, std::atoi(v)) : 1;
 }
 
 }  // namespace
@@ -74,7 +70,7 @@ int RunTrainCommand(const Args& args) {
       flags.resume = false;
     else if (a == "-h" || a == "--help") {
       Usage("");
-      return kExitOk;
+      return kWorkerExitOk;
     } else
       return Usage("unknown argument '" + a + "'");
   }
@@ -95,7 +91,7 @@ int RunTrainCommand(const Args& args) {
   }
   if (!load.ok()) {
     std::cerr << load.ErrorText() << flags.spec << ": invalid job spec\n";
-    return kExitInvalidSpec;
+    return kWorkerExitInvalidSpec;
   }
   const v1::JobSpec& spec = load.spec;
 
@@ -107,7 +103,7 @@ int RunTrainCommand(const Args& args) {
   auto comm_or = dist::CreateCommunicator(device, copts);
   if (!comm_or.ok()) {
     std::cerr << "flyp-worker: " << comm_or.status() << "\n";
-    return kExitFailure;
+    return kWorkerExitFailure;
   }
   auto comm = std::move(comm_or).value();
   if (comm->world_size() != spec.resources().world_size()) {
@@ -118,12 +114,12 @@ int RunTrainCommand(const Args& args) {
     if (spec.schedule().batch_size() % comm->world_size() != 0) {
       std::cerr << "flyp-worker: schedule.batch_size " << spec.schedule().batch_size()
                 << " is not divisible by the " << comm->world_size() << " launched ranks\n";
-      return kExitInvalidSpec;
+      return kWorkerExitInvalidSpec;
     }
   }
   const std::string job_id = EnvIsSet(env::kJobId) ? EnvString(env::kJobId) : spec.name();
   SetLogContext(job_id, comm->world_size() > 1 ? comm->rank() : -1);
-  torch::set_num_threads(ThreadsFor(spec, LocalWorldSize()));
+  torch::set_num_threads(ThreadsFor(spec, dist::LaunchedLocalWorldSize()));
 
   train::RunOptions options;
   options.out_dir = EnvIsSet(env::kArtifactDir) ? EnvString(env::kArtifactDir)
@@ -135,7 +131,7 @@ int RunTrainCommand(const Args& args) {
   auto metrics_or = WorkerMetrics::FromEnv(job_id, comm->rank(), comm->local_rank());
   if (!metrics_or.ok()) {
     std::cerr << "flyp-worker: metrics: " << metrics_or.status().message() << "\n";
-    return kExitFailure;
+    return kWorkerExitFailure;
   }
   std::unique_ptr<WorkerMetrics> metrics = std::move(metrics_or).value();
   if (metrics) {
@@ -160,7 +156,7 @@ int RunTrainCommand(const Args& args) {
   const auto t_start = std::chrono::steady_clock::now();
   if (comm->rank() == 0) {
     std::filesystem::create_directories(options.out_dir);
-    Status wrote = train::WriteFileAtomic(options.out_dir + "/spec.yaml", JobSpecToYaml(spec));
+    Status wrote = WriteFileAtomic(options.out_dir + "/spec.yaml", JobSpecToYaml(spec));
     if (!wrote.ok()) FLYP_LOG(WARNING) << wrote;
     sinks.Add(std::make_unique<report::ProgressPrinter>(stderr));
     auto events = report::EventWriter::Open(options.out_dir + "/events.jsonl");
@@ -225,12 +221,12 @@ int RunTrainCommand(const Args& args) {
       sinks.OnState(e);
       if (reporter) reporter->ReportFailure(outcome.status.message(), outcome.bad_input);
     }
-    return outcome.bad_input ? kExitBadInput : kExitFailure;
+    return outcome.bad_input ? kWorkerExitBadInput : kWorkerExitFailure;
   }
   if (comm->rank() == 0) {
     std::cerr << "report: " << options.out_dir << "/report.md\n";
   }
-  return kExitOk;
+  return kWorkerExitOk;
 }
 
 }  // namespace flyp::worker

@@ -1,7 +1,6 @@
 #include "common/spec/job_spec.h"
 
-#include <fstream>
-#include <sstream>
+#include "common/file_util.h"
 
 namespace flyp {
 
@@ -31,15 +30,13 @@ SpecLoad LoadJobSpecYaml(std::string_view yaml) {
 }
 
 SpecLoad LoadJobSpecFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  StatusOr<std::string> yaml = ReadFileToString(path, kMaxConfigFileBytes);
+  if (!yaml.ok()) {
     SpecLoad load;
-    load.errors.push_back({"", "cannot read spec file '" + path + "'"});
+    load.errors.push_back({"", "spec file: " + yaml.status().message()});
     return load;
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return LoadJobSpecYaml(ss.str());
+  return LoadJobSpecYaml(*yaml);
 }
 
 Status SpecLoadStatus(const SpecLoad& load) {

@@ -44,6 +44,11 @@ TEST(JobSpecTest, MinimalSpecIsValidAndGetsDefaults) {
   EXPECT_EQ(s.data().train().split(), "train");
   EXPECT_EQ(s.data().train().path(), "/usr/share/datasets/fashion-mnist");
   EXPECT_EQ(s.output().dir(), "runs/flyp-job");
+  EXPECT_EQ(s.model().dtype(), v1::DTYPE_FLOAT32);
+  EXPECT_EQ(s.resources().precision(), v1::PRECISION_FLOAT32);  // cpu
+  SpecLoad cuda = LoadJobSpecYaml(Spec("resources: {device: cuda}\n"));
+  ASSERT_TRUE(cuda.ok()) << cuda.ErrorText();
+  EXPECT_EQ(cuda.spec.resources().precision(), v1::PRECISION_BFLOAT16);
 }
 
 TEST(JobSpecTest, MethodDependentDefaults) {
@@ -99,13 +104,19 @@ TEST(JobSpecTest, PaperHyperparametersInImagenetExample) {
   EXPECT_EQ(load.spec.schedule().warmup_steps(), 500);
 }
 
-TEST(JobSpecTest, NormalizeFillsUnsetProtoFields) {
+// kModel + kData as a message, as a gRPC client would send it.
+v1::JobSpec MinimalSpecMessage() {
   v1::JobSpec spec;
   spec.mutable_model()->set_preset("tiny");
   spec.mutable_model()->set_vocab("byte");
   spec.mutable_model()->set_checkpoint("x.safetensors");
   spec.mutable_data()->mutable_train()->set_format(v1::DATA_FORMAT_FASHION_MNIST);
   spec.mutable_data()->mutable_id_val()->set_format(v1::DATA_FORMAT_FASHION_MNIST);
+  return spec;
+}
+
+TEST(JobSpecTest, NormalizeFillsUnsetProtoFields) {
+  v1::JobSpec spec = MinimalSpecMessage();
   spec.mutable_optim()->set_weight_decay(0.0);  // explicit zero kept
   SpecLoad load = NormalizeJobSpec(spec);
   ASSERT_TRUE(load.ok()) << load.ErrorText();
@@ -113,10 +124,25 @@ TEST(JobSpecTest, NormalizeFillsUnsetProtoFields) {
   EXPECT_DOUBLE_EQ(load.spec.optim().learning_rate(), 1e-5);
 }
 
+// A gRPC client can send an explicit UNSPECIFIED or a number this build does
+// not know; validation names it instead of taking a default.
+TEST(JobSpecTest, EnumValuesOutsideTheClosedSetAreNamed) {
+  v1::JobSpec spec = MinimalSpecMessage();
+  spec.mutable_model()->set_dtype(v1::DTYPE_UNSPECIFIED);
+  spec.mutable_resources()->set_precision(static_cast<v1::Precision>(7));
+  SpecLoad load = NormalizeJobSpec(spec);
+  std::vector<std::string> got;
+  for (const auto& e : load.errors) got.push_back(e.ToString());
+  std::vector<std::string> want = {"model.dtype: must be one of float32, float16, bfloat16 (got unspecified)",
+                                   "resources.precision: must be float32 or bfloat16 (got value 7)"};
+  EXPECT_EQ(got, want);
+}
+
 TEST(JobSpecTest, MissingFileIsOneError) {
   SpecLoad load = LoadJobSpecFile("/nonexistent/job.yaml");
   ASSERT_EQ(load.errors.size(), 1u);
-  EXPECT_EQ(load.errors[0].ToString(), "cannot read spec file '/nonexistent/job.yaml'");
+  EXPECT_EQ(load.errors[0].ToString(),
+            "spec file: cannot open '/nonexistent/job.yaml': No such file or directory");
   EXPECT_EQ(SpecLoadStatus(load).code(), StatusCode::kInvalidArgument);
 }
 
@@ -227,7 +253,7 @@ std::vector<InvalidCase> InvalidCases() {
        "only applies to the contrastive methods flyp and pretrain (got ft)"},
       {"priority out of range", Spec("priority: 1000\n"), "priority", "must be in [-100, 100] (got 1000)"},
       {"bad model dtype", Spec("", "model: {preset: tiny, vocab: byte, checkpoint: c, dtype: fp8}\n"),
-       "model.dtype", "must be one of float32, float16, bfloat16 (got 'fp8')"},
+       "model.dtype", "unknown value 'fp8' (one of: float32, float16, bfloat16)"},
       {"no evaluation split",
        Spec("wise_ft: {enabled: false}\n", kModel, "data: {train: {format: fashion_mnist}}\n"), "data",
        "method flyp needs at least one evaluation split (id_val, id_test or ood)"},

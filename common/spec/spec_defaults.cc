@@ -64,7 +64,7 @@ void ApplyJobSpecDefaults(v1::JobSpec* spec) {
   FLYP_DEFAULT(model, preset, "ViT-B-16");
   FLYP_DEFAULT(model, checkpoint, "");
   FLYP_DEFAULT(model, vocab, "");
-  FLYP_DEFAULT(model, dtype, "float32");
+  FLYP_DEFAULT(model, dtype, v1::DTYPE_FLOAT32);
 
   auto* data = spec->mutable_data();
   // Only sources the user configured; an absent source stays absent.
@@ -109,7 +109,7 @@ void ApplyJobSpecDefaults(v1::JobSpec* spec) {
   FLYP_DEFAULT(r, device, v1::DEVICE_CPU);
   FLYP_DEFAULT(r, slots_per_rank, 1);
   FLYP_DEFAULT(r, threads_per_rank, 0);
-  FLYP_DEFAULT(r, precision, r->device() == v1::DEVICE_CUDA ? "bfloat16" : "float32");
+  FLYP_DEFAULT(r, precision, r->device() == v1::DEVICE_CUDA ? v1::PRECISION_BFLOAT16 : v1::PRECISION_FLOAT32);
   FLYP_DEFAULT(r, bucket_mib, 25);
   FLYP_DEFAULT(r, activation_checkpointing, false);
 

@@ -16,10 +16,15 @@ std::string Num(double v) {
   return ss.str();
 }
 
-std::string MethodName(v1::Method m) { return EnumYamlName(v1::Method_descriptor()->FindValueByNumber(m)); }
-std::string FormatName(v1::DataFormat f) {
-  return EnumYamlName(v1::DataFormat_descriptor()->FindValueByNumber(f));
+// The YAML name of an enum value; a number the enum does not know (from a
+// gRPC client built against a newer proto) as "value N".
+std::string EnumText(const google::protobuf::EnumDescriptor* type, int number) {
+  const google::protobuf::EnumValueDescriptor* v = type->FindValueByNumber(number);
+  return v != nullptr ? EnumYamlName(v) : "value " + std::to_string(number);
 }
+
+std::string MethodName(v1::Method m) { return EnumText(v1::Method_descriptor(), m); }
+std::string FormatName(v1::DataFormat f) { return EnumText(v1::DataFormat_descriptor(), f); }
 
 class Validator {
  public:
@@ -87,9 +92,9 @@ class Validator {
           "required for method " + MethodName(method_) +
               " (it starts from a pretrained model); only pretrain may start from random weights");
     }
-    static const std::vector<std::string> dtypes = {"float32", "float16", "bfloat16"};
-    if (std::find(dtypes.begin(), dtypes.end(), m.dtype()) == dtypes.end()) {
-      Err("model.dtype", "must be one of float32, float16, bfloat16 (got '" + m.dtype() + "')");
+    if (m.dtype() != v1::DTYPE_FLOAT32 && m.dtype() != v1::DTYPE_FLOAT16 && m.dtype() != v1::DTYPE_BFLOAT16) {
+      Err("model.dtype", "must be one of float32, float16, bfloat16 (got " +
+                             EnumText(v1::Dtype_descriptor(), m.dtype()) + ")");
     }
   }
 
@@ -350,9 +355,10 @@ class Validator {
     AtLeast("resources.slots_per_rank", r.slots_per_rank(), 1);
     AtLeast("resources.threads_per_rank", r.threads_per_rank(), 0);
     AtLeast("resources.bucket_mib", r.bucket_mib(), 1);
-    if (r.precision() != "float32" && r.precision() != "bfloat16") {
-      Err("resources.precision", "must be float32 or bfloat16 (got '" + r.precision() + "')");
-    } else if (r.precision() == "bfloat16" && r.device() != v1::DEVICE_CUDA) {
+    if (r.precision() != v1::PRECISION_FLOAT32 && r.precision() != v1::PRECISION_BFLOAT16) {
+      Err("resources.precision",
+          "must be float32 or bfloat16 (got " + EnumText(v1::Precision_descriptor(), r.precision()) + ")");
+    } else if (r.precision() == v1::PRECISION_BFLOAT16 && r.device() != v1::DEVICE_CUDA) {
       Err("resources.precision", "bfloat16 autocast needs resources.device cuda (got cpu)");
     }
   }

@@ -12,6 +12,8 @@
 #include <cmath>
 #include <limits>
 
+#include "common/numbers.h"
+
 namespace flyp {
 namespace {
 
@@ -113,6 +115,17 @@ class YamlReader {
     ReadValue(node, msg, f, path, /*repeated=*/false);
   }
 
+  // *out = the parsed value, or records its error at `path`.
+  template <typename T, typename U>
+  bool Parsed(const StatusOr<T>& v, const std::string& path, U* out) {
+    if (!v.ok()) {
+      Error(path, v.status().message());
+      return false;
+    }
+    *out = *v;
+    return true;
+  }
+
   bool Scalar(const YAML::Node& node, const std::string& path, const char* want) {
     if (node.IsScalar()) return true;
     Error(path, std::string("expected ") + want + ", got " + KindName(node));
@@ -195,42 +208,31 @@ class YamlReader {
       case FieldDescriptor::CPPTYPE_UINT64: {
         if (!Scalar(node, path, "an integer")) return;
         const std::string& s = node.Scalar();
-        long long v = 0;
-        auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-        if (ec != std::errc() || end != s.data() + s.size()) {
-          Error(path, "expected an integer, got '" + s + "'");
-          return;
-        }
-        bool is32 = f->cpp_type() == FieldDescriptor::CPPTYPE_INT32 ||
-                    f->cpp_type() == FieldDescriptor::CPPTYPE_UINT32;
-        if (is32 && (v > std::numeric_limits<int32_t>::max() || v < std::numeric_limits<int32_t>::min())) {
-          Error(path, "integer out of range, got '" + s + "'");
-          return;
-        }
         switch (f->cpp_type()) {
-          case FieldDescriptor::CPPTYPE_INT32:
-            if (repeated)
-              r->AddInt32(msg, f, static_cast<int32_t>(v));
-            else
-              r->SetInt32(msg, f, static_cast<int32_t>(v));
+          case FieldDescriptor::CPPTYPE_INT32: {
+            int32_t v;
+            if (!Parsed(ParseInt32(s, ""), path, &v)) return;
+            repeated ? r->AddInt32(msg, f, v) : r->SetInt32(msg, f, v);
             break;
-          case FieldDescriptor::CPPTYPE_INT64:
-            if (repeated)
-              r->AddInt64(msg, f, v);
-            else
-              r->SetInt64(msg, f, v);
+          }
+          case FieldDescriptor::CPPTYPE_INT64: {
+            int64_t v;
+            if (!Parsed(ParseInt64(s, ""), path, &v)) return;
+            repeated ? r->AddInt64(msg, f, v) : r->SetInt64(msg, f, v);
             break;
-          case FieldDescriptor::CPPTYPE_UINT32:
-            if (repeated)
-              r->AddUInt32(msg, f, static_cast<uint32_t>(v));
-            else
-              r->SetUInt32(msg, f, static_cast<uint32_t>(v));
+          }
+          case FieldDescriptor::CPPTYPE_UINT32: {
+            uint64_t v;
+            if (!Parsed(ParseUint64(s, "", std::numeric_limits<uint32_t>::max()), path, &v)) return;
+            repeated ? r->AddUInt32(msg, f, static_cast<uint32_t>(v))
+                     : r->SetUInt32(msg, f, static_cast<uint32_t>(v));
             break;
-          default:
-            if (repeated)
-              r->AddUInt64(msg, f, static_cast<uint64_t>(v));
-            else
-              r->SetUInt64(msg, f, static_cast<uint64_t>(v));
+          }
+          default: {
+            uint64_t v;
+            if (!Parsed(ParseUint64(s, ""), path, &v)) return;
+            repeated ? r->AddUInt64(msg, f, v) : r->SetUInt64(msg, f, v);
+          }
         }
         return;
       }
@@ -238,24 +240,14 @@ class YamlReader {
       case FieldDescriptor::CPPTYPE_DOUBLE: {
         if (!Scalar(node, path, "a number")) return;
         const std::string& s = node.Scalar();
-        double v = 0;
-        auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-        if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v)) {
-          Error(path, "expected a number, got '" + s + "'");
-          return;
-        }
         if (f->cpp_type() == FieldDescriptor::CPPTYPE_FLOAT) {
-          float fv = 0;
-          std::from_chars(s.data(), s.data() + s.size(), fv);  // exact float rounding of the text
-          if (repeated)
-            r->AddFloat(msg, f, fv);
-          else
-            r->SetFloat(msg, f, fv);
+          float v;  // rounded from the text, not through double
+          if (!Parsed(ParseFloat(s, ""), path, &v)) return;
+          repeated ? r->AddFloat(msg, f, v) : r->SetFloat(msg, f, v);
         } else {
-          if (repeated)
-            r->AddDouble(msg, f, v);
-          else
-            r->SetDouble(msg, f, v);
+          double v;
+          if (!Parsed(ParseDouble(s, ""), path, &v)) return;
+          repeated ? r->AddDouble(msg, f, v) : r->SetDouble(msg, f, v);
         }
         return;
       }
@@ -404,8 +396,9 @@ bool ParseDuration(std::string_view text, int64_t* seconds, int32_t* nanos) {
   }
   // A bare integer is seconds.
   if (i < s.size() && std::all_of(s.begin() + static_cast<long>(i), s.end(), ::isdigit)) {
-    long long v = std::stoll(s.substr(i));
-    *seconds = neg ? -v : v;
+    StatusOr<int64_t> v = ParseInt64(std::string_view(s).substr(i), "");
+    if (!v.ok()) return false;
+    *seconds = neg ? -*v : *v;
     *nanos = 0;
     return true;
   }
@@ -415,12 +408,8 @@ bool ParseDuration(std::string_view text, int64_t* seconds, int32_t* nanos) {
     size_t start = i;
     while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
     if (start == i) return false;
-    long double num = 0;
-    try {
-      num = std::stold(s.substr(start, i - start));
-    } catch (...) {
-      return false;
-    }
+    StatusOr<long double> num = ParseLongDouble(std::string_view(s).substr(start, i - start), "");
+    if (!num.ok()) return false;
     size_t ustart = i;
     while (i < s.size() && std::isalpha(static_cast<unsigned char>(s[i]))) ++i;
     std::string unit = s.substr(ustart, i - ustart);
@@ -439,7 +428,7 @@ bool ParseDuration(std::string_view text, int64_t* seconds, int32_t* nanos) {
       scale = 1e-9L;
     else
       return false;
-    total += num * scale;
+    total += *num * scale;
     any = true;
   }
   if (!any) return false;

@@ -27,6 +27,23 @@ TEST(DurationTest, ParsesUnitsAndBareSeconds) {
   EXPECT_FALSE(ParseDuration("5 minutes", &s, &ns));
   EXPECT_FALSE(ParseDuration("", &s, &ns));
   EXPECT_FALSE(ParseDuration("m", &s, &ns));
+  EXPECT_FALSE(ParseDuration("1.2.3s", &s, &ns));  // std::stold read "1.2" and ignored the rest
+  EXPECT_FALSE(ParseDuration(".s", &s, &ns));
+}
+
+// std::stoll threw std::out_of_range out of YamlToMessage for these.
+TEST(DurationTest, HugeBareSecondsAreRefusedNotThrown) {
+  int64_t s = 0;
+  int32_t ns = 0;
+  EXPECT_FALSE(ParseDuration("99999999999999999999", &s, &ns));
+  EXPECT_FALSE(ParseDuration("-99999999999999999999", &s, &ns));
+  ASSERT_TRUE(ParseDuration("9223372036854775807", &s, &ns));
+  EXPECT_EQ(s, INT64_MAX);
+  v1::JobSpec spec;
+  std::vector<FieldError> errors;
+  EXPECT_FALSE(YamlToMessage("run_policy: {active_deadline: 99999999999999999999}\n", &spec, &errors));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].path, "run_policy.active_deadline");
 }
 
 TEST(DurationTest, FormatsCanonically) {
@@ -107,6 +124,26 @@ model: tiny
   for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(errors[i], want[i]) << errors[i].ToString();
 }
 
+TEST(YamlToMessageTest, PrecisionAndDtypeAreLowercaseEnumNames) {
+  v1::JobSpec spec;
+  std::vector<FieldError> errors;
+  ASSERT_TRUE(YamlToMessage("model: {dtype: float16}\nresources: {precision: bfloat16}\n", &spec, &errors))
+      << errors.front().ToString();
+  EXPECT_EQ(spec.model().dtype(), v1::DTYPE_FLOAT16);
+  EXPECT_EQ(spec.resources().precision(), v1::PRECISION_BFLOAT16);
+  const std::string yaml = MessageToYaml(spec);
+  EXPECT_NE(yaml.find("dtype: float16"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("precision: bfloat16"), std::string::npos) << yaml;
+
+  EXPECT_FALSE(YamlToMessage("model: {dtype: fp8}\nresources: {precision: BFLOAT16}\n", &spec, &errors));
+  std::vector<FieldError> want = {
+      {"model.dtype", "unknown value 'fp8' (one of: float32, float16, bfloat16)"},
+      {"resources.precision", "unknown value 'BFLOAT16'; did you mean bfloat16? (one of: float32, bfloat16)"},
+  };
+  ASSERT_EQ(errors.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(errors[i], want[i]) << errors[i].ToString();
+}
+
 TEST(YamlToMessageTest, SyntaxErrorNamesLine) {
   v1::JobSpec spec;
   std::vector<FieldError> errors;
@@ -130,6 +167,8 @@ TEST(MessageToYamlTest, RoundTripsExactly) {
   ood->set_name("quote \"me\": yes");
   ood->add_class_names("t-shirt");
   spec.mutable_resources()->set_world_size(0);  // explicit zero survives
+  spec.mutable_resources()->set_precision(v1::PRECISION_FLOAT32);
+  spec.mutable_model()->set_dtype(v1::DTYPE_BFLOAT16);
   std::string yaml = MessageToYaml(spec);
   v1::JobSpec back;
   std::vector<FieldError> errors;

@@ -3,10 +3,9 @@
 #include <curl/curl.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <mutex>
-#include <sstream>
 
+#include "common/file_util.h"
 #include "common/json.h"
 
 namespace flyp::coord {
@@ -33,11 +32,9 @@ StatusOr<KubeReply> KubeApi::Call(const std::string& method, const std::string& 
                                   const std::string& body) const {
   std::string token;
   if (!opts_.token_file.empty()) {
-    std::ifstream in(opts_.token_file);
-    if (!in) return UnavailableError("kubernetes: cannot read token file '" + opts_.token_file + "'");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    token = Trim(ss.str());
+    StatusOr<std::string> text = ReadFileToString(opts_.token_file, kMaxConfigFileBytes);
+    if (!text.ok()) return UnavailableError("kubernetes: token file: " + text.status().message());
+    token = Trim(*text);
   }
   CURL* curl = curl_easy_init();
   if (!curl) return InternalError("kubernetes: curl_easy_init failed");
@@ -81,10 +78,10 @@ std::string InClusterApiServer() {
 }
 
 std::string InClusterNamespace() {
-  std::ifstream in("/var/run/secrets/kubernetes.io/serviceaccount/namespace");
-  std::string ns;
-  if (in >> ns && !ns.empty()) return ns;
-  return "default";
+  StatusOr<std::string> text =
+      ReadFileToString("/var/run/secrets/kubernetes.io/serviceaccount/namespace", kMaxConfigFileBytes);
+  const std::string ns = text.ok() ? Trim(*text) : std::string();
+  return ns.empty() ? "default" : ns;
 }
 
 std::string KubeErrorMessage(const KubeReply& reply) {

@@ -1,6 +1,5 @@
 #include "coordinator/launcher/kubernetes_launcher.h"
 
-#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -8,6 +7,7 @@
 
 #include "common/env.h"
 #include "common/logging.h"
+#include "common/numbers.h"
 
 namespace flyp::coord {
 namespace {
@@ -369,14 +369,14 @@ Status KubernetesLauncher::StopOrphan(const WorldHandle& world, int64_t grace_ms
     // Recorded before world handles (schema 2 pgid, migrated to local:<N>):
     // N was job number * 1000 + attempt.
     const std::string_view id = world.id();
-    long long n = 0;
-    auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), n);
-    if (ec != std::errc() || end != id.data() + id.size() || n < 1000) {
+    StatusOr<int64_t> n = ParseInt64(id, "world", 1000);
+    if (!n.ok()) {
       return FailedPreconditionError("world '" + world.text() +
                                      "' was not started by the kubernetes launcher");
     }
     char buf[64];
-    std::snprintf(buf, sizeof(buf), "flyp-job-%06lld-a%lld", n / 1000, n % 1000);
+    std::snprintf(buf, sizeof(buf), "flyp-job-%06lld-a%lld", static_cast<long long>(*n / 1000),
+                  static_cast<long long>(*n % 1000));
     ref = MpiJobRef{opts_.ns, buf};
   } else if (world.kind() == kKind) {
     FLYP_ASSIGN_OR_RETURN(ref, ParseMpiJobHandle(world));

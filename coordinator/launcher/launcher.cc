@@ -31,12 +31,9 @@ std::string WorldExit::ToString() const {
 }
 
 ExitClass ClassifyExit(const WorldExit& exit, bool reported_permanent) {
-  if (exit.signal == 0 && exit.exit_code == 0) return ExitClass::kSucceeded;
+  if (exit.signal == 0 && exit.exit_code == kWorkerExitOk) return ExitClass::kSucceeded;
   if (reported_permanent) return ExitClass::kPermanent;
-  if (exit.signal == 0 &&
-      (exit.exit_code == kWorkerExitInvalidSpec || exit.exit_code == kWorkerExitBadData)) {
-    return ExitClass::kPermanent;
-  }
+  if (exit.signal == 0 && IsPermanentWorkerExit(exit.exit_code)) return ExitClass::kPermanent;
   return ExitClass::kRetryable;
 }
 

@@ -43,6 +43,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/exit_codes.h"
 #include "common/status.h"
 
 namespace flyp::coord {
@@ -136,11 +137,8 @@ class Launcher {
 // What the coordinator does after a world ended without being cancelled.
 enum class ExitClass { kSucceeded, kPermanent, kRetryable };
 
-// Worker exit codes (flyp-worker): 0 success, 3 invalid spec, 4 bad data.
-constexpr int kWorkerExitInvalidSpec = 3;
-constexpr int kWorkerExitBadData = 4;
-
-// 0 succeeded; 3 and 4 (or a worker that reported a permanent failure) are
+// By flyp-worker's exit code (common/exit_codes.h): 0 succeeded; 3 and 4
+// (IsPermanentWorkerExit), or a worker that reported a permanent failure, are
 // permanent; anything else (other codes, signals) may succeed on a retry.
 ExitClass ClassifyExit(const WorldExit& exit, bool reported_permanent);
 

@@ -7,16 +7,15 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <cstring>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <thread>
 
 #include "common/env.h"
+#include "common/file_util.h"
 #include "common/logging.h"
+#include "common/numbers.h"
 
 extern char** environ;
 
@@ -25,14 +24,20 @@ namespace {
 
 // ppid and state of a process from /proc/<pid>/stat; false when gone.
 bool ReadStat(int pid, int* ppid, char* state) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(in, line)) return false;
-  size_t close = line.rfind(')');  // comm may contain spaces and parentheses
-  if (close == std::string::npos) return false;
-  std::istringstream rest(line.substr(close + 1));
-  rest >> *state >> *ppid;
-  return static_cast<bool>(rest);
+  StatusOr<std::string> line =
+      ReadFileToString("/proc/" + std::to_string(pid) + "/stat", kMaxConfigFileBytes);
+  if (!line.ok()) return false;
+  // "pid (comm) S ppid ...": comm may contain spaces and parentheses.
+  const size_t close = line->rfind(')');
+  if (close == std::string::npos || close + 4 > line->size() || (*line)[close + 1] != ' ') return false;
+  const size_t ppid_end = line->find(' ', close + 4);
+  if ((*line)[close + 3] != ' ' || ppid_end == std::string::npos) return false;
+  StatusOr<int32_t> parent =
+      ParseInt32(std::string_view(*line).substr(close + 4, ppid_end - close - 4), "ppid");
+  if (!parent.ok()) return false;
+  *state = (*line)[close + 2];
+  *ppid = *parent;
+  return true;
 }
 
 // Alive and not a zombie.
@@ -44,9 +49,9 @@ bool Alive(int pid) {
 }
 
 std::string CommandName(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
-  std::string argv0;
-  std::getline(in, argv0, '\0');
+  StatusOr<std::string> cmdline =
+      ReadFileToString("/proc/" + std::to_string(pid) + "/cmdline", kMaxConfigFileBytes);
+  const std::string argv0 = cmdline.ok() ? cmdline->substr(0, cmdline->find('\0')) : std::string();
   size_t slash = argv0.rfind('/');
   return slash == std::string::npos ? argv0 : argv0.substr(slash + 1);
 }
@@ -60,10 +65,8 @@ constexpr std::string_view kKind = "local";
 // The mpirun pid of a "local:<pid>" handle; 0 for any other handle.
 int PidOf(const WorldHandle& world) {
   if (world.kind() != kKind) return 0;
-  const std::string_view id = world.id();
-  int pid = 0;
-  auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), pid);
-  return ec == std::errc() && end == id.data() + id.size() && pid > 0 ? pid : 0;
+  StatusOr<int32_t> pid = ParseInt32(world.id(), "world", 1);
+  return pid.ok() ? *pid : 0;
 }
 
 }  // namespace
@@ -72,13 +75,11 @@ std::vector<int> ProcessDescendants(int root) {
   std::multimap<int, int> children;
   if (DIR* d = opendir("/proc")) {
     while (dirent* e = readdir(d)) {
-      char* end;
-      long pid = std::strtol(e->d_name, &end, 10);
-      if (*end != '\0' || pid <= 0) continue;
+      StatusOr<int32_t> pid = ParseInt32(e->d_name, "pid", 1);
+      if (!pid.ok()) continue;  // not a process directory
       int ppid;
       char state;
-      if (ReadStat(static_cast<int>(pid), &ppid, &state) && state != 'Z')
-        children.emplace(ppid, static_cast<int>(pid));
+      if (ReadStat(*pid, &ppid, &state) && state != 'Z') children.emplace(ppid, *pid);
     }
     closedir(d);
   }

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/numbers.h"
 #include "common/spec/job_spec.h"
 #include "coordinator/grpc_status.h"
 #include "coordinator/proto_time.h"
@@ -104,12 +105,12 @@ grpc::Status JobServiceImpl::ListJobs(grpc::ServerContext* ctx, const v1::ListJo
   int size = req->page_size() <= 0 ? 50 : std::min(req->page_size(), 500);
   q.limit = size + 1;
   if (!req->page_token().empty()) {
-    try {
-      q.after_seq = std::stoll(req->page_token());
-    } catch (...) {
+    StatusOr<int64_t> seq = ParseInt64(req->page_token(), "page_token", 0);
+    if (!seq.ok()) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          "page_token: not a token from a previous ListJobs");
+                          seq.status().message() + " (not a token from a previous ListJobs)");
     }
+    q.after_seq = *seq;
   }
   auto jobs = manager_->store()->ListJobs(q);
   if (!jobs.ok()) return ToGrpcStatus(jobs.status());

@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "common/numbers.h"
+
 namespace flyp::coord {
 
 v1::LogLine ParseWorldLogLine(const std::string& line) {
@@ -20,7 +22,10 @@ v1::LogLine ParseWorldLogLine(const std::string& line) {
   }
   size_t colon = line.find(">:", close);
   if (colon == std::string::npos || line[close + 1] != '<') return out;
-  out.set_rank(std::stoi(line.substr(comma + 1, close - comma - 1)));
+  // A rank too large for int32 is no tag mpirun writes: the line stays untagged.
+  StatusOr<int32_t> rank = ParseInt32(std::string_view(line).substr(comma + 1, close - comma - 1), "rank", 0);
+  if (!rank.ok()) return out;
+  out.set_rank(*rank);
   out.set_text(line.substr(colon + 2));
   return out;
 }

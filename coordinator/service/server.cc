@@ -5,10 +5,9 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
+#include "common/file_util.h"
 #include "common/logging.h"
 #include "coordinator/launcher/kubernetes_launcher.h"
 #include "coordinator/launcher/local_launcher.h"
@@ -20,14 +19,6 @@
 
 namespace flyp::coord {
 namespace {
-
-StatusOr<std::string> ReadFile(const std::string& what, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return InvalidArgumentError(what + ": cannot read '" + path + "'");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string SelfDir() {
   std::error_code ec;
@@ -99,9 +90,11 @@ StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const Coor
   std::shared_ptr<grpc::ServerCredentials> creds;
   if (!config.tls_cert.empty()) {
     grpc::SslServerCredentialsOptions ssl;
-    FLYP_ASSIGN_OR_RETURN(std::string cert, ReadFile("tls-cert", config.tls_cert));
-    FLYP_ASSIGN_OR_RETURN(std::string key, ReadFile("tls-key", config.tls_key));
-    ssl.pem_key_cert_pairs.push_back({key, cert});
+    StatusOr<std::string> cert = ReadFileToString(config.tls_cert, kMaxConfigFileBytes);
+    if (!cert.ok()) return cert.status().WithContext("tls-cert");
+    StatusOr<std::string> key = ReadFileToString(config.tls_key, kMaxConfigFileBytes);
+    if (!key.ok()) return key.status().WithContext("tls-key");
+    ssl.pem_key_cert_pairs.push_back({*key, *cert});
     creds = grpc::SslServerCredentials(ssl);
   } else {
     creds = grpc::InsecureServerCredentials();
@@ -133,9 +126,9 @@ StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const Coor
   FLYP_LOG(INFO) << "flyp-coordinator serving on port " << s->port_ << " (" << mo.capacity.cpu_slots
                  << " CPU slots, " << mo.capacity.gpus << " GPUs; workers dial " << advertise << ")";
   if (!config.port_file.empty()) {
-    std::string tmp = config.port_file + ".tmp";
-    std::ofstream(tmp) << s->port_ << "\n";
-    std::filesystem::rename(tmp, config.port_file, ec);  // atomic: readers never see half a number
+    // Atomic: readers never see half a number.
+    Status wrote = WriteFileAtomic(config.port_file, std::to_string(s->port_) + "\n");
+    if (!wrote.ok()) FLYP_LOG(ERROR) << wrote;
   }
   return s;
 }

@@ -230,9 +230,8 @@ TEST(CoordinatorTest, CoordinatorKill9Recovers) {
   ASSERT_TRUE(stub->ListJobs(Ctx().get(), lreq, &list).ok());
   EXPECT_EQ(list.jobs_size(), 1);
   // The second attempt resumed after the checkpoint: it reported fewer steps.
-  std::ifstream report(job.artifact_dir() + "/report.json");
-  std::string text((std::istreambuf_iterator<char>(report)), {});
-  EXPECT_EQ(text, "{\"mode\": \"fake-slow\", \"attempt\": 2}\n");
+  EXPECT_EQ(ReadFileOrDie(job.artifact_dir() + "/report.json"),
+            "{\"mode\": \"fake-slow\", \"attempt\": 2}\n");
 }
 
 TEST(CoordinatorTest, ConcurrentSubmitsNeverOversubscribe) {

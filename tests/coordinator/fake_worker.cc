@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "common/env.h"
+#include "common/exit_codes.h"
 #include "common/spec/job_spec.h"
 #include "flyp/v1/service.grpc.pb.h"
 
@@ -79,7 +80,7 @@ int main(int argc, char** argv) {
   flyp::SpecLoad load = flyp::LoadJobSpecFile(spec_path);
   if (!load.ok()) {
     std::cerr << load.ErrorText();
-    return 3;
+    return flyp::kWorkerExitInvalidSpec;
   }
   const std::string mode = load.spec.name();
   const std::string dir = flyp::EnvString(flyp::env::kArtifactDir);
@@ -92,17 +93,17 @@ int main(int argc, char** argv) {
   if (rank == 0) {
     r.stub = flyp::v1::WorkerService::NewStub(
         grpc::CreateChannel(flyp::EnvString(flyp::env::kCoordinator), grpc::InsecureChannelCredentials()));
-    if (!r.State(flyp::v1::WORKER_PHASE_STARTED)) return 1;
+    if (!r.State(flyp::v1::WORKER_PHASE_STARTED)) return flyp::kWorkerExitFailure;
   }
   MPI_Barrier(MPI_COMM_WORLD);
   if (mode == "fake-permanent" && rank == 1) {
     std::cerr << "invalid spec (on purpose)" << std::endl;
-    return 3;
+    return flyp::kWorkerExitInvalidSpec;
   }
   if (mode == "fake-flaky" && r.attempt == 1 && rank == 1) {
     Sleep(200);
     std::cerr << "rank 1 crashing (on purpose)" << std::endl;
-    return 1;
+    return flyp::kWorkerExitFailure;
   }
   int steps = 5, pause = 100, start = 0;
   if (mode == "fake-quick") pause = 0;
@@ -117,7 +118,7 @@ int main(int argc, char** argv) {
     if (rank == 0) {
       if (!r.Progress(step, steps)) {
         std::cerr << "told to stop" << std::endl;
-        MPI_Abort(MPI_COMM_WORLD, 1);
+        MPI_Abort(MPI_COMM_WORLD, flyp::kWorkerExitFailure);
       }
       if (mode == "fake-slow" && step % 4 == 0) {
         std::ofstream(dir + "/checkpoint.txt") << step << "\n";
@@ -133,5 +134,5 @@ int main(int argc, char** argv) {
     r.State(flyp::v1::WORKER_PHASE_COMPLETED);
   }
   MPI_Finalize();
-  return 0;
+  return flyp::kWorkerExitOk;
 }

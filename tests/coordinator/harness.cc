@@ -11,6 +11,8 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/testing/test_env.h"
+
 namespace flyp::testing {
 
 CoordinatorProcess::~CoordinatorProcess() {
@@ -56,7 +58,7 @@ void CoordinatorProcess::Start() {
     int status;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = 0;
-      FAIL() << "coordinator exited early; log:\n" << std::ifstream(log).rdbuf();
+      FAIL() << "coordinator exited early; log:\n" << ReadFileOrDie(log);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }

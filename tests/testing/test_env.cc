@@ -7,9 +7,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <sstream>
+
+#include "common/file_util.h"
 
 namespace flyp::testing {
 namespace {
@@ -48,14 +48,12 @@ std::string TempDir() {
 }
 
 std::string ReadFileOrDie(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::cerr << "cannot read " << path << "\n";
+  StatusOr<std::string> bytes = ReadFileToString(path, 1024 * kMiB);
+  if (!bytes.ok()) {
+    std::cerr << "ReadFileOrDie: " << bytes.status() << "\n";
     std::abort();
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return std::move(bytes).value();
 }
 
 CommandResult RunCommand(const std::string& command_line) {

@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/file_util.h"
 #include "common/status.h"
 #include "worker/data/image.h"
 
@@ -26,15 +27,16 @@ namespace flyp::data {
 
 // Decompression-bomb guard (PIL's error threshold).
 inline constexpr int64_t kMaxImagePixels = 178956970;
+// The largest image file read: kMaxImagePixels of RGB would be 512 MiB raw,
+// and a compressed file is smaller than its pixels.
+inline constexpr size_t kMaxImageFileBytes = 512 * kMiB;
 
 StatusOr<Image> DecodeJpeg(std::string_view bytes);
 StatusOr<Image> DecodePng(std::string_view bytes);
 // Sniffs the format from the magic bytes.
 StatusOr<Image> DecodeImage(std::string_view bytes);
-// Reads and decodes a file; errors are "image 'path': ...".
+// Reads (ReadFileToString, common/file_util.h) and decodes a file; read
+// errors are file_util's, decoding errors are "image 'path': ...".
 StatusOr<Image> DecodeImageFile(const std::string& path);
-
-// Reads a whole file (NOT_FOUND / PERMISSION_DENIED / DATA_LOSS naming it).
-StatusOr<std::string> ReadFile(const std::string& path);
 
 }  // namespace flyp::data

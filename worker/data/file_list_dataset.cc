@@ -4,8 +4,10 @@
 #include <cctype>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <system_error>
 
+#include "common/numbers.h"
 #include "worker/data/csv.h"
 #include "worker/data/decode.h"
 
@@ -23,14 +25,17 @@ bool IsImageName(const std::string& name) {
   return ext == ".jpg" || ext == ".jpeg" || ext == ".png";
 }
 
-bool IsInteger(const std::string& s) {
-  return !s.empty() && s.size() < 10 &&
-         std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+// A label written as a class index: 1 to 9 digits ("-1", "+1", "1e3" are
+// class names).
+std::optional<int64_t> LabelIndex(const std::string& s) {
+  if (s.size() >= 10 || s.empty() || s[0] == '-') return std::nullopt;
+  StatusOr<int64_t> v = ParseInt64(s, "label", 0);
+  return v.ok() ? std::optional<int64_t>(*v) : std::nullopt;
 }
 
 // Rows of a two-column CSV (header dropped), paths resolved.
 StatusOr<std::vector<CsvRow>> ReadTwoColumnCsv(const std::string& csv_path) {
-  FLYP_ASSIGN_OR_RETURN(std::string text, ReadFile(csv_path));
+  FLYP_ASSIGN_OR_RETURN(std::string text, ReadFileToString(csv_path, kMaxCsvFileBytes));
   StatusOr<std::vector<CsvRow>> parsed = ParseCsv(text);
   if (!parsed.ok()) return parsed.status().WithContext("CSV '" + csv_path + "'");
   std::vector<CsvRow> rows = std::move(parsed).value();
@@ -108,11 +113,11 @@ StatusOr<std::unique_ptr<FileListDataset>> OpenCsvLabels(const std::string& csv_
                                                          std::vector<std::string> class_names) {
   FLYP_ASSIGN_OR_RETURN(std::vector<CsvRow> rows, ReadTwoColumnCsv(csv_path));
   if (class_names.empty()) {
-    const bool all_int =
-        std::all_of(rows.begin(), rows.end(), [](const CsvRow& r) { return IsInteger(r.fields[1]); });
+    const bool all_int = std::all_of(rows.begin(), rows.end(),
+                                     [](const CsvRow& r) { return LabelIndex(r.fields[1]).has_value(); });
     if (all_int) {
       int64_t max_label = -1;
-      for (const CsvRow& r : rows) max_label = std::max<int64_t>(max_label, std::stoll(r.fields[1]));
+      for (const CsvRow& r : rows) max_label = std::max(max_label, *LabelIndex(r.fields[1]));
       for (int64_t k = 0; k <= max_label; ++k) class_names.push_back(std::to_string(k));
     } else {
       for (const CsvRow& r : rows) class_names.push_back(r.fields[1]);
@@ -129,8 +134,8 @@ StatusOr<std::unique_ptr<FileListDataset>> OpenCsvLabels(const std::string& csv_
     int64_t y;
     if (auto it = index.find(label); it != index.end()) {
       y = it->second;
-    } else if (IsInteger(label)) {
-      y = std::stoll(label);
+    } else if (std::optional<int64_t> k = LabelIndex(label)) {
+      y = *k;
       if (y >= static_cast<int64_t>(class_names.size())) {
         return InvalidArgumentError("CSV '" + csv_path + "' line " + std::to_string(r.line) +
                                     ": label index " + label + " is out of range for " +

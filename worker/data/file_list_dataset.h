@@ -16,6 +16,8 @@
 // Errors give the 1-based line: unknown class name, index out of range,
 // wrong number of fields, empty path.
 //
+// The CSV is read whole (ReadFileToString) within kMaxCsvFileBytes.
+//
 // Thread safety: immutable after construction.
 #pragma once
 
@@ -23,9 +25,13 @@
 #include <string>
 #include <vector>
 
+#include "common/file_util.h"
 #include "worker/data/dataset.h"
 
 namespace flyp::data {
+
+// The largest CSV read: ImageNet's 1.28M caption rows are about 150 MB.
+inline constexpr size_t kMaxCsvFileBytes = 1024 * kMiB;
 
 struct FileEntry {
   std::string path;

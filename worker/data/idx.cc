@@ -1,43 +1,9 @@
 #include "worker/data/idx.h"
 
-#include <sys/stat.h>
-#include <zlib.h>
-
-#include <cerrno>
-#include <cstring>
+#include "common/file_util.h"
 
 namespace flyp::data {
 namespace {
-
-// Whole (decompressed) file contents.
-StatusOr<std::string> ReadGzipOrPlain(const std::string& path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) {
-    const std::string msg = "cannot open '" + path + "': " + std::strerror(errno);
-    return errno == ENOENT ? NotFoundError(msg) : InvalidArgumentError(msg);
-  }
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (f == nullptr) return InvalidArgumentError("cannot open '" + path + "': " + std::strerror(errno));
-  gzbuffer(f, 1 << 17);
-  std::string out;
-  char buf[1 << 16];
-  while (true) {
-    const int n = gzread(f, buf, sizeof(buf));
-    if (n < 0) {
-      int code = 0;
-      const std::string msg = gzerror(f, &code);
-      gzclose(f);
-      return InvalidArgumentError("'" + path + "': corrupt gzip data: " + msg);
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  // A truncated gzip stream ends without an error from gzread but gzclose
-  // reports it (Z_BUF_ERROR).
-  const int rc = gzclose(f);
-  if (rc != Z_OK) return InvalidArgumentError("'" + path + "': truncated or corrupt gzip data");
-  return out;
-}
 
 uint32_t BigEndian32(const unsigned char* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
@@ -46,7 +12,7 @@ uint32_t BigEndian32(const unsigned char* p) {
 }  // namespace
 
 StatusOr<IdxArray> ReadIdxFile(const std::string& path) {
-  FLYP_ASSIGN_OR_RETURN(std::string bytes, ReadGzipOrPlain(path));
+  FLYP_ASSIGN_OR_RETURN(std::string bytes, ReadMaybeGzipFile(path, kMaxIdxFileBytes));
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   if (bytes.size() < 4 || p[0] != 0 || p[1] != 0) {
     return InvalidArgumentError("'" + path + "': not an IDX file (bad magic number)");

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "common/file_util.h"
 #include "worker/data/decode.h"
 #include "worker/data/fashion_mnist.h"
 #include "worker/data/file_list_dataset.h"
@@ -78,7 +79,7 @@ StatusOr<std::unique_ptr<Dataset>> OpenDataset(const v1::DataSource& source, con
 }
 
 StatusOr<std::vector<std::string>> ReadClassNamesFile(const std::string& path) {
-  FLYP_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  FLYP_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path, kMaxConfigFileBytes));
   std::vector<std::string> names;
   std::istringstream in(text);
   std::string line;

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "common/numbers.h"
 #include "worker/dist/mpi_communicator.h"
 #include "worker/dist/single_communicator.h"
 #ifdef FLYP_WITH_NCCL
@@ -16,9 +17,8 @@ namespace {
 int IntFromEnv(const char* name, int fallback) {
   const char* v = std::getenv(name);
   if (v == nullptr || *v == '\0') return fallback;
-  char* end = nullptr;
-  const long n = std::strtol(v, &end, 10);
-  return (end != nullptr && *end == '\0') ? static_cast<int>(n) : fallback;
+  StatusOr<int32_t> n = ParseInt32(v, name);
+  return n.ok() ? *n : fallback;
 }
 
 }  // namespace
@@ -26,6 +26,7 @@ int IntFromEnv(const char* name, int fallback) {
 int LaunchedWorldSize() { return IntFromEnv("OMPI_COMM_WORLD_SIZE", 1); }
 int LaunchedWorldRank() { return IntFromEnv("OMPI_COMM_WORLD_RANK", 0); }
 int LaunchedLocalRank() { return IntFromEnv("OMPI_COMM_WORLD_LOCAL_RANK", 0); }
+int LaunchedLocalWorldSize() { return IntFromEnv("OMPI_COMM_WORLD_LOCAL_SIZE", 1); }
 
 StatusOr<std::unique_ptr<Communicator>> CreateCommunicator(torch::Device device,
                                                            const CommunicatorOptions& options) {

@@ -26,7 +26,7 @@ namespace flyp::dist {
 
 struct CommunicatorOptions {
   // A collective that makes no progress for this long aborts the whole world
-  // with exit code kExitCollectiveTimeout (exit_codes.h). Default 10 min (the
+  // with exit code kWorkerExitCollectiveTimeout (common/exit_codes.h). Default 10 min (the
   // first collective may wait for the slowest rank to load a checkpoint);
   // zero disables the watchdog.
   std::chrono::milliseconds collective_timeout = std::chrono::minutes(10);
@@ -37,9 +37,11 @@ struct CommunicatorOptions {
 StatusOr<std::unique_ptr<Communicator>> CreateCommunicator(torch::Device device,
                                                            const CommunicatorOptions& options = {});
 
-// Environment set by mpirun (OpenMPI); 1 / 0 / 0 when absent.
+// Environment set by mpirun (OpenMPI); 1 / 0 / 0 / 1 when absent or not an
+// integer.
 int LaunchedWorldSize();
 int LaunchedWorldRank();
 int LaunchedLocalRank();
+int LaunchedLocalWorldSize();  // ranks on this host (OMPI_COMM_WORLD_LOCAL_SIZE)
 
 }  // namespace flyp::dist

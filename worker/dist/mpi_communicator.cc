@@ -3,9 +3,9 @@
 #include <climits>
 #include <cstdlib>
 
+#include "common/exit_codes.h"
 #include "worker/dist/collective_util.h"
 #include "worker/dist/create_communicator.h"
-#include "worker/dist/exit_codes.h"
 #include "worker/dist/mpi_runtime.h"
 #include "worker/dist/watchdog.h"
 
@@ -92,7 +92,7 @@ class MpiCommunicator : public Communicator {
         local_rank_(LaunchedLocalRank()),
         watchdog_(timeout, {rank, world, "mpi"}, [thread_level] {
           // MPI_Abort from this (non-main) thread is only legal at MPI_THREAD_MULTIPLE.
-          if (thread_level >= MPI_THREAD_MULTIPLE) MPI_Abort(MPI_COMM_WORLD, kExitCollectiveTimeout);
+          if (thread_level >= MPI_THREAD_MULTIPLE) MPI_Abort(MPI_COMM_WORLD, kWorkerExitCollectiveTimeout);
         }) {}
 
   ~MpiCommunicator() override {

@@ -2,7 +2,7 @@
 // MPI_ERRORS_RETURN (errors become CommunicatorError, see mpi_runtime.h).
 // Starts MPI if needed (MPI_THREAD_MULTIPLE requested, see mpi_runtime.h).
 // Every blocking MPI call runs under a CollectiveWatchdog whose abort is
-// MPI_Abort(MPI_COMM_WORLD, kExitCollectiveTimeout).
+// MPI_Abort(MPI_COMM_WORLD, kWorkerExitCollectiveTimeout).
 //
 // all_reduce AVG = MPI_SUM then division by world_size (floating dtypes).
 // Unequal all_gather = MPI_Allgatherv over bytes; each rank's block must stay

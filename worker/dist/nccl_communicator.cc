@@ -4,9 +4,9 @@
 #include <c10/cuda/CUDAStream.h>
 #endif
 
+#include "common/exit_codes.h"
 #include "worker/dist/collective_util.h"
 #include "worker/dist/create_communicator.h"
-#include "worker/dist/exit_codes.h"
 #include "worker/dist/mpi_runtime.h"
 #include "worker/dist/nccl_comm.h"
 #include "worker/dist/watchdog.h"
@@ -68,7 +68,7 @@ class NcclCommunicator : public Communicator {
         device_(torch::kCUDA, static_cast<c10::DeviceIndex>(nccl_->cuda_device())),
         watchdog_(timeout, {nccl_->rank(), nccl_->world_size(), "nccl"}, [this, thread_level] {
           nccl_->Abort();
-          if (thread_level >= MPI_THREAD_MULTIPLE) MPI_Abort(MPI_COMM_WORLD, kExitCollectiveTimeout);
+          if (thread_level >= MPI_THREAD_MULTIPLE) MPI_Abort(MPI_COMM_WORLD, kWorkerExitCollectiveTimeout);
         }) {}
 
   int rank() const override { return nccl_->rank(); }

@@ -4,7 +4,7 @@
 
 #include <sstream>
 
-#include "worker/dist/exit_codes.h"
+#include "common/exit_codes.h"
 
 namespace flyp::dist {
 
@@ -80,17 +80,17 @@ void CollectiveWatchdog::Fire(const Op& op, int64_t step) {
   msg << kCollectiveTimeoutMessagePrefix << " rank " << who_.rank << " of " << who_.world_size << " ("
       << who_.backend << ") made no progress in " << op.name << " (" << op.bytes << " bytes) for "
       << waited.count() << " ms (collective_timeout " << timeout_.count() << " ms) at step " << step
-      << "; aborting the world with exit code " << kExitCollectiveTimeout << "\n";
+      << "; aborting the world with exit code " << kWorkerExitCollectiveTimeout << "\n";
   const std::string text = msg.str();
   ssize_t ignored = ::write(STDERR_FILENO, text.data(), text.size());
   (void)ignored;
   // If abort_world blocks (e.g. MPI_Abort cannot reach mpirun), still end.
   std::thread([grace = abort_grace_] {
     std::this_thread::sleep_for(grace);
-    ::_exit(kExitCollectiveTimeout);
+    ::_exit(kWorkerExitCollectiveTimeout);
   }).detach();
   if (abort_world_) abort_world_();
-  ::_exit(kExitCollectiveTimeout);
+  ::_exit(kWorkerExitCollectiveTimeout);
 }
 
 }  // namespace flyp::dist

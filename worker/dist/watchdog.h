@@ -9,7 +9,7 @@
 //   2. calls `abort_world` (MPI: MPI_Abort(MPI_COMM_WORLD, 75), which makes
 //      mpirun kill every rank; NCCL: ncclCommAbort, then MPI_Abort), and
 //   3. if abort_world returns, or has not ended the process within
-//      `abort_grace`, calls _exit(kExitCollectiveTimeout).
+//      `abort_grace`, calls _exit(kWorkerExitCollectiveTimeout).
 // The blocked collective itself is never resumed: the process ends.
 //
 // timeout == 0 disables the thread (Watch() then costs nothing).
@@ -27,6 +27,10 @@
 #include "common/mutex.h"
 
 namespace flyp::dist {
+
+// Every collective-timeout report on stderr starts with this text; the exit
+// code that follows is kWorkerExitCollectiveTimeout (common/exit_codes.h).
+inline constexpr const char* kCollectiveTimeoutMessagePrefix = "flyp: collective timeout:";
 
 class CollectiveWatchdog {
  public:

@@ -19,8 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/exit_codes.h"
 #include "tests/testing/test_env.h"
-#include "worker/dist/exit_codes.h"
 
 namespace flyp::dist {
 namespace {
@@ -36,7 +36,7 @@ TEST(CollectiveWatchdogDeathTest, HungCollectiveExitsWith75AndNamesIt) {
         auto scope = dog.Watch("all_reduce", 4096);
         std::this_thread::sleep_for(std::chrono::seconds(5));
       },
-      ::testing::ExitedWithCode(kExitCollectiveTimeout),
+      ::testing::ExitedWithCode(kWorkerExitCollectiveTimeout),
       "flyp: collective timeout: rank 2 of 4 \\(test\\) made no progress in all_reduce \\(4096 bytes\\) for "
       "[0-9]+ ms "
       "\\(collective_timeout 200 ms\\) at step 17; aborting the world with exit code 75");
@@ -178,7 +178,7 @@ void ExpectNoRankLeft(const WorldRun& w) {
 TEST(WatchdogKillTest, HungRankTakesDownTheWorldWithExit75) {
   const WorldRun w = RunWorld("STOP", {});
   ASSERT_TRUE(w.result.exited_in_time) << "world still running after " << w.result.seconds << " s\n" << w.log;
-  EXPECT_EQ(w.result.exit_code, kExitCollectiveTimeout) << w.log;
+  EXPECT_EQ(w.result.exit_code, kWorkerExitCollectiveTimeout) << w.log;
   EXPECT_TRUE(SurvivorReported(w.log)) << w.log;
   EXPECT_EQ(w.log.find("loop ended without a hang"), std::string::npos) << w.log;
   ExpectNoRankLeft(w);

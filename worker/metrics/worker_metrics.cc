@@ -5,10 +5,11 @@
 #include <prometheus/histogram.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <limits>
 
 #include "common/env.h"
+#include "common/file_util.h"
+#include "common/numbers.h"
 
 namespace flyp::worker {
 
@@ -17,10 +18,16 @@ using prometheus::BuildGauge;
 using prometheus::BuildHistogram;
 
 int64_t ResidentSetBytes() {
-  std::ifstream in("/proc/self/statm");
-  int64_t size_pages = 0, resident_pages = 0;
-  if (!(in >> size_pages >> resident_pages)) return 0;
-  return resident_pages * static_cast<int64_t>(sysconf(_SC_PAGESIZE));
+  // "size resident shared ..." in pages.
+  StatusOr<std::string> statm = ReadFileToString("/proc/self/statm", kMaxConfigFileBytes);
+  if (!statm.ok()) return 0;
+  const size_t begin = statm->find(' ');
+  const size_t end = begin == std::string::npos ? begin : statm->find(' ', begin + 1);
+  if (end == std::string::npos) return 0;
+  StatusOr<int64_t> resident_pages =
+      ParseInt64(std::string_view(*statm).substr(begin + 1, end - begin - 1), "", 0);
+  if (!resident_pages.ok()) return 0;
+  return *resident_pages * static_cast<int64_t>(sysconf(_SC_PAGESIZE));
 }
 
 WorkerMetrics::WorkerMetrics(const std::string& job, int rank)

@@ -2,11 +2,12 @@
 
 #include <torch/script.h>
 
-#include <cstdio>
+#include <algorithm>
 #include <map>
 #include <set>
 #include <unordered_map>
 
+#include "common/file_util.h"
 #include "common/logging.h"
 #include "common/model_presets.h"
 #include "worker/model/clip_architecture.h"
@@ -31,48 +32,71 @@ bool IsIgnored(const std::string& name) {
          name == "vocab_size" || name == "attn_mask" || EndsWith(name, ".attn_mask");
 }
 
-// One naming rule: HF name (or prefix) <-> open_clip name (or prefix).
+// The HuggingFace CLIPModel <-> open_clip naming, as one table that
+// Translate() reads in either direction. A rule maps a whole name, a prefix
+// (the rest of the name is kept), or a prefix followed by "N." and a name
+// inside transformer block N, which kBlockRules maps.
+enum class Match { kName, kPrefix, kBlocks };
+
 struct NameRule {
   const char* hf;
   const char* oc;
-  bool prefix;     // the rule maps a prefix; the rest of the name is kept
-  bool block;      // the rest is "N.<block name>"
+  Match match;
   bool transpose;  // HF stores the transposed matrix
 };
 
 const NameRule kRules[] = {
-    {"vision_model.embeddings.patch_embedding.weight", "visual.conv1.weight", false, false, false},
-    {"vision_model.embeddings.class_embedding", "visual.class_embedding", false, false, false},
-    {"vision_model.embeddings.position_embedding.weight", "visual.positional_embedding", false, false, false},
-    {"vision_model.pre_layrnorm.", "visual.ln_pre.", true, false, false},
-    {"vision_model.post_layernorm.", "visual.ln_post.", true, false, false},
-    {"vision_model.encoder.layers.", "visual.transformer.resblocks.", true, true, false},
-    {"text_model.embeddings.token_embedding.weight", "token_embedding.weight", false, false, false},
-    {"text_model.embeddings.position_embedding.weight", "positional_embedding", false, false, false},
-    {"text_model.encoder.layers.", "transformer.resblocks.", true, true, false},
-    {"text_model.final_layer_norm.", "ln_final.", true, false, false},
-    {"visual_projection.weight", "visual.proj", false, false, true},
-    {"text_projection.weight", "text_projection", false, false, true},
-    {"logit_scale", "logit_scale", false, false, false},
+    {"vision_model.embeddings.patch_embedding.weight", "visual.conv1.weight", Match::kName, false},
+    {"vision_model.embeddings.class_embedding", "visual.class_embedding", Match::kName, false},
+    {"vision_model.embeddings.position_embedding.weight", "visual.positional_embedding", Match::kName, false},
+    {"vision_model.pre_layrnorm.", "visual.ln_pre.", Match::kPrefix, false},
+    {"vision_model.post_layernorm.", "visual.ln_post.", Match::kPrefix, false},
+    {"vision_model.encoder.layers.", "visual.transformer.resblocks.", Match::kBlocks, false},
+    {"text_model.embeddings.token_embedding.weight", "token_embedding.weight", Match::kName, false},
+    {"text_model.embeddings.position_embedding.weight", "positional_embedding", Match::kName, false},
+    {"text_model.encoder.layers.", "transformer.resblocks.", Match::kBlocks, false},
+    {"text_model.final_layer_norm.", "ln_final.", Match::kPrefix, false},
+    {"visual_projection.weight", "visual.proj", Match::kName, true},
+    {"text_projection.weight", "text_projection", Match::kName, true},
+    {"logit_scale", "logit_scale", Match::kName, false},
 };
 
-// Inside a block (after "N."): HF <-> open_clip prefixes.
-const std::pair<const char*, const char*> kBlockRules[] = {
-    {"self_attn.out_proj.", "attn.out_proj."},
-    {"layer_norm1.", "ln_1."},
-    {"layer_norm2.", "ln_2."},
-    {"mlp.fc1.", "mlp.c_fc."},
-    {"mlp.fc2.", "mlp.c_proj."},
+// Inside a block (after "N."): prefixes. HF keeps q, k and v apart; open_clip
+// stacks their rows into one in_proj tensor (q | k | v), so three HF rules
+// share one open_clip prefix, each with its third (qkv 0, 1, 2), and the rest
+// of the name must be "weight" or "bias".
+struct BlockRule {
+  const char* hf;
+  const char* oc;
+  int qkv;  // -1: one tensor on each side
 };
 
-const char* const kQkv[] = {"q_proj", "k_proj", "v_proj"};
+const BlockRule kBlockRules[] = {
+    {"self_attn.out_proj.", "attn.out_proj.", -1},
+    {"layer_norm1.", "ln_1.", -1},
+    {"layer_norm2.", "ln_2.", -1},
+    {"mlp.fc1.", "mlp.c_fc.", -1},
+    {"mlp.fc2.", "mlp.c_proj.", -1},
+    {"self_attn.q_proj.", "attn.in_proj_", 0},
+    {"self_attn.k_proj.", "attn.in_proj_", 1},
+    {"self_attn.v_proj.", "attn.in_proj_", 2},
+};
+
+enum class Scheme { kHf, kOc };
+
+template <typename Rule>
+const char* Side(const Rule& r, Scheme s) {
+  return s == Scheme::kHf ? r.hf : r.oc;
+}
 
 struct Mapped {
-  std::string name;
-  bool transpose = false;
-  int qkv = -1;        // HF -> OC: which part of in_proj (0 q, 1 k, 2 v)
-  std::string suffix;  // "weight" | "bias" for q/k/v parts
+  std::string name;  // in the other scheme; the input itself when !known
   bool known = false;
+  bool transpose = false;
+  // An in_proj third: HF -> open_clip, which third the HF tensor is (0 q,
+  // 1 k, 2 v); open_clip -> HF, 0, and `parts` holds the three HF names.
+  int qkv = -1;
+  std::string parts[3];
 };
 
 // Splits "N.rest" into ("N.", "rest"); false if not of that form.
@@ -87,87 +111,44 @@ bool SplitLayer(const std::string& s, std::string& layer, std::string& rest) {
   return true;
 }
 
-Mapped HfToOc(const std::string& hf) {
+// `name` in scheme `from`, translated to the other scheme with the tables
+// above; the first rule that matches decides.
+Mapped Translate(const std::string& name, Scheme from) {
+  const Scheme to = from == Scheme::kHf ? Scheme::kOc : Scheme::kHf;
   Mapped m;
-  m.name = hf;
-  for (const auto& r : kRules) {
-    if (!r.prefix) {
-      if (hf == r.hf) {
-        m.name = r.oc;
-        m.transpose = r.transpose;
-        m.known = true;
-        return m;
-      }
-      continue;
+  m.name = name;
+  for (const NameRule& r : kRules) {
+    const std::string key = Side(r, from);
+    if (r.match == Match::kName) {
+      if (name != key) continue;
+      m.name = Side(r, to);
+      m.transpose = r.transpose;
+      m.known = true;
+      return m;
     }
-    if (!StartsWith(hf, r.hf)) continue;
-    std::string rest = hf.substr(std::strlen(r.hf));
-    if (!r.block) {
-      m.name = r.oc + rest;
+    if (!StartsWith(name, key)) continue;
+    const std::string rest = name.substr(key.size());
+    if (r.match == Match::kPrefix) {
+      m.name = Side(r, to) + rest;
       m.known = true;
       return m;
     }
     std::string layer, inner;
     if (!SplitLayer(rest, layer, inner)) return m;
-    for (const auto& [h, o] : kBlockRules) {
-      if (StartsWith(inner, h)) {
-        m.name = std::string(r.oc) + layer + o + inner.substr(std::strlen(h));
-        m.known = true;
-        return m;
-      }
-    }
-    for (int i = 0; i < 3; ++i) {
-      const std::string p = std::string("self_attn.") + kQkv[i] + ".";
-      if (StartsWith(inner, p)) {
-        m.suffix = inner.substr(p.size());
-        if (m.suffix != "weight" && m.suffix != "bias") return m;
-        m.name = std::string(r.oc) + layer + "attn.in_proj_" + m.suffix;
-        m.qkv = i;
-        m.known = true;
-        return m;
-      }
-    }
-    return m;
-  }
-  return m;
-}
-
-// open_clip -> HF. For in_proj tensors `qkv_base` receives the HF prefix
-// "...self_attn." and `suffix` "weight"/"bias".
-Mapped OcToHf(const std::string& oc, std::string* qkv_base) {
-  Mapped m;
-  m.name = oc;
-  for (const auto& r : kRules) {
-    if (!r.prefix) {
-      if (oc == r.oc) {
-        m.name = r.hf;
-        m.transpose = r.transpose;
-        m.known = true;
-        return m;
-      }
-      continue;
-    }
-    if (!StartsWith(oc, r.oc)) continue;
-    std::string rest = oc.substr(std::strlen(r.oc));
-    if (!r.block) {
-      m.name = r.hf + rest;
+    const std::string block = Side(r, to) + layer;
+    for (const BlockRule& b : kBlockRules) {
+      const std::string bkey = Side(b, from);
+      if (!StartsWith(inner, bkey)) continue;
+      const std::string tail = inner.substr(bkey.size());
+      if (b.qkv >= 0 && tail != "weight" && tail != "bias") return m;
+      m.name = block + Side(b, to) + tail;
       m.known = true;
-      return m;
-    }
-    std::string layer, inner;
-    if (!SplitLayer(rest, layer, inner)) return m;
-    for (const auto& [h, o] : kBlockRules) {
-      if (StartsWith(inner, o)) {
-        m.name = std::string(r.hf) + layer + h + inner.substr(std::strlen(o));
-        m.known = true;
-        return m;
+      m.qkv = b.qkv;
+      if (b.qkv >= 0 && to == Scheme::kHf) {
+        for (const BlockRule& part : kBlockRules) {
+          if (part.qkv >= 0 && std::string(part.oc) == b.oc) m.parts[part.qkv] = block + part.hf + tail;
+        }
       }
-    }
-    if (inner == "attn.in_proj_weight" || inner == "attn.in_proj_bias") {
-      m.suffix = inner == "attn.in_proj_weight" ? "weight" : "bias";
-      *qkv_base = std::string(r.hf) + layer + "self_attn.";
-      m.qkv = 0;
-      m.known = true;
       return m;
     }
     return m;
@@ -175,11 +156,24 @@ Mapped OcToHf(const std::string& oc, std::string* qkv_base) {
   return m;
 }
 
+// The HF name(s) of open_clip tensor `oc`, for error messages; an in_proj
+// tensor gives "...self_attn.{q,k,v}_proj.weight".
 std::string HfNameHint(const std::string& oc) {
-  std::string base;
-  Mapped m = OcToHf(oc, &base);
-  if (m.qkv >= 0) return base + "{q,k,v}_proj." + m.suffix;
-  return m.name;
+  Mapped m = Translate(oc, Scheme::kOc);
+  if (m.qkv < 0) return m.name;
+  const std::string& a = m.parts[0];
+  const size_t n = std::min({a.size(), m.parts[1].size(), m.parts[2].size()});
+  size_t head = 0, tail = 0;  // common prefix and suffix of the three names
+  while (head < n && a[head] == m.parts[1][head] && a[head] == m.parts[2][head]) ++head;
+  auto back = [&](const std::string& s, size_t i) { return s[s.size() - 1 - i]; };
+  while (tail + head < n && back(a, tail) == back(m.parts[1], tail) &&
+         back(a, tail) == back(m.parts[2], tail))
+    ++tail;
+  std::string middle;
+  for (int i = 0; i < 3; ++i) {
+    middle += (i ? "," : "") + m.parts[i].substr(head, m.parts[i].size() - head - tail);
+  }
+  return a.substr(0, head) + "{" + middle + "}" + a.substr(a.size() - tail);
 }
 
 }  // namespace
@@ -201,33 +195,30 @@ CheckpointScheme DetectCheckpointScheme(const NamedTensors& tensors) {
 StatusOr<NamedTensors> MapHfToOpenClip(const NamedTensors& hf) {
   NamedTensors out;
   struct Parts {
-    size_t index;
+    size_t index;  // of the in_proj tensor in `out`
     torch::Tensor t[3];
-    std::string names[3];
   };
   std::map<std::string, Parts> qkv;
   for (const auto& [name, tensor] : hf) {
     if (IsIgnored(name)) continue;
-    Mapped m = HfToOc(name);
+    Mapped m = Translate(name, Scheme::kHf);
     if (m.qkv < 0) {
       out.emplace_back(m.name, m.transpose ? tensor.t().contiguous() : tensor);
       continue;
     }
     auto it = qkv.find(m.name);
     if (it == qkv.end()) {
-      it = qkv.emplace(m.name, Parts{out.size(), {}, {}}).first;
+      it = qkv.emplace(m.name, Parts{out.size(), {}}).first;
       out.emplace_back(m.name, torch::Tensor());  // filled below, keeps the order
     }
     if (it->second.t[m.qkv].defined()) return InvalidArgumentError("duplicate tensor '" + name + "'");
     it->second.t[m.qkv] = tensor;
-    it->second.names[m.qkv] = name;
   }
   for (auto& [oc_name, parts] : qkv) {
     for (int i = 0; i < 3; ++i) {
       if (!parts.t[i].defined()) {
-        const std::string base = HfNameHint(oc_name);
-        return InvalidArgumentError("incomplete q/k/v projection for '" + oc_name + "': '" + kQkv[i] +
-                                    "' is missing (HuggingFace names " + base + ")");
+        return InvalidArgumentError("incomplete q/k/v projection for '" + oc_name + "': '" +
+                                    Translate(oc_name, Scheme::kOc).parts[i] + "' is missing");
       }
     }
     if (parts.t[0].sizes() != parts.t[1].sizes() || parts.t[0].sizes() != parts.t[2].sizes()) {
@@ -243,16 +234,13 @@ StatusOr<NamedTensors> MapHfToOpenClip(const NamedTensors& hf) {
 NamedTensors MapOpenClipToHf(const NamedTensors& open_clip) {
   NamedTensors out;
   for (const auto& [name, tensor] : open_clip) {
-    std::string base;
-    Mapped m = OcToHf(name, &base);
+    Mapped m = Translate(name, Scheme::kOc);
     if (m.qkv < 0) {
       out.emplace_back(m.name, m.transpose ? tensor.t().contiguous() : tensor);
       continue;
     }
-    auto parts = tensor.chunk(3, 0);
-    for (int i = 0; i < 3; ++i) {
-      out.emplace_back(base + kQkv[i] + "." + m.suffix, parts[i].contiguous());
-    }
+    auto thirds = tensor.chunk(3, 0);
+    for (int i = 0; i < 3; ++i) out.emplace_back(m.parts[i], thirds[i].contiguous());
   }
   return out;
 }
@@ -337,16 +325,10 @@ StatusOr<NamedTensors> ReadTorchScriptTensors(const std::string& path) {
 }
 
 Status LoadClipCheckpoint(const std::string& path, ClipModel& model) {
-  char magic[2] = {0, 0};
-  if (FILE* f = std::fopen(path.c_str(), "rb")) {
-    const size_t n = std::fread(magic, 1, 2, f);
-    std::fclose(f);
-    (void)n;
-  } else {
-    return NotFoundError(path + ": cannot open checkpoint");
-  }
+  StatusOr<std::string> magic = ReadFilePrefix(path, 2);
+  if (!magic.ok()) return magic.status().WithContext("checkpoint");
   NamedTensors tensors;
-  if (magic[0] == 'P' && magic[1] == 'K') {
+  if (*magic == "PK") {
     FLYP_ASSIGN_OR_RETURN(tensors, ReadTorchScriptTensors(path));
   } else {
     FLYP_ASSIGN_OR_RETURN(tensors, ReadSafetensors(path));
@@ -366,16 +348,21 @@ Status SaveClipCheckpoint(const std::string& path, const ClipModel& model,
 StatusOr<std::unique_ptr<ClipModel>> BuildClipModel(const v1::ModelSpec& spec) {
   FLYP_ASSIGN_OR_RETURN(auto arch, ResolveArchitecture(spec.preset(), spec.architecture()));
   FLYP_ASSIGN_OR_RETURN(auto config, ClipConfigFromArchitecture(arch));
-  torch::ScalarType dtype = torch::kFloat;
-  if (spec.has_dtype() && !spec.dtype().empty()) {
-    if (spec.dtype() == "float16")
+  torch::ScalarType dtype;
+  switch (spec.dtype()) {
+    case v1::DTYPE_UNSPECIFIED:  // a spec without defaults applied
+    case v1::DTYPE_FLOAT32:
+      dtype = torch::kFloat;
+      break;
+    case v1::DTYPE_FLOAT16:
       dtype = torch::kHalf;
-    else if (spec.dtype() == "bfloat16")
+      break;
+    case v1::DTYPE_BFLOAT16:
       dtype = torch::kBFloat16;
-    else if (spec.dtype() != "float32") {
-      return InvalidArgumentError("model.dtype: '" + spec.dtype() +
-                                  "' is not one of float32, float16, bfloat16");
-    }
+      break;
+    default:
+      return InvalidArgumentError("model.dtype: value " + std::to_string(spec.dtype()) +
+                                  " is not one of float32, float16, bfloat16");
   }
   std::unique_ptr<ClipModel> model;
   try {

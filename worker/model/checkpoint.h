@@ -52,6 +52,8 @@ StatusOr<NamedTensors> MapHfToOpenClip(const NamedTensors& hf);
 
 // The inverse: open_clip names -> HuggingFace CLIPModel names (in_proj split
 // into q/k/v, projections transposed). Unknown names pass through unchanged.
+// Both directions read one name table (checkpoint.cc), so on known names
+// each undoes the other exactly.
 NamedTensors MapOpenClipToHf(const NamedTensors& open_clip);
 
 // Copies `tensors` (either scheme) into `model` after checking that every

@@ -4,6 +4,7 @@
 #include <torch/script.h>
 
 #include <fstream>
+#include <set>
 
 #include "common/model_presets.h"
 #include "tests/testing/test_env.h"
@@ -43,6 +44,15 @@ void ExpectSameWeights(const ClipModel& a, const ClipModel& b) {
   auto pb = b.named_parameters();
   ASSERT_EQ(pa.size(), pb.size());
   for (const auto& p : pa) EXPECT_TRUE(torch::equal(p.value(), pb[p.key()])) << p.key();
+}
+
+// Same names in the same order, equal values.
+void ExpectSameTensors(const NamedTensors& got, const NamedTensors& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(got[i].first, want[i].first);
+    EXPECT_TRUE(torch::equal(got[i].second, want[i].second)) << want[i].first;
+  }
 }
 
 Status LoadTensors(const NamedTensors& t, ClipModel& m) {
@@ -101,11 +111,57 @@ TEST(CheckpointTest, HuggingFaceNamesAndLayout) {
 
   auto back = MapHfToOpenClip(hf);
   ASSERT_TRUE(back.ok()) << back.status();
-  ASSERT_EQ(back->size(), oc.size());
-  for (size_t i = 0; i < oc.size(); ++i) {
-    EXPECT_EQ((*back)[i].first, oc[i].first);
-    EXPECT_TRUE(torch::equal((*back)[i].second, oc[i].second)) << oc[i].first;
+  ExpectSameTensors(*back, oc);
+}
+
+// The one name table read both ways: open_clip -> HF -> open_clip and
+// HF -> open_clip -> HF are the identity on names, order and values, no two
+// names collide, and every HF name is one of CLIPModel's.
+TEST(CheckpointTest, NameTableRoundTripsBothWays) {
+  ClipConfig cfg = MicroConfig();
+  cfg.vision.layers = 2;  // more than one block per tower: layer numbers survive
+  cfg.text.layers = 3;
+  torch::manual_seed(21);
+  ClipModel m(cfg);
+  const NamedTensors oc = StateDict(m);
+  const NamedTensors hf = MapOpenClipToHf(oc);
+  // 12 tensors per block become 16 (q/k/v weight and bias instead of in_proj).
+  EXPECT_EQ(hf.size(), oc.size() + 4 * (2 + 3));
+  std::set<std::string> hf_names;
+  for (const auto& [n, t] : hf) {
+    EXPECT_TRUE(hf_names.insert(n).second) << "two tensors named " << n;
+    const bool clip_model_name = n.rfind("vision_model.", 0) == 0 || n.rfind("text_model.", 0) == 0 ||
+                                 n == "visual_projection.weight" || n == "text_projection.weight" ||
+                                 n == "logit_scale";
+    EXPECT_TRUE(clip_model_name) << n << " is not a HuggingFace CLIPModel name";
   }
+  EXPECT_EQ(DetectCheckpointScheme(hf), CheckpointScheme::kHuggingFace);
+  EXPECT_EQ(DetectCheckpointScheme(oc), CheckpointScheme::kOpenClip);
+
+  auto back = MapHfToOpenClip(hf);
+  ASSERT_TRUE(back.ok()) << back.status();
+  ExpectSameTensors(*back, oc);
+  ExpectSameTensors(MapOpenClipToHf(*back), hf);
+  EXPECT_TRUE(hf_names.count("text_model.encoder.layers.2.self_attn.v_proj.bias"));
+  EXPECT_TRUE(hf_names.count("vision_model.encoder.layers.1.mlp.fc2.weight"));
+}
+
+TEST(CheckpointTest, NamesOutsideTheTablePassThroughBothWays) {
+  const torch::Tensor t = torch::ones({2});
+  const NamedTensors odd = {{"visual.extra", t},
+                            {"transformer.resblocks.x.ln_1.weight", t},         // no layer number
+                            {"transformer.resblocks.0.attn.in_proj_scale", t},  // not weight/bias
+                            {"transformer.resblocks.0.unknown.weight", t}};
+  const NamedTensors hf = MapOpenClipToHf(odd);
+  ASSERT_EQ(hf.size(), odd.size());
+  for (size_t i = 0; i < odd.size(); ++i) EXPECT_EQ(hf[i].first, odd[i].first);
+  const NamedTensors odd_hf = {{"text_model.encoder.layers.0.self_attn.q_proj.scale", t},
+                               {"vision_model.encoder.layers.0.unknown.bias", t},
+                               {"text_model.something", t}};
+  auto oc = MapHfToOpenClip(odd_hf);
+  ASSERT_TRUE(oc.ok()) << oc.status();
+  ASSERT_EQ(oc->size(), odd_hf.size());
+  for (size_t i = 0; i < odd_hf.size(); ++i) EXPECT_EQ((*oc)[i].first, odd_hf[i].first);
 }
 
 TEST(CheckpointTest, HuggingFaceFileGivesIdenticalEmbeddings) {
@@ -168,10 +224,28 @@ TEST(CheckpointTest, IncompleteQkvIsAnError) {
       hf.end());
   Status st = LoadTensors(hf, *a);
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      st.message(),
+      "test.safetensors (huggingface names): incomplete q/k/v projection for "
+      "'transformer.resblocks.0.attn.in_proj_bias': 'text_model.encoder.layers.0.self_attn.k_proj.bias' "
+      "is missing");
+}
+
+TEST(CheckpointTest, MissingQkvTripleIsNamedWithItsHuggingFaceNames) {
+  auto a = Micro(12);
+  NamedTensors hf = MapOpenClipToHf(StateDict(*a));
+  const std::set<std::string> gone = {"vision_model.encoder.layers.0.self_attn.q_proj.weight",
+                                      "vision_model.encoder.layers.0.self_attn.k_proj.weight",
+                                      "vision_model.encoder.layers.0.self_attn.v_proj.weight"};
+  const size_t before = hf.size();
+  hf.erase(std::remove_if(hf.begin(), hf.end(), [&](auto& p) { return gone.count(p.first) > 0; }), hf.end());
+  ASSERT_EQ(hf.size(), before - 3);
+  Status st = LoadTensors(hf, *a);
   EXPECT_EQ(st.message(),
-            "test.safetensors (huggingface names): incomplete q/k/v projection for "
-            "'transformer.resblocks.0.attn.in_proj_bias': 'k_proj' is missing (HuggingFace names "
-            "text_model.encoder.layers.0.self_attn.{q,k,v}_proj.bias)");
+            "test.safetensors (huggingface names): missing tensor "
+            "'visual.transformer.resblocks.0.attn.in_proj_weight' (HuggingFace "
+            "'vision_model.encoder.layers.0.self_attn.{q,k,v}_proj.weight'); 1 of the model's 38 tensors are "
+            "missing");
 }
 
 TEST(CheckpointTest, UnexpectedTensorsAreListed) {
@@ -275,15 +349,15 @@ TEST(BuildClipModelTest, BuildsLoadsAndConverts) {
   ASSERT_TRUE(m.ok()) << m.status();
   ExpectSameWeights(*a, **m);
 
-  spec.set_dtype("bfloat16");
+  spec.set_dtype(v1::DTYPE_BFLOAT16);
   m = BuildClipModel(spec);
   ASSERT_TRUE(m.ok()) << m.status();
   EXPECT_EQ((*m)->logit_scale().scalar_type(), torch::kBFloat16);
   EXPECT_TRUE(torch::equal((*m)->text_projection, a->text_projection.to(torch::kBFloat16)));
 
-  spec.set_dtype("int8");
+  spec.set_dtype(static_cast<v1::Dtype>(9));  // a number from a newer client
   EXPECT_EQ(BuildClipModel(spec).status().message(),
-            "model.dtype: 'int8' is not one of float32, float16, bfloat16");
+            "model.dtype: value 9 is not one of float32, float16, bfloat16");
   spec.clear_dtype();
   spec.set_checkpoint(Path("missing.safetensors"));
   EXPECT_EQ(BuildClipModel(spec).status().code(), StatusCode::kNotFound);

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <set>
 
+#include "common/file_util.h"
 #include "common/json.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
@@ -50,18 +51,6 @@ bool PreadAll(int fd, void* buf, uint64_t n, uint64_t offset) {
     p += r;
     n -= static_cast<uint64_t>(r);
     offset += static_cast<uint64_t>(r);
-  }
-  return true;
-}
-
-bool WriteAll(int fd, const void* buf, uint64_t n) {
-  const auto* p = static_cast<const char*>(buf);
-  while (n > 0) {
-    ssize_t r = ::write(fd, p, std::min<uint64_t>(n, 1ull << 30));
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return false;
-    p += r;
-    n -= static_cast<uint64_t>(r);
   }
   return true;
 }
@@ -291,34 +280,13 @@ Status WriteSafetensors(const std::string& path, const NamedTensors& tensors,
   for (int i = 0; i < 8; ++i)
     len_bytes[i] = static_cast<unsigned char>(static_cast<uint64_t>(text.size()) >> (8 * i));
 
-  const size_t slash = path.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  std::string tmp = path + ".tmp.XXXXXX";
-  Fd f;
-  f.fd = ::mkstemp(tmp.data());
-  if (f.fd < 0) return InternalError(path + ": cannot create a temporary file: " + ErrnoText());
-  auto fail = [&](const std::string& what) {
-    const std::string err = ErrnoText();
-    ::unlink(tmp.c_str());
-    return InternalError(path + ": " + what + ": " + err);
-  };
-  if (!WriteAll(f.fd, len_bytes, 8) || !WriteAll(f.fd, text.data(), text.size())) return fail("write failed");
+  FLYP_ASSIGN_OR_RETURN(AtomicFileWriter w, AtomicFileWriter::Create(path));
+  FLYP_RETURN_IF_ERROR(w.Append(len_bytes, 8));
+  FLYP_RETURN_IF_ERROR(w.Append(text));
   for (const auto& t : cpu) {
-    if (t.nbytes() > 0 && !WriteAll(f.fd, t.data_ptr(), t.nbytes())) return fail("write failed");
+    if (t.nbytes() > 0) FLYP_RETURN_IF_ERROR(w.Append(t.data_ptr(), t.nbytes()));
   }
-  if (::fchmod(f.fd, 0644) != 0) return fail("fchmod failed");
-  if (::fsync(f.fd) != 0) return fail("fsync failed");
-  if (::close(f.fd) != 0) {
-    f.fd = -1;
-    return fail("close failed");
-  }
-  f.fd = -1;
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("rename failed");
-  // Persist the rename itself.
-  Fd d;
-  d.fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (d.fd >= 0) ::fsync(d.fd);
-  return Status::Ok();
+  return w.Commit();
 }
 
 }  // namespace flyp::model

@@ -81,10 +81,11 @@ StatusOr<NamedTensors> ReadSafetensors(const std::string& path,
                                        std::map<std::string, std::string>* metadata = nullptr);
 
 // Writes `tensors` (any device; made contiguous and copied to the CPU) in the
-// given order, 8-byte aligned header, atomically: a temporary file in the
-// same directory is written, fsynced and renamed over `path`. Names must be
-// unique, non-empty and not "__metadata__" (INVALID_ARGUMENT); I/O errors
-// give INTERNAL with errno text and leave `path` untouched.
+// given order, 8-byte aligned header, atomically (AtomicFileWriter,
+// common/file_util.h: a temporary file in the same directory, fsync, rename,
+// directory fsync). Names must be unique, non-empty and not "__metadata__"
+// (INVALID_ARGUMENT); I/O errors are AtomicFileWriter's (NOT_FOUND for a
+// missing directory, ...), name the path and leave `path` untouched.
 Status WriteSafetensors(const std::string& path, const NamedTensors& tensors,
                         const std::map<std::string, std::string>& metadata = {});
 

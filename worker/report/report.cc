@@ -1,15 +1,11 @@
 #include "worker/report/report.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 
+#include "common/file_util.h"
 #include "worker/report/progress.h"
 #include "worker/report/report_internal.h"
 #include "worker/report/svg_plot.h"
@@ -183,49 +179,13 @@ std::string RenderWiseFtSvg(const RunReport& report) {
 
 // ---------------------------------------------------------------- files ---
 
-namespace {
-
-// Writes `content` to dir/name via a temporary file in the same directory,
-// fsync and rename (atomic on POSIX file systems).
-Status WriteReportFile(const std::string& dir, const std::string& name, const std::string& content) {
-  const std::string path = dir + "/" + name;
-  const std::string tmp = dir + "/." + name + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return PermissionDeniedError("cannot create " + tmp + ": " + std::strerror(errno));
-  size_t done = 0;
-  while (done < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const std::string err = std::strerror(errno);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return DataLossError("cannot write " + tmp + ": " + err);
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const std::string err = std::strerror(errno);
-    ::unlink(tmp.c_str());
-    return DataLossError("cannot flush " + tmp + ": " + err);
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string err = std::strerror(errno);
-    ::unlink(tmp.c_str());
-    return DataLossError("cannot rename " + tmp + " to " + path + ": " + err);
-  }
-  return Status::Ok();
-}
-
-}  // namespace
-
 Status WriteReport(const RunReport& report, const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return PermissionDeniedError("cannot create report directory " + dir + ": " + ec.message());
-  FLYP_RETURN_IF_ERROR(WriteReportFile(dir, "report.json", ReportToJson(report)));
-  FLYP_RETURN_IF_ERROR(WriteReportFile(dir, "report.md", RenderReportMarkdown(report)));
-  FLYP_RETURN_IF_ERROR(WriteReportFile(dir, "wiseft.svg", RenderWiseFtSvg(report)));
+  FLYP_RETURN_IF_ERROR(WriteFileAtomic(dir + "/report.json", ReportToJson(report)));
+  FLYP_RETURN_IF_ERROR(WriteFileAtomic(dir + "/report.md", RenderReportMarkdown(report)));
+  FLYP_RETURN_IF_ERROR(WriteFileAtomic(dir + "/wiseft.svg", RenderWiseFtSvg(report)));
   return Status::Ok();
 }
 

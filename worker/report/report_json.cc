@@ -1,11 +1,8 @@
 // report.json: RunReport to and from JSON (format_version 1).
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "common/file_util.h"
 #include "common/json.h"
 #include "worker/report/report.h"
 
@@ -302,12 +299,9 @@ StatusOr<RunReport> ReportFromJson(const std::string& text, const std::string& s
 }
 
 StatusOr<RunReport> ReadReportJson(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFoundError("cannot open report " + path + ": " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return DataLossError("cannot read report " + path);
-  return ReportFromJson(ss.str(), path);
+  StatusOr<std::string> text = ReadFileToString(path, kMaxConfigFileBytes);
+  if (!text.ok()) return text.status().WithContext("report");
+  return ReportFromJson(*text, path);
 }
 
 }  // namespace flyp::report

@@ -1,15 +1,13 @@
 #include "worker/text/bpe_trainer.h"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <map>
 #include <queue>
 #include <unordered_map>
 
+#include "common/file_util.h"
 #include "worker/text/bpe_model.h"
 #include "worker/text/byte_encoder.h"
 #include "worker/text/text_cleanup.h"
@@ -225,23 +223,7 @@ Status WriteClipVocab(const std::string& path, const MergeList& merges) {
     }
     out += merges[i].first + " " + merges[i].second + "\n";
   }
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (f == nullptr) {
-    return InternalError("cannot write '" + tmp + "': " + std::strerror(errno));
-  }
-  const bool written = std::fwrite(out.data(), 1, out.size(), f) == out.size();
-  const bool closed = std::fclose(f) == 0;
-  if (!written || !closed) {
-    std::remove(tmp.c_str());
-    return InternalError("error writing '" + tmp + "'");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string err = std::strerror(errno);
-    std::remove(tmp.c_str());
-    return InternalError("cannot rename '" + tmp + "' to '" + path + "': " + err);
-  }
-  return Status::Ok();
+  return WriteFileAtomic(path, out);
 }
 
 }  // namespace flyp::text

@@ -29,10 +29,9 @@ StatusOr<MergeList> LearnBpeMerges(const std::vector<std::string>& corpus, int n
                                    int min_frequency = 2);
 
 // Writes `merges` in CLIP's format ("#version: 0.2", then "left right" per
-// line) to a temporary file beside `path`, then renames it over `path`, so a
-// reader never sees a partial file. Errors: InvalidArgument for an empty
-// token or one holding whitespace; Internal, naming the path and errno's
-// message, when the file cannot be written or renamed.
+// line) atomically (WriteFileAtomic), so a reader never sees a partial file.
+// Errors: InvalidArgument for an empty token or one holding whitespace;
+// those of WriteFileAtomic, naming the path, when the file cannot be written.
 Status WriteClipVocab(const std::string& path, const MergeList& merges);
 
 }  // namespace flyp::text

@@ -1,11 +1,12 @@
 #include "worker/text/commands.h"
 
-#include <cerrno>
 #include <climits>
-#include <cstdlib>
 #include <iostream>
 #include <map>
 
+#include "common/exit_codes.h"
+#include "common/file_util.h"
+#include "common/numbers.h"
 #include "worker/text/bpe_trainer.h"
 #include "worker/text/tokenizer.h"
 #include "worker/text/vocab_files.h"
@@ -17,6 +18,10 @@ constexpr char kTokenizeUsage[] =
     "usage: flyp-worker tokenize --vocab VOCAB [--context N] TEXT...\n"
     "  VOCAB: 'byte', a CLIP merges file (.txt or .txt.gz), or a HuggingFace\n"
     "         vocab.json (merges.txt beside it) or its directory\n";
+// train-bpe holds the whole corpus (plain or gzip) in memory while counting
+// words; a larger one is refused rather than exhausting the host.
+constexpr size_t kMaxCorpusBytes = 1024 * kMiB;
+
 constexpr char kTrainBpeUsage[] =
     "usage: flyp-worker train-bpe --corpus FILE --merges N [--min-frequency F] --out FILE\n";
 
@@ -72,17 +77,13 @@ bool ParseArgs(const std::vector<std::string>& args, const std::vector<std::stri
 }
 
 // Parses a decimal int in [lo, hi]; prints an error naming the option.
-bool ParseInt(const std::string& name, const std::string& text, long lo, long hi, int* out,
-              std::ostream& err) {
-  char* end = nullptr;
-  errno = 0;
-  const long v = std::strtol(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || errno != 0 || v < lo || v > hi) {
-    err << "error: --" << name << " must be an integer in [" << lo << ", " << hi << "], got '" << text
-        << "'\n";
+bool ParseInt(const std::string& name, const std::string& text, int lo, int hi, int* out, std::ostream& err) {
+  StatusOr<int32_t> v = ParseInt32(text, "--" + name, lo, hi);
+  if (!v.ok()) {
+    err << "error: " << v.status().message() << "\n";
     return false;
   }
-  *out = static_cast<int>(v);
+  *out = *v;
   return true;
 }
 
@@ -109,24 +110,24 @@ void PrintIds(const int32_t* ids, size_t n, std::ostream& out) {
 int RunTokenizeCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   ParsedArgs p;
   if (!ParseArgs(args, {"vocab", "context"}, &p, err)) {
-    return Fail(err, 2, "", kTokenizeUsage);
+    return Fail(err, kWorkerExitUsage, "", kTokenizeUsage);
   }
   if (p.help) {
-    return Fail(out, 0, "", kTokenizeUsage);
+    return Fail(out, kWorkerExitOk, "", kTokenizeUsage);
   }
   if (!p.options.count("vocab")) {
-    return Fail(err, 2, "--vocab is required", kTokenizeUsage);
+    return Fail(err, kWorkerExitUsage, "--vocab is required", kTokenizeUsage);
   }
   if (p.positional.empty()) {
-    return Fail(err, 2, "no TEXT given", kTokenizeUsage);
+    return Fail(err, kWorkerExitUsage, "no TEXT given", kTokenizeUsage);
   }
   int context = 0;
   if (p.options.count("context") && !ParseInt("context", p.options["context"], 1, 1 << 20, &context, err)) {
-    return 2;
+    return kWorkerExitUsage;
   }
   auto tok = Tokenizer::Load(p.options["vocab"]);
   if (!tok.ok()) {
-    return Fail(err, 1, tok.status().ToString());
+    return Fail(err, kWorkerExitFailure, tok.status().ToString());
   }
   for (const std::string& text : p.positional) {
     if (context > 0) {
@@ -137,36 +138,36 @@ int RunTokenizeCommand(const std::vector<std::string>& args, std::ostream& out, 
       PrintIds(ids.data(), ids.size(), out);
     }
   }
-  return 0;
+  return kWorkerExitOk;
 }
 
 int RunTrainBpeCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   ParsedArgs p;
   if (!ParseArgs(args, {"corpus", "merges", "min-frequency", "out"}, &p, err)) {
-    return Fail(err, 2, "", kTrainBpeUsage);
+    return Fail(err, kWorkerExitUsage, "", kTrainBpeUsage);
   }
   if (p.help) {
-    return Fail(out, 0, "", kTrainBpeUsage);
+    return Fail(out, kWorkerExitOk, "", kTrainBpeUsage);
   }
   for (const char* required : {"corpus", "merges", "out"}) {
     if (!p.options.count(required)) {
-      return Fail(err, 2, std::string("--") + required + " is required", kTrainBpeUsage);
+      return Fail(err, kWorkerExitUsage, std::string("--") + required + " is required", kTrainBpeUsage);
     }
   }
   if (!p.positional.empty()) {
-    return Fail(err, 2, "unexpected argument '" + p.positional[0] + "'", kTrainBpeUsage);
+    return Fail(err, kWorkerExitUsage, "unexpected argument '" + p.positional[0] + "'", kTrainBpeUsage);
   }
   int merges = 0, min_frequency = 2;
   if (!ParseInt("merges", p.options["merges"], 0, kMaxClipMerges, &merges, err)) {
-    return 2;
+    return kWorkerExitUsage;
   }
   if (p.options.count("min-frequency") &&
       !ParseInt("min-frequency", p.options["min-frequency"], 1, INT_MAX, &min_frequency, err)) {
-    return 2;
+    return kWorkerExitUsage;
   }
-  auto content = ReadMaybeGzipFile(p.options["corpus"]);
+  auto content = ReadMaybeGzipFile(p.options["corpus"], kMaxCorpusBytes);
   if (!content.ok()) {
-    return Fail(err, 1, content.status().ToString());
+    return Fail(err, kWorkerExitFailure, content.status().ToString());
   }
   std::vector<std::string> corpus;
   size_t start = 0;
@@ -182,11 +183,11 @@ int RunTrainBpeCommand(const std::vector<std::string>& args, std::ostream& out, 
   }
   auto learned = LearnBpeMerges(corpus, merges, min_frequency);
   if (!learned.ok()) {
-    return Fail(err, 1, p.options["corpus"] + ": " + learned.status().ToString());
+    return Fail(err, kWorkerExitFailure, p.options["corpus"] + ": " + learned.status().ToString());
   }
   const Status written = WriteClipVocab(p.options["out"], *learned);
   if (!written.ok()) {
-    return Fail(err, 1, written.ToString());
+    return Fail(err, kWorkerExitFailure, written.ToString());
   }
   out << "learned " << learned->size() << " merges from " << corpus.size() << " captions; wrote "
       << p.options["out"] << " (vocabulary " << 512 + learned->size() + 2 << " ids)\n";
@@ -194,7 +195,7 @@ int RunTrainBpeCommand(const std::vector<std::string>& args, std::ostream& out, 
     out << "note: stopped before " << merges << " merges: no pair occurs " << min_frequency
         << " or more times\n";
   }
-  return 0;
+  return kWorkerExitOk;
 }
 
 int RunTokenizeCommand(const std::vector<std::string>& args) {

@@ -39,7 +39,7 @@ std::string JsonQuote(const std::string& s) {
 // kMerges merges (ids as CLIP numbers them, SOT/EOT right after), members in
 // reverse id order. Returns the directory.
 std::string WriteSmallHfVocab(const std::string& name) {
-  auto content = ReadMaybeGzipFile(ClipPath());
+  auto content = ReadMaybeGzipFile(ClipPath(), kMaxVocabFileBytes);
   EXPECT_TRUE(content.ok());
   auto merges = ParseMerges(*content, ClipPath());
   EXPECT_TRUE(merges.ok());

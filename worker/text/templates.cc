@@ -1,8 +1,8 @@
 #include "worker/text/templates.h"
 
-#include <fstream>
-#include <sstream>
 #include <unordered_map>
+
+#include "common/file_util.h"
 
 namespace flyp::text {
 namespace {
@@ -25,14 +25,19 @@ struct Line {
 // Non-empty lines of a file ('\r' stripped); trailing blank lines dropped,
 // any other blank line is an error naming `what`.
 StatusOr<std::vector<Line>> ReadLines(const std::string& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return NotFoundError("cannot open " + what + " file '" + path + "'");
+  StatusOr<std::string> text = ReadFileToString(path, kMaxConfigFileBytes);
+  if (!text.ok()) {
+    return text.status().WithContext(what + " file");
   }
   std::vector<Line> lines;
   int number = 0, first_blank = 0;
-  std::string line;
-  while (std::getline(in, line)) {
+  for (size_t start = 0; start < text->size();) {
+    size_t end = text->find('\n', start);
+    if (end == std::string::npos) {
+      end = text->size();
+    }
+    std::string line = text->substr(start, end - start);
+    start = end + 1;
     ++number;
     if (!line.empty() && line.back() == '\r') {
       line.pop_back();
@@ -47,10 +52,7 @@ StatusOr<std::vector<Line>> ReadLines(const std::string& path, const std::string
       return InvalidArgumentError(path + ":" + std::to_string(first_blank) + ": blank line in " + what +
                                   " file");
     }
-    lines.push_back({line, number});
-  }
-  if (in.bad()) {
-    return DataLossError("error reading '" + path + "'");
+    lines.push_back({std::move(line), number});
   }
   if (lines.empty()) {
     return InvalidArgumentError(what + " file '" + path + "' is empty");

@@ -1,6 +1,7 @@
 // Unicode property tables used by the tokenizer's pre-tokenisation (no ICU):
 // sorted, non-overlapping code point ranges for \p{L} and \p{N}, and the
-// simple lowercase mapping as runs. Data lives in unicode_tables.cc.
+// simple lowercase mapping as runs. Data lives in unicode_tables.cc, written
+// by scripts/gen-unicode-tables (Unicode 14.0.0; see the script for why).
 #pragma once
 
 #include <cstddef>

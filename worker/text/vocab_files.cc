@@ -1,69 +1,18 @@
 #include "worker/text/vocab_files.h"
 
-#include <zlib.h>
-
 #include <cassert>
 #include <cmath>
-#include <cstdio>
-#include <fstream>
-#include <sstream>
 
+#include "common/file_util.h"
 #include "common/json.h"
 #include "worker/text/byte_encoder.h"
 
 namespace flyp::text {
 namespace {
 
-StatusOr<std::string> Gunzip(const std::string& data, const std::string& path) {
-  z_stream zs{};
-  if (inflateInit2(&zs, 15 + 32) != Z_OK) {
-    return InternalError("zlib inflateInit failed");
-  }
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  std::string out;
-  char buf[1 << 16];
-  int ret = Z_OK;
-  while (ret != Z_STREAM_END) {
-    zs.next_out = reinterpret_cast<Bytef*>(buf);
-    zs.avail_out = sizeof(buf);
-    ret = inflate(&zs, Z_NO_FLUSH);
-    if (ret != Z_OK && ret != Z_STREAM_END) {
-      const std::string msg = zs.msg ? zs.msg : "truncated or corrupt data";
-      inflateEnd(&zs);
-      return DataLossError(path + ": corrupt gzip stream: " + msg);
-    }
-    out.append(buf, sizeof(buf) - zs.avail_out);
-    if (ret == Z_OK && zs.avail_in == 0 && zs.avail_out != 0) {
-      inflateEnd(&zs);
-      return DataLossError(path + ": corrupt gzip stream: truncated");
-    }
-  }
-  inflateEnd(&zs);
-  return out;
-}
-
 bool IsSpaceByte(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
 
 }  // namespace
-
-StatusOr<std::string> ReadMaybeGzipFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return NotFoundError("cannot open vocabulary file '" + path + "'");
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) {
-    return DataLossError("error reading '" + path + "'");
-  }
-  std::string data = ss.str();
-  if (data.size() >= 2 && static_cast<unsigned char>(data[0]) == 0x1F &&
-      static_cast<unsigned char>(data[1]) == 0x8B) {
-    return Gunzip(data, path);
-  }
-  return data;
-}
 
 StatusOr<std::vector<BpeModel::Merge>> ParseMerges(const std::string& content, const std::string& path) {
   if (content.empty()) {
@@ -137,13 +86,13 @@ std::vector<std::string> ClipVocabTokens(const std::vector<BpeModel::Merge>& mer
 }
 
 StatusOr<BpeModel> LoadClipVocab(const std::string& path) {
-  FLYP_ASSIGN_OR_RETURN(std::string content, ReadMaybeGzipFile(path));
+  FLYP_ASSIGN_OR_RETURN(std::string content, ReadMaybeGzipFile(path, kMaxVocabFileBytes));
   FLYP_ASSIGN_OR_RETURN(auto merges, ParseMerges(content, path));
   return BpeModel::Build(ClipVocabTokens(merges), merges, path, path);
 }
 
 StatusOr<BpeModel> LoadHfVocab(const std::string& vocab_json_path, const std::string& merges_path) {
-  FLYP_ASSIGN_OR_RETURN(std::string json_text, ReadMaybeGzipFile(vocab_json_path));
+  FLYP_ASSIGN_OR_RETURN(std::string json_text, ReadMaybeGzipFile(vocab_json_path, kMaxVocabFileBytes));
   auto parsed = ParseJson(json_text);
   if (!parsed.ok()) return parsed.status().WithContext(vocab_json_path);
   const Json& json = *parsed;
@@ -170,7 +119,7 @@ StatusOr<BpeModel> LoadHfVocab(const std::string& vocab_json_path, const std::st
     }
     tokens[i] = token;
   }
-  FLYP_ASSIGN_OR_RETURN(std::string merges_text, ReadMaybeGzipFile(merges_path));
+  FLYP_ASSIGN_OR_RETURN(std::string merges_text, ReadMaybeGzipFile(merges_path, kMaxVocabFileBytes));
   FLYP_ASSIGN_OR_RETURN(auto merges, ParseMerges(merges_text, merges_path));
   return BpeModel::Build(std::move(tokens), merges, vocab_json_path, merges_path);
 }

@@ -17,6 +17,7 @@
 
 #include <string>
 
+#include "common/file_util.h"
 #include "common/status.h"
 #include "worker/text/bpe_model.h"
 
@@ -24,9 +25,11 @@ namespace flyp::text {
 
 inline constexpr int kMaxClipMerges = 49152 - 256 - 2;  // 48,894
 
-// Reads a whole file, gunzipping it when it is gzip data. NotFound when it
-// cannot be opened, DataLoss when the gzip stream is corrupt.
-StatusOr<std::string> ReadMaybeGzipFile(const std::string& path);
+// The largest vocabulary file read (after gunzip): CLIP's merges are 1.6 MB,
+// a HuggingFace vocab.json about 2 MB. Files are read with
+// ReadMaybeGzipFile (common/file_util.h): plain or gzip, NOT_FOUND when
+// missing, DATA_LOSS when the gzip stream is corrupt.
+inline constexpr size_t kMaxVocabFileBytes = 64 * kMiB;
 
 // Parses the merges of a CLIP/HF merges file's content. Skips the header
 // (line 1, which must contain "#version"), stops at kMaxClipMerges or at trailing empty

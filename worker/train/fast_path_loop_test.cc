@@ -72,7 +72,7 @@ v1::JobSpec Spec(int accum, bool mask_same_class) {
   v1::JobSpec spec;
   spec.mutable_optim()->set_accum_steps(accum);
   spec.mutable_method()->set_mask_same_class(mask_same_class);
-  spec.mutable_resources()->set_precision("float32");
+  spec.mutable_resources()->set_precision(v1::PRECISION_FLOAT32);
   spec.mutable_schedule()->set_seed(5);
   return spec;
 }
@@ -206,7 +206,7 @@ TEST(FastPathLoopTest, FiveStepsWithTheFastPathsEndWhereThePlainStepsEnd) {
 // without CUDA.
 TEST(FastPathLoopTest, CudaBf16AutocastStaysCloseToFloat32) {
   if (!CudaAvailable() || World().world_size() > 1) GTEST_SKIP() << "needs CUDA (single process)";
-  auto grads_on_cuda = [](const std::string& precision, double* loss_value) {
+  auto grads_on_cuda = [](v1::Precision precision, double* loss_value) {
     auto m = MakeModel(false);
     m->to(torch::kCUDA);
     v1::JobSpec spec = Spec(1, false);
@@ -226,8 +226,8 @@ TEST(FastPathLoopTest, CudaBf16AutocastStaysCloseToFloat32) {
     return torch::cat(out);
   };
   double l32 = 0, l16 = 0;
-  const auto g32 = grads_on_cuda("float32", &l32);
-  const auto g16 = grads_on_cuda("bfloat16", &l16);
+  const auto g32 = grads_on_cuda(v1::PRECISION_FLOAT32, &l32);
+  const auto g16 = grads_on_cuda(v1::PRECISION_BFLOAT16, &l16);
   EXPECT_NEAR(l16, l32, 0.02 * std::abs(l32));
   const double cosine =
       (g32 * g16).sum().item<double>() / (g32.norm().item<double>() * g16.norm().item<double>());

@@ -67,7 +67,7 @@ void ClampLogitScale(model::ClipModel& model) {
 namespace {
 
 bool Bf16Autocast(const v1::JobSpec& spec, torch::Device device) {
-  return device.is_cuda() && spec.resources().precision() == "bfloat16";
+  return device.is_cuda() && spec.resources().precision() == v1::PRECISION_BFLOAT16;
 }
 
 // Micro-batches per step: optim.accum_steps, but never more than the rank's

@@ -1,39 +1,13 @@
 #include "worker/train/train_state.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
+#include "common/file_util.h"
 #include "common/json.h"
 
 namespace flyp::train {
 namespace fs = std::filesystem;
-
-Status WriteFileAtomic(const std::string& path, const std::string& contents) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) return InternalError("cannot create " + tmp + ": " + std::strerror(errno));
-  size_t done = 0;
-  while (done < contents.size()) {
-    ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
-    if (n < 0) {
-      ::close(fd);
-      return InternalError("cannot write " + tmp + ": " + std::strerror(errno));
-    }
-    done += static_cast<size_t>(n);
-  }
-  ::fsync(fd);
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return InternalError("cannot rename " + tmp + " to " + path + ": " + std::strerror(errno));
-  }
-  return Status::Ok();
-}
 
 namespace {
 
@@ -105,17 +79,19 @@ StatusOr<std::optional<TrainPosition>> LoadLatestTrainCheckpoint(const std::stri
                                                                  const optim::NamedTensors& params,
                                                                  torch::optim::Optimizer& optimizer) {
   fs::path root = fs::path(dir) / "checkpoints";
-  std::ifstream latest(root / "latest");
-  if (!latest) return std::optional<TrainPosition>();
-  std::string name;
-  std::getline(latest, name);
+  StatusOr<std::string> latest = ReadFileToString((root / "latest").string(), kMaxConfigFileBytes);
+  if (!latest.ok() && latest.status().code() == StatusCode::kNotFound) return std::optional<TrainPosition>();
+  if (!latest.ok()) return DataLossError("checkpoint: " + latest.status().message());
+  const std::string name = latest->substr(0, latest->find('\n'));
   if (name.rfind(stage + "-step-", 0) != 0) return std::optional<TrainPosition>();
   fs::path folder = root / name;
-  std::ifstream meta_in(folder / "position.json");
-  if (!meta_in) return DataLossError("checkpoint " + folder.string() + " has no position.json");
-  std::stringstream ss;
-  ss << meta_in.rdbuf();
-  auto meta = ParseJson(ss.str());
+  StatusOr<std::string> meta_text =
+      ReadFileToString((folder / "position.json").string(), kMaxConfigFileBytes);
+  if (!meta_text.ok()) {
+    return DataLossError("checkpoint " + folder.string() +
+                         " has no readable position.json: " + meta_text.status().message());
+  }
+  auto meta = ParseJson(*meta_text);
   if (!meta.ok())
     return DataLossError("checkpoint " + (folder / "position.json").string() + ": " +
                          meta.status().message());

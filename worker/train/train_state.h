@@ -10,8 +10,9 @@
 //   <stage>-step-<N>/position.json  {"stage", "step", "epoch", "batch", "names": [...]}
 //   latest                          the name of the newest complete folder
 // A checkpoint is written into a temporary folder and renamed into place,
-// then `latest` is replaced by write-then-rename, so a crash at any point
-// leaves the previous checkpoint intact. Older folders are pruned (keep 2).
+// then `latest` is replaced atomically (WriteFileAtomic, common/file_util.h),
+// so a crash at any point leaves the previous checkpoint intact. Older
+// folders are pruned (keep 2).
 #pragma once
 
 #include <torch/torch.h>
@@ -45,8 +46,5 @@ StatusOr<std::optional<TrainPosition>> LoadLatestTrainCheckpoint(const std::stri
                                                                  const std::string& stage,
                                                                  const optim::NamedTensors& params,
                                                                  torch::optim::Optimizer& optimizer);
-
-// Writes `contents` to `path` atomically (temporary file, fsync, rename).
-Status WriteFileAtomic(const std::string& path, const std::string& contents);
 
 }  // namespace flyp::train
