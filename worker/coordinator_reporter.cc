@@ -108,6 +108,18 @@ void CoordinatorReporter::OnState(const report::StateEvent& e) {
   req.set_attempt(impl_->attempt);
   req.set_phase(phase);
   req.set_message(e.message);
+  if (e.phase == report::Phase::kStarted) {
+    std::string ranks;
+    for (int r : ranks_without_metrics_) {
+      req.add_ranks_without_metrics(r);
+      ranks += (ranks.empty() ? "" : ", ") + std::to_string(r);
+    }
+    // Also in the job's history (flypctl describe), not just in a counter.
+    if (!ranks.empty()) {
+      req.set_message(req.message() + (req.message().empty() ? "" : "; ") + "no /metrics on rank(s) " +
+                      ranks + " (port taken; see the job log)");
+    }
+  }
   grpc::ClientContext ctx;
   impl_->Prepare(&ctx);
   v1::ReportAck ack;

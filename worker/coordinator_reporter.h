@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "worker/report/progress.h"
 
@@ -28,6 +29,10 @@ class CoordinatorReporter : public report::ProgressSink {
   void OnEval(const report::EvalEvent& e) override;
   void OnState(const report::StateEvent& e) override;
 
+  // Sent with the STARTED report (the coordinator counts them). Call before
+  // the first event.
+  void set_ranks_without_metrics(std::vector<int> ranks) { ranks_without_metrics_ = std::move(ranks); }
+
   // Reports a failure (FAILED phase) with whether it is permanent.
   void ReportFailure(const std::string& message, bool permanent);
 
@@ -38,6 +43,7 @@ class CoordinatorReporter : public report::ProgressSink {
   std::unique_ptr<Impl> impl_;
   std::mutex mu_;
   std::atomic<bool> stop_{false};
+  std::vector<int> ranks_without_metrics_;
 };
 
 }  // namespace flyp::worker

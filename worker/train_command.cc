@@ -48,6 +48,18 @@ int ThreadsFor(const v1::JobSpec& spec, int local_world) {
   return std::max(1, cores / std::max(1, local_world));
 }
 
+// Every rank learns which ranks asked for /metrics but could not serve it
+// (one all-gather of a flag); rank 0 reports them to the coordinator.
+std::vector<int> RanksWithoutMetrics(dist::Communicator& comm, const WorkerMetrics* metrics) {
+  const int64_t mine = !metrics ? -1 : metrics->serving() ? 1 : 0;  // off, failed, serving
+  std::vector<int64_t> all = comm.AllGatherSizes(mine);
+  std::vector<int> failed;
+  for (size_t r = 0; r < all.size(); ++r) {
+    if (all[r] == 0) failed.push_back(static_cast<int>(r));
+  }
+  return failed;
+}
+
 int LocalWorldSize() {
   const char* v = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");  // set by OpenMPI's mpirun
   return v ? std::max(1, std::atoi(v)) : 1;
@@ -131,15 +143,12 @@ int RunTrainCommand(const Args& args) {
                                                 : spec.output().dir();
   options.resume = flags.resume;
 
-  // Every rank serves /metrics when FLYP_METRICS_PORT is set (base + local rank).
-  auto metrics_or = WorkerMetrics::FromEnv(job_id, comm->rank(), comm->local_rank());
-  if (!metrics_or.ok()) {
-    std::cerr << "flyp-worker: metrics: " << metrics_or.status().message() << "\n";
-    return kExitFailure;
-  }
-  std::unique_ptr<WorkerMetrics> metrics = std::move(metrics_or).value();
+  // Every rank serves /metrics when FLYP_METRICS_PORT is set (base + local
+  // rank); a rank whose port cannot be bound trains without it (warned).
+  std::unique_ptr<WorkerMetrics> metrics = WorkerMetrics::FromEnv(job_id, comm->rank(), comm->local_rank());
+  const std::vector<int> ranks_without_metrics = RanksWithoutMetrics(*comm, metrics.get());
   if (metrics) {
-    FLYP_LOG(INFO) << "serving /metrics on port " << metrics->port();
+    if (metrics->serving()) FLYP_LOG(INFO) << "serving /metrics on port " << metrics->port();
     options.callbacks.on_step = [&](const train::StepInfo& s) {
       StepTimes t;
       t.data = s.data_seconds;
@@ -172,6 +181,7 @@ int RunTrainCommand(const Args& args) {
       reporter = std::make_unique<CoordinatorReporter>(EnvString(env::kCoordinator), job_id,
                                                        static_cast<int>(EnvInt(env::kAttempt)),
                                                        EnvString(env::kWorkerToken));
+      reporter->set_ranks_without_metrics(ranks_without_metrics);
       sinks.Add(reporter.get());
     }
     options.callbacks.on_progress = [&](const train::StepInfo& s) {

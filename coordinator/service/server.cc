@@ -91,7 +91,7 @@ StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const Coor
   mo.metrics = s->metrics_.get();
   s->manager_ = std::make_unique<JobManager>(mo, s->store_.get(), s->launcher_.get(), &s->clock_);
   s->job_service_ = std::make_unique<JobServiceImpl>(s->manager_.get(), &s->auth_, config.data_roots);
-  s->worker_service_ = std::make_unique<WorkerServiceImpl>(s->manager_.get());
+  s->worker_service_ = std::make_unique<WorkerServiceImpl>(s->manager_.get(), s->metrics_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

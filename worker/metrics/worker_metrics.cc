@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "common/env.h"
+#include "common/logging.h"
 
 namespace flyp::worker {
 
@@ -96,16 +97,19 @@ WorkerMetrics::WorkerMetrics(const std::string& job, int rank)
 
 WorkerMetrics::~WorkerMetrics() = default;
 
-StatusOr<std::unique_ptr<WorkerMetrics>> WorkerMetrics::FromEnv(const std::string& job, int rank,
-                                                                int local_rank) {
+std::unique_ptr<WorkerMetrics> WorkerMetrics::FromEnv(const std::string& job, int rank, int local_rank) {
+  const std::string raw = EnvString(env::kMetricsPort);
   const int64_t base = EnvInt(env::kMetricsPort);
-  if (base <= 0) return std::unique_ptr<WorkerMetrics>();
-  if (base + local_rank > 65535) {
-    return InvalidArgumentError(std::string(env::kMetricsPort.name) + "=" + std::to_string(base) +
-                                " + local rank " + std::to_string(local_rank) + " exceeds 65535");
-  }
+  if (base == 0 && raw == "0") return nullptr;
   auto m = std::make_unique<WorkerMetrics>(job, rank);
-  FLYP_RETURN_IF_ERROR(m->Serve("0.0.0.0:" + std::to_string(base + local_rank)));
+  const std::string what = std::string("no /metrics for rank ") + std::to_string(rank) + ": ";
+  if (base <= 0 || base + local_rank > 65535) {
+    FLYP_LOG(WARNING) << what << env::kMetricsPort.name << "='" << raw << "' + local rank " << local_rank
+                      << " is not a port 1..65535";
+    return m;
+  }
+  Status s = m->Serve("0.0.0.0:" + std::to_string(base + local_rank));
+  if (!s.ok()) FLYP_LOG(WARNING) << what << s.message() << "; training goes on without it";
   return m;
 }
 

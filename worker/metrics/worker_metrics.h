@@ -12,9 +12,13 @@
 // only update atomics (eval splits other than id_val, id_test, ood are added
 // on first use, at most kMaxExtraSplits; later ones are folded into "other").
 //
+// Ports: rank r serves 0.0.0.0:(FLYP_METRICS_PORT + local rank of r), so
+// several ranks on one host never collide (a Kubernetes pod runs one rank:
+// every pod serves the base port).
+//
 // Usage (the training loop):
 //   auto metrics = WorkerMetrics::FromEnv(job_id, rank, local_rank);   // null when FLYP_METRICS_PORT=0
-//   if (metrics.ok() && *metrics) (*metrics)->OnStep(times, loss, lr, scale, batch);
+//   if (metrics) metrics->OnStep(times, loss, lr, scale, batch);
 //
 // Thread safety: all methods may be called from any thread.
 #pragma once
@@ -55,12 +59,16 @@ class WorkerMetrics {
   ~WorkerMetrics();
 
   // Reads FLYP_METRICS_PORT: 0 (default) returns nullptr (metrics off);
-  // otherwise serves on 0.0.0.0:(port + local_rank). UNAVAILABLE when that
-  // port cannot be bound.
-  static StatusOr<std::unique_ptr<WorkerMetrics>> FromEnv(const std::string& job, int rank, int local_rank);
+  // otherwise metrics served on 0.0.0.0:(port + local_rank). Metrics never
+  // fail a job: when that port cannot be bound (or the variable is not a
+  // port) a warning naming the port and the reason is logged and the
+  // metrics are returned unserved (serving() false).
+  static std::unique_ptr<WorkerMetrics> FromEnv(const std::string& job, int rank, int local_rank);
 
-  // Serves /metrics on `address` ("host:port", port 0 picks one).
+  // Serves /metrics on `address` ("host:port", port 0 picks one);
+  // MetricsServer::Start's errors.
   Status Serve(const std::string& address);
+  bool serving() const { return server_ != nullptr; }
   int port() const { return server_ ? server_->port() : 0; }
 
   // One finished optimizer step: `samples` = this rank's batch size.

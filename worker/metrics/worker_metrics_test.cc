@@ -97,24 +97,47 @@ TEST(WorkerMetrics, CardinalityIsBoundedWhateverTheSteps) {
 
 TEST(WorkerMetrics, FromEnvIsOffByDefaultAndServesOnBasePlusLocalRank) {
   unsetenv("FLYP_METRICS_PORT");
-  auto off = WorkerMetrics::FromEnv("j", 0, 0);
-  ASSERT_TRUE(off.ok()) << off.status();
-  EXPECT_EQ(*off, nullptr);
+  EXPECT_EQ(WorkerMetrics::FromEnv("j", 0, 0), nullptr);
+  setenv("FLYP_METRICS_PORT", "0", 1);
+  EXPECT_EQ(WorkerMetrics::FromEnv("j", 0, 0), nullptr);
 
   const int base = testing::FreePort();
   setenv("FLYP_METRICS_PORT", std::to_string(base - 1).c_str(), 1);
   auto on = WorkerMetrics::FromEnv("j", 3, 1);
-  ASSERT_TRUE(on.ok()) << on.status();
-  ASSERT_NE(*on, nullptr);
-  EXPECT_EQ((*on)->port(), base);
-  (*on)->OnStep({}, 0.5, 0.1, 10, 4);
+  ASSERT_NE(on, nullptr);
+  ASSERT_TRUE(on->serving());
+  EXPECT_EQ(on->port(), base);
+  on->OnStep({}, 0.5, 0.1, 10, 4);
   auto reply = testing::HttpGet(base, "/metrics");
   ASSERT_TRUE(reply.ok()) << reply.status();
   EXPECT_NE(reply->body.find("flyp_train_samples_total{job=\"j\",rank=\"3\"} 4"), std::string::npos)
       << reply->body;
-  // The same port again cannot be bound: a Status, not a crash.
-  auto clash = WorkerMetrics::FromEnv("j", 4, 1);
-  EXPECT_EQ(clash.status().code(), StatusCode::kUnavailable);
+  unsetenv("FLYP_METRICS_PORT");
+}
+
+// A port that cannot be served never fails the job: the metrics exist (the
+// trainer keeps updating them), unserved.
+TEST(WorkerMetrics, FromEnvKeepsUnservedMetricsWhenThePortIsTakenOrInvalid) {
+  const int base = testing::FreePort();
+  setenv("FLYP_METRICS_PORT", std::to_string(base).c_str(), 1);
+  auto first = WorkerMetrics::FromEnv("j", 0, 0);
+  ASSERT_NE(first, nullptr);
+  ASSERT_TRUE(first->serving());
+  auto clash = WorkerMetrics::FromEnv("j", 1, 0);  // the same port again
+  ASSERT_NE(clash, nullptr);
+  EXPECT_FALSE(clash->serving());
+  EXPECT_EQ(clash->port(), 0);
+  clash->OnStep({}, 0.5, 0.1, 10, 4);
+  for (const char* bad : {"abc", "-3", "70000"}) {
+    setenv("FLYP_METRICS_PORT", bad, 1);
+    auto m = WorkerMetrics::FromEnv("j", 0, 0);
+    ASSERT_NE(m, nullptr) << bad;
+    EXPECT_FALSE(m->serving()) << bad;
+  }
+  setenv("FLYP_METRICS_PORT", "65535", 1);
+  auto past_the_end = WorkerMetrics::FromEnv("j", 1, 1);  // 65535 + local rank 1
+  ASSERT_NE(past_the_end, nullptr);
+  EXPECT_FALSE(past_the_end->serving());
   unsetenv("FLYP_METRICS_PORT");
 }
 
