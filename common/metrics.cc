@@ -25,15 +25,15 @@ constexpr size_t kMaxRequestHead = 8192;  // request line + headers; a scrape se
 Status ParseHostPort(const std::string& address, std::string* host, int* port) {
   size_t colon = address.rfind(':');
   if (colon == std::string::npos) {
-    return InvalidArgumentError("metrics address '" + address + "': expected host:port");
+    return InvalidArgumentError("address '" + address + "': expected host:port");
   }
   const std::string p = address.substr(colon + 1);
   *host = address.substr(0, colon);
   if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) {
-    return InvalidArgumentError("metrics address '" + address + "': port must be a number 0..65535");
+    return InvalidArgumentError("address '" + address + "': port must be a number 0..65535");
   }
   *port = std::stoi(p);
-  if (*port > 65535) return InvalidArgumentError("metrics address '" + address + "': port must be 0..65535");
+  if (*port > 65535) return InvalidArgumentError("address '" + address + "': port must be 0..65535");
   return Status::Ok();
 }
 

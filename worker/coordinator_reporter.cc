@@ -4,7 +4,10 @@
 
 #include <chrono>
 
+#include "common/env.h"
+#include "common/grpc_client.h"
 #include "common/logging.h"
+#include "common/tls.h"
 #include "flyp/v1/service.grpc.pb.h"
 
 namespace flyp::worker {
@@ -39,13 +42,51 @@ struct CoordinatorReporter::Impl {
   }
 };
 
-CoordinatorReporter::CoordinatorReporter(const std::string& address, std::string job_id, int attempt,
-                                         std::string token)
-    : impl_(std::make_unique<Impl>()) {
-  impl_->stub = v1::WorkerService::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
-  impl_->job_id = std::move(job_id);
-  impl_->attempt = attempt;
-  impl_->token = std::move(token);
+CoordinatorEndpoint CoordinatorEndpoint::FromEnv() {
+  CoordinatorEndpoint e;
+  e.address = EnvString(env::kCoordinator);
+  e.ca_file = EnvString(env::kCoordinatorCa);
+  e.server_name = EnvString(env::kCoordinatorName);
+  e.token = EnvString(env::kWorkerToken);
+  return e;
+}
+
+CoordinatorReporter::CoordinatorReporter() : impl_(std::make_unique<Impl>()) {}
+
+StatusOr<std::unique_ptr<CoordinatorReporter>> CoordinatorReporter::Connect(
+    const CoordinatorEndpoint& endpoint, std::string job_id, int attempt,
+    std::chrono::milliseconds verify_timeout) {
+  std::string ca_pem;
+  if (!endpoint.ca_file.empty()) {
+    auto ca = ReadPemCertificates(env::kCoordinatorCa.name, endpoint.ca_file);
+    if (!ca.ok()) {
+      return FailedPreconditionError("cannot verify the coordinator at " + endpoint.address + ": " +
+                                     ca.status().message());
+    }
+    ca_pem = *std::move(ca);
+  }
+  std::shared_ptr<grpc::Channel> channel = MakeClientChannel(endpoint.address, ca_pem, endpoint.server_name);
+  if (!ca_pem.empty()) {
+    int serving = -1;
+    grpc::Status s = CheckHealth(channel, "", verify_timeout, &serving);
+    if (IsTlsHandshakeFailure(s)) {
+      return FailedPreconditionError(
+          "cannot verify the coordinator at " + endpoint.address + " with the CA in " +
+          env::kCoordinatorCa.name + "='" + endpoint.ca_file + "'" +
+          (endpoint.server_name.empty() ? "" : " for the name '" + endpoint.server_name + "'") + ": " +
+          s.error_message());
+    }
+    if (!s.ok()) {
+      FLYP_LOG(WARNING) << "coordinator at " << endpoint.address << " not reachable yet ("
+                        << s.error_message() << "); training goes on and reports are retried";
+    }
+  }
+  std::unique_ptr<CoordinatorReporter> r(new CoordinatorReporter());
+  r->impl_->stub = v1::WorkerService::NewStub(channel);
+  r->impl_->job_id = std::move(job_id);
+  r->impl_->attempt = attempt;
+  r->impl_->token = endpoint.token;
+  return r;
 }
 
 CoordinatorReporter::~CoordinatorReporter() = default;

@@ -1,7 +1,8 @@
 // A ProgressSink that reports rank 0's progress and lifecycle to the
 // coordinator over gRPC (flyp.v1.WorkerService), when the launcher set
-// FLYP_COORDINATOR. Calls are synchronous with a short deadline; a failed
-// call is logged and training goes on (the coordinator also watches the
+// FLYP_COORDINATOR. With FLYP_COORDINATOR_CA the channel is TLS trusting
+// only that CA. Calls are synchronous with a short deadline; a failed call
+// is logged and training goes on (the coordinator also watches the
 // process). The coordinator's answer may ask the world to stop
 // (stop_requested()), e.g. after a cancel.
 //
@@ -9,20 +10,37 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "common/status.h"
 #include "worker/report/progress.h"
 
 namespace flyp::worker {
 
+// Where and how rank 0 reaches the coordinator (set by the launcher).
+struct CoordinatorEndpoint {
+  std::string address;      // FLYP_COORDINATOR, "host:port"
+  std::string ca_file;      // FLYP_COORDINATOR_CA; empty: plaintext
+  std::string server_name;  // FLYP_COORDINATOR_SERVER_NAME; empty: the host of address
+  std::string token;        // FLYP_WORKER_TOKEN, sent as "authorization: Bearer <token>"
+  static CoordinatorEndpoint FromEnv();
+};
+
 class CoordinatorReporter : public report::ProgressSink {
  public:
-  // address "host:port"; token sent as "authorization: Bearer <token>" when
-  // non-empty.
-  CoordinatorReporter(const std::string& address, std::string job_id, int attempt, std::string token);
+  // Connects to the coordinator. With a CA file, first checks that the
+  // coordinator's certificate verifies, with one health check (at most
+  // `verify_timeout`): FAILED_PRECONDITION naming the address and the CA
+  // file when the file is not a readable PEM CA bundle or the TLS handshake
+  // or name check fails (retrying cannot help). A coordinator that cannot be
+  // reached at all is not an error: it may be restarting (logged).
+  static StatusOr<std::unique_ptr<CoordinatorReporter>> Connect(
+      const CoordinatorEndpoint& endpoint, std::string job_id, int attempt,
+      std::chrono::milliseconds verify_timeout = std::chrono::seconds(10));
   ~CoordinatorReporter() override;
 
   void OnProgress(const report::ProgressEvent& e) override;
@@ -39,6 +57,7 @@ class CoordinatorReporter : public report::ProgressSink {
   bool stop_requested() const { return stop_.load(); }
 
  private:
+  CoordinatorReporter();
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::mutex mu_;

@@ -178,9 +178,15 @@ int RunTrainCommand(const Args& args) {
     else
       FLYP_LOG(WARNING) << events.status();
     if (EnvIsSet(env::kCoordinator)) {
-      reporter = std::make_unique<CoordinatorReporter>(EnvString(env::kCoordinator), job_id,
-                                                       static_cast<int>(EnvInt(env::kAttempt)),
-                                                       EnvString(env::kWorkerToken));
+      auto connected = CoordinatorReporter::Connect(CoordinatorEndpoint::FromEnv(), job_id,
+                                                    static_cast<int>(EnvInt(env::kAttempt)));
+      if (!connected.ok()) {
+        // Nothing could be reported: the exit code alone tells the launcher
+        // that a retry cannot help.
+        std::cerr << "flyp-worker: " << connected.status().message() << "\n";
+        return kExitUntrustedCoordinator;
+      }
+      reporter = std::move(connected).value();
       reporter->set_ranks_without_metrics(ranks_without_metrics);
       sinks.Add(reporter.get());
     }

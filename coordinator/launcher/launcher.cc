@@ -14,8 +14,8 @@ std::string WorldExit::ToString() const {
 ExitClass ClassifyExit(const WorldExit& exit, bool reported_permanent) {
   if (exit.signal == 0 && exit.exit_code == 0) return ExitClass::kSucceeded;
   if (reported_permanent) return ExitClass::kPermanent;
-  if (exit.signal == 0 &&
-      (exit.exit_code == kWorkerExitInvalidSpec || exit.exit_code == kWorkerExitBadData)) {
+  if (exit.signal == 0 && (exit.exit_code == kWorkerExitInvalidSpec || exit.exit_code == kWorkerExitBadData ||
+                           exit.exit_code == kWorkerExitUntrustedCoordinator)) {
     return ExitClass::kPermanent;
   }
   return ExitClass::kRetryable;

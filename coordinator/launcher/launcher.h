@@ -56,12 +56,14 @@ class Launcher {
 // What the coordinator does after a world ended without being cancelled.
 enum class ExitClass { kSucceeded, kPermanent, kRetryable };
 
-// Worker exit codes (flyp-worker): 0 success, 3 invalid spec, 4 bad data.
+// Worker exit codes (flyp-worker, worker/exit_codes.h): 0 success, 3 invalid
+// spec, 4 bad data, 5 rank 0 cannot verify the coordinator's certificate.
 constexpr int kWorkerExitInvalidSpec = 3;
 constexpr int kWorkerExitBadData = 4;
+constexpr int kWorkerExitUntrustedCoordinator = 5;
 
-// 0 succeeded; 3 and 4 (or a worker that reported a permanent failure) are
-// permanent; anything else (other codes, signals) may succeed on a retry.
+// 0 succeeded; 3, 4 and 5 (or a worker that reported a permanent failure)
+// are permanent; anything else (other codes, signals) may succeed on a retry.
 ExitClass ClassifyExit(const WorldExit& exit, bool reported_permanent);
 
 // Delay before restart number `restart` (1-based): base * 2^(restart-1), at most max.
