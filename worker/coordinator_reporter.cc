@@ -91,7 +91,7 @@ StatusOr<std::unique_ptr<CoordinatorReporter>> CoordinatorReporter::Connect(
 
 CoordinatorReporter::~CoordinatorReporter() = default;
 
-void CoordinatorReporter::OnProgress(const report::ProgressEvent& e) {
+void CoordinatorReporter::OnStep(const report::StepProgress& e) {
   std::lock_guard<std::mutex> lock(mu_);
   v1::ReportProgressRequest req;
   req.set_job_id(impl_->job_id);
@@ -127,7 +127,7 @@ void CoordinatorReporter::OnEval(const report::EvalEvent& e) {
   if (ack.stop()) stop_ = true;
 }
 
-void CoordinatorReporter::OnState(const report::StateEvent& e) {
+void CoordinatorReporter::OnPhase(const report::PhaseEvent& e) {
   v1::WorkerPhase phase = v1::WORKER_PHASE_UNSPECIFIED;
   switch (e.phase) {
     case report::Phase::kStarted:
@@ -149,6 +149,7 @@ void CoordinatorReporter::OnState(const report::StateEvent& e) {
   req.set_attempt(impl_->attempt);
   req.set_phase(phase);
   req.set_message(e.message);
+  req.set_permanent(e.phase == report::Phase::kFailed && e.permanent);
   if (e.phase == report::Phase::kStarted) {
     std::string ranks;
     for (int r : ranks_without_metrics_) {
@@ -164,22 +165,9 @@ void CoordinatorReporter::OnState(const report::StateEvent& e) {
   grpc::ClientContext ctx;
   impl_->Prepare(&ctx);
   v1::ReportAck ack;
-  impl_->Check(impl_->stub->ReportState(&ctx, req, &ack), "state");
+  impl_->Check(impl_->stub->ReportState(&ctx, req, &ack),
+               e.phase == report::Phase::kFailed ? "failure" : "state");
   if (ack.stop()) stop_ = true;
-}
-
-void CoordinatorReporter::ReportFailure(const std::string& message, bool permanent) {
-  std::lock_guard<std::mutex> lock(mu_);
-  v1::ReportStateRequest req;
-  req.set_job_id(impl_->job_id);
-  req.set_attempt(impl_->attempt);
-  req.set_phase(v1::WORKER_PHASE_FAILED);
-  req.set_message(message);
-  req.set_permanent(permanent);
-  grpc::ClientContext ctx;
-  impl_->Prepare(&ctx);
-  v1::ReportAck ack;
-  impl_->Check(impl_->stub->ReportState(&ctx, req, &ack), "failure");
 }
 
 }  // namespace flyp::worker

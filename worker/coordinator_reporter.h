@@ -1,5 +1,7 @@
-// A ProgressSink that reports rank 0's progress and lifecycle to the
-// coordinator over gRPC (flyp.v1.WorkerService), when the launcher set
+// A TrainObserver (added for logged steps) that reports rank 0's progress,
+// evaluations and phases to the coordinator over gRPC
+// (flyp.v1.WorkerService: ReportProgress with a v1::ProgressPoint built from
+// each StepProgress or EvalEvent, ReportState for each phase), when the launcher set
 // FLYP_COORDINATOR. With FLYP_COORDINATOR_CA the channel is TLS trusting
 // only that CA. Calls are synchronous with a short deadline; a failed call
 // is logged and training goes on (the coordinator also watches the
@@ -17,7 +19,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "worker/report/progress.h"
+#include "worker/report/observer.h"
 
 namespace flyp::worker {
 
@@ -30,7 +32,7 @@ struct CoordinatorEndpoint {
   static CoordinatorEndpoint FromEnv();
 };
 
-class CoordinatorReporter : public report::ProgressSink {
+class CoordinatorReporter : public report::TrainObserver {
  public:
   // Connects to the coordinator. With a CA file, first checks that the
   // coordinator's certificate verifies, with one health check (at most
@@ -43,16 +45,14 @@ class CoordinatorReporter : public report::ProgressSink {
       std::chrono::milliseconds verify_timeout = std::chrono::seconds(10));
   ~CoordinatorReporter() override;
 
-  void OnProgress(const report::ProgressEvent& e) override;
+  void OnStep(const report::StepProgress& p) override;
   void OnEval(const report::EvalEvent& e) override;
-  void OnState(const report::StateEvent& e) override;
+  // kFailed carries whether the failure is permanent (no retry).
+  void OnPhase(const report::PhaseEvent& e) override;
 
   // Sent with the STARTED report (the coordinator counts them). Call before
   // the first event.
   void set_ranks_without_metrics(std::vector<int> ranks) { ranks_without_metrics_ = std::move(ranks); }
-
-  // Reports a failure (FAILED phase) with whether it is permanent.
-  void ReportFailure(const std::string& message, bool permanent);
 
   bool stop_requested() const { return stop_.load(); }
 

@@ -118,15 +118,16 @@ Status WorkerMetrics::Serve(const std::string& address) {
   return Status::Ok();
 }
 
-void WorkerMetrics::OnStep(const StepTimes& t, double loss, double learning_rate, double logit_scale,
-                           int64_t samples) {
+void WorkerMetrics::OnStep(const report::StepProgress& p) {
+  const report::StepTimes& t = p.times;
   const double phases[6] = {t.data, t.forward, t.gather, t.backward, t.allreduce, t.optimizer};
   for (size_t i = 0; i < phase_seconds_.size(); ++i) phase_seconds_[i]->Observe(phases[i]);
-  loss_->Set(loss);
-  learning_rate_->Set(learning_rate);
-  logit_scale_->Set(logit_scale);
+  loss_->Set(p.loss);
+  learning_rate_->Set(p.learning_rate);
+  logit_scale_->Set(p.logit_scale);
   steps_->Increment();
-  if (samples > 0) samples_->Increment(static_cast<double>(samples));
+  if (p.samples > 0) samples_->Increment(static_cast<double>(p.samples));
+  if (p.collective_bytes > 0) collective_bytes_->Increment(static_cast<double>(p.collective_bytes));
   device_memory_->Set(static_cast<double>(ResidentSetBytes()));
 }
 
@@ -142,11 +143,7 @@ prometheus::Gauge& WorkerMetrics::SplitGauge(const std::string& split) {
   return *(accuracy_[split] = &accuracy_family_->Add({{"split", split}}));
 }
 
-void WorkerMetrics::OnEval(const std::string& split, double accuracy) { SplitGauge(split).Set(accuracy); }
-
-void WorkerMetrics::AddCollectiveBytes(int64_t bytes) {
-  if (bytes > 0) collective_bytes_->Increment(static_cast<double>(bytes));
-}
+void WorkerMetrics::OnEval(const report::EvalEvent& e) { SplitGauge(e.split).Set(e.accuracy); }
 
 void WorkerMetrics::SetDeviceMemory(int64_t bytes) { device_memory_->Set(static_cast<double>(bytes)); }
 
