@@ -15,11 +15,4 @@ namespace flyp::cli {
 
 int RunHealth(const Args& args);
 
-// grpc.health.v1 messages, hand-encoded (proto3 wire format):
-// HealthCheckRequest{string service = 1} and HealthCheckResponse{ServingStatus status = 1}.
-std::string EncodeHealthCheckRequest(const std::string& service);
-// The status enum value (0 UNKNOWN, 1 SERVING, 2 NOT_SERVING, 3 SERVICE_UNKNOWN);
-// -1 for a malformed message.
-int DecodeHealthCheckResponse(const std::string& bytes);
-
 }  // namespace flyp::cli

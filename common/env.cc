@@ -15,6 +15,12 @@ const EnvVar kTlsCa{"FLYP_TLS_CA", "", "PEM file of the CA flypctl trusts; empty
 const EnvVar kJobId{"FLYP_JOB_ID", "", "id of the job a worker runs (set by the launcher)"};
 const EnvVar kCoordinator{"FLYP_COORDINATOR", "", "coordinator address rank 0 reports to; empty: standalone"};
 const EnvVar kWorkerToken{"FLYP_WORKER_TOKEN", "", "token a worker presents to the coordinator"};
+const EnvVar kCoordinatorCa{"FLYP_COORDINATOR_CA", "",
+                            "PEM file of the CA rank 0 trusts for the coordinator (set by the launcher from "
+                            "worker-tls-ca); empty: plaintext"};
+const EnvVar kCoordinatorName{"FLYP_COORDINATOR_SERVER_NAME", "",
+                              "name rank 0 expects in the coordinator's certificate; empty: the host of "
+                              "FLYP_COORDINATOR"};
 const EnvVar kMetricsPort{"FLYP_METRICS_PORT", "0",
                           "base /metrics port of a worker (rank r serves base + local rank); 0: off"};
 const EnvVar kArtifactDir{"FLYP_ARTIFACT_DIR", "", "where a worker writes checkpoints and reports"};
@@ -33,8 +39,9 @@ const EnvVar kOpenBlasReexec{"FLYP_OPENBLAS_REEXEC", "",
 
 const std::vector<const EnvVar*>& AllEnvVars() {
   static const std::vector<const EnvVar*> all = {
-      &env::kLogLevel,        &env::kServer,      &env::kToken,          &env::kTlsCa,         &env::kJobId,
-      &env::kCoordinator,     &env::kWorkerToken, &env::kMetricsPort,    &env::kArtifactDir,   &env::kAttempt,
+      &env::kLogLevel,        &env::kServer,      &env::kToken,          &env::kTlsCa,
+      &env::kJobId,           &env::kCoordinator, &env::kWorkerToken,    &env::kCoordinatorCa,
+      &env::kCoordinatorName, &env::kMetricsPort, &env::kArtifactDir,    &env::kAttempt,
       &env::kFashionMnistDir, &env::kThreads,     &env::kOpenBlasTuning, &env::kOpenBlasReexec};
   return all;
 }

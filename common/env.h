@@ -26,6 +26,8 @@ extern const EnvVar kTlsCa;            // FLYP_TLS_CA
 extern const EnvVar kJobId;            // FLYP_JOB_ID
 extern const EnvVar kCoordinator;      // FLYP_COORDINATOR
 extern const EnvVar kWorkerToken;      // FLYP_WORKER_TOKEN
+extern const EnvVar kCoordinatorCa;    // FLYP_COORDINATOR_CA
+extern const EnvVar kCoordinatorName;  // FLYP_COORDINATOR_SERVER_NAME
 extern const EnvVar kMetricsPort;      // FLYP_METRICS_PORT
 extern const EnvVar kArtifactDir;      // FLYP_ARTIFACT_DIR
 extern const EnvVar kAttempt;          // FLYP_ATTEMPT

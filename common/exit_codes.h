@@ -9,6 +9,9 @@
 //                           command line, so it is their bug, not the job's)
 //   3   invalid spec        the job spec is invalid (printed with field paths): permanent
 //   4   bad input           missing or corrupt data, checkpoint or vocabulary: permanent
+//   5   untrusted coordinator  FLYP_COORDINATOR_CA is unreadable or does not verify the
+//                           coordinator rank 0 reports to: permanent (a retry meets the
+//                           same certificate)
 //   75  collective timeout  a collective made no progress (the watchdog aborted the
 //                           world; EX_TEMPFAIL from <sysexits.h>): retried
 // Anything else, and death by a signal, is a crash and retried.
@@ -26,11 +29,13 @@ inline constexpr int kWorkerExitFailure = 1;
 inline constexpr int kWorkerExitUsage = 2;
 inline constexpr int kWorkerExitInvalidSpec = 3;
 inline constexpr int kWorkerExitBadInput = 4;
+inline constexpr int kWorkerExitUntrustedCoordinator = 5;
 inline constexpr int kWorkerExitCollectiveTimeout = 75;
 
 // Whether retrying a world that exited (not signalled) with `code` cannot help.
 constexpr bool IsPermanentWorkerExit(int code) {
-  return code == kWorkerExitInvalidSpec || code == kWorkerExitBadInput;
+  return code == kWorkerExitInvalidSpec || code == kWorkerExitBadInput ||
+         code == kWorkerExitUntrustedCoordinator;
 }
 
 }  // namespace flyp

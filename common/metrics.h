@@ -9,8 +9,9 @@
 //
 // MetricsServer serves one registry at http://HOST:PORT/metrics.
 //
-// Thread safety: MetricsServer is immutable after Start(); prometheus-cpp
-// series may be updated from any thread.
+// Thread safety: MetricsServer is immutable after Start() (its one serving
+// thread only reads the registry, which prometheus-cpp locks); series may be
+// updated from any thread.
 #pragma once
 
 #include <prometheus/counter.h>
@@ -21,13 +22,9 @@
 
 #include <memory>
 #include <string>
-#include <vector>
+#include <thread>
 
 #include "common/status.h"
-
-namespace prometheus {
-class Exposer;
-}
 
 namespace flyp {
 
@@ -35,14 +32,28 @@ namespace flyp {
 // INVALID_ARGUMENT naming `address` when the port is not 0..65535.
 Status ParseHostPort(const std::string& address, std::string* host, int* port);
 
+// A minimal HTTP/1.1 server for Prometheus scrapes: GET or HEAD /metrics
+// (any query string) answers 200 with the registry in the text exposition
+// format (version 0.0.4), other paths 404, other methods 405; every answer
+// closes the connection. One thread serves one connection at a time; a
+// client gets 5 s to send its request head (at most 8 KiB) and 5 s per write,
+// so a stuck client delays other scrapes by at most that (Prometheus' default
+// scrape timeout is 10 s).
 class MetricsServer {
  public:
-  // Serves `registry` on `address` ("host:port"; port 0 picks a free port,
-  // see port()). UNAVAILABLE naming the address when it cannot be bound,
-  // INVALID_ARGUMENT when it is malformed.
+  // Serves `registry` on `address` ("host:port"; an empty host or 0.0.0.0
+  // means every IPv4 interface, "[::]" every IPv6 one; port 0 picks a free
+  // port, see port()). Returns once the socket listens. INVALID_ARGUMENT
+  // naming the address when it is malformed or its host does not resolve,
+  // UNAVAILABLE naming it when it cannot be bound (port taken, no
+  // permission), with the system's reason.
   static StatusOr<std::unique_ptr<MetricsServer>> Start(const std::string& address,
                                                         std::shared_ptr<prometheus::Registry> registry);
+  // Stops serving (an answer in progress is finished first) and closes the socket.
   ~MetricsServer();
+
+  MetricsServer(const MetricsServer&) = delete;
+  MetricsServer& operator=(const MetricsServer&) = delete;
 
   int port() const { return port_; }
   // "host:port" with the bound port.
@@ -50,10 +61,15 @@ class MetricsServer {
 
  private:
   MetricsServer() = default;
-  std::unique_ptr<prometheus::Exposer> exposer_;
+  void Serve();
+  void Answer(int fd);
+
   std::shared_ptr<prometheus::Registry> registry_;
+  int listen_fd_ = -1;
+  int wake_fd_ = -1;  // eventfd: the destructor's signal to the serving thread
   int port_ = 0;
   std::string address_;
+  std::thread thread_;
 };
 
 // The registry in the Prometheus text exposition format (what /metrics

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/file_util.h"
+#include "common/metrics.h"
 #include "common/numbers.h"
 
 namespace flyp::coord {
@@ -62,6 +63,10 @@ const std::vector<Option>& Options() {
       {"token-file", "bearer tokens, 'TOKEN NAME' per line (default: no auth)", FLYP_STR(token_file)},
       {"tls-cert", "PEM certificate chain; with --tls-key enables TLS", FLYP_STR(tls_cert)},
       {"tls-key", "PEM private key", FLYP_STR(tls_key)},
+      {"worker-tls-ca", "PEM CA bundle ranks use to verify this coordinator (required with --tls-cert)",
+       FLYP_STR(worker_tls_ca)},
+      {"worker-tls-server-name", "name ranks expect in --tls-cert (default: the advertise-address host)",
+       FLYP_STR(worker_tls_server_name)},
       {"launcher", "local | kubernetes (MPIJob through the Kubernetes API; default local)",
        [](CoordinatorConfig* c, const std::string& v) -> Status {
          FLYP_ASSIGN_OR_RETURN(c->launcher, ParseLauncherKind(v));
@@ -207,6 +212,32 @@ StatusOr<CoordinatorConfig> ParseCoordinatorConfig(const std::vector<std::string
 Status ValidateCoordinatorConfig(const CoordinatorConfig& c) {
   std::string errors;
   if (c.tls_cert.empty() != c.tls_key.empty()) errors += "tls-cert, tls-key: give both or neither\n";
+  if (!c.tls_cert.empty() && c.worker_tls_ca.empty()) {
+    errors +=
+        "worker-tls-ca: required with tls-cert (ranks report to the coordinator over TLS and need the CA "
+        "that signed tls-cert)\n";
+  }
+  if (c.tls_cert.empty() && !c.worker_tls_ca.empty()) {
+    errors += "worker-tls-ca: set without tls-cert (the coordinator serves plaintext)\n";
+  }
+  if (c.worker_tls_ca.empty() && !c.worker_tls_server_name.empty()) {
+    errors += "worker-tls-server-name: needs worker-tls-ca\n";
+  }
+  std::string host;
+  int port = 0;
+  if (Status s = ParseHostPort(c.listen, &host, &port); !s.ok()) {
+    errors += "listen: " + s.message() + "\n";
+  }
+  if (!c.advertise_address.empty()) {
+    if (Status s = ParseHostPort(c.advertise_address, &host, &port); !s.ok() || host.empty() || port == 0) {
+      errors += "advertise-address: '" + c.advertise_address + "' must be host:port with a port 1..65535\n";
+    }
+  }
+  if (!c.metrics_listen.empty() && c.metrics_listen != "off") {
+    if (Status s = ParseHostPort(c.metrics_listen, &host, &port); !s.ok()) {
+      errors += "metrics-listen: " + s.message() + " (or 'off')\n";
+    }
+  }
   if (c.cpu_slots < 0) errors += "cpu-slots: must be >= 0\n";
   if (c.gpus < 0) errors += "gpus: must be >= 0\n";
   if (c.grace_period_s < 0) errors += "grace-period-s: must be >= 0\n";

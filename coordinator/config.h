@@ -32,6 +32,12 @@ struct CoordinatorConfig {
   std::string token_file;  // empty: no authentication (a warning is logged)
   std::string tls_cert;    // PEM; with tls_key enables TLS
   std::string tls_key;
+  // TLS of the workers' reports (rank 0 -> WorkerService): the CA bundle
+  // the ranks trust (FLYP_COORDINATOR_CA; required with tls_cert) and the
+  // name they expect in tls_cert (FLYP_COORDINATOR_SERVER_NAME; empty: the
+  // host of advertise_address).
+  std::string worker_tls_ca;
+  std::string worker_tls_server_name;
   LauncherKind launcher = LauncherKind::kLocal;
   std::string worker_binary;   // empty: flyp-worker next to the coordinator binary
   std::string mpirun;          // empty: the mpirun found at build time
@@ -62,7 +68,9 @@ StatusOr<CoordinatorConfig> ParseCoordinatorConfig(const std::vector<std::string
 Status ApplyConfigYaml(const std::string& yaml, const std::string& origin, CoordinatorConfig* config);
 // One line per flag, for --help.
 std::string CoordinatorConfigHelp();
-// Checks values (TLS pairs, positive sizes, what the launcher needs).
+// Checks values (TLS settings that belong together, address syntax,
+// positive sizes, what the launcher needs). Pure: files and directories are
+// checked when the server starts (CoordinatorServer::Start).
 Status ValidateCoordinatorConfig(const CoordinatorConfig& c);
 
 }  // namespace flyp::coord

@@ -100,6 +100,12 @@ CoordinatorMetrics::CoordinatorMetrics() : registry_(std::make_shared<prometheus
                    .Help("Job worlds relaunched after a failure or a coordinator restart")
                    .Register(r)
                    .Add({});
+  worker_metrics_failures_ =
+      &BuildCounter()
+           .Name("flyp_worker_metrics_endpoint_failures_total")
+           .Help("Worker ranks that started without their /metrics endpoint (port taken)")
+           .Register(r)
+           .Add({});
   auto& slots =
       BuildGauge().Name("flyp_slots").Help("Schedulable units per pool (cpu slots, gpus)").Register(r);
   slots_ = {
@@ -144,6 +150,10 @@ void CoordinatorMetrics::OnSubmitted() {
 void CoordinatorMetrics::ObserveQueueWait(double seconds) { queue_wait_->Observe(std::max(0.0, seconds)); }
 
 void CoordinatorMetrics::OnRestart() { restarts_->Increment(); }
+
+void CoordinatorMetrics::OnWorkerMetricsEndpointFailures(int ranks) {
+  if (ranks > 0) worker_metrics_failures_->Increment(ranks);
+}
 
 void CoordinatorMetrics::SetSlots(bool gpu, int free, int used) {
   slots_[gpu ? 2 : 0]->Set(free);

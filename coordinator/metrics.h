@@ -7,6 +7,9 @@
 //   flyp_job_restarts_total               counter: worlds relaunched (rank failures, coordinator restarts)
 //   flyp_slots{pool,state}                gauge: pool cpu|gpu, state free|used
 //   flyp_rpc_requests_total{method,code}  counter: finished RPCs by full method and status code name
+//   flyp_worker_metrics_endpoint_failures_total
+//                                         counter: ranks that started without their /metrics endpoint
+//                                         (port taken; reported by rank 0 with STARTED)
 //
 // Every series except rpc codes other than OK is created in the
 // constructor; the JobManager calls the On*/Set* methods, the gRPC server
@@ -47,6 +50,8 @@ class CoordinatorMetrics {
   void SetSlots(bool gpu, int free, int used);
   // One finished RPC; `method` is the full name "/pkg.Service/Method".
   void OnRpc(const std::string& method, int grpc_code);
+  // A world started with `ranks` ranks that could not serve /metrics.
+  void OnWorkerMetricsEndpointFailures(int ranks);
 
   // A factory for grpc::ServerBuilder::experimental().SetInterceptorCreators.
   std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> RpcInterceptorFactory();
@@ -60,6 +65,7 @@ class CoordinatorMetrics {
   prometheus::Counter* submitted_;
   prometheus::Histogram* queue_wait_;
   prometheus::Counter* restarts_;
+  prometheus::Counter* worker_metrics_failures_;
   std::array<prometheus::Gauge*, 4> slots_{};  // cpu free, cpu used, gpu free, gpu used
   prometheus::Family<prometheus::Counter>* rpc_family_;
   Mutex rpc_mu_;

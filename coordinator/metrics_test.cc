@@ -36,7 +36,11 @@ TEST(CoordinatorMetrics, TransitionsMoveJobsBetweenStates) {
   m.ObserveQueueWait(-1);  // clock skew: counted as 0
   m.SetSlots(false, 6, 2);
   m.SetSlots(true, 1, 3);
+  EXPECT_EQ(ExpositionValue(m.Render(), "flyp_worker_metrics_endpoint_failures_total"), 0);
+  m.OnWorkerMetricsEndpointFailures(2);
+  m.OnWorkerMetricsEndpointFailures(0);
   const std::string t = m.Render();
+  EXPECT_EQ(ExpositionValue(t, "flyp_worker_metrics_endpoint_failures_total"), 2);
   EXPECT_EQ(ExpositionValue(t, "flyp_jobs{state=\"queued\"}"), 1);
   EXPECT_EQ(ExpositionValue(t, "flyp_jobs{state=\"running\"}"), 0);
   EXPECT_EQ(ExpositionValue(t, "flyp_jobs{state=\"succeeded\"}"), 1);

@@ -8,6 +8,7 @@
 #include "coordinator/auth.h"
 #include "coordinator/config.h"
 #include "coordinator/launcher/launcher.h"
+#include "coordinator/launcher/local_launcher.h"
 #include "coordinator/service/log_lines.h"
 #include "coordinator/spec_paths.h"
 #include "tests/testing/test_env.h"
@@ -111,10 +112,67 @@ TEST(ConfigTest, LauncherKindIsAnEnumWithTheOldNames) {
   }
 }
 
+TEST(ConfigTest, AddressesAndTlsSettingsAreCheckedTogether) {
+  auto message = [](std::vector<std::string> args) {
+    return ParseCoordinatorConfig(args).status().message();
+  };
+  EXPECT_EQ(message({"--metrics-listen", "9464"}),
+            "metrics-listen: address '9464': expected host:port (or 'off')\n");
+  EXPECT_EQ(message({"--metrics-listen", "0.0.0.0:http"}),
+            "metrics-listen: address '0.0.0.0:http': port must be a number 0..65535 (or 'off')\n");
+  EXPECT_TRUE(ParseCoordinatorConfig({"--metrics-listen", "off"}).ok());
+  EXPECT_TRUE(ParseCoordinatorConfig({"--metrics-listen", "[::1]:0"}).ok());
+  EXPECT_EQ(message({"--listen", "localhost"}), "listen: address 'localhost': expected host:port\n");
+  EXPECT_EQ(message({"--advertise-address", "coordinator:0"}),
+            "advertise-address: 'coordinator:0' must be host:port with a port 1..65535\n");
+  EXPECT_EQ(
+      message({"--tls-cert", "c.pem", "--tls-key", "k.pem"}),
+      "worker-tls-ca: required with tls-cert (ranks report to the coordinator over TLS and need the CA that "
+      "signed tls-cert)\n");
+  EXPECT_EQ(message({"--worker-tls-ca", "ca.pem"}),
+            "worker-tls-ca: set without tls-cert (the coordinator serves plaintext)\n");
+  EXPECT_EQ(message({"--worker-tls-server-name", "coordinator"}),
+            "worker-tls-server-name: needs worker-tls-ca\n");
+  auto tls = ParseCoordinatorConfig({"--tls-cert", "c.pem", "--tls-key", "k.pem", "--worker-tls-ca", "ca.pem",
+                                     "--worker-tls-server-name", "coordinator.flyp"});
+  ASSERT_TRUE(tls.ok()) << tls.status();
+  EXPECT_EQ(tls->worker_tls_ca, "ca.pem");
+  EXPECT_EQ(tls->worker_tls_server_name, "coordinator.flyp");
+}
+
+TEST(LocalLauncherTest, ForwardsTheCoordinatorCaOnlyWhenConfigured) {
+  LocalLauncherOptions o;
+  o.mpirun = "/usr/bin/mpirun";
+  o.worker_binary = "/opt/flyp/flyp-worker";
+  LaunchRequest req;
+  req.world_size = 2;
+  req.spec_path = "/a/spec.yaml";
+  auto forwarded = [](const std::vector<std::string>& argv) {
+    std::vector<std::string> names;
+    for (size_t i = 0; i + 1 < argv.size(); ++i) {
+      if (argv[i] == "-x") names.push_back(argv[i + 1]);
+    }
+    return names;
+  };
+  const std::vector<std::string> plain = {"FLYP_JOB_ID", "FLYP_COORDINATOR", "FLYP_WORKER_TOKEN",
+                                          "FLYP_ARTIFACT_DIR", "FLYP_ATTEMPT"};
+  EXPECT_EQ(forwarded(LocalLauncher(o).Argv(req)), plain);
+  o.coordinator_ca = "/etc/flyp/ca.pem";
+  o.coordinator_server_name = "coordinator.test";
+  std::vector<std::string> tls = plain;
+  tls.push_back("FLYP_COORDINATOR_CA");
+  tls.push_back("FLYP_COORDINATOR_SERVER_NAME");
+  const std::vector<std::string> argv = LocalLauncher(o).Argv(req);
+  EXPECT_EQ(forwarded(argv), tls);
+  EXPECT_EQ(std::vector<std::string>(argv.end() - 3, argv.end()),
+            (std::vector<std::string>{"/opt/flyp/flyp-worker", "--spec", "/a/spec.yaml"}));
+}
+
 TEST(ExitPolicyTest, ClassifiesAndBacksOff) {
   EXPECT_EQ(ClassifyExit({0, 0}, false), ExitClass::kSucceeded);
   EXPECT_EQ(ClassifyExit({3, 0}, false), ExitClass::kPermanent);
   EXPECT_EQ(ClassifyExit({4, 0}, false), ExitClass::kPermanent);
+  EXPECT_EQ(ClassifyExit({5, 0}, false), ExitClass::kPermanent);  // rank 0 cannot verify the coordinator
   EXPECT_EQ(ClassifyExit({1, 0}, false), ExitClass::kRetryable);
   EXPECT_EQ(ClassifyExit({1, 0}, true), ExitClass::kPermanent);
   EXPECT_EQ(ClassifyExit({0, 9}, false), ExitClass::kRetryable);

@@ -4,7 +4,10 @@
 
 #include <chrono>
 
+#include "common/env.h"
+#include "common/grpc_client.h"
 #include "common/logging.h"
+#include "common/tls.h"
 #include "flyp/v1/service.grpc.pb.h"
 
 namespace flyp::worker {
@@ -39,18 +42,57 @@ struct CoordinatorReporter::Impl {
   }
 };
 
-CoordinatorReporter::CoordinatorReporter(const std::string& address, std::string job_id, int attempt,
-                                         std::string token)
-    : impl_(std::make_unique<Impl>()) {
-  impl_->stub = v1::WorkerService::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
-  impl_->job_id = std::move(job_id);
-  impl_->attempt = attempt;
-  impl_->token = std::move(token);
+CoordinatorEndpoint CoordinatorEndpoint::FromEnv() {
+  CoordinatorEndpoint e;
+  e.address = EnvString(env::kCoordinator);
+  e.ca_file = EnvString(env::kCoordinatorCa);
+  e.server_name = EnvString(env::kCoordinatorName);
+  e.token = EnvString(env::kWorkerToken);
+  return e;
+}
+
+CoordinatorReporter::CoordinatorReporter() : impl_(std::make_unique<Impl>()) {}
+
+StatusOr<std::unique_ptr<CoordinatorReporter>> CoordinatorReporter::Connect(
+    const CoordinatorEndpoint& endpoint, std::string job_id, int attempt,
+    std::chrono::milliseconds verify_timeout) {
+  std::string ca_pem;
+  if (!endpoint.ca_file.empty()) {
+    auto ca = ReadPemCertificates(env::kCoordinatorCa.name, endpoint.ca_file);
+    if (!ca.ok()) {
+      return FailedPreconditionError("cannot verify the coordinator at " + endpoint.address + ": " +
+                                     ca.status().message());
+    }
+    ca_pem = *std::move(ca);
+  }
+  std::shared_ptr<grpc::Channel> channel = MakeClientChannel(endpoint.address, ca_pem, endpoint.server_name);
+  if (!ca_pem.empty()) {
+    int serving = -1;
+    grpc::Status s = CheckHealth(channel, "", verify_timeout, &serving);
+    if (IsTlsHandshakeFailure(s)) {
+      return FailedPreconditionError(
+          "cannot verify the coordinator at " + endpoint.address + " with the CA in " +
+          env::kCoordinatorCa.name + "='" + endpoint.ca_file + "'" +
+          (endpoint.server_name.empty() ? "" : " for the name '" + endpoint.server_name + "'") + ": " +
+          s.error_message());
+    }
+    if (!s.ok()) {
+      FLYP_LOG(WARNING) << "coordinator at " << endpoint.address << " not reachable yet ("
+                        << s.error_message() << "); training goes on and reports are retried";
+    }
+  }
+  std::unique_ptr<CoordinatorReporter> r(new CoordinatorReporter());
+  MutexLock lock(&r->mu_);  // nobody else has `r` yet; the lock satisfies the analysis
+  r->impl_->stub = v1::WorkerService::NewStub(channel);
+  r->impl_->job_id = std::move(job_id);
+  r->impl_->attempt = attempt;
+  r->impl_->token = endpoint.token;
+  return r;
 }
 
 CoordinatorReporter::~CoordinatorReporter() = default;
 
-void CoordinatorReporter::OnProgress(const report::ProgressEvent& e) {
+void CoordinatorReporter::OnStep(const report::StepProgress& e) {
   MutexLock lock(&mu_);
   v1::ReportProgressRequest req;
   req.set_job_id(impl_->job_id);
@@ -86,7 +128,7 @@ void CoordinatorReporter::OnEval(const report::EvalEvent& e) {
   if (ack.stop()) stop_ = true;
 }
 
-void CoordinatorReporter::OnState(const report::StateEvent& e) {
+void CoordinatorReporter::OnPhase(const report::PhaseEvent& e) {
   v1::WorkerPhase phase = v1::WORKER_PHASE_UNSPECIFIED;
   switch (e.phase) {
     case report::Phase::kStarted:
@@ -108,25 +150,25 @@ void CoordinatorReporter::OnState(const report::StateEvent& e) {
   req.set_attempt(impl_->attempt);
   req.set_phase(phase);
   req.set_message(e.message);
+  req.set_permanent(e.phase == report::Phase::kFailed && e.permanent);
+  if (e.phase == report::Phase::kStarted) {
+    std::string ranks;
+    for (int r : ranks_without_metrics_) {
+      req.add_ranks_without_metrics(r);
+      ranks += (ranks.empty() ? "" : ", ") + std::to_string(r);
+    }
+    // Also in the job's history (flypctl describe), not just in a counter.
+    if (!ranks.empty()) {
+      req.set_message(req.message() + (req.message().empty() ? "" : "; ") + "no /metrics on rank(s) " +
+                      ranks + " (port taken; see the job log)");
+    }
+  }
   grpc::ClientContext ctx;
   impl_->Prepare(&ctx);
   v1::ReportAck ack;
-  impl_->Check(impl_->stub->ReportState(&ctx, req, &ack), "state");
+  impl_->Check(impl_->stub->ReportState(&ctx, req, &ack),
+               e.phase == report::Phase::kFailed ? "failure" : "state");
   if (ack.stop()) stop_ = true;
-}
-
-void CoordinatorReporter::ReportFailure(const std::string& message, bool permanent) {
-  MutexLock lock(&mu_);
-  v1::ReportStateRequest req;
-  req.set_job_id(impl_->job_id);
-  req.set_attempt(impl_->attempt);
-  req.set_phase(v1::WORKER_PHASE_FAILED);
-  req.set_message(message);
-  req.set_permanent(permanent);
-  grpc::ClientContext ctx;
-  impl_->Prepare(&ctx);
-  v1::ReportAck ack;
-  impl_->Check(impl_->stub->ReportState(&ctx, req, &ack), "failure");
 }
 
 }  // namespace flyp::worker

@@ -1,7 +1,10 @@
-// A ProgressSink that reports rank 0's progress and lifecycle to the
-// coordinator over gRPC (flyp.v1.WorkerService), when the launcher set
-// FLYP_COORDINATOR. Calls are synchronous with a short deadline; a failed
-// call is logged and training goes on (the coordinator also watches the
+// A TrainObserver (added for logged steps) that reports rank 0's progress,
+// evaluations and phases to the coordinator over gRPC
+// (flyp.v1.WorkerService: ReportProgress with a v1::ProgressPoint built from
+// each StepProgress or EvalEvent, ReportState for each phase), when the launcher set
+// FLYP_COORDINATOR. With FLYP_COORDINATOR_CA the channel is TLS trusting
+// only that CA. Calls are synchronous with a short deadline; a failed call
+// is logged and training goes on (the coordinator also watches the
 // process). The coordinator's answer may ask the world to stop
 // (stop_requested()), e.g. after a cancel.
 //
@@ -9,37 +12,62 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/mutex.h"
-#include "worker/report/progress.h"
+#include "common/status.h"
+#include "worker/report/observer.h"
 
 namespace flyp::worker {
 
-class CoordinatorReporter : public report::ProgressSink {
+// Where and how rank 0 reaches the coordinator (set by the launcher).
+struct CoordinatorEndpoint {
+  std::string address;      // FLYP_COORDINATOR, "host:port"
+  std::string ca_file;      // FLYP_COORDINATOR_CA; empty: plaintext
+  std::string server_name;  // FLYP_COORDINATOR_SERVER_NAME; empty: the host of address
+  std::string token;        // FLYP_WORKER_TOKEN, sent as "authorization: Bearer <token>"
+  static CoordinatorEndpoint FromEnv();
+};
+
+class CoordinatorReporter : public report::TrainObserver {
  public:
-  // address "host:port"; token sent as "authorization: Bearer <token>" when
-  // non-empty.
-  CoordinatorReporter(const std::string& address, std::string job_id, int attempt, std::string token);
+  // Connects to the coordinator. With a CA file, first checks that the
+  // coordinator's certificate verifies, with one health check (at most
+  // `verify_timeout`): FAILED_PRECONDITION naming the address and the CA
+  // file when the file is not a readable PEM CA bundle or the TLS handshake
+  // or name check fails (retrying cannot help). A coordinator that cannot be
+  // reached at all is not an error: it may be restarting (logged).
+  static StatusOr<std::unique_ptr<CoordinatorReporter>> Connect(
+      const CoordinatorEndpoint& endpoint, std::string job_id, int attempt,
+      std::chrono::milliseconds verify_timeout = std::chrono::seconds(10));
   ~CoordinatorReporter() override;
 
-  void OnProgress(const report::ProgressEvent& e) override;
+  void OnStep(const report::StepProgress& p) override;
   void OnEval(const report::EvalEvent& e) override;
-  void OnState(const report::StateEvent& e) override;
+  // kFailed carries whether the failure is permanent (no retry).
+  void OnPhase(const report::PhaseEvent& e) override;
 
-  // Reports a failure (FAILED phase) with whether it is permanent.
-  void ReportFailure(const std::string& message, bool permanent);
+  // Sent with the STARTED report (the coordinator counts them). Call before
+  // the first event.
+  void set_ranks_without_metrics(std::vector<int> ranks) FLYP_EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    ranks_without_metrics_ = std::move(ranks);
+  }
 
   bool stop_requested() const { return stop_.load(); }
 
  private:
+  CoordinatorReporter();
   struct Impl;
   // One report at a time: mu_ is held across each RPC, so reports reach the
   // coordinator in the order they were made.
   Mutex mu_;
   const std::unique_ptr<Impl> impl_ FLYP_PT_GUARDED_BY(mu_);
   std::atomic<bool> stop_{false};
+  std::vector<int> ranks_without_metrics_ FLYP_GUARDED_BY(mu_);
 };
 
 }  // namespace flyp::worker

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "common/env.h"
@@ -15,6 +16,7 @@
 #include "worker/dist/create_communicator.h"
 #include "worker/metrics/worker_metrics.h"
 #include "worker/openblas.h"
+#include "worker/report/observer.h"
 #include "worker/report/progress.h"
 #include "worker/train/job_runner.h"
 #include "worker/train/train_state.h"
@@ -40,19 +42,8 @@ int Usage(const std::string& problem) {
   return kWorkerExitUsage;
 }
 
-// Threads for LibTorch: the spec's threads_per_rank, else FLYP_THREADS,
-// else the machine's cores shared by the ranks on this host.
-int ThreadsFor(const v1::JobSpec& spec, int local_world) {
-  if (spec.resources().threads_per_rank() > 0) return spec.resources().threads_per_rank();
-  if (EnvInt(env::kThreads) > 0) return static_cast<int>(EnvInt(env::kThreads));
-  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  return std::max(1, cores / std::max(1, local_world));
-}
-
-}  // namespace
-
-int RunTrainCommand(const Args& args) {
-  TrainFlags flags;
+// The flags, or the exit code when the command ends here (usage, --help).
+std::optional<int> ParseFlags(const Args& args, TrainFlags* flags) {
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&](std::string* out) {
@@ -61,29 +52,33 @@ int RunTrainCommand(const Args& args) {
       return true;
     };
     if (a == "--spec") {
-      if (!value(&flags.spec)) return Usage("--spec needs a file");
+      if (!value(&flags->spec)) return Usage("--spec needs a file");
     } else if (a == "--output") {
-      if (!value(&flags.output)) return Usage("--output needs a folder");
+      if (!value(&flags->output)) return Usage("--output needs a folder");
     } else if (a == "--device") {
-      if (!value(&flags.device)) return Usage("--device needs cpu or cuda");
-    } else if (a == "--no-resume")
-      flags.resume = false;
-    else if (a == "-h" || a == "--help") {
+      if (!value(&flags->device)) return Usage("--device needs cpu or cuda");
+    } else if (a == "--no-resume") {
+      flags->resume = false;
+    } else if (a == "-h" || a == "--help") {
       Usage("");
       return kWorkerExitOk;
-    } else
+    } else {
       return Usage("unknown argument '" + a + "'");
+    }
   }
-  if (flags.spec.empty()) return Usage("--spec is required");
+  if (flags->spec.empty()) return Usage("--spec is required");
+  if (!flags->device.empty() && flags->device != "cpu" && flags->device != "cuda") {
+    return Usage("--device must be cpu or cuda");
+  }
+  return std::nullopt;
+}
 
-  LogLevel level;
-  if (ParseLogLevel(EnvString(env::kLogLevel), &level)) SetLogLevel(level);
-
-  v1::JobSpec raw;
+// The normalised spec with --device applied; false after printing every
+// problem.
+bool LoadSpec(const TrainFlags& flags, v1::JobSpec* spec) {
   SpecLoad load = LoadJobSpecFile(flags.spec);
   if (load.ok() && !flags.device.empty()) {
-    if (flags.device != "cpu" && flags.device != "cuda") return Usage("--device must be cpu or cuda");
-    raw = load.spec;
+    v1::JobSpec raw = load.spec;
     raw.mutable_resources()->set_device(flags.device == "cuda" ? v1::DEVICE_CUDA : v1::DEVICE_CPU);
     if (!raw.mutable_resources()->has_precision() || flags.device == "cpu")
       raw.mutable_resources()->clear_precision();
@@ -91,142 +86,168 @@ int RunTrainCommand(const Args& args) {
   }
   if (!load.ok()) {
     std::cerr << load.ErrorText() << flags.spec << ": invalid job spec\n";
-    return kWorkerExitInvalidSpec;
+    return false;
   }
-  const v1::JobSpec& spec = load.spec;
+  *spec = load.spec;
+  return true;
+}
 
+// The MPI world (NCCL on CUDA) with the spec's collective timeout; null
+// with *exit_code set when it cannot run this spec.
+std::unique_ptr<dist::Communicator> StartWorld(const v1::JobSpec& spec, int* exit_code) {
   dist::CommunicatorOptions copts;
   const auto& t = spec.run_policy().collective_timeout();
   copts.collective_timeout = std::chrono::milliseconds(t.seconds() * 1000 + t.nanos() / 1000000);
   torch::Device device =
       spec.resources().device() == v1::DEVICE_CUDA ? torch::Device(torch::kCUDA) : torch::kCPU;
-  auto comm_or = dist::CreateCommunicator(device, copts);
-  if (!comm_or.ok()) {
-    std::cerr << "flyp-worker: " << comm_or.status() << "\n";
-    return kWorkerExitFailure;
+  auto comm = dist::CreateCommunicator(device, copts);
+  if (!comm.ok()) {
+    std::cerr << "flyp-worker: " << comm.status() << "\n";
+    *exit_code = kWorkerExitFailure;
+    return nullptr;
   }
-  auto comm = std::move(comm_or).value();
-  if (comm->world_size() != spec.resources().world_size()) {
-    FLYP_LOG(WARNING) << "resources.world_size is " << spec.resources().world_size() << " but "
-                      << comm->world_size()
+  const int world = (*comm)->world_size();
+  if (world != spec.resources().world_size()) {
+    FLYP_LOG(WARNING) << "resources.world_size is " << spec.resources().world_size() << " but " << world
                       << " ranks were launched; the launched world wins (global batch stays "
                       << spec.schedule().batch_size() << ")";
-    if (spec.schedule().batch_size() % comm->world_size() != 0) {
+    if (spec.schedule().batch_size() % world != 0) {
       std::cerr << "flyp-worker: schedule.batch_size " << spec.schedule().batch_size()
-                << " is not divisible by the " << comm->world_size() << " launched ranks\n";
-      return kWorkerExitInvalidSpec;
+                << " is not divisible by the " << world << " launched ranks\n";
+      *exit_code = kWorkerExitInvalidSpec;
+      return nullptr;
     }
   }
+  return std::move(comm).value();
+}
+
+// Threads for LibTorch: the spec's threads_per_rank, else FLYP_THREADS,
+// else the machine's cores shared by the ranks on this host.
+int ThreadsFor(const v1::JobSpec& spec) {
+  if (spec.resources().threads_per_rank() > 0) return spec.resources().threads_per_rank();
+  if (EnvInt(env::kThreads) > 0) return static_cast<int>(EnvInt(env::kThreads));
+  const int local_world = std::max(1, dist::LaunchedLocalWorldSize());
+  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return std::max(1, cores / local_world);
+}
+
+// Every rank learns which ranks asked for /metrics but could not serve it
+// (one all-gather of a flag); rank 0 reports them to the coordinator.
+std::vector<int> RanksWithoutMetrics(dist::Communicator& comm, const WorkerMetrics* metrics) {
+  const int64_t mine = !metrics ? -1 : metrics->serving() ? 1 : 0;  // off, failed, serving
+  std::vector<int64_t> all = comm.AllGatherSizes(mine);
+  std::vector<int> failed;
+  for (size_t r = 0; r < all.size(); ++r) {
+    if (all[r] == 0) failed.push_back(static_cast<int>(r));
+  }
+  return failed;
+}
+
+// Everyone who hears about the run, behind one fan-out: every rank's
+// /metrics (every step) and, on rank 0, the console, events.jsonl and the
+// coordinator (logged steps). Owns them all.
+class Telemetry {
+ public:
+  explicit Telemetry(const v1::JobSpec& spec) : fanout_(spec.schedule().batch_size()) {}
+
+  // kWorkerExitOk, or the exit code when the run must not start (rank 0 cannot
+  // verify the coordinator).
+  int Start(const v1::JobSpec& spec, dist::Communicator& comm, const std::string& job_id,
+            const std::string& out_dir) {
+    // FLYP_METRICS_PORT: base + local rank; a rank whose port cannot be
+    // bound trains without it (warned, and counted by the coordinator).
+    metrics_ = WorkerMetrics::FromEnv(job_id, comm.rank(), comm.local_rank());
+    const std::vector<int> ranks_without_metrics = RanksWithoutMetrics(comm, metrics_.get());
+    if (metrics_ && metrics_->serving()) FLYP_LOG(INFO) << "serving /metrics on port " << metrics_->port();
+    fanout_.Add(metrics_.get(), report::ObserverFanout::Steps::kEvery);
+    if (comm.rank() != 0) return kWorkerExitOk;
+
+    std::filesystem::create_directories(out_dir);
+    Status wrote = WriteFileAtomic(out_dir + "/spec.yaml", JobSpecToYaml(spec));
+    if (!wrote.ok()) FLYP_LOG(WARNING) << wrote;
+    fanout_.Add(std::make_unique<report::ProgressPrinter>(stderr), report::ObserverFanout::Steps::kLogged);
+    auto events = report::EventWriter::Open(out_dir + "/events.jsonl");
+    if (events.ok()) {
+      fanout_.Add(std::move(events).value(), report::ObserverFanout::Steps::kLogged);
+    } else {
+      FLYP_LOG(WARNING) << events.status();
+    }
+    if (!EnvIsSet(env::kCoordinator)) return kWorkerExitOk;
+    auto reporter = CoordinatorReporter::Connect(CoordinatorEndpoint::FromEnv(), job_id,
+                                                 static_cast<int>(EnvInt(env::kAttempt)));
+    if (!reporter.ok()) {
+      // Nothing could be reported: the exit code alone tells the launcher
+      // that a retry cannot help.
+      std::cerr << "flyp-worker: " << reporter.status().message() << "\n";
+      return kWorkerExitUntrustedCoordinator;
+    }
+    (*reporter)->set_ranks_without_metrics(ranks_without_metrics);
+    fanout_.Add(std::move(reporter).value(), report::ObserverFanout::Steps::kLogged);
+    return kWorkerExitOk;
+  }
+
+  report::TrainObserver* observer() { return &fanout_; }
+
+ private:
+  std::unique_ptr<WorkerMetrics> metrics_;  // outlives fanout_, which points at it
+  report::ObserverFanout fanout_;
+};
+
+void LogJobStart(const v1::JobSpec& spec, const dist::Communicator& comm, const std::string& out_dir) {
+  FLYP_LOG(INFO) << "job " << spec.name() << ": method "
+                 << EnumYamlName(v1::Method_descriptor()->FindValueByNumber(spec.method().name())) << ", "
+                 << comm.world_size() << " rank(s) on " << comm.backend() << ", " << torch::get_num_threads()
+                 << " thread(s) each, artifacts in " << out_dir;
+  if (const std::string blas = OpenBlasCoreName(); !blas.empty()) {
+    FLYP_LOG(INFO) << "OpenBLAS kernels: " << blas
+                   << (OpenBlasTunedByReexec() ? " (OPENBLAS_CORETYPE set by flyp-worker)" : "");
+  }
+}
+
+// The exit code of a finished run; a failure is told to every observer
+// (the coordinator learns whether it is permanent).
+int Finish(const train::JobOutcome& outcome, const dist::Communicator& comm, report::TrainObserver* observer,
+           const std::string& out_dir) {
+  if (outcome.status.ok()) {
+    if (comm.rank() == 0) std::cerr << "report: " << out_dir << "/report.md\n";
+    return kWorkerExitOk;
+  }
+  std::cerr << "flyp-worker: " << (outcome.bad_input ? "bad input: " : "failed: ") << outcome.status.message()
+            << "\n";
+  report::PhaseEvent failed;
+  failed.phase = report::Phase::kFailed;
+  failed.message = outcome.status.message();
+  failed.permanent = outcome.bad_input;
+  observer->OnPhase(failed);
+  return outcome.bad_input ? kWorkerExitBadInput : kWorkerExitFailure;
+}
+
+}  // namespace
+
+int RunTrainCommand(const Args& args) {
+  TrainFlags flags;
+  if (std::optional<int> code = ParseFlags(args, &flags)) return *code;
+  LogLevel level;
+  if (ParseLogLevel(EnvString(env::kLogLevel), &level)) SetLogLevel(level);
+  v1::JobSpec spec;
+  if (!LoadSpec(flags, &spec)) return kWorkerExitInvalidSpec;
+  int code = kWorkerExitOk;
+  std::unique_ptr<dist::Communicator> comm = StartWorld(spec, &code);
+  if (!comm) return code;
   const std::string job_id = EnvIsSet(env::kJobId) ? EnvString(env::kJobId) : spec.name();
   SetLogContext(job_id, comm->world_size() > 1 ? comm->rank() : -1);
-  torch::set_num_threads(ThreadsFor(spec, dist::LaunchedLocalWorldSize()));
+  torch::set_num_threads(ThreadsFor(spec));
 
   train::RunOptions options;
   options.out_dir = EnvIsSet(env::kArtifactDir) ? EnvString(env::kArtifactDir)
                     : !flags.output.empty()     ? flags.output
                                                 : spec.output().dir();
   options.resume = flags.resume;
-
-  // Every rank serves /metrics when FLYP_METRICS_PORT is set (base + local rank).
-  auto metrics_or = WorkerMetrics::FromEnv(job_id, comm->rank(), comm->local_rank());
-  if (!metrics_or.ok()) {
-    std::cerr << "flyp-worker: metrics: " << metrics_or.status().message() << "\n";
-    return kWorkerExitFailure;
-  }
-  std::unique_ptr<WorkerMetrics> metrics = std::move(metrics_or).value();
-  if (metrics) {
-    FLYP_LOG(INFO) << "serving /metrics on port " << metrics->port();
-    options.callbacks.on_step = [&](const train::StepInfo& s) {
-      StepTimes t;
-      t.data = s.data_seconds;
-      t.forward = s.forward_seconds;
-      t.backward = s.backward_seconds;
-      t.allreduce = s.allreduce_seconds;
-      t.optimizer = s.optimizer_seconds;
-      metrics->OnStep(t, s.loss, s.lr, s.logit_scale, s.samples);
-      metrics->AddCollectiveBytes(s.collective_bytes);
-    };
-  }
-
-  // Rank 0 speaks: progress on stderr, events in the artifact folder, and
-  // the coordinator when launched by one.
-  report::FanoutSink sinks;
-  std::unique_ptr<CoordinatorReporter> reporter;
-  report::EtaEstimator eta;
-  const auto t_start = std::chrono::steady_clock::now();
-  if (comm->rank() == 0) {
-    std::filesystem::create_directories(options.out_dir);
-    Status wrote = WriteFileAtomic(options.out_dir + "/spec.yaml", JobSpecToYaml(spec));
-    if (!wrote.ok()) FLYP_LOG(WARNING) << wrote;
-    sinks.Add(std::make_unique<report::ProgressPrinter>(stderr));
-    auto events = report::EventWriter::Open(options.out_dir + "/events.jsonl");
-    if (events.ok())
-      sinks.Add(std::move(events).value());
-    else
-      FLYP_LOG(WARNING) << events.status();
-    if (EnvIsSet(env::kCoordinator)) {
-      reporter = std::make_unique<CoordinatorReporter>(EnvString(env::kCoordinator), job_id,
-                                                       static_cast<int>(EnvInt(env::kAttempt)),
-                                                       EnvString(env::kWorkerToken));
-      sinks.Add(reporter.get());
-    }
-    options.callbacks.on_progress = [&](const train::StepInfo& s) {
-      report::ProgressEvent e;
-      e.step = s.step;
-      e.total_steps = s.total_steps;
-      e.epoch = static_cast<int>(s.epoch);
-      e.total_epochs = static_cast<int>(s.epochs);
-      e.loss = s.loss;
-      e.learning_rate = s.lr;
-      e.logit_scale = s.logit_scale;
-      const double now = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-      eta.Observe(s.step, now, s.step * spec.schedule().batch_size());
-      e.samples_per_second = eta.has_rate() ? eta.samples_per_second() : s.samples_per_second;
-      e.eta_seconds = eta.EtaSeconds(s.total_steps);
-      sinks.OnProgress(e);
-    };
-    options.callbacks.on_eval = [&](const std::string& split, double acc) {
-      if (metrics) metrics->OnEval(split, acc);
-      report::EvalEvent e;
-      e.split = split;
-      e.accuracy = acc;
-      sinks.OnEval(e);
-    };
-    options.callbacks.on_state = [&](const std::string& phase, const std::string& message) {
-      report::StateEvent e;
-      e.phase = phase == "started"      ? report::Phase::kStarted
-                : phase == "checkpoint" ? report::Phase::kCheckpoint
-                                        : report::Phase::kCompleted;
-      e.message = message;
-      sinks.OnState(e);
-    };
-  }
-
-  FLYP_LOG(INFO) << "job " << spec.name() << ": method "
-                 << EnumYamlName(v1::Method_descriptor()->FindValueByNumber(spec.method().name())) << ", "
-                 << comm->world_size() << " rank(s) on " << comm->backend() << ", "
-                 << torch::get_num_threads() << " thread(s) each, artifacts in " << options.out_dir;
-  if (const std::string blas = OpenBlasCoreName(); !blas.empty()) {
-    FLYP_LOG(INFO) << "OpenBLAS kernels: " << blas
-                   << (OpenBlasTunedByReexec() ? " (OPENBLAS_CORETYPE set by flyp-worker)" : "");
-  }
-  train::JobOutcome outcome = train::RunJob(spec, *comm, options);
-  if (!outcome.status.ok()) {
-    std::cerr << "flyp-worker: " << (outcome.bad_input ? "bad input: " : "failed: ")
-              << outcome.status.message() << "\n";
-    if (comm->rank() == 0) {
-      report::StateEvent e;
-      e.phase = report::Phase::kFailed;
-      e.message = outcome.status.message();
-      sinks.OnState(e);
-      if (reporter) reporter->ReportFailure(outcome.status.message(), outcome.bad_input);
-    }
-    return outcome.bad_input ? kWorkerExitBadInput : kWorkerExitFailure;
-  }
-  if (comm->rank() == 0) {
-    std::cerr << "report: " << options.out_dir << "/report.md\n";
-  }
-  return kWorkerExitOk;
+  Telemetry telemetry(spec);
+  if ((code = telemetry.Start(spec, *comm, job_id, options.out_dir)) != kWorkerExitOk) return code;
+  options.observer = telemetry.observer();
+  LogJobStart(spec, *comm, options.out_dir);
+  return Finish(train::RunJob(spec, *comm, options), *comm, options.observer, options.out_dir);
 }
 
 }  // namespace flyp::worker

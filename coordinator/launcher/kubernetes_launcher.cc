@@ -158,6 +158,9 @@ StatusOr<Json> BuildMpiJob(const KubernetesLauncherOptions& o, const LaunchReque
       {env::kAttempt.name, attempt},
       {env::kMetricsPort.name, std::to_string(o.worker_metrics_port)},
   };
+  if (!o.coordinator_ca_pem.empty()) env.emplace_back(env::kCoordinatorCa.name, kCoordinatorCaPath);
+  if (!o.coordinator_server_name.empty())
+    env.emplace_back(env::kCoordinatorName.name, o.coordinator_server_name);
   if (req.threads_per_rank > 0) env.emplace_back("OMP_NUM_THREADS", std::to_string(req.threads_per_rank));
   Json env_json = Json::MakeArray();
   Json command(Json::Array{"mpirun", "--tag-output", "-np", std::to_string(req.world_size)});
@@ -173,12 +176,22 @@ StatusOr<Json> BuildMpiJob(const KubernetesLauncherOptions& o, const LaunchReque
   command.Append("--spec");
   command.Append(req.spec_path);
 
-  const Json volume_mounts(Json::Array{Json(Json::Object{{"name", "flyp-data"}, {"mountPath", o.mount_path}}),
-                                       Json(Json::Object{{"name", "dshm"}, {"mountPath", "/dev/shm"}})});
-  const Json volumes(Json::Array{
+  Json volume_mounts(Json::Array{Json(Json::Object{{"name", "flyp-data"}, {"mountPath", o.mount_path}}),
+                                 Json(Json::Object{{"name", "dshm"}, {"mountPath", "/dev/shm"}})});
+  Json volumes(Json::Array{
       Json(Json::Object{{"name", "flyp-data"},
                         {"persistentVolumeClaim", Json(Json::Object{{"claimName", o.pvc}})}}),
       Json(Json::Object{{"name", "dshm"}, {"emptyDir", Json(Json::Object{{"medium", "Memory"}})}})});
+  if (!o.coordinator_ca_pem.empty()) {
+    // Every pod: rank 0 may run in any worker pod, and mpirun forwards the path.
+    volume_mounts.Append(
+        Json(Json::Object{{"name", "coordinator-ca"}, {"mountPath", kCoordinatorCaDir}, {"readOnly", true}}));
+    volumes.Append(Json(Json::Object{
+        {"name", "coordinator-ca"},
+        {"secret", Json(Json::Object{{"secretName", WorkerTokenSecretName(name)},
+                                     {"items", Json(Json::Array{Json(Json::Object{
+                                                   {"key", kCoordinatorCaKey}, {"path", "ca.crt"}})})}})}}));
+  }
 
   Json launcher_container(Json::Object{{"name", "launcher"},
                                        {"image", o.image},
@@ -262,11 +275,13 @@ Json BuildWorkerTokenSecret(const KubernetesLauncherOptions& o, const LaunchRequ
                                                                    {"name", mpijob_name},
                                                                    {"uid", mpijob_uid}})}));
   }
+  Json data(Json::Object{{"token", req.worker_token}});
+  if (!o.coordinator_ca_pem.empty()) data.Set(kCoordinatorCaKey, o.coordinator_ca_pem);
   return Json(Json::Object{{"apiVersion", "v1"},
                            {"kind", "Secret"},
                            {"metadata", meta},
                            {"type", "Opaque"},
-                           {"stringData", Json(Json::Object{{"token", req.worker_token}})}});
+                           {"stringData", std::move(data)}});
 }
 
 KubernetesLauncher::KubernetesLauncher(KubernetesLauncherOptions opts)

@@ -4,7 +4,9 @@
 //   - name flyp-<job-id>-a<attempt>, labels flyp.dev/job-id, flyp.dev/attempt;
 //   - Launcher replica: `mpirun --tag-output -np N -x FLYP_... flyp-worker --spec <spec>`
 //     with FLYP_JOB_ID, FLYP_COORDINATOR, FLYP_WORKER_TOKEN, FLYP_ARTIFACT_DIR,
-//     FLYP_ATTEMPT, FLYP_METRICS_PORT in its environment (forwarded to the ranks);
+//     FLYP_ATTEMPT, FLYP_METRICS_PORT (and FLYP_COORDINATOR_CA,
+//     FLYP_COORDINATOR_SERVER_NAME with TLS) in its environment (forwarded to
+//     the ranks);
 //   - Worker replicas (N, one rank each): sshd, as the MPI Operator expects,
 //     with `nvidia.com/gpu: slots_per_rank` for cuda jobs (cpu requests otherwise),
 //     Prometheus scrape annotations, and the shared PVC mounted at the same
@@ -49,6 +51,13 @@ struct KubernetesLauncherOptions {
   std::string mount_path;  // where the coordinator mounts it too
   std::string worker_binary = "flyp-worker";
   int worker_metrics_port = 9400;  // 0: no worker /metrics
+  // TLS of rank 0's reports: the CA bundle (PEM text) the ranks trust, put
+  // into the world's Secret and mounted at kCoordinatorCaPath in every pod
+  // (FLYP_COORDINATOR_CA); empty: plaintext. The name the ranks expect in
+  // the coordinator's certificate (FLYP_COORDINATOR_SERVER_NAME; empty: the
+  // host of the coordinator address).
+  std::string coordinator_ca_pem;
+  std::string coordinator_server_name;
   int64_t poll_ms = 2000;
   int64_t grace_s = 10;  // pod termination grace period on a normal Stop
 };
@@ -80,9 +89,14 @@ StatusOr<MpiJobRef> ParseMpiJobHandle(const WorldHandle& world);
 StatusOr<Json> BuildMpiJob(const KubernetesLauncherOptions& opts, const LaunchRequest& req);
 
 // "<mpijob name>-token": the Secret holding a world's worker token (key
-// "token"), created by Launch() right after the MPIJob and owned by it
+// "token") and, with TLS, the coordinator's CA bundle (key
+// kCoordinatorCaKey, mounted read-only at kCoordinatorCaPath in every pod),
+// created by Launch() right after the MPIJob and owned by it
 // (ownerReferences with the MPIJob's uid when known), so Kubernetes deletes
 // it with the MPIJob.
+constexpr const char* kCoordinatorCaKey = "coordinator-ca.crt";
+constexpr const char* kCoordinatorCaDir = "/etc/flyp/coordinator-ca";
+constexpr const char* kCoordinatorCaPath = "/etc/flyp/coordinator-ca/ca.crt";
 std::string WorkerTokenSecretName(const std::string& mpijob_name);
 Json BuildWorkerTokenSecret(const KubernetesLauncherOptions& opts, const LaunchRequest& req,
                             const std::string& mpijob_name, const std::string& mpijob_uid);

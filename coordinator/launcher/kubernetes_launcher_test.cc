@@ -241,6 +241,62 @@ TEST(BuildMpiJob, CpuJobHasImageCommandEnvVolumesAndScrapeAnnotations) {
   EXPECT_TRUE(mount);
 }
 
+TEST(BuildMpiJob, WithoutTlsNoCaIsMountedOrPassed) {
+  auto job = BuildMpiJob(Options(), Request());
+  ASSERT_TRUE(job.ok()) << job.status();
+  const Json& lc =
+      At(*job, {"spec", "mpiReplicaSpecs", "Launcher", "template", "spec", "containers"}).as_array()[0];
+  EXPECT_EQ(EnvValue(lc, "FLYP_COORDINATOR_CA"), "<unset>");
+  EXPECT_EQ(BuildWorkerTokenSecret(Options(), Request(), "flyp-job-000042-a3", "")
+                .Find("stringData")
+                ->Find(kCoordinatorCaKey),
+            nullptr);
+}
+
+// With TLS every pod mounts the CA from the world's Secret and the ranks get
+// its path (rank 0 dials the coordinator from whichever worker pod it runs in).
+TEST(BuildMpiJob, TlsCaComesFromTheWorldsSecretInEveryPod) {
+  KubernetesLauncherOptions o = Options();
+  o.coordinator_ca_pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  o.coordinator_server_name = "flyp-coordinator.ml.svc";
+  auto job = BuildMpiJob(o, Request());
+  ASSERT_TRUE(job.ok()) << job.status();
+  for (const char* role : {"Launcher", "Worker"}) {
+    const Json& pod = At(*job, {"spec", "mpiReplicaSpecs", role, "template", "spec"});
+    const Json& c = At(pod, {"containers"}).as_array()[0];
+    EXPECT_EQ(EnvValue(c, "FLYP_COORDINATOR_CA"), kCoordinatorCaPath) << role;
+    EXPECT_EQ(EnvValue(c, "FLYP_COORDINATOR_SERVER_NAME"), "flyp-coordinator.ml.svc") << role;
+    bool mounted = false, volume = false;
+    for (const Json& m : At(c, {"volumeMounts"}).as_array()) {
+      if (m.Find("name")->as_string() == "coordinator-ca") {
+        mounted = m.Find("mountPath")->as_string() == kCoordinatorCaDir && m.Find("readOnly")->as_bool();
+      }
+    }
+    for (const Json& v : At(pod, {"volumes"}).as_array()) {
+      if (v.Find("name")->as_string() != "coordinator-ca") continue;
+      EXPECT_EQ(At(v, {"secret", "secretName"}).as_string(), "flyp-job-000042-a3-token");
+      const Json& item = At(v, {"secret", "items"}).as_array()[0];
+      volume =
+          item.Find("key")->as_string() == kCoordinatorCaKey && item.Find("path")->as_string() == "ca.crt";
+    }
+    EXPECT_TRUE(mounted) << role;
+    EXPECT_TRUE(volume) << role;
+  }
+  EXPECT_EQ(std::string(kCoordinatorCaDir) + "/ca.crt", kCoordinatorCaPath);
+  const Json& lc =
+      At(*job, {"spec", "mpiReplicaSpecs", "Launcher", "template", "spec", "containers"}).as_array()[0];
+  std::vector<std::string> cmd;
+  for (const Json& a : At(lc, {"command"}).as_array()) cmd.push_back(a.as_string());
+  for (const char* v : {"FLYP_COORDINATOR_CA", "FLYP_COORDINATOR_SERVER_NAME"}) {
+    auto x = std::find(cmd.begin(), cmd.end(), v);
+    ASSERT_NE(x, cmd.end()) << v << " not forwarded";
+    EXPECT_EQ(*(x - 1), "-x");
+  }
+  const Json secret = BuildWorkerTokenSecret(o, Request(), "flyp-job-000042-a3", "uid-1");
+  EXPECT_EQ(At(secret, {"stringData", kCoordinatorCaKey}).as_string(), o.coordinator_ca_pem);
+  EXPECT_EQ(At(secret, {"stringData", "token"}).as_string(), Request().worker_token);
+}
+
 TEST(BuildMpiJob, CudaJobAsksForGpusPerRank) {
   auto job = BuildMpiJob(Options(), Request(/*cuda=*/true));
   ASSERT_TRUE(job.ok()) << job.status();

@@ -137,7 +137,7 @@ class Launcher {
 // What the coordinator does after a world ended without being cancelled.
 enum class ExitClass { kSucceeded, kPermanent, kRetryable };
 
-// By flyp-worker's exit code (common/exit_codes.h): 0 succeeded; 3 and 4
+// By flyp-worker's exit code (common/exit_codes.h): 0 succeeded; 3, 4 and 5
 // (IsPermanentWorkerExit), or a worker that reported a permanent failure, are
 // permanent; anything else (other codes, signals) may succeed on a retry.
 ExitClass ClassifyExit(const WorldExit& exit, bool reported_permanent);

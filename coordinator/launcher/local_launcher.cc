@@ -106,6 +106,12 @@ std::vector<std::string> LocalLauncher::Argv(const LaunchRequest& req) const {
     argv.push_back("-x");
     argv.push_back(v->name);
   }
+  for (const auto& [var, value] : {std::make_pair(&env::kCoordinatorCa, &opts_.coordinator_ca),
+                                   std::make_pair(&env::kCoordinatorName, &opts_.coordinator_server_name)}) {
+    if (value->empty()) continue;
+    argv.push_back("-x");
+    argv.push_back(var->name);
+  }
   argv.insert(argv.end(), opts_.extra_mpirun_args.begin(), opts_.extra_mpirun_args.end());
   argv.push_back(opts_.worker_binary);
   argv.push_back("--spec");
@@ -127,6 +133,12 @@ StatusOr<WorldHandle> LocalLauncher::Launch(const LaunchRequest& req) {
   SetEnv(&env, env::kWorkerToken, req.worker_token);
   SetEnv(&env, env::kArtifactDir, req.artifact_dir);
   SetEnv(&env, env::kAttempt, std::to_string(req.attempt));
+  // The coordinator's own environment must not leak a CA into a plaintext world.
+  env.erase(env::kCoordinatorCa.name);
+  env.erase(env::kCoordinatorName.name);
+  if (!opts_.coordinator_ca.empty()) SetEnv(&env, env::kCoordinatorCa, opts_.coordinator_ca);
+  if (!opts_.coordinator_server_name.empty())
+    SetEnv(&env, env::kCoordinatorName, opts_.coordinator_server_name);
   if (req.threads_per_rank > 0) env["OMP_NUM_THREADS"] = std::to_string(req.threads_per_rank);
   // Ranks share the host's cores with each other and with their loader
   // threads; OpenMP's default spin-wait then burns most of the CPU (measured:

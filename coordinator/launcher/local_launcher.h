@@ -4,6 +4,11 @@
 // lines carry Open MPI's "[jobid,rank]<stdout>:" tags (--tag-output) so logs
 // can be attributed to ranks.
 //
+// Environment: FLYP_JOB_ID, FLYP_COORDINATOR, FLYP_WORKER_TOKEN,
+// FLYP_ARTIFACT_DIR, FLYP_ATTEMPT, and FLYP_COORDINATOR_CA /
+// FLYP_COORDINATOR_SERVER_NAME when configured, each also forwarded with
+// mpirun -x.
+//
 // Open MPI puts each rank in a process group of its own, so stopping a world
 // signals mpirun's group (mpirun forwards SIGTERM to the ranks) and, when
 // forced, every descendant of mpirun found in /proc.
@@ -30,6 +35,11 @@ struct LocalLauncherOptions {
   std::string mpirun = "mpirun";  // absolute path preferred
   std::string worker_binary;      // flyp-worker
   std::vector<std::string> extra_mpirun_args;
+  // TLS of rank 0's reports, passed as FLYP_COORDINATOR_CA (an absolute path
+  // of a PEM file; empty: plaintext) and FLYP_COORDINATOR_SERVER_NAME
+  // (empty: the host of the coordinator address).
+  std::string coordinator_ca;
+  std::string coordinator_server_name;
 };
 
 class LocalLauncher : public Launcher {

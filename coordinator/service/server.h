@@ -25,9 +25,14 @@ namespace flyp::coord {
 class CoordinatorServer {
  public:
   // Opens the store, recovers interrupted jobs and starts serving.
-  // FAILED_PRECONDITION for launcher kubernetes outside a cluster without
-  // k8s-api-server; UNAVAILABLE when the address cannot be bound; INVALID_ARGUMENT for unreadable token/TLS
-  // files.
+  // INVALID_ARGUMENT naming the setting for a data root that is not a
+  // directory, unreadable token files, TLS files that are not PEM of their
+  // kind (or a key that is not the certificate's), a malformed or
+  // unresolvable metrics-listen; FAILED_PRECONDITION for launcher kubernetes
+  // outside a cluster without k8s-api-server, and when the ranks could not
+  // verify this coordinator with worker-tls-ca (checked by dialling it);
+  // UNAVAILABLE when the address cannot be bound. A metrics port that cannot
+  // be bound is logged and the coordinator serves without /metrics.
   static StatusOr<std::unique_ptr<CoordinatorServer>> Start(const CoordinatorConfig& config);
   ~CoordinatorServer();
 

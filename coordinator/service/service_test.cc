@@ -63,7 +63,7 @@ class ServiceTest : public ::testing::Test {
     manager_ = std::make_unique<JobManager>(o, store_.get(), &launcher_, &clock_);
     jobs_ = std::make_unique<JobServiceImpl>(manager_.get(), &auth_,
                                              std::vector<std::string>{dir_ + "/data", "/usr/share/datasets"});
-    workers_ = std::make_unique<WorkerServiceImpl>(manager_.get());
+    workers_ = std::make_unique<WorkerServiceImpl>(manager_.get(), nullptr);
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);

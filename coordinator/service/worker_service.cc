@@ -28,6 +28,9 @@ grpc::Status WorkerServiceImpl::ReportState(grpc::ServerContext* ctx, const v1::
   bool stop = false;
   Status s = manager_->ReportState(*req, WorkerToken(ctx), &stop);
   resp->set_stop(stop);
+  if (s.ok() && !stop && metrics_ && req->phase() == v1::WORKER_PHASE_STARTED) {
+    metrics_->OnWorkerMetricsEndpointFailures(req->ranks_without_metrics_size());
+  }
   return ToGrpcStatus(s);
 }
 

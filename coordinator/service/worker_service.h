@@ -1,18 +1,23 @@
 // gRPC WorkerService: rank 0 of a world reports to the coordinator. The
 // caller presents its job's worker token (FLYP_WORKER_TOKEN) as a bearer
 // token; reports from a superseded attempt are acknowledged with stop=true.
+// An accepted STARTED report's ranks_without_metrics are counted in
+// flyp_worker_metrics_endpoint_failures_total.
 //
 // Thread safety: any method may run on any thread.
 #pragma once
 
 #include "coordinator/job_manager.h"
+#include "coordinator/metrics.h"
 #include "flyp/v1/service.grpc.pb.h"
 
 namespace flyp::coord {
 
 class WorkerServiceImpl final : public v1::WorkerService::Service {
  public:
-  explicit WorkerServiceImpl(JobManager* manager) : manager_(manager) {}
+  // `metrics` may be null (not counted).
+  WorkerServiceImpl(JobManager* manager, CoordinatorMetrics* metrics)
+      : manager_(manager), metrics_(metrics) {}
 
   grpc::Status ReportProgress(grpc::ServerContext* ctx, const v1::ReportProgressRequest* req,
                               v1::ReportAck* resp) override;
@@ -21,6 +26,7 @@ class WorkerServiceImpl final : public v1::WorkerService::Service {
 
  private:
   JobManager* manager_;
+  CoordinatorMetrics* metrics_;
 };
 
 }  // namespace flyp::coord

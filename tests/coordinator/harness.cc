@@ -13,6 +13,8 @@
 
 #include "tests/testing/test_env.h"
 
+extern char** environ;
+
 namespace flyp::testing {
 
 CoordinatorProcess::~CoordinatorProcess() {
@@ -43,13 +45,19 @@ void CoordinatorProcess::Start() {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  // The environment is built before fork(): the child only calls execve.
+  std::vector<std::string> env_strings = opts_.env;
+  for (char** e = environ; *e; ++e) env_strings.push_back(*e);  // first "NAME=" wins in getenv
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
   std::string log = opts_.dir + "/coordinator.log";
   pid_ = fork();
   ASSERT_GE(pid_, 0);
   if (pid_ == 0) {
     FILE* f = freopen(log.c_str(), "a", stderr);
     (void)f;
-    execv(argv[0], argv.data());
+    execve(argv[0], argv.data(), envp.data());
     _exit(127);
   }
   for (int i = 0; i < 400; ++i) {
@@ -78,8 +86,10 @@ void CoordinatorProcess::Terminate() {
 }
 
 std::unique_ptr<v1::JobService::Stub> CoordinatorProcess::Client(const std::string& token) const {
-  return v1::JobService::NewStub(
-      grpc::CreateChannel("127.0.0.1:" + std::to_string(port_), grpc::InsecureChannelCredentials()));
+  grpc::SslCredentialsOptions ssl;
+  if (!opts_.tls_ca.empty()) ssl.pem_root_certs = ReadFileOrDie(opts_.tls_ca);
+  auto creds = opts_.tls_ca.empty() ? grpc::InsecureChannelCredentials() : grpc::SslCredentials(ssl);
+  return v1::JobService::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(port_), creds));
 }
 
 std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token, int deadline_s) {

@@ -1,5 +1,7 @@
 // Test harness: runs a real flyp-coordinator process (fork/execve) on
-// 127.0.0.1 with port 0 and a JobService client for it.
+// 127.0.0.1 with port 0 and a JobService client for it. The worlds it starts
+// run the fake worker (fake_worker.cc) unless extra_flags names another
+// --worker-binary (the real flyp-worker: FLYP_WORKER_BIN where defined).
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -16,7 +18,9 @@ struct CoordinatorOptions {
   std::string dir;  // db, artifacts, tokens, data root live here
   int cpu_slots = 4;
   double grace_s = 3;
-  std::vector<std::string> extra_flags = {};
+  std::vector<std::string> extra_flags = {};  // after the harness's own: they win
+  std::vector<std::string> env = {};          // "NAME=value" added to the coordinator's environment
+  std::string tls_ca = {};                    // Client() trusts this CA over TLS; empty: plaintext
 };
 
 class CoordinatorProcess {

@@ -82,8 +82,9 @@ TEST(Dashboard, EveryQueriedMetricIsExportedAndEveryFamilyIsShown) {
     }
   }
   for (const auto& [name, type] : exported) {
-    if (name.rfind("flyp_", 0) == 0)
+    if (name.rfind("flyp_", 0) == 0) {
       EXPECT_TRUE(used.count(name)) << name << " is exported but not on the dashboard";
+    }
   }
   // ARCHITECTURE §6, verbatim.
   for (const char* name :

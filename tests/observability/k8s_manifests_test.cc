@@ -63,7 +63,9 @@ TEST(K8sManifests, EveryYamlParsesAndKustomizationsReferenceExistingFiles) {
         fs::path target = dir / r.as<std::string>();
         EXPECT_TRUE(fs::exists(target))
             << p << ": " << key << " " << r.as<std::string>() << " does not exist";
-        if (fs::is_directory(target)) EXPECT_TRUE(fs::exists(target / "kustomization.yaml")) << target;
+        if (fs::is_directory(target)) {
+          EXPECT_TRUE(fs::exists(target / "kustomization.yaml")) << target;
+        }
       }
     }
     for (const char* gen : {"configMapGenerator", "secretGenerator"}) {

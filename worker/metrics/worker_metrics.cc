@@ -9,6 +9,7 @@
 
 #include "common/env.h"
 #include "common/file_util.h"
+#include "common/logging.h"
 #include "common/numbers.h"
 
 namespace flyp::worker {
@@ -103,16 +104,19 @@ WorkerMetrics::WorkerMetrics(const std::string& job, int rank)
 
 WorkerMetrics::~WorkerMetrics() = default;
 
-StatusOr<std::unique_ptr<WorkerMetrics>> WorkerMetrics::FromEnv(const std::string& job, int rank,
-                                                                int local_rank) {
+std::unique_ptr<WorkerMetrics> WorkerMetrics::FromEnv(const std::string& job, int rank, int local_rank) {
+  const std::string raw = EnvString(env::kMetricsPort);
   const int64_t base = EnvInt(env::kMetricsPort);
-  if (base <= 0) return std::unique_ptr<WorkerMetrics>();
-  if (base + local_rank > 65535) {
-    return InvalidArgumentError(std::string(env::kMetricsPort.name) + "=" + std::to_string(base) +
-                                " + local rank " + std::to_string(local_rank) + " exceeds 65535");
-  }
+  if (base == 0 && raw == "0") return nullptr;
   auto m = std::make_unique<WorkerMetrics>(job, rank);
-  FLYP_RETURN_IF_ERROR(m->Serve("0.0.0.0:" + std::to_string(base + local_rank)));
+  const std::string what = std::string("no /metrics for rank ") + std::to_string(rank) + ": ";
+  if (base <= 0 || base + local_rank > 65535) {
+    FLYP_LOG(WARNING) << what << env::kMetricsPort.name << "='" << raw << "' + local rank " << local_rank
+                      << " is not a port 1..65535";
+    return m;
+  }
+  Status s = m->Serve("0.0.0.0:" + std::to_string(base + local_rank));
+  if (!s.ok()) FLYP_LOG(WARNING) << what << s.message() << "; training goes on without it";
   return m;
 }
 
@@ -121,15 +125,16 @@ Status WorkerMetrics::Serve(const std::string& address) {
   return Status::Ok();
 }
 
-void WorkerMetrics::OnStep(const StepTimes& t, double loss, double learning_rate, double logit_scale,
-                           int64_t samples) {
+void WorkerMetrics::OnStep(const report::StepProgress& p) {
+  const report::StepTimes& t = p.times;
   const double phases[6] = {t.data, t.forward, t.gather, t.backward, t.allreduce, t.optimizer};
   for (size_t i = 0; i < phase_seconds_.size(); ++i) phase_seconds_[i]->Observe(phases[i]);
-  loss_->Set(loss);
-  learning_rate_->Set(learning_rate);
-  logit_scale_->Set(logit_scale);
+  loss_->Set(p.loss);
+  learning_rate_->Set(p.learning_rate);
+  logit_scale_->Set(p.logit_scale);
   steps_->Increment();
-  if (samples > 0) samples_->Increment(static_cast<double>(samples));
+  if (p.samples > 0) samples_->Increment(static_cast<double>(p.samples));
+  if (p.collective_bytes > 0) collective_bytes_->Increment(static_cast<double>(p.collective_bytes));
   device_memory_->Set(static_cast<double>(ResidentSetBytes()));
 }
 
@@ -145,11 +150,7 @@ prometheus::Gauge& WorkerMetrics::SplitGauge(const std::string& split) {
   return *(accuracy_[split] = &accuracy_family_->Add({{"split", split}}));
 }
 
-void WorkerMetrics::OnEval(const std::string& split, double accuracy) { SplitGauge(split).Set(accuracy); }
-
-void WorkerMetrics::AddCollectiveBytes(int64_t bytes) {
-  if (bytes > 0) collective_bytes_->Increment(static_cast<double>(bytes));
-}
+void WorkerMetrics::OnEval(const report::EvalEvent& e) { SplitGauge(e.split).Set(e.accuracy); }
 
 void WorkerMetrics::SetDeviceMemory(int64_t bytes) { device_memory_->Set(static_cast<double>(bytes)); }
 

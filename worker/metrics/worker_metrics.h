@@ -8,13 +8,18 @@
 //   flyp_eval_accuracy{split}    last accuracy of an eval split (0..1)
 //   flyp_device_memory_bytes     CPU: resident set size (/proc/self/statm)
 //
-// All series are created in the constructor; OnStep/OnEval/AddCollectiveBytes
-// only update atomics (eval splits other than id_val, id_test, ood are added
-// on first use, at most kMaxExtraSplits; later ones are folded into "other").
+// A TrainObserver (worker/report/observer.h), added to the run's fan-out for
+// every step. All series are created in the constructor; OnStep/OnEval only
+// update atomics (eval splits other than id_val, id_test, ood are added on
+// first use, at most kMaxExtraSplits; later ones are folded into "other").
+//
+// Ports: rank r serves 0.0.0.0:(FLYP_METRICS_PORT + local rank of r), so
+// several ranks on one host never collide (a Kubernetes pod runs one rank:
+// every pod serves the base port).
 //
 // Usage (the training loop):
 //   auto metrics = WorkerMetrics::FromEnv(job_id, rank, local_rank);   // null when FLYP_METRICS_PORT=0
-//   if (metrics.ok() && *metrics) (*metrics)->OnStep(times, loss, lr, scale, batch);
+//   fanout.Add(metrics.get(), report::ObserverFanout::Steps::kEvery);
 //
 // Thread safety: all methods may be called from any thread.
 #pragma once
@@ -30,45 +35,39 @@
 #include "common/metrics.h"
 #include "common/mutex.h"
 #include "common/status.h"
+#include "worker/report/observer.h"
 
 namespace flyp::worker {
 
-// Wall time of one step's phases, in seconds. A phase a method does not
-// have (e.g. gather without a distributed loss) stays 0 and is still
-// observed, so every phase's count equals the step count.
-struct StepTimes {
-  double data = 0;       // waiting for the next batch
-  double forward = 0;    // encoders + logits
-  double gather = 0;     // all_gather of embeddings
-  double backward = 0;   // autograd
-  double allreduce = 0;  // gradient all-reduce
-  double optimizer = 0;  // optimizer step + schedule
-};
-
-class WorkerMetrics {
+class WorkerMetrics : public report::TrainObserver {
  public:
   static constexpr int kMaxExtraSplits = 8;
   static constexpr const char* kPhases[6] = {"data",     "forward",   "gather",
                                              "backward", "allreduce", "optimizer"};
 
   WorkerMetrics(const std::string& job, int rank);
-  ~WorkerMetrics();
+  ~WorkerMetrics() override;
 
   // Reads FLYP_METRICS_PORT: 0 (default) returns nullptr (metrics off);
-  // otherwise serves on 0.0.0.0:(port + local_rank). UNAVAILABLE when that
-  // port cannot be bound.
-  static StatusOr<std::unique_ptr<WorkerMetrics>> FromEnv(const std::string& job, int rank, int local_rank);
+  // otherwise metrics served on 0.0.0.0:(port + local_rank). Metrics never
+  // fail a job: when that port cannot be bound (or the variable is not a
+  // port) a warning naming the port and the reason is logged and the
+  // metrics are returned unserved (serving() false).
+  static std::unique_ptr<WorkerMetrics> FromEnv(const std::string& job, int rank, int local_rank);
 
-  // Serves /metrics on `address` ("host:port", port 0 picks one).
+  // Serves /metrics on `address` ("host:port", port 0 picks one);
+  // MetricsServer::Start's errors.
   Status Serve(const std::string& address);
+  bool serving() const { return server_ != nullptr; }
   int port() const { return server_ ? server_->port() : 0; }
 
-  // One finished optimizer step: `samples` = this rank's batch size.
-  // Also refreshes flyp_device_memory_bytes.
-  void OnStep(const StepTimes& times, double loss, double learning_rate, double logit_scale, int64_t samples);
+  // One finished optimizer step: phase times, loss, learning rate, logit
+  // scale, this rank's samples and collective bytes (negative counts are
+  // ignored: counters never go down). Also refreshes flyp_device_memory_bytes.
+  void OnStep(const report::StepProgress& p) override;
   // accuracy in [0, 1] of an eval split ("id_val", "id_test", "ood", ...).
-  void OnEval(const std::string& split, double accuracy);
-  void AddCollectiveBytes(int64_t bytes);
+  void OnEval(const report::EvalEvent& e) override;
+  void OnPhase(const report::PhaseEvent&) override {}
   // Overrides the device memory reading (CUDA: bytes allocated on the device).
   void SetDeviceMemory(int64_t bytes);
 

@@ -24,21 +24,38 @@ size_t SeriesCount(const std::string& text) {
 
 const std::string kL = "job=\"job-000007\",rank=\"1\"";
 
+report::StepProgress Step(const report::StepTimes& t, double loss, double lr, double scale, int64_t samples,
+                          int64_t collective_bytes = 0) {
+  report::StepProgress p;
+  p.times = t;
+  p.loss = loss;
+  p.learning_rate = lr;
+  p.logit_scale = scale;
+  p.samples = samples;
+  p.collective_bytes = collective_bytes;
+  return p;
+}
+
+report::EvalEvent Eval(const std::string& split, double accuracy) {
+  report::EvalEvent e;
+  e.split = split;
+  e.accuracy = accuracy;
+  return e;
+}
+
 TEST(WorkerMetrics, StepsUpdateEveryFamilyWithExactValues) {
   WorkerMetrics m("job-000007", 1);
-  StepTimes t;
+  report::StepTimes t;
   t.data = 0.0005;    // below the first bucket (1 ms)
   t.forward = 0.003;  // in (2 ms, 4 ms]
   t.gather = 0;
   t.backward = 0.01;
   t.allreduce = 0.002;  // exactly on a bucket bound: counted in le=0.002
   t.optimizer = 100;    // above every bucket
-  m.OnStep(t, 2.5, 1e-5, 100, 32);
-  m.OnStep(t, 1.25, 2e-5, 99.5, 32);
-  m.AddCollectiveBytes(4096);
-  m.AddCollectiveBytes(-5);  // ignored: counters never go down
-  m.OnEval("id_val", 0.75);
-  m.OnEval("ood", 0.5);
+  m.OnStep(Step(t, 2.5, 1e-5, 100, 32, 4096));
+  m.OnStep(Step(t, 1.25, 2e-5, 99.5, 32, -5));  // negative bytes ignored: counters never go down
+  m.OnEval(Eval("id_val", 0.75));
+  m.OnEval(Eval("ood", 0.5));
   const std::string text = m.Render();
   EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_train_loss{" + kL + "}"), 1.25);
   EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_train_learning_rate{" + kL + "}"), 2e-5);
@@ -84,12 +101,12 @@ TEST(WorkerMetrics, UnmeasuredValuesAreNaNNotZero) {
 
 TEST(WorkerMetrics, CardinalityIsBoundedWhateverTheSteps) {
   WorkerMetrics m("j", 0);
-  m.OnStep({}, 1, 1, 1, 1);
+  m.OnStep(Step({}, 1, 1, 1, 1));
   const size_t after_one = SeriesCount(m.Render());
-  for (int i = 0; i < 500; ++i) m.OnStep({0.001 * i, 0, 0, 0, 0, 0}, 1.0 / (i + 1), 1e-5, 50, 8);
+  for (int i = 0; i < 500; ++i) m.OnStep(Step({0.001 * i, 0, 0, 0, 0, 0}, 1.0 / (i + 1), 1e-5, 50, 8));
   EXPECT_EQ(SeriesCount(m.Render()), after_one);
   // Unknown splits: at most kMaxExtraSplits distinct ones, then "other".
-  for (int i = 0; i < 40; ++i) m.OnEval("ood/set" + std::to_string(i), 0.1);
+  for (int i = 0; i < 40; ++i) m.OnEval(Eval("ood/set" + std::to_string(i), 0.1));
   const std::string text = m.Render();
   EXPECT_EQ(SeriesCount(text), after_one + WorkerMetrics::kMaxExtraSplits + 1);
   EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_eval_accuracy{job=\"j\",rank=\"0\",split=\"other\"}"), 0.1);
@@ -97,24 +114,47 @@ TEST(WorkerMetrics, CardinalityIsBoundedWhateverTheSteps) {
 
 TEST(WorkerMetrics, FromEnvIsOffByDefaultAndServesOnBasePlusLocalRank) {
   unsetenv("FLYP_METRICS_PORT");
-  auto off = WorkerMetrics::FromEnv("j", 0, 0);
-  ASSERT_TRUE(off.ok()) << off.status();
-  EXPECT_EQ(*off, nullptr);
+  EXPECT_EQ(WorkerMetrics::FromEnv("j", 0, 0), nullptr);
+  setenv("FLYP_METRICS_PORT", "0", 1);
+  EXPECT_EQ(WorkerMetrics::FromEnv("j", 0, 0), nullptr);
 
   const int base = testing::FreePort();
   setenv("FLYP_METRICS_PORT", std::to_string(base - 1).c_str(), 1);
   auto on = WorkerMetrics::FromEnv("j", 3, 1);
-  ASSERT_TRUE(on.ok()) << on.status();
-  ASSERT_NE(*on, nullptr);
-  EXPECT_EQ((*on)->port(), base);
-  (*on)->OnStep({}, 0.5, 0.1, 10, 4);
+  ASSERT_NE(on, nullptr);
+  ASSERT_TRUE(on->serving());
+  EXPECT_EQ(on->port(), base);
+  on->OnStep(Step({}, 0.5, 0.1, 10, 4));
   auto reply = testing::HttpGet(base, "/metrics");
   ASSERT_TRUE(reply.ok()) << reply.status();
   EXPECT_NE(reply->body.find("flyp_train_samples_total{job=\"j\",rank=\"3\"} 4"), std::string::npos)
       << reply->body;
-  // The same port again cannot be bound: a Status, not a crash.
-  auto clash = WorkerMetrics::FromEnv("j", 4, 1);
-  EXPECT_EQ(clash.status().code(), StatusCode::kUnavailable);
+  unsetenv("FLYP_METRICS_PORT");
+}
+
+// A port that cannot be served never fails the job: the metrics exist (the
+// trainer keeps updating them), unserved.
+TEST(WorkerMetrics, FromEnvKeepsUnservedMetricsWhenThePortIsTakenOrInvalid) {
+  const int base = testing::FreePort();
+  setenv("FLYP_METRICS_PORT", std::to_string(base).c_str(), 1);
+  auto first = WorkerMetrics::FromEnv("j", 0, 0);
+  ASSERT_NE(first, nullptr);
+  ASSERT_TRUE(first->serving());
+  auto clash = WorkerMetrics::FromEnv("j", 1, 0);  // the same port again
+  ASSERT_NE(clash, nullptr);
+  EXPECT_FALSE(clash->serving());
+  EXPECT_EQ(clash->port(), 0);
+  clash->OnStep(Step({}, 0.5, 0.1, 10, 4));
+  for (const char* bad : {"abc", "-3", "70000"}) {
+    setenv("FLYP_METRICS_PORT", bad, 1);
+    auto m = WorkerMetrics::FromEnv("j", 0, 0);
+    ASSERT_NE(m, nullptr) << bad;
+    EXPECT_FALSE(m->serving()) << bad;
+  }
+  setenv("FLYP_METRICS_PORT", "65535", 1);
+  auto past_the_end = WorkerMetrics::FromEnv("j", 1, 1);  // 65535 + local rank 1
+  ASSERT_NE(past_the_end, nullptr);
+  EXPECT_FALSE(past_the_end->serving());
   unsetenv("FLYP_METRICS_PORT");
 }
 

@@ -13,20 +13,6 @@
 
 namespace flyp::report {
 
-const char* PhaseName(Phase phase) {
-  switch (phase) {
-    case Phase::kStarted:
-      return "started";
-    case Phase::kCheckpoint:
-      return "checkpoint";
-    case Phase::kCompleted:
-      return "completed";
-    case Phase::kFailed:
-      return "failed";
-  }
-  return "unknown";
-}
-
 // ---------------------------------------------------------- formatting ---
 
 std::string FormatDuration(double seconds) {
@@ -64,7 +50,7 @@ std::string FormatRfc3339(WallTime t) {
   return buf;
 }
 
-std::string FormatProgressLine(const ProgressEvent& e) {
+std::string FormatProgressLine(const StepProgress& e) {
   char buf[256];
   std::string line = "step " + std::to_string(e.step);
   if (e.total_steps > 0) {
@@ -95,7 +81,7 @@ std::string FormatEvalLine(const EvalEvent& e) {
   return line;
 }
 
-std::string FormatStateLine(const StateEvent& e) {
+std::string FormatPhaseLine(const PhaseEvent& e) {
   std::string line = std::string("state ") + PhaseName(e.phase);
   if (!e.message.empty()) line += ": " + e.message;
   return line;
@@ -107,7 +93,7 @@ WallTime Stamp(WallTime t, WallTime now) { return t.time_since_epoch().count() =
 
 }  // namespace
 
-std::string ProgressEventJson(const ProgressEvent& e, WallTime now) {
+std::string StepProgressJson(const StepProgress& e, WallTime now) {
   Json j = Json::MakeObject();
   j.Set("type", "progress");
   j.Set("step", static_cast<long long>(e.step));
@@ -134,35 +120,13 @@ std::string EvalEventJson(const EvalEvent& e, WallTime now) {
   return j.Dump();
 }
 
-std::string StateEventJson(const StateEvent& e, WallTime now) {
+std::string PhaseEventJson(const PhaseEvent& e, WallTime now) {
   Json j = Json::MakeObject();
   j.Set("type", "state");
   j.Set("phase", PhaseName(e.phase));
   j.Set("message", e.message);
   j.Set("time", FormatRfc3339(Stamp(e.time, now)));
   return j.Dump();
-}
-
-// -------------------------------------------------------------- fanout ---
-
-void FanoutSink::Add(ProgressSink* sink) {
-  if (sink != nullptr) sinks_.push_back(sink);
-}
-
-void FanoutSink::Add(std::unique_ptr<ProgressSink> sink) {
-  if (sink == nullptr) return;
-  sinks_.push_back(sink.get());
-  owned_.push_back(std::move(sink));
-}
-
-void FanoutSink::OnProgress(const ProgressEvent& e) {
-  for (ProgressSink* s : sinks_) s->OnProgress(e);
-}
-void FanoutSink::OnEval(const EvalEvent& e) {
-  for (ProgressSink* s : sinks_) s->OnEval(e);
-}
-void FanoutSink::OnState(const StateEvent& e) {
-  for (ProgressSink* s : sinks_) s->OnState(e);
 }
 
 // ------------------------------------------------------------- printer ---
@@ -203,7 +167,7 @@ void ProgressPrinter::PrintLine(const std::string& line) {
   std::fflush(out_);
 }
 
-void ProgressPrinter::OnProgress(const ProgressEvent& e) {
+void ProgressPrinter::OnStep(const StepProgress& e) {
   const std::string line = FormatProgressLine(e);
   MutexLock lock(&mu_);
   if (out_ == nullptr) return;
@@ -222,8 +186,8 @@ void ProgressPrinter::OnEval(const EvalEvent& e) {
   PrintLine(line);
 }
 
-void ProgressPrinter::OnState(const StateEvent& e) {
-  const std::string line = FormatStateLine(e);
+void ProgressPrinter::OnPhase(const PhaseEvent& e) {
+  const std::string line = FormatPhaseLine(e);
   MutexLock lock(&mu_);
   PrintLine(line);
 }
@@ -263,50 +227,14 @@ Status EventWriter::status() const {
   return status_;
 }
 
-void EventWriter::OnProgress(const ProgressEvent& e) {
-  WriteLine(ProgressEventJson(e, std::chrono::system_clock::now()));
+void EventWriter::OnStep(const StepProgress& e) {
+  WriteLine(StepProgressJson(e, std::chrono::system_clock::now()));
 }
 void EventWriter::OnEval(const EvalEvent& e) {
   WriteLine(EvalEventJson(e, std::chrono::system_clock::now()));
 }
-void EventWriter::OnState(const StateEvent& e) {
-  WriteLine(StateEventJson(e, std::chrono::system_clock::now()));
-}
-
-// ---------------------------------------------------------------- ETA ---
-
-EtaEstimator::EtaEstimator(double smoothing)
-    : smoothing_(std::isfinite(smoothing) && smoothing > 0 && smoothing <= 1 ? smoothing : 0.1) {}
-
-void EtaEstimator::Observe(int64_t step, double seconds, int64_t samples) {
-  if (!have_last_) {
-    have_last_ = true;
-    last_step_ = step;
-    last_seconds_ = seconds;
-    last_samples_ = samples;
-    return;
-  }
-  const int64_t dsteps = step - last_step_;
-  const double dt = seconds - last_seconds_;
-  if (dsteps <= 0 || !(dt > 0)) return;
-  const double interval_spsp = dt / static_cast<double>(dsteps);
-  const double interval_sps = static_cast<double>(samples - last_samples_) / dt;
-  if (sec_per_step_ <= 0) {
-    sec_per_step_ = interval_spsp;
-    samples_per_sec_ = interval_sps;
-  } else {
-    sec_per_step_ += smoothing_ * (interval_spsp - sec_per_step_);
-    samples_per_sec_ += smoothing_ * (interval_sps - samples_per_sec_);
-  }
-  last_step_ = step;
-  last_seconds_ = seconds;
-  last_samples_ = samples;
-}
-
-double EtaEstimator::EtaSeconds(int64_t total_steps) const {
-  if (have_last_ && last_step_ >= total_steps) return 0;
-  if (sec_per_step_ <= 0) return -1;
-  return static_cast<double>(total_steps - last_step_) * sec_per_step_;
+void EventWriter::OnPhase(const PhaseEvent& e) {
+  WriteLine(PhaseEventJson(e, std::chrono::system_clock::now()));
 }
 
 }  // namespace flyp::report

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/json.h"
@@ -38,8 +39,8 @@ std::string Drain(std::FILE* f) {
   return out;
 }
 
-ProgressEvent SampleProgress() {
-  ProgressEvent e;
+StepProgress SampleProgress() {
+  StepProgress e;
   e.step = 120;
   e.total_steps = 2000;
   e.epoch = 1;
@@ -82,7 +83,7 @@ TEST(FormatRfc3339Test, Exact) {
 TEST(ProgressLineTest, Exact) {
   EXPECT_EQ(FormatProgressLine(SampleProgress()),
             "step 120/2000 (6.0%) epoch 1/3 loss 2.3134 lr 9.87e-05 scale 14.29 312.4 samples/s ETA 4m12s");
-  ProgressEvent unknown = SampleProgress();
+  StepProgress unknown = SampleProgress();
   unknown.total_steps = 0;
   unknown.total_epochs = 0;
   unknown.eta_seconds = -1;
@@ -95,9 +96,9 @@ TEST(ProgressLineTest, EvalAndState) {
   EXPECT_EQ(FormatEvalLine(ev), "eval id_test accuracy 71.23% macro-F1 60.00% (epoch 2)");
   EXPECT_EQ(FormatEvalLine(EvalEvent{"rotated", 0.5, std::nullopt, std::nullopt, {}}),
             "eval rotated accuracy 50.00%");
-  EXPECT_EQ(FormatStateLine(StateEvent{Phase::kCheckpoint, "/ckpt/step_100", {}}),
+  EXPECT_EQ(FormatPhaseLine(PhaseEvent{Phase::kCheckpoint, "/ckpt/step_100", false, {}}),
             "state checkpoint: /ckpt/step_100");
-  EXPECT_EQ(FormatStateLine(StateEvent{Phase::kCompleted, "", {}}), "state completed");
+  EXPECT_EQ(FormatPhaseLine(PhaseEvent{Phase::kCompleted, "", false, {}}), "state completed");
 }
 
 TEST(EtaEstimatorTest, MovingAverageOfSecondsPerStep) {
@@ -123,7 +124,7 @@ TEST(EtaEstimatorTest, MovingAverageOfSecondsPerStep) {
 }
 
 TEST(EventJsonTest, ProgressFields) {
-  StatusOr<Json> j = ParseJson(ProgressEventJson(SampleProgress(), WallTime{}));
+  StatusOr<Json> j = ParseJson(StepProgressJson(SampleProgress(), WallTime{}));
   ASSERT_TRUE(j.ok()) << j.status();
   EXPECT_EQ(j->Find("type")->as_string(), "progress");
   EXPECT_EQ(j->Find("step")->as_int64(), 120);
@@ -136,11 +137,11 @@ TEST(EventJsonTest, ProgressFields) {
   EXPECT_DOUBLE_EQ(j->Find("eta_seconds")->as_double(), 252);
   EXPECT_EQ(j->Find("time")->as_string(), "2024-05-01T12:34:56.789Z");
 
-  ProgressEvent unstamped = SampleProgress();
+  StepProgress unstamped = SampleProgress();
   unstamped.time = WallTime{};
   unstamped.eta_seconds = -1;
   unstamped.loss = NAN;
-  j = ParseJson(ProgressEventJson(unstamped, FixedTime()));
+  j = ParseJson(StepProgressJson(unstamped, FixedTime()));
   ASSERT_TRUE(j.ok()) << j.status();
   EXPECT_TRUE(j->Find("eta_seconds")->is_null());
   EXPECT_TRUE(j->Find("loss")->is_null());
@@ -152,19 +153,19 @@ TEST(EventWriterTest, LinesParseBackWithTheExpectedFields) {
   {
     StatusOr<std::unique_ptr<EventWriter>> w = EventWriter::Open(path);
     ASSERT_TRUE(w.ok()) << w.status();
-    (*w)->OnState(StateEvent{Phase::kStarted, "world size 2", FixedTime()});
-    (*w)->OnProgress(SampleProgress());
+    (*w)->OnPhase(PhaseEvent{Phase::kStarted, "world size 2", false, FixedTime()});
+    (*w)->OnStep(SampleProgress());
     // Flushed per line: visible before the writer is closed.
     EXPECT_EQ(Lines(flyp::testing::ReadFileOrDie(path)).size(), 2u);
     (*w)->OnEval(EvalEvent{"rotated \"90\"", 0.625, std::nullopt, 1, FixedTime()});
-    (*w)->OnState(StateEvent{Phase::kCompleted, "", {}});
+    (*w)->OnPhase(PhaseEvent{Phase::kCompleted, "", false, {}});
     EXPECT_TRUE((*w)->status().ok());
   }
   {
     // Appends: a restarted job continues the file.
     StatusOr<std::unique_ptr<EventWriter>> w = EventWriter::Open(path);
     ASSERT_TRUE(w.ok()) << w.status();
-    (*w)->OnState(StateEvent{Phase::kFailed, "rank 1 exited", FixedTime()});
+    (*w)->OnPhase(PhaseEvent{Phase::kFailed, "rank 1 exited", false, FixedTime()});
   }
   const std::vector<std::string> lines = Lines(flyp::testing::ReadFileOrDie(path));
   ASSERT_EQ(lines.size(), 5u);
@@ -205,8 +206,8 @@ TEST(ProgressPrinterTest, OneLinePerUpdateWhenNotATerminal) {
   {
     ProgressPrinter p(f, ProgressPrinter::Mode::kAuto);  // a file: not a TTY
     EXPECT_FALSE(p.redraws());
-    p.OnState(StateEvent{Phase::kStarted, "", {}});
-    p.OnProgress(SampleProgress());
+    p.OnPhase(PhaseEvent{Phase::kStarted, "", false, {}});
+    p.OnStep(SampleProgress());
     p.OnEval(EvalEvent{"id_test", 0.5, std::nullopt, std::nullopt, {}});
   }
   EXPECT_EQ(Drain(f),
@@ -219,17 +220,17 @@ TEST(ProgressPrinterTest, OneLinePerUpdateWhenNotATerminal) {
 TEST(ProgressPrinterTest, RedrawsOneLineOnATerminal) {
   std::FILE* f = std::tmpfile();
   ASSERT_NE(f, nullptr);
-  ProgressEvent a = SampleProgress();
-  ProgressEvent b = SampleProgress();
+  StepProgress a = SampleProgress();
+  StepProgress b = SampleProgress();
   b.step = 140;
   b.total_steps = 0;
   b.total_epochs = 0;
   {
     ProgressPrinter p(f, ProgressPrinter::Mode::kRedraw);
-    p.OnProgress(a);
-    p.OnProgress(b);
+    p.OnStep(a);
+    p.OnStep(b);
     p.OnEval(EvalEvent{"id_test", 0.5, std::nullopt, std::nullopt, {}});
-    p.OnProgress(b);
+    p.OnStep(b);
   }  // the destructor ends the pending line
   const std::string la = FormatProgressLine(a), lb = FormatProgressLine(b);
   EXPECT_EQ(Drain(f), "\r" + la + "\x1b[K" + "\r" + lb + "\x1b[K" + "\r\x1b[K" +
@@ -237,35 +238,74 @@ TEST(ProgressPrinterTest, RedrawsOneLineOnATerminal) {
   std::fclose(f);
 }
 
-// Records events, for FanoutSink.
-class RecordingSink : public ProgressSink {
+// Records events, for ObserverFanout.
+class Recorder : public TrainObserver {
  public:
-  explicit RecordingSink(std::vector<std::string>* log, std::string name)
-      : log_(log), name_(std::move(name)) {}
-  void OnProgress(const ProgressEvent& e) override {
-    log_->push_back(name_ + ":progress " + std::to_string(e.step));
+  explicit Recorder(std::vector<std::string>* log, std::string name) : log_(log), name_(std::move(name)) {}
+  void OnStep(const StepProgress& e) override {
+    char eta[32];
+    std::snprintf(eta, sizeof(eta), "%.1f", e.eta_seconds);
+    log_->push_back(name_ + ":step " + std::to_string(e.step) + " eta " + eta);
   }
   void OnEval(const EvalEvent& e) override { log_->push_back(name_ + ":eval " + e.split); }
-  void OnState(const StateEvent& e) override { log_->push_back(name_ + ":state " + PhaseName(e.phase)); }
+  void OnPhase(const PhaseEvent& e) override { log_->push_back(name_ + ":phase " + PhaseName(e.phase)); }
 
  private:
   std::vector<std::string>* log_;
   std::string name_;
 };
 
-TEST(FanoutSinkTest, ForwardsToEverySinkInOrder) {
+TEST(ObserverFanoutTest, EveryStepObserversSeeAllStepsLoggedOnesOnlyLoggedSteps) {
   std::vector<std::string> log;
-  RecordingSink a(&log, "a");
-  FanoutSink fan;
-  fan.Add(&a);
-  fan.Add(std::make_unique<RecordingSink>(&log, "b"));
-  fan.Add(static_cast<ProgressSink*>(nullptr));
-  EXPECT_EQ(fan.size(), 2u);
-  fan.OnState(StateEvent{Phase::kStarted, "", {}});
-  fan.OnProgress(SampleProgress());
+  Recorder metrics(&log, "m");
+  ObserverFanout fan(/*global_batch=*/64);
+  EXPECT_TRUE(fan.empty());
+  fan.Add(&metrics, ObserverFanout::Steps::kEvery);
+  fan.Add(std::make_unique<Recorder>(&log, "out"), ObserverFanout::Steps::kLogged);
+  fan.Add(static_cast<TrainObserver*>(nullptr), ObserverFanout::Steps::kLogged);
+  EXPECT_FALSE(fan.empty());
+  fan.OnPhase(PhaseEvent{Phase::kStarted, "", false, {}});
+  for (int64_t step = 1; step <= 4; ++step) {
+    StepProgress p;
+    p.step = step;
+    p.total_steps = 4;
+    p.logged = step % 2 == 0;
+    fan.OnStep(p);
+  }
   fan.OnEval(EvalEvent{"ood", 0.1, std::nullopt, std::nullopt, {}});
-  EXPECT_EQ(log, (std::vector<std::string>{"a:state started", "b:state started", "a:progress 120",
-                                           "b:progress 120", "a:eval ood", "b:eval ood"}));
+  // The first logged step only starts the ETA's clock (unknown, -1); at the
+  // last step the ETA is 0. Every-step observers get the trainer's own
+  // numbers untouched.
+  EXPECT_EQ(log, (std::vector<std::string>{"m:phase started", "out:phase started", "m:step 1 eta -1.0",
+                                           "m:step 2 eta -1.0", "out:step 2 eta -1.0", "m:step 3 eta -1.0",
+                                           "m:step 4 eta -1.0", "out:step 4 eta 0.0", "m:eval ood",
+                                           "out:eval ood"}));
+}
+
+TEST(ObserverFanoutTest, LoggedStepsGetTheEstimatorsRate) {
+  struct Last : TrainObserver {
+    StepProgress p;
+    void OnStep(const StepProgress& s) override { p = s; }
+    void OnEval(const EvalEvent&) override {}
+    void OnPhase(const PhaseEvent&) override {}
+  } last;
+  ObserverFanout fan(/*global_batch=*/100);
+  fan.Add(&last, ObserverFanout::Steps::kLogged);
+  StepProgress p;
+  p.total_steps = 1000;
+  p.logged = true;
+  p.samples_per_second = 7;  // the loop's own figure: kept until the estimator has one
+  p.step = 10;
+  fan.OnStep(p);
+  EXPECT_EQ(last.p.samples_per_second, 7);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  p.step = 20;
+  fan.OnStep(p);
+  // 10 steps of 100 samples in >= 50 ms: at most 20000 samples/s, and the
+  // ETA covers the remaining 980 steps at the measured rate.
+  EXPECT_GT(last.p.samples_per_second, 0);
+  EXPECT_LE(last.p.samples_per_second, 1000 / 0.05);
+  EXPECT_NEAR(last.p.eta_seconds, 980 * 100 / last.p.samples_per_second, 1e-6 * last.p.eta_seconds);
 }
 
 }  // namespace

@@ -80,12 +80,15 @@ v1::JobSpec Spec(int accum, bool mask_same_class) {
 const std::vector<std::string> kClasses = {"cat", "dog", "bird"};
 const std::vector<std::string> kTemplates = {"a photo of a {}.", "a {}."};
 
+StepContext Context(model::ClipModel& m, const v1::JobSpec& spec, torch::Device device = torch::kCPU) {
+  return StepContext{m, ByteTokenizer(), World(), spec, kClasses, kTemplates, device};
+}
+
 // Gradients of one contrastive step, averaged over ranks, by parameter.
 std::vector<torch::Tensor> ContrastiveGrads(model::ClipModel& m, const v1::JobSpec& spec, int64_t per_rank) {
   auto params = m.parameters();
   optim::ClearGradients(params);
-  StepLoss loss = ContrastiveStep(m, ByteTokenizer(), World(), spec, kClasses, kTemplates,
-                                  GlobalBatchSlice(0, per_rank), 0, torch::kCPU);
+  StepLoss loss = ContrastiveStep(Context(m, spec), GlobalBatchSlice(0, per_rank), 0);
   if (loss.backward.defined()) loss.backward.backward();
   std::vector<torch::Tensor> out;
   for (auto& p : params) {
@@ -143,7 +146,7 @@ TEST(FastPathLoopTest, ClassifierAccumulationGivesTheGradientsOfOneBatch) {
     std::vector<torch::Tensor> params = m->parameters();
     for (auto& p : head->parameters()) params.push_back(p);
     optim::ClearGradients(params);
-    StepLoss loss = ClassifierStep(*m, head, spec, anchor, GlobalBatchSlice(0, 6), torch::kCPU);
+    StepLoss loss = ClassifierStep(Context(*m, spec), head, anchor, GlobalBatchSlice(0, 6));
     if (loss.backward.defined()) loss.backward.backward();
     std::vector<torch::Tensor> out;
     for (auto& p : params) out.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
@@ -179,8 +182,7 @@ std::vector<torch::Tensor> Train(int accum, bool checkpointing, bool fused_adamw
   const v1::JobSpec spec = Spec(std::max(accum, 1), false);
   for (int step = 0; step < steps; ++step) {
     optim::ClearGradients(params);
-    StepLoss loss = ContrastiveStep(*m, ByteTokenizer(), World(), spec, kClasses, kTemplates,
-                                    GlobalBatchSlice(step, 6), step, torch::kCPU);
+    StepLoss loss = ContrastiveStep(Context(*m, spec), GlobalBatchSlice(step, 6), step);
     if (loss.backward.defined()) loss.backward.backward();
     for (auto& p : params) {
       if (p.grad().defined()) World().AllReduce(p.mutable_grad(), dist::ReduceOp::kAvg);
@@ -215,8 +217,7 @@ TEST(FastPathLoopTest, CudaBf16AutocastStaysCloseToFloat32) {
     optim::ClearGradients(params);
     data::Batch b = GlobalBatchSlice(0, 6);
     b.images = PinnedIfCuda(b.images);
-    StepLoss loss = ContrastiveStep(*m, ByteTokenizer(), World(), spec, kClasses, kTemplates, b, 0,
-                                    torch::Device(torch::kCUDA));
+    StepLoss loss = ContrastiveStep(Context(*m, spec, torch::Device(torch::kCUDA)), b, 0);
     EXPECT_EQ(loss.backward.scalar_type(), torch::kFloat32);
     loss.backward.backward();
     *loss_value = loss.value;

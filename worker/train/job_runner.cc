@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 
 #include "common/logging.h"
@@ -68,12 +69,14 @@ class Run {
       return out;
     }
     in_ = std::move(in).value();
-    Notify("started", "");
+    ctx_.emplace(
+        StepContext{*in_.model, *in_.tokenizer, comm_, spec_, in_.class_names, in_.templates, in_.device});
+    Notify(report::Phase::kStarted, "");
     InitReport();
     out.status = Body();
     report_.timings.total_seconds = Seconds(t0);
     if (out.status.ok() && comm_.rank() == 0) out.status = report::WriteReport(report_, options_.out_dir);
-    if (out.status.ok()) Notify("completed", options_.out_dir);
+    if (out.status.ok()) Notify(report::Phase::kCompleted, options_.out_dir);
     out.report = report_;
     return out;
   }
@@ -83,8 +86,12 @@ class Run {
     return std::chrono::duration<double>(Clock::now() - t0).count();
   }
 
-  void Notify(const std::string& phase, const std::string& msg) {
-    if (options_.callbacks.on_state) options_.callbacks.on_state(phase, msg);
+  void Notify(report::Phase phase, const std::string& msg) {
+    if (options_.observer == nullptr) return;
+    report::PhaseEvent e;
+    e.phase = phase;
+    e.message = msg;
+    options_.observer->OnPhase(e);
   }
 
   void InitReport() {
@@ -138,7 +145,12 @@ class Run {
       e.accuracy = r.accuracy;
       if (spec_.method().macro_f1()) e.macro_f1 = r.macro_f1;
       out.push_back(e);
-      if (options_.callbacks.on_eval) options_.callbacks.on_eval(r.split, r.accuracy);
+      if (options_.observer != nullptr) {
+        report::EvalEvent event;
+        event.split = r.split;
+        event.accuracy = r.accuracy;
+        options_.observer->OnEval(event);
+      }
     }
     if (was_training) in_.model->train();
     report_.timings.eval_seconds += Seconds(t0);
@@ -191,18 +203,13 @@ class Run {
 
   LoopHooks CommonHooks() {
     LoopHooks hooks;
-    auto with_scale = [this](const StepInfo& info) {
-      StepInfo out = info;
-      out.logit_scale = in_.model->logit_scale().exp().item<double>();
-      return out;
+    hooks.on_step = [this](const report::StepProgress& info) {
+      if (options_.observer == nullptr) return;
+      report::StepProgress p = info;
+      p.logit_scale = in_.model->logit_scale().exp().item<double>();
+      options_.observer->OnStep(p);
     };
-    hooks.on_progress = [this, with_scale](const StepInfo& info) {
-      if (options_.callbacks.on_progress) options_.callbacks.on_progress(with_scale(info));
-    };
-    hooks.on_step = [this, with_scale](const StepInfo& info) {
-      if (options_.callbacks.on_step) options_.callbacks.on_step(with_scale(info));
-    };
-    hooks.on_checkpoint = [this](const std::string& folder) { Notify("checkpoint", folder); };
+    hooks.on_checkpoint = [this](const std::string& folder) { Notify(report::Phase::kCheckpoint, folder); };
     hooks.on_epoch_end = [this](int64_t epoch, bool last) -> Status {
       const int every = spec_.schedule().eval_every_epochs();
       if (last || every <= 0 || epoch % every != 0 || in_.splits.empty() || method_ == v1::METHOD_PRETRAIN) {
@@ -230,10 +237,7 @@ class Run {
     cfg.out_dir = options_.out_dir;
     cfg.resume = options_.resume;
     LoopHooks hooks = CommonHooks();
-    hooks.step = [this](const data::Batch& b, int64_t step) {
-      return ContrastiveStep(*in_.model, *in_.tokenizer, comm_, spec_, in_.class_names, in_.templates, b,
-                             step, in_.device);
-    };
+    hooks.step = [this](const data::Batch& b, int64_t step) { return ContrastiveStep(*ctx_, b, step); };
     hooks.after_step = [this] { ClampLogitScale(*in_.model); };
     FLYP_ASSIGN_OR_RETURN(LoopResult r, RunTrainLoop(spec_, comm_, *in_.train_loader, cfg, hooks));
     Absorb(r);
@@ -282,7 +286,7 @@ class Run {
     cfg.resume = options_.resume;
     LoopHooks hooks = CommonHooks();
     hooks.step = [this, anchor](const data::Batch& b, int64_t) {
-      return ClassifierStep(*in_.model, head_, spec_, anchor, b, in_.device);
+      return ClassifierStep(*ctx_, head_, anchor, b);
     };
     FLYP_ASSIGN_OR_RETURN(LoopResult r, RunTrainLoop(spec_, comm_, *in_.train_loader, cfg, hooks));
     Absorb(r);
@@ -348,6 +352,7 @@ class Run {
   const RunOptions& options_;
   const v1::Method method_;
   JobInputs in_;
+  std::optional<StepContext> ctx_;  // over in_, once set up
   report::RunReport report_;
   StateDict zeroshot_state_;
   torch::Tensor zs_head_;

@@ -12,30 +12,24 @@
 // Collective: every rank calls RunJob with the same spec.
 #pragma once
 
-#include <functional>
 #include <string>
 
 #include "common/status.h"
 #include "flyp/v1/job_spec.pb.h"
 #include "worker/dist/communicator.h"
+#include "worker/report/observer.h"
 #include "worker/report/report.h"
 #include "worker/train/train_loop.h"
 
 namespace flyp::train {
 
-// Observers of a run (called on every rank; the caller decides who prints).
-struct RunCallbacks {
-  std::function<void(const StepInfo&)> on_progress;  // every log_every_steps
-  std::function<void(const StepInfo&)> on_step;      // every step
-  std::function<void(const std::string& split, double accuracy)> on_eval;
-  // phase: "started", "checkpoint" (message: folder), "completed".
-  std::function<void(const std::string& phase, const std::string& message)> on_state;
-};
-
 struct RunOptions {
   std::string out_dir;
   bool resume = true;
-  RunCallbacks callbacks;
+  // Told about every step (logged ones marked), evaluation and phase
+  // (started, checkpoint, completed) on this rank; not owned, may be null.
+  // Failures are the caller's to report (JobOutcome).
+  report::TrainObserver* observer = nullptr;
 };
 
 struct JobOutcome {

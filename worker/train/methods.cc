@@ -81,13 +81,14 @@ int64_t MicroBatchSize(const v1::JobSpec& spec, int64_t batch) {
 
 }  // namespace
 
-StepLoss ContrastiveStep(model::ClipModel& model, const text::Tokenizer& tokenizer, dist::Communicator& comm,
-                         const v1::JobSpec& spec, const std::vector<std::string>& class_names,
-                         const std::vector<std::string>& templates, const data::Batch& batch, int64_t step,
-                         torch::Device device) {
-  auto captions =
-      BatchCaptions(batch, class_names, templates, static_cast<uint64_t>(spec.schedule().seed()), step);
-  auto ids = TokenizeToTensor(tokenizer, captions, model.context_length(), device);
+StepLoss ContrastiveStep(const StepContext& ctx, const data::Batch& batch, int64_t step) {
+  model::ClipModel& model = ctx.model;
+  dist::Communicator& comm = ctx.comm;
+  const v1::JobSpec& spec = ctx.spec;
+  const torch::Device device = ctx.device;
+  auto captions = BatchCaptions(batch, ctx.class_names, ctx.templates,
+                                static_cast<uint64_t>(spec.schedule().seed()), step);
+  auto ids = TokenizeToTensor(ctx.tokenizer, captions, model.context_length(), device);
   auto images = ToDevice(batch.images, device);
   dist::ContrastiveLossOptions opts;
   opts.local_loss = spec.method().local_loss();
@@ -119,8 +120,11 @@ StepLoss ContrastiveStep(model::ClipModel& model, const text::Tokenizer& tokeniz
   return StepLoss{res.loss, res.global_loss.item<double>(), gathered_bytes(res.global_batch)};
 }
 
-StepLoss ClassifierStep(model::ClipModel& model, LinearHead& head, const v1::JobSpec& spec,
-                        const L2spAnchor& anchor, const data::Batch& batch, torch::Device device) {
+StepLoss ClassifierStep(const StepContext& ctx, LinearHead& head, const L2spAnchor& anchor,
+                        const data::Batch& batch) {
+  model::ClipModel& model = ctx.model;
+  const v1::JobSpec& spec = ctx.spec;
+  const torch::Device device = ctx.device;
   const auto images = ToDevice(batch.images, device);
   const auto labels = ToDevice(batch.labels, device);
   const bool bf16 = Bf16Autocast(spec, device);

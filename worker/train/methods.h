@@ -39,26 +39,37 @@ optim::NamedTensors SetTrainable(model::ClipModel& model, const v1::MethodSpec& 
 // logit_scale clamped to [0, ln 100] in place (after every step).
 void ClampLogitScale(model::ClipModel& model);
 
+// What a training step works with besides its batch: the run's model, text
+// side, world and spec. Every member is borrowed from the run (job_setup.h
+// JobInputs) and outlives the steps.
+struct StepContext {
+  model::ClipModel& model;
+  const text::Tokenizer& tokenizer;
+  dist::Communicator& comm;
+  const v1::JobSpec& spec;
+  const std::vector<std::string>& class_names;  // captions of labelled data
+  const std::vector<std::string>& templates;    // drawn per example and step
+  torch::Device device;
+};
+
 // The contrastive (FLYP / CLIP) loss of one batch over the global batch.
 // With optim.accum_steps = k > 1 the batch runs as k micro-batches through
 // GradCacheStep (embedding caching: the loss still spans the whole global
 // batch) and the step backpropagates itself: the returned StepLoss has no
 // `backward` tensor. With resources.precision bfloat16 on CUDA the encoders
 // run under bf16 autocast; the loss always runs in float32.
-StepLoss ContrastiveStep(model::ClipModel& model, const text::Tokenizer& tokenizer, dist::Communicator& comm,
-                         const v1::JobSpec& spec, const std::vector<std::string>& class_names,
-                         const std::vector<std::string>& templates, const data::Batch& batch, int64_t step,
-                         torch::Device device);
+StepLoss ContrastiveStep(const StepContext& ctx, const data::Batch& batch, int64_t step);
 
 // Cross-entropy of head(encode_image(x)) (+ L2-SP penalty toward `anchor`
 // when l2sp_weight > 0: weight · Σ‖θ − θ₀‖² over the image tower).
 // With optim.accum_steps = k > 1: k micro-batches, each backpropagated
 // with its share of the mean, and no `backward` tensor returned (as
-// ContrastiveStep). Autocast as ContrastiveStep.
+// ContrastiveStep). Autocast as ContrastiveStep. Uses ctx's model, spec and
+// device only.
 // (live parameter, its value at the start of finetuning) for L2-SP.
 using L2spAnchor = std::vector<std::pair<torch::Tensor, torch::Tensor>>;
-StepLoss ClassifierStep(model::ClipModel& model, LinearHead& head, const v1::JobSpec& spec,
-                        const L2spAnchor& anchor, const data::Batch& batch, torch::Device device);
+StepLoss ClassifierStep(const StepContext& ctx, LinearHead& head, const L2spAnchor& anchor,
+                        const data::Batch& batch);
 
 struct LinearProbeResult {
   LinearHead head{nullptr};

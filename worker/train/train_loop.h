@@ -18,6 +18,7 @@
 #include "worker/data/loader.h"
 #include "worker/dist/communicator.h"
 #include "worker/optim/optimizer.h"
+#include "worker/report/observer.h"
 
 namespace flyp::train {
 
@@ -31,36 +32,15 @@ struct StepLoss {
   int64_t collective_bytes = 0;  // bytes the forward's collectives moved (gathers)
 };
 
-struct StepInfo {
-  int64_t step = 0;  // steps done, after this one
-  int64_t total_steps = 0;
-  int64_t epoch = 0;
-  int64_t epochs = 0;
-  double loss = 0;
-  double lr = 0;
-  double logit_scale = 0;         // exp(logit_scale); filled in by the job runner
-  double samples_per_second = 0;  // global
-  double seconds = 0;             // wall time of this step
-  // Where the step's time went (seconds). The embedding all-gather runs
-  // inside the forward and is counted there.
-  double data_seconds = 0;
-  double forward_seconds = 0;  // with optim.accum_steps > 1: forward and backward of every micro-batch
-  double backward_seconds = 0;
-  double allreduce_seconds = 0;
-  double optimizer_seconds = 0;
-  int64_t samples = 0;           // this rank's samples in the step
-  int64_t collective_bytes = 0;  // gathers + gradient all-reduce, this rank
-};
-
 struct LoopHooks {
   // Computes the loss of a batch (forward only).
   std::function<StepLoss(const data::Batch&, int64_t step)> step;
   // After every optimiser step (e.g. clamp logit_scale).
   std::function<void()> after_step;
-  // Every log_every_steps steps and at the last step.
-  std::function<void(const StepInfo&)> on_progress;
-  // After every step (metrics).
-  std::function<void(const StepInfo&)> on_step;
+  // After every step, with StepProgress::logged set every
+  // schedule.log_every_steps steps and at the last step; logit_scale is
+  // left 0 (the loop does not know the model).
+  std::function<void(const report::StepProgress&)> on_step;
   // After each epoch (epoch counted from 1); `last` for the final one.
   std::function<Status(int64_t epoch, bool last)> on_epoch_end;
   // After each checkpoint is written (rank 0 only).
@@ -82,7 +62,7 @@ struct LoopResult {
   double samples_per_second = 0;
   bool resumed = false;
   int64_t resumed_from_step = 0;
-  // Mean seconds per step of each phase (this rank), see StepInfo.
+  // Mean seconds per step of each phase (this rank), see report::StepTimes.
   double mean_data = 0, mean_forward = 0, mean_backward = 0, mean_allreduce = 0, mean_optimizer = 0;
 };
 
