@@ -4,18 +4,14 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <memory>
 #include <vector>
+
+#include "common/file_util.h"
 
 namespace flyp {
 namespace {
 
-struct FileCloser {
-  void operator()(std::FILE* f) const { std::fclose(f); }
-};
 struct BioFree {
   void operator()(BIO* b) const { BIO_free(b); }
 };
@@ -36,18 +32,26 @@ std::string OpenSslReason() {
   return reason ? reason : "OpenSSL error " + std::to_string(code);
 }
 
-StatusOr<std::unique_ptr<std::FILE, FileCloser>> Open(const std::string& what, const std::string& path) {
+// The file through the common reader (size budget, clear errors), as a
+// memory BIO over *text (which must outlive it).
+StatusOr<std::unique_ptr<BIO, BioFree>> Open(const std::string& what, const std::string& path,
+                                             std::string* text) {
   if (path.empty()) return InvalidArgumentError(what + ": no file given");
-  std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
-  if (!f) return InvalidArgumentError(what + " '" + path + "': cannot read: " + std::strerror(errno));
-  return f;
+  StatusOr<std::string> read = ReadFileToString(path, kMaxConfigFileBytes);
+  if (!read.ok())
+    return InvalidArgumentError(what + " '" + path + "': cannot read: " + read.status().message());
+  *text = std::move(read).value();
+  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(text->data(), static_cast<int>(text->size())));
+  if (!bio) return InternalError(what + " '" + path + "': " + OpenSslReason());
+  return bio;
 }
 
 StatusOr<std::vector<UniqueX509>> ReadCertificates(const std::string& what, const std::string& path) {
-  FLYP_ASSIGN_OR_RETURN(auto f, Open(what, path));
+  std::string text;
+  FLYP_ASSIGN_OR_RETURN(auto bio, Open(what, path, &text));
   ERR_clear_error();
   std::vector<UniqueX509> certs;
-  while (X509* x = PEM_read_X509(f.get(), nullptr, nullptr, nullptr)) certs.emplace_back(x);
+  while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) certs.emplace_back(x);
   // The loop ends at end of file (PEM_R_NO_START_LINE) or at a broken block.
   const unsigned long last = ERR_peek_last_error();
   const bool clean_end = ERR_GET_LIB(last) == ERR_LIB_PEM && ERR_GET_REASON(last) == PEM_R_NO_START_LINE;
@@ -81,11 +85,12 @@ StatusOr<std::string> ReadPemCertificates(const std::string& what, const std::st
 StatusOr<PemKeyPair> ReadPemKeyPair(const std::string& cert_what, const std::string& cert_path,
                                     const std::string& key_what, const std::string& key_path) {
   FLYP_ASSIGN_OR_RETURN(std::vector<UniqueX509> certs, ReadCertificates(cert_what, cert_path));
-  FLYP_ASSIGN_OR_RETURN(auto f, Open(key_what, key_path));
+  std::string key_text;
+  FLYP_ASSIGN_OR_RETURN(auto bio, Open(key_what, key_path, &key_text));
   ERR_clear_error();
   // No passphrase callback: an encrypted key fails here instead of prompting.
-  std::unique_ptr<EVP_PKEY, KeyFree> key(PEM_read_PrivateKey(
-      f.get(), nullptr, [](char*, int, int, void*) { return 0; }, nullptr));
+  std::unique_ptr<EVP_PKEY, KeyFree> key(PEM_read_bio_PrivateKey(
+      bio.get(), nullptr, [](char*, int, int, void*) { return 0; }, nullptr));
   if (!key) {
     return InvalidArgumentError(key_what + " '" + key_path + "': not an unencrypted PEM private key (" +
                                 OpenSslReason() + ")");
