@@ -74,6 +74,21 @@ TEST(TokenAuthTest, ParsesAndAuthenticates) {
   EXPECT_EQ(*TokenAuth().Authenticate(nullptr), "anonymous");
 }
 
+// A coordinator never starts with a documentation token (the old base
+// manifest shipped "change-me-admin-token").
+TEST(TokenAuthTest, RefusesEmptyAndPlaceholderTokens) {
+  EXPECT_EQ(TokenAuth::Parse("# TOKEN NAME\n\n", "tokens.txt").status().message(), "tokens.txt: no tokens");
+  EXPECT_EQ(
+      TokenAuth::Parse("ok-token alice\nchange-me-admin-token admin\n", "tokens.txt").status().message(),
+      "tokens.txt:2: the token of 'admin' is a placeholder (contains 'change-me'), not a secret; write a "
+      "random one, e.g. openssl rand -hex 32");
+  for (const char* t : {"CHANGEME", "<token>", "my-example-token", "REPLACE_ME", "Token", "placeholder1"}) {
+    auto a = TokenAuth::Parse(std::string(t) + " admin\n", "t");
+    EXPECT_EQ(a.status().code(), StatusCode::kInvalidArgument) << t;
+  }
+  EXPECT_TRUE(TokenAuth::Parse("3f9c2a7d1e0b4c6a8d5e2f1a0b9c8d7e admin\n", "t").ok());
+}
+
 TEST(ConfigTest, FileThenFlags) {
   std::string path = testing::TempDir() + "/coord.yaml";
   std::ofstream(path) << "listen: 127.0.0.1:9\ncpu_slots: 8\ndata_roots: [/a, /b]\ngrace_period_s: 2.5\n";
