@@ -194,6 +194,8 @@ void CheckRendered(const std::vector<YAML::Node>& objs, const std::string& image
   EXPECT_EQ(pm["spec"]["selector"]["matchLabels"]["app.kubernetes.io/managed-by"].as<std::string>(),
             "flyp-coordinator");
   EXPECT_TRUE(pm["spec"]["podMetricsEndpoints"][0]["honorLabels"].as<bool>());
+  EXPECT_EQ(pm["spec"]["podMetricsEndpoints"][0]["relabelings"][0]["regex"].as<std::string>(),
+            "metrics(-[0-9]+)?");
   const YAML::Node dash = Find(objs, "ConfigMap", "flyp-grafana-dashboard");
   EXPECT_EQ(dash["metadata"]["labels"]["grafana_dashboard"].as<std::string>(), "1");
   EXPECT_EQ(dash["metadata"]["namespace"].as<std::string>(), "monitoring");
