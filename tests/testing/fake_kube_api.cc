@@ -435,6 +435,7 @@ void FakeKubeApi::Watch(int fd, const Request& r, const std::string& collection)
     from = INT64_MAX;  // nothing more on this stream
   }
   bool ok = true;
+  bool closing = false;  // CloseWatches seen: flush what happened before it, then end
   while (ok) {
     for (const Event& e : history_) {
       if (e.rv <= from || e.collection != collection) continue;
@@ -449,7 +450,11 @@ void FakeKubeApi::Watch(int fd, const Request& r, const std::string& collection)
       for (const std::string& e : out) ok = ok && SendChunk(fd, e);
       lock.lock();
     }
-    if (!ok || from == INT64_MAX || stopping_ || watch_epoch_ != epoch) break;
+    if (!ok || from == INT64_MAX || stopping_ || closing) break;
+    if (watch_epoch_ != epoch) {
+      closing = true;
+      continue;
+    }
     const bool more = cv_.wait_until(lock, deadline, [&] {
       return stopping_ || watch_epoch_ != epoch || (!hang_ && !history_.empty() && history_.back().rv > from);
     });
