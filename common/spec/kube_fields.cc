@@ -4,6 +4,8 @@
 #include <cctype>
 #include <set>
 
+#include "common/numbers.h"
+
 namespace flyp::kube {
 namespace {
 
@@ -94,11 +96,8 @@ StatusOr<int64_t> Parse(std::string_view text, bool millis) {
     std::string_view ex = suffix.substr(1);
     bool neg = false;
     if (ex[0] == '+' || ex[0] == '-') neg = ex[0] == '-', ex.remove_prefix(1);
-    if (!ex.empty() && ex.size() <= 3 && std::all_of(ex.begin(), ex.end(), [](char c) {
-          return std::isdigit(static_cast<unsigned char>(c));
-        })) {
-      int v = std::stoi(std::string(ex));
-      exp10 += neg ? -v : v;
+    if (auto v = ParseInt32(ex, "exponent", 0, 999); v.ok()) {
+      exp10 += neg ? -*v : *v;
       matched = true;
     }
   }
