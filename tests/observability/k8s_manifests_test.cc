@@ -157,6 +157,11 @@ void CheckRendered(const std::vector<YAML::Node>& objs, const std::string& image
       coord::ApplyConfigYaml(cm["data"]["coordinator.yaml"].as<std::string>(), "rendered", &cfg).ok());
   EXPECT_EQ(cfg.k8s_image, image) << "ranks must run the coordinator's image";
   EXPECT_EQ(cfg.gpus, gpus);
+  if (gpus > 0) {  // cuda jobs on the GPU node pool, with cpu and memory per GPU
+    EXPECT_EQ(cfg.k8s_cuda_defaults.node_selector().at("flyp.dev/pool"), "gpu");
+    EXPECT_EQ(cfg.k8s_cuda_defaults.tolerations(0).key(), "nvidia.com/gpu");
+    EXPECT_TRUE(cfg.k8s_cuda_defaults.has_memory_request());
+  }
   // The database's folder is the state volume; data and artifacts the shared one.
   EXPECT_EQ(mounts["state"]["mountPath"].as<std::string>(), fs::path(cfg.db_path).parent_path().string());
   EXPECT_EQ(mounts["data"]["mountPath"].as<std::string>(), cfg.k8s_mount_path);
