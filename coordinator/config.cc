@@ -50,12 +50,6 @@ Status ParseKubernetesDefaults(const std::string& name, const std::string& yaml,
   return Status::Ok();
 }
 
-bool UnderDir(const std::string& path, const std::string& dir) {
-  std::string d = dir;
-  while (d.size() > 1 && d.back() == '/') d.pop_back();
-  return path.size() > d.size() && path.compare(0, d.size(), d) == 0 && path[d.size()] == '/';
-}
-
 struct Option {
   const char* name;
   const char* help;
@@ -286,11 +280,11 @@ Status ValidateCoordinatorConfig(const CoordinatorConfig& c) {
   if (c.launcher == LauncherKind::kKubernetes) {
     // Ranks mount their artifact folder and each data root as subPaths of
     // the shared claim (coordinator/launcher/mpijob.h).
-    if (!UnderDir(c.artifact_root, c.k8s_mount_path))
+    if (!PathIsBelow(c.artifact_root, c.k8s_mount_path))
       errors += "artifact-root: must be a folder under k8s-mount-path '" + c.k8s_mount_path + "' (got '" +
                 c.artifact_root + "')\n";
     for (const std::string& r : c.data_roots) {
-      if (!UnderDir(r, c.k8s_mount_path))
+      if (!PathIsBelow(r, c.k8s_mount_path))
         errors +=
             "data-root: must be a folder under k8s-mount-path '" + c.k8s_mount_path + "' (got '" + r + "')\n";
     }

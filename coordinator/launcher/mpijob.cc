@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/env.h"
+#include "common/file_util.h"
 #include "common/spec/kube_fields.h"
 
 namespace flyp::coord {
@@ -15,11 +16,6 @@ constexpr int kSshPort = 2222;
 std::string Trimmed(std::string d) {
   while (d.size() > 1 && d.back() == '/') d.pop_back();
   return d;
-}
-
-bool UnderDir(const std::string& path, const std::string& dir) {
-  const std::string d = Trimmed(dir);
-  return path.size() > d.size() && path.compare(0, d.size(), d) == 0 && path[d.size()] == '/';
 }
 
 // `path` relative to `dir` (path must be under it).
@@ -188,19 +184,19 @@ StatusOr<Json> BuildMpiJob(const MpiJobOptions& o, const LaunchRequest& req) {
   auto refuse = [&](const std::string& what) {
     return FailedPreconditionError("kubernetes launcher: " + what);
   };
-  if (!UnderDir(req.artifact_dir, o.mount_path)) {
+  if (!PathIsBelow(req.artifact_dir, o.mount_path)) {
     return refuse("artifact dir '" + req.artifact_dir + "' is not under the shared volume mount '" +
                   o.mount_path + "' (set artifact-root inside k8s-mount-path)");
   }
-  if (!UnderDir(req.spec_path, req.artifact_dir)) {
+  if (!PathIsBelow(req.spec_path, req.artifact_dir)) {
     return refuse("spec '" + req.spec_path + "' is not inside the artifact dir '" + req.artifact_dir + "'");
   }
   for (const std::string& root : o.data_roots) {
-    if (!UnderDir(root, o.mount_path)) {
+    if (!PathIsBelow(root, o.mount_path)) {
       return refuse("data root '" + root + "' is not a folder under the shared volume mount '" +
                     o.mount_path + "' (ranks mount each data root read-only from it)");
     }
-    if (UnderDir(req.artifact_dir, root)) {
+    if (PathIsBelow(req.artifact_dir, root)) {
       return refuse("artifact dir '" + req.artifact_dir + "' is inside data root '" + root +
                     "' (ranks mount data roots read-only)");
     }
