@@ -73,7 +73,10 @@ bool ParseLogLine(const std::string& line, LogLine* out);
 class KubernetesLauncher : public Launcher {
  public:
   explicit KubernetesLauncher(KubernetesLauncherOptions opts);
-  ~KubernetesLauncher() override;  // ends the watches (at most kStreamPollMs) and joins
+  // Ends the watches (within kStreamPollMs) and joins its threads; a delete
+  // or log read in flight on a hung API server ends by its timeout
+  // (api.timeout_s).
+  ~KubernetesLauncher() override;
 
   StatusOr<WorldHandle> Launch(const LaunchRequest& req) override;
   std::optional<WorldExit> Poll(const WorldHandle& world) override;
