@@ -274,4 +274,10 @@ Status WriteFileAtomic(const std::string& path, std::string_view contents, mode_
   return w.Commit();
 }
 
+bool PathIsBelow(std::string_view path, std::string_view dir) {
+  while (dir.size() > 1 && dir.back() == '/') dir.remove_suffix(1);
+  if (dir == "/") return path.size() > 1 && path[0] == '/';
+  return path.size() > dir.size() + 1 && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/';
+}
+
 }  // namespace flyp

@@ -39,6 +39,12 @@ inline constexpr size_t kMiB = size_t{1} << 20;
 // datasets, images) name their own budget beside the code that reads them.
 inline constexpr size_t kMaxConfigFileBytes = 16 * kMiB;
 
+// Whether `path` names something strictly below the folder `dir`, by their
+// text alone (no file system access, no symlinks or ".." resolved; trailing
+// '/' of `dir` ignored): "/a/b/c" is below "/a/b" and "/a/b/", but neither
+// "/a/b" nor "/a/bc" is.
+bool PathIsBelow(std::string_view path, std::string_view dir);
+
 // The whole contents of `path`. RESOURCE_EXHAUSTED when it holds more than
 // `max_bytes` (checked before reading for regular files, and while reading
 // for files whose size the kernel does not know, such as /proc files).

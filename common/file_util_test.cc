@@ -312,4 +312,16 @@ TEST(WriteFileAtomic, ConcurrentWritersNeverMix) {
 }
 
 }  // namespace
+TEST(PathIsBelow, ComparesWholeComponents) {
+  EXPECT_TRUE(PathIsBelow("/a/b/c", "/a/b"));
+  EXPECT_TRUE(PathIsBelow("/a/b/c", "/a/b/"));
+  EXPECT_TRUE(PathIsBelow("/a/b/c/d", "/a"));
+  EXPECT_FALSE(PathIsBelow("/a/b", "/a/b"));
+  EXPECT_FALSE(PathIsBelow("/a/b/", "/a/b"));  // the folder itself
+  EXPECT_FALSE(PathIsBelow("/a/bc", "/a/b"));
+  EXPECT_FALSE(PathIsBelow("/x/a/b", "/a"));
+  EXPECT_TRUE(PathIsBelow("/srv", "/"));
+  EXPECT_FALSE(PathIsBelow("/", "/"));
+}
+
 }  // namespace flyp

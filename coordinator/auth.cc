@@ -1,5 +1,6 @@
 #include "coordinator/auth.h"
 
+#include <cctype>
 #include <sstream>
 
 #include "common/file_util.h"
@@ -18,6 +19,18 @@ StatusOr<TokenAuth> TokenAuth::LoadFile(const std::string& path) {
   return Parse(*text, path);
 }
 
+std::string PlaceholderTokenProblem(const std::string& token) {
+  std::string lower;
+  for (char c : token) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* word : {"change-me", "changeme", "change_me", "replace-me", "replaceme", "replace_me",
+                           "placeholder", "example", "<", ">"}) {
+    if (lower.find(word) != std::string::npos)
+      return std::string("a placeholder (contains '") + word + "'), not a secret";
+  }
+  if (lower == "token" || lower == "secret" || lower == "password") return "a placeholder word, not a secret";
+  return "";
+}
+
 StatusOr<TokenAuth> TokenAuth::Parse(const std::string& text, const std::string& origin) {
   TokenAuth auth;
   auth.enabled_ = true;
@@ -31,6 +44,10 @@ StatusOr<TokenAuth> TokenAuth::Parse(const std::string& text, const std::string&
     if (!(fields >> token)) continue;
     if (!(fields >> name) || (fields >> extra)) {
       return InvalidArgumentError(origin + ":" + std::to_string(n) + ": expected 'TOKEN NAME'");
+    }
+    if (std::string p = PlaceholderTokenProblem(token); !p.empty()) {
+      return InvalidArgumentError(origin + ":" + std::to_string(n) + ": the token of '" + name + "' is " + p +
+                                  "; write a random one, e.g. openssl rand -hex 32");
     }
     if (!auth.names_.emplace(token, name).second) {
       return InvalidArgumentError(origin + ":" + std::to_string(n) + ": duplicate token");

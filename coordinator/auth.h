@@ -16,7 +16,9 @@ class TokenAuth {
  public:
   // Authentication off: every caller is "anonymous".
   TokenAuth() = default;
-  // INVALID_ARGUMENT naming the file and line for a malformed file.
+  // INVALID_ARGUMENT naming the file and line for a malformed file, a file
+  // without tokens, or a placeholder token (PlaceholderTokenProblem), so a
+  // coordinator never starts with a credential copied from documentation.
   static StatusOr<TokenAuth> LoadFile(const std::string& path);
   static StatusOr<TokenAuth> Parse(const std::string& text, const std::string& origin);
 
@@ -29,6 +31,10 @@ class TokenAuth {
   bool enabled_ = false;
   std::map<std::string, std::string> names_;  // token -> principal
 };
+
+// Why `token` is a placeholder rather than a secret ("change-me-admin-token",
+// "<token>", "example..."); "" when it is not one.
+std::string PlaceholderTokenProblem(const std::string& token);
 
 // "Bearer TOKEN" -> TOKEN; empty when the header is not a bearer credential.
 std::string BearerToken(const std::string& header);

@@ -9,6 +9,8 @@
 #include "common/file_util.h"
 #include "common/metrics.h"
 #include "common/numbers.h"
+#include "common/spec/kube_fields.h"
+#include "common/spec/spec_yaml.h"
 
 namespace flyp::coord {
 namespace {
@@ -29,6 +31,24 @@ constexpr std::pair<LauncherKind, const char*> kLauncherKinds[] = {
     {LauncherKind::kLocal, "local"},
     {LauncherKind::kKubernetes, "kubernetes"},
 };
+
+// A resources.kubernetes block as YAML (a mapping; inline "{...}" from a
+// flag), checked as a spec's is.
+Status ParseKubernetesDefaults(const std::string& name, const std::string& yaml, v1::KubernetesSpec* out) {
+  std::vector<FieldError> errors;
+  v1::KubernetesSpec k;
+  if (YamlToMessage(yaml, &k, &errors)) kube::ValidateKubernetesSpec(k, name, &errors);
+  if (!errors.empty()) {
+    std::string text;
+    for (const FieldError& e : errors) {
+      const std::string path = e.path.rfind(name, 0) == 0 || e.path.empty() ? e.path : name + "." + e.path;
+      text += (text.empty() ? "" : "; ") + (path.empty() ? name : path) + ": " + e.message;
+    }
+    return InvalidArgumentError(text);
+  }
+  *out = std::move(k);
+  return Status::Ok();
+}
 
 struct Option {
   const char* name;
@@ -98,8 +118,16 @@ const std::vector<Option>& Options() {
       {"k8s-ca-file", "kubernetes: API server CA bundle", FLYP_STR(k8s_ca_file)},
       {"k8s-worker-metrics-port", "kubernetes: FLYP_METRICS_PORT of the ranks (default 9400; 0 off)",
        FLYP_INT(k8s_worker_metrics_port, "k8s-worker-metrics-port")},
-      {"k8s-poll-s", "kubernetes: MPIJob status poll interval in seconds (default 2)",
+      {"k8s-poll-s", "kubernetes: log-following interval; wait before a failed watch relists (default 2)",
        FLYP_DBL(k8s_poll_s, "k8s-poll-s")},
+      {"k8s-defaults", "kubernetes: resources.kubernetes defaults of every job (a YAML mapping)",
+       [](CoordinatorConfig* c, const std::string& v) {
+         return ParseKubernetesDefaults("k8s-defaults", v, &c->k8s_defaults);
+       }},
+      {"k8s-cuda-defaults", "kubernetes: resources.kubernetes defaults of cuda jobs, over k8s-defaults",
+       [](CoordinatorConfig* c, const std::string& v) {
+         return ParseKubernetesDefaults("k8s-cuda-defaults", v, &c->k8s_cuda_defaults);
+       }},
   };
   return options;
 }
@@ -162,6 +190,8 @@ Status ApplyConfigYaml(const std::string& yaml, const std::string& origin, Coord
       for (const auto& v : kv.second) values.push_back(v.as<std::string>());
     } else if (kv.second.IsScalar()) {
       values.push_back(kv.second.as<std::string>());
+    } else if (kv.second.IsMap() && (name == "k8s-defaults" || name == "k8s-cuda-defaults")) {
+      values.push_back(YAML::Dump(kv.second));
     } else {
       return InvalidArgumentError(origin + ": " + key + ": expected a value");
     }
@@ -247,6 +277,18 @@ Status ValidateCoordinatorConfig(const CoordinatorConfig& c) {
   if (c.launcher == LauncherKind::kKubernetes && c.k8s_image.empty())
     errors += "k8s-image: required with launcher kubernetes\n";
   if (c.k8s_poll_s <= 0) errors += "k8s-poll-s: must be > 0\n";
+  if (c.launcher == LauncherKind::kKubernetes) {
+    // Ranks mount their artifact folder and each data root as subPaths of
+    // the shared claim (coordinator/launcher/mpijob.h).
+    if (!PathIsBelow(c.artifact_root, c.k8s_mount_path))
+      errors += "artifact-root: must be a folder under k8s-mount-path '" + c.k8s_mount_path + "' (got '" +
+                c.artifact_root + "')\n";
+    for (const std::string& r : c.data_roots) {
+      if (!PathIsBelow(r, c.k8s_mount_path))
+        errors +=
+            "data-root: must be a folder under k8s-mount-path '" + c.k8s_mount_path + "' (got '" + r + "')\n";
+    }
+  }
   if (c.k8s_worker_metrics_port < 0 || c.k8s_worker_metrics_port > 65535) {
     errors += "k8s-worker-metrics-port: must be 0..65535\n";
   }

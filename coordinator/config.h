@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "flyp/v1/job_spec.pb.h"
 
 namespace flyp::coord {
 
@@ -57,7 +58,12 @@ struct CoordinatorConfig {
   std::string k8s_token_file = "/var/run/secrets/kubernetes.io/serviceaccount/token";
   std::string k8s_ca_file = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
   int k8s_worker_metrics_port = 9400;  // FLYP_METRICS_PORT of the ranks; 0: off
-  double k8s_poll_s = 2;               // MPIJob status poll interval
+  double k8s_poll_s = 2;               // log-following interval; wait before a failed watch relists
+  // Cluster-wide resources.kubernetes defaults (same fields and YAML form as
+  // a spec's): for every job, and for cuda jobs over them; a spec's own
+  // block wins field by field (docs/kubernetes.md).
+  v1::KubernetesSpec k8s_defaults;
+  v1::KubernetesSpec k8s_cuda_defaults;
 };
 
 // Parses argv (without argv[0]): --config FILE first, then every other flag

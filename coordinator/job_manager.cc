@@ -418,6 +418,7 @@ LaunchRequest JobManager::RequestFor(const JobRecord& rec, int attempt) const {
   req.log_path = dir + "/logs/world.log";
   req.coordinator_address = opts_.coordinator_address;
   req.worker_token = rec.worker_token;
+  req.kubernetes = res.kubernetes();
   return req;
 }
 
@@ -547,6 +548,7 @@ Status JobManager::Recover() {
 
 StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec, const std::string& spec_yaml,
                                      const std::string& owner, const std::string& idempotency_key) {
+  FLYP_RETURN_IF_ERROR(launcher()->CheckResources(spec.resources()));
   {
     MutexLock lock(&mu_);
     FLYP_RETURN_IF_ERROR(scheduler_.CheckFits(GangFor("", 0, spec)));

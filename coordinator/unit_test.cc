@@ -74,6 +74,21 @@ TEST(TokenAuthTest, ParsesAndAuthenticates) {
   EXPECT_EQ(*TokenAuth().Authenticate(nullptr), "anonymous");
 }
 
+// A coordinator never starts with a documentation token (the old base
+// manifest shipped "change-me-admin-token").
+TEST(TokenAuthTest, RefusesEmptyAndPlaceholderTokens) {
+  EXPECT_EQ(TokenAuth::Parse("# TOKEN NAME\n\n", "tokens.txt").status().message(), "tokens.txt: no tokens");
+  EXPECT_EQ(
+      TokenAuth::Parse("ok-token alice\nchange-me-admin-token admin\n", "tokens.txt").status().message(),
+      "tokens.txt:2: the token of 'admin' is a placeholder (contains 'change-me'), not a secret; write a "
+      "random one, e.g. openssl rand -hex 32");
+  for (const char* t : {"CHANGEME", "<token>", "my-example-token", "REPLACE_ME", "Token", "placeholder1"}) {
+    auto a = TokenAuth::Parse(std::string(t) + " admin\n", "t");
+    EXPECT_EQ(a.status().code(), StatusCode::kInvalidArgument) << t;
+  }
+  EXPECT_TRUE(TokenAuth::Parse("3f9c2a7d1e0b4c6a8d5e2f1a0b9c8d7e admin\n", "t").ok());
+}
+
 TEST(ConfigTest, FileThenFlags) {
   std::string path = testing::TempDir() + "/coord.yaml";
   std::ofstream(path) << "listen: 127.0.0.1:9\ncpu_slots: 8\ndata_roots: [/a, /b]\ngrace_period_s: 2.5\n";
@@ -93,9 +108,62 @@ TEST(ConfigTest, FileThenFlags) {
             path + ": cpu_slot: unknown option");
 }
 
+// Kubernetes ranks mount their artifact folder and each data root as
+// subPaths of the shared claim: both must be inside its mount path.
+TEST(ConfigTest, KubernetesPathsMustBeOnTheSharedVolume) {
+  const std::vector<std::string> base = {"--launcher=kubernetes", "--k8s-image=img",
+                                         "--artifact-root=/var/lib/flyp/artifacts"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return ParseCoordinatorConfig(args);
+  };
+  EXPECT_TRUE(with({"--data-root=/var/lib/flyp/data"}).ok());
+  EXPECT_EQ(with({"--data-root=/srv/data"}).status().message(),
+            "data-root: must be a folder under k8s-mount-path '/var/lib/flyp' (got '/srv/data')\n");
+  EXPECT_EQ(
+      with({"--artifact-root=/var/lib/flypx/a"}).status().message(),
+      "artifact-root: must be a folder under k8s-mount-path '/var/lib/flyp' (got '/var/lib/flypx/a')\n");
+  EXPECT_TRUE(with({"--k8s-mount-path=/srv", "--artifact-root=/srv/a", "--data-root=/srv/d"}).ok());
+  // The local launcher does not care.
+  EXPECT_TRUE(ParseCoordinatorConfig({"--data-root=/srv/data"}).ok());
+}
+
+// Cluster-wide resources.kubernetes defaults: a YAML mapping in the file, an
+// inline one as a flag, checked as a spec's block is.
+TEST(ConfigTest, KubernetesDefaultsAreSpecBlocks) {
+  CoordinatorConfig c;
+  ASSERT_TRUE(
+      ApplyConfigYaml("k8s_cuda_defaults:\n"
+                      "  node_selector: {flyp.dev/pool: gpu}\n"
+                      "  tolerations: [{key: nvidia.com/gpu, operator: exists, effect: no_schedule}]\n"
+                      "  cpu_request: \"8\"\n"
+                      "k8s_defaults: {priority_class: training}\n",
+                      "f.yaml", &c)
+          .ok());
+  EXPECT_EQ(c.k8s_cuda_defaults.node_selector().at("flyp.dev/pool"), "gpu");
+  EXPECT_EQ(c.k8s_cuda_defaults.tolerations(0).effect(), v1::TAINT_EFFECT_NO_SCHEDULE);
+  EXPECT_EQ(c.k8s_cuda_defaults.cpu_request(), "8");
+  EXPECT_EQ(c.k8s_defaults.priority_class(), "training");
+  auto flags =
+      ParseCoordinatorConfig({"--k8s-defaults", "{memory_request: 4Gi, image_pull_secrets: [regcred]}"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->k8s_defaults.memory_request(), "4Gi");
+  EXPECT_EQ(flags->k8s_defaults.image_pull_secrets(0), "regcred");
+  EXPECT_EQ(
+      ApplyConfigYaml("k8s_defaults: {cpu_request: 4cores}\n", "f.yaml", &c).message(),
+      "f.yaml: k8s-defaults.cpu_request: '4cores' is not a Kubernetes quantity (unknown suffix 'cores'; e.g. "
+      "4, 500m, 16Gi)");
+  EXPECT_EQ(ApplyConfigYaml("k8s_cuda_defaults: {nodeSelector: {a: b}}\n", "f.yaml", &c).message(),
+            "f.yaml: k8s-cuda-defaults.nodeSelector: unknown field; did you mean node_selector?");
+  EXPECT_EQ(ApplyConfigYaml("cpu_slots: {a: b}\n", "f.yaml", &c).message(),
+            "f.yaml: cpu_slots: expected a value");
+}
+
 TEST(ConfigTest, LauncherKindIsAnEnumWithTheOldNames) {
   EXPECT_EQ(CoordinatorConfig().launcher, LauncherKind::kLocal);
-  auto k8s = ParseCoordinatorConfig({"--launcher=kubernetes", "--k8s-image", "img"});
+  auto k8s = ParseCoordinatorConfig(
+      {"--launcher=kubernetes", "--k8s-image", "img", "--artifact-root", "/var/lib/flyp/artifacts"});
   ASSERT_TRUE(k8s.ok()) << k8s.status();
   EXPECT_EQ(k8s->launcher, LauncherKind::kKubernetes);
   CoordinatorConfig c;

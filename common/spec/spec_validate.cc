@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/model_presets.h"
+#include "common/spec/kube_fields.h"
 
 namespace flyp {
 namespace {
@@ -361,6 +362,7 @@ class Validator {
     } else if (r.precision() == v1::PRECISION_BFLOAT16 && r.device() != v1::DEVICE_CUDA) {
       Err("resources.precision", "bfloat16 autocast needs resources.device cuda (got cpu)");
     }
+    kube::ValidateKubernetesSpec(r.kubernetes(), "resources.kubernetes", &errors_);
   }
 
   void RunPolicy(const v1::RunPolicy& p) {

@@ -101,6 +101,10 @@ class YamlReader {
       Error(path, "missing value");
       return;
     }
+    if (f->is_map()) {
+      ReadMap(node, msg, f, path);
+      return;
+    }
     if (f->is_repeated()) {
       if (!node.IsSequence()) {
         Error(path, "expected a list, got " + KindName(node));
@@ -124,6 +128,37 @@ class YamlReader {
     }
     *out = *v;
     return true;
+  }
+
+  // A proto map field from a YAML mapping; entries keep the document's
+  // order, a key given twice is an error.
+  void ReadMap(const YAML::Node& node, Message* msg, const FieldDescriptor* f, const std::string& path) {
+    if (!node.IsMap()) {
+      Error(path, "expected a mapping, got " + KindName(node));
+      return;
+    }
+    const Reflection* r = msg->GetReflection();
+    r->ClearField(msg, f);
+    const FieldDescriptor* key_field = f->message_type()->map_key();
+    const FieldDescriptor* value_field = f->message_type()->map_value();
+    std::vector<std::string> seen;
+    for (const auto& kv : node) {
+      const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
+      const std::string epath = path + "[" + key + "]";
+      if (!Scalar(kv.first, path, "scalar keys")) continue;
+      if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+        Error(epath, "key given twice");
+        continue;
+      }
+      seen.push_back(key);
+      if (kv.second.IsNull()) {
+        Error(epath, "missing value");
+        continue;
+      }
+      Message* entry = r->AddMessage(msg, f);
+      ReadValue(kv.first, entry, key_field, epath, /*repeated=*/false);
+      ReadValue(kv.second, entry, value_field, epath, /*repeated=*/false);
+    }
   }
 
   bool Scalar(const YAML::Node& node, const std::string& path, const char* want) {
@@ -269,6 +304,30 @@ std::string ShortestNumber(T v) {
 
 void EmitValue(YAML::Emitter& out, const Message& msg, const FieldDescriptor* f, int index);
 
+// A proto map as a block mapping, sorted by key (map order is unspecified).
+void EmitMap(YAML::Emitter& out, const Message& msg, const FieldDescriptor* f) {
+  const Reflection* r = msg.GetReflection();
+  const FieldDescriptor* key_field = f->message_type()->map_key();
+  const FieldDescriptor* value_field = f->message_type()->map_value();
+  std::vector<const Message*> entries;
+  for (int i = 0; i < r->FieldSize(msg, f); ++i) entries.push_back(&r->GetRepeatedMessage(msg, f, i));
+  auto key_text = [&](const Message* e) {
+    YAML::Emitter k;
+    EmitValue(k, *e, key_field, -1);
+    return std::string(k.c_str());
+  };
+  std::sort(entries.begin(), entries.end(),
+            [&](const Message* a, const Message* b) { return key_text(a) < key_text(b); });
+  out << YAML::BeginMap;
+  for (const Message* e : entries) {
+    out << YAML::Key;
+    EmitValue(out, *e, key_field, -1);
+    out << YAML::Value;
+    EmitValue(out, *e, value_field, -1);
+  }
+  out << YAML::EndMap;
+}
+
 void EmitMessage(YAML::Emitter& out, const Message& msg) {
   const Reflection* r = msg.GetReflection();
   std::vector<const FieldDescriptor*> fields;
@@ -278,7 +337,9 @@ void EmitMessage(YAML::Emitter& out, const Message& msg) {
   out << YAML::BeginMap;
   for (const FieldDescriptor* f : fields) {
     out << YAML::Key << f->name() << YAML::Value;
-    if (f->is_repeated()) {
+    if (f->is_map()) {
+      EmitMap(out, msg, f);
+    } else if (f->is_repeated()) {
       bool flow = f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE &&
                   f->cpp_type() != FieldDescriptor::CPPTYPE_STRING;
       out << (flow ? YAML::Flow : YAML::Block) << YAML::BeginSeq;

@@ -1,11 +1,13 @@
 #include "coordinator/launcher/kubernetes_launcher.h"
 
+#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
+#include <thread>
 
-#include "common/env.h"
 #include "common/logging.h"
 #include "common/numbers.h"
 
@@ -13,44 +15,14 @@ namespace flyp::coord {
 namespace {
 
 constexpr std::string_view kKind = "k8s";
+constexpr const char* kManagedBy = "app.kubernetes.io%2Fmanaged-by%3Dflyp-coordinator";
+constexpr const char* kLauncherRole = "%2Ctraining.kubeflow.org%2Fjob-role%3Dlauncher";
 
 std::string MpiJobsPath(const std::string& ns) {
   return "/apis/kubeflow.org/v2beta1/namespaces/" + ns + "/mpijobs";
 }
-
-bool UnderDir(const std::string& path, const std::string& dir) {
-  std::string d = dir;
-  while (d.size() > 1 && d.back() == '/') d.pop_back();
-  return path.size() > d.size() && path.compare(0, d.size(), d) == 0 && path[d.size()] == '/';
-}
-
-Json EnvVarJson(const std::string& name, const std::string& value) {
-  return Json(Json::Object{{"name", name}, {"value", value}});
-}
-
-// The labels of everything one world creates (MPIJob, its pods, its Secret).
-Json WorldLabels(const LaunchRequest& req) {
-  return Json(Json::Object{{"app.kubernetes.io/name", "flyp"},
-                           {"app.kubernetes.io/managed-by", "flyp-coordinator"},
-                           {"flyp.dev/job-id", req.job_id},
-                           {"flyp.dev/attempt", std::to_string(req.attempt)}});
-}
-
 std::string SecretsPath(const std::string& ns) { return "/api/v1/namespaces/" + ns + "/secrets"; }
-
-// The env entry that reads `key` of Secret `secret` (the value never
-// appears in the MPIJob object).
-Json EnvFromSecretJson(const std::string& name, const std::string& secret, const std::string& key) {
-  return Json(Json::Object{
-      {"name", name},
-      {"valueFrom",
-       Json(Json::Object{{"secretKeyRef", Json(Json::Object{{"name", secret}, {"key", key}})}})}});
-}
-
-// "a=b,c=d" label selector, URL-encoded.
-std::string Selector(const std::string& name) {
-  return "training.kubeflow.org%2Fjob-name%3D" + name + "%2Ctraining.kubeflow.org%2Fjob-role%3Dlauncher";
-}
+std::string PodsPath(const std::string& ns) { return "/api/v1/namespaces/" + ns + "/pods"; }
 
 const Json* Path(const Json& j, std::initializer_list<const char*> keys) {
   const Json* cur = &j;
@@ -61,67 +33,30 @@ const Json* Path(const Json& j, std::initializer_list<const char*> keys) {
   return cur;
 }
 
+std::string Str(const Json& j, std::initializer_list<const char*> keys) {
+  const Json* v = Path(j, keys);
+  return v && v->is_string() ? v->as_string() : "";
+}
+
+// "2026-01-02T03:04:05Z" for sinceTime (metav1.Time: whole seconds).
+std::string Rfc3339Seconds(int64_t seconds) {
+  std::time_t t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string UrlEncodeTime(const std::string& t) {
+  std::string out;
+  for (char c : t) out += c == ':' ? std::string("%3A") : std::string(1, c);
+  return out;
+}
+
+bool Before(int64_t s1, int32_t n1, int64_t s2, int32_t n2) { return s1 < s2 || (s1 == s2 && n1 < n2); }
+
 }  // namespace
-
-const char* MpiJobPhaseName(MpiJobPhase p) {
-  switch (p) {
-    case MpiJobPhase::kPending:
-      return "Pending";
-    case MpiJobPhase::kCreated:
-      return "Created";
-    case MpiJobPhase::kRunning:
-      return "Running";
-    case MpiJobPhase::kRestarting:
-      return "Restarting";
-    case MpiJobPhase::kSucceeded:
-      return "Succeeded";
-    case MpiJobPhase::kFailed:
-      return "Failed";
-  }
-  return "?";
-}
-
-MpiJobPhase ParseMpiJobPhase(const Json& mpijob) {
-  const Json* conds = Path(mpijob, {"status", "conditions"});
-  if (!conds || !conds->is_array()) return MpiJobPhase::kPending;
-  MpiJobPhase phase = MpiJobPhase::kPending;
-  bool succeeded = false, failed = false;
-  for (const Json& c : conds->as_array()) {
-    const Json* type = c.Find("type");
-    const Json* status = c.Find("status");
-    if (!type || !type->is_string() || !status || !status->is_string() || status->as_string() != "True")
-      continue;
-    const std::string& t = type->as_string();
-    if (t == "Succeeded")
-      succeeded = true;
-    else if (t == "Failed")
-      failed = true;
-    else if (t == "Running")
-      phase = MpiJobPhase::kRunning;
-    else if (t == "Restarting")
-      phase = MpiJobPhase::kRestarting;
-    else if (t == "Created" && phase == MpiJobPhase::kPending)
-      phase = MpiJobPhase::kCreated;
-  }
-  if (failed) return MpiJobPhase::kFailed;
-  if (succeeded) return MpiJobPhase::kSucceeded;
-  return phase;
-}
-
-StatusOr<std::string> MpiJobName(const std::string& job_id, int attempt) {
-  if (attempt < 1) {
-    return InvalidArgumentError("kubernetes launcher: attempt " + std::to_string(attempt) + " is not >= 1");
-  }
-  const std::string name = "flyp-" + job_id + "-a" + std::to_string(attempt);
-  const bool dns_label = !job_id.empty() && name.size() <= kMaxMpiJobName &&
-                         name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") == std::string::npos;
-  if (!dns_label) {
-    return InvalidArgumentError("kubernetes launcher: MPIJob name '" + name + "' for job '" + job_id +
-                                "' is not a DNS label of at most " + std::to_string(kMaxMpiJobName) +
-                                " characters (a-z, 0-9, '-')");
-  }
-  return name;
-}
 
 WorldHandle MpiJobHandle(const std::string& ns, const std::string& name) {
   return WorldHandle::Make(kKind, ns + "/" + name);
@@ -136,206 +71,111 @@ StatusOr<MpiJobRef> ParseMpiJobHandle(const WorldHandle& world) {
   return MpiJobRef{std::string(id.substr(0, slash)), std::string(id.substr(slash + 1))};
 }
 
-StatusOr<Json> BuildMpiJob(const KubernetesLauncherOptions& o, const LaunchRequest& req) {
-  FLYP_ASSIGN_OR_RETURN(std::string name, MpiJobName(req.job_id, req.attempt));
-  for (const auto& [what, path] :
-       {std::make_pair("spec", req.spec_path), std::make_pair("artifact dir", req.artifact_dir)}) {
-    if (!UnderDir(path, o.mount_path)) {
-      return FailedPreconditionError(std::string("kubernetes launcher: ") + what + " '" + path +
-                                     "' is not under the shared volume mount '" + o.mount_path +
-                                     "' (set artifact-root inside k8s-mount-path)");
+bool ParseLogLine(const std::string& line, LogLine* out) {
+  // YYYY-MM-DDTHH:MM:SS[.fraction]Z text
+  const size_t space = line.find(' ');
+  if (space == std::string::npos || space < 20 || line[space - 1] != 'Z') return false;
+  std::tm tm{};
+  int consumed = 0;
+  if (std::sscanf(line.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6 ||
+      consumed != 19) {
+    return false;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  int32_t nanos = 0;
+  if (line[19] == '.') {
+    int digits = 0;
+    for (size_t i = 20; i < space - 1; ++i) {
+      if (line[i] < '0' || line[i] > '9' || digits == 9) return false;
+      nanos = nanos * 10 + (line[i] - '0');
+      ++digits;
     }
+    for (; digits < 9; ++digits) nanos *= 10;
+  } else if (line[19] != 'Z') {
+    return false;
   }
-  const std::string attempt = std::to_string(req.attempt);
-  const Json labels = WorldLabels(req);
-  // Environment of the launcher; mpirun -x forwards it to every rank. The
-  // worker token comes from the world's Secret (WorkerTokenSecretName), so
-  // reading the MPIJob does not reveal it.
-  std::vector<std::pair<std::string, std::string>> env = {
-      {env::kJobId.name, req.job_id},
-      {env::kCoordinator.name, req.coordinator_address},
-      {env::kArtifactDir.name, req.artifact_dir},
-      {env::kAttempt.name, attempt},
-      {env::kMetricsPort.name, std::to_string(o.worker_metrics_port)},
-  };
-  if (!o.coordinator_ca_pem.empty()) env.emplace_back(env::kCoordinatorCa.name, kCoordinatorCaPath);
-  if (!o.coordinator_server_name.empty())
-    env.emplace_back(env::kCoordinatorName.name, o.coordinator_server_name);
-  if (req.threads_per_rank > 0) env.emplace_back("OMP_NUM_THREADS", std::to_string(req.threads_per_rank));
-  Json env_json = Json::MakeArray();
-  Json command(Json::Array{"mpirun", "--tag-output", "-np", std::to_string(req.world_size)});
-  for (const auto& [k, v] : env) {
-    env_json.Append(EnvVarJson(k, v));
-    command.Append("-x");
-    command.Append(k);
-  }
-  env_json.Append(EnvFromSecretJson(env::kWorkerToken.name, WorkerTokenSecretName(name), "token"));
-  command.Append("-x");
-  command.Append(env::kWorkerToken.name);
-  command.Append(o.worker_binary);
-  command.Append("--spec");
-  command.Append(req.spec_path);
-
-  Json volume_mounts(Json::Array{Json(Json::Object{{"name", "flyp-data"}, {"mountPath", o.mount_path}}),
-                                 Json(Json::Object{{"name", "dshm"}, {"mountPath", "/dev/shm"}})});
-  Json volumes(Json::Array{
-      Json(Json::Object{{"name", "flyp-data"},
-                        {"persistentVolumeClaim", Json(Json::Object{{"claimName", o.pvc}})}}),
-      Json(Json::Object{{"name", "dshm"}, {"emptyDir", Json(Json::Object{{"medium", "Memory"}})}})});
-  if (!o.coordinator_ca_pem.empty()) {
-    // Every pod: rank 0 may run in any worker pod, and mpirun forwards the path.
-    volume_mounts.Append(
-        Json(Json::Object{{"name", "coordinator-ca"}, {"mountPath", kCoordinatorCaDir}, {"readOnly", true}}));
-    volumes.Append(Json(Json::Object{
-        {"name", "coordinator-ca"},
-        {"secret", Json(Json::Object{{"secretName", WorkerTokenSecretName(name)},
-                                     {"items", Json(Json::Array{Json(Json::Object{
-                                                   {"key", kCoordinatorCaKey}, {"path", "ca.crt"}})})}})}}));
-  }
-
-  Json launcher_container(Json::Object{{"name", "launcher"},
-                                       {"image", o.image},
-                                       {"imagePullPolicy", o.image_pull_policy},
-                                       {"command", command},
-                                       {"env", env_json},
-                                       {"workingDir", req.artifact_dir},
-                                       {"volumeMounts", volume_mounts}});
-  launcher_container.Set(
-      "resources",
-      Json(Json::Object{{"requests", Json(Json::Object{{"cpu", "100m"}, {"memory", "256Mi"}})}}));
-
-  const int units = std::max(1, req.slots_per_rank);
-  Json resources;
-  if (req.cuda) {
-    resources.Set("limits", Json(Json::Object{{"nvidia.com/gpu", units}}));
-  } else {
-    resources.Set("requests", Json(Json::Object{{"cpu", std::to_string(units)}}));
-  }
-  Json worker_env = env_json;  // also on the pods, for tools run inside them
-  Json worker_container(Json::Object{{"name", "worker"},
-                                     {"image", o.image},
-                                     {"imagePullPolicy", o.image_pull_policy},
-                                     {"command", Json(Json::Array{"/usr/sbin/sshd"})},
-                                     {"args", Json(Json::Array{"-De", "-f", "/home/flyp/.sshd_config"})},
-                                     {"env", worker_env},
-                                     {"resources", resources},
-                                     {"volumeMounts", volume_mounts}});
-  if (o.worker_metrics_port > 0) {
-    worker_container.Set(
-        "ports",
-        Json(Json::Array{Json(Json::Object{{"name", "metrics"}, {"containerPort", o.worker_metrics_port}})}));
-  }
-  Json worker_meta(Json::Object{{"labels", labels}});
-  if (o.worker_metrics_port > 0) {
-    worker_meta.Set("annotations",
-                    Json(Json::Object{{"prometheus.io/scrape", "true"},
-                                      {"prometheus.io/port", std::to_string(o.worker_metrics_port)}}));
-  }
-  auto pod_spec = [&](Json container) {
-    return Json(Json::Object{{"containers", Json(Json::Array{std::move(container)})},
-                             {"volumes", volumes},
-                             {"terminationGracePeriodSeconds", o.grace_s}});
-  };
-  Json launcher_replica(
-      Json::Object{{"replicas", 1},
-                   {"restartPolicy", "Never"},
-                   {"template", Json(Json::Object{{"metadata", Json(Json::Object{{"labels", labels}})},
-                                                  {"spec", pod_spec(launcher_container)}})}});
-  Json worker_replica(Json::Object{
-      {"replicas", req.world_size},
-      {"restartPolicy", "Never"},
-      {"template", Json(Json::Object{{"metadata", worker_meta}, {"spec", pod_spec(worker_container)}})}});
-  return Json(Json::Object{
-      {"apiVersion", "kubeflow.org/v2beta1"},
-      {"kind", "MPIJob"},
-      {"metadata", Json(Json::Object{{"name", name}, {"namespace", o.ns}, {"labels", labels}})},
-      {"spec", Json(Json::Object{{"slotsPerWorker", 1},
-                                 {"mpiImplementation", "OpenMPI"},
-                                 // The image's non-root user (docker/Dockerfile) runs sshd and mpirun.
-                                 {"sshAuthMountPath", "/home/flyp/.ssh"},
-                                 // The coordinator retries failed worlds itself (backoff, checkpoints).
-                                 {"runPolicy", Json(Json::Object{{"cleanPodPolicy", "Running"},
-                                                                 {"backoffLimit", 0},
-                                                                 {"ttlSecondsAfterFinished", 86400}})},
-                                 {"mpiReplicaSpecs", Json(Json::Object{{"Launcher", launcher_replica},
-                                                                       {"Worker", worker_replica}})}})}});
-}
-
-std::string WorkerTokenSecretName(const std::string& mpijob_name) { return mpijob_name + "-token"; }
-
-Json BuildWorkerTokenSecret(const KubernetesLauncherOptions& o, const LaunchRequest& req,
-                            const std::string& mpijob_name, const std::string& mpijob_uid) {
-  Json meta(Json::Object{
-      {"name", WorkerTokenSecretName(mpijob_name)}, {"namespace", o.ns}, {"labels", WorldLabels(req)}});
-  if (!mpijob_uid.empty()) {
-    // Garbage-collected with its MPIJob (deleted by the coordinator, or by
-    // ttlSecondsAfterFinished).
-    meta.Set("ownerReferences", Json(Json::Array{Json(Json::Object{{"apiVersion", "kubeflow.org/v2beta1"},
-                                                                   {"kind", "MPIJob"},
-                                                                   {"name", mpijob_name},
-                                                                   {"uid", mpijob_uid}})}));
-  }
-  Json data(Json::Object{{"token", req.worker_token}});
-  if (!o.coordinator_ca_pem.empty()) data.Set(kCoordinatorCaKey, o.coordinator_ca_pem);
-  return Json(Json::Object{{"apiVersion", "v1"},
-                           {"kind", "Secret"},
-                           {"metadata", meta},
-                           {"type", "Opaque"},
-                           {"stringData", std::move(data)}});
+  out->seconds = static_cast<int64_t>(timegm(&tm));
+  out->nanos = nanos;
+  out->text = line.substr(space + 1);
+  return true;
 }
 
 KubernetesLauncher::KubernetesLauncher(KubernetesLauncherOptions opts)
     : opts_(std::move(opts)), api_(opts_.api) {
-  poller_ = std::thread([this] { PollLoop(); });
+  const std::string& ns = opts_.mpijob.ns;
+  mpijob_watcher_ = std::thread([this, ns] { WatchLoop(MpiJobsPath(ns), kManagedBy, /*pods=*/false); });
+  pod_watcher_ =
+      std::thread([this, ns] { WatchLoop(PodsPath(ns), std::string(kManagedBy) + kLauncherRole, true); });
+  worker_ = std::thread([this] { WorkLoop(); });
 }
 
 KubernetesLauncher::~KubernetesLauncher() {
-  {
-    MutexLock lock(&mu_);
-    stop_thread_ = true;
-  }
+  stopping_ = true;
+  { MutexLock lock(&mu_); }
   wake_.SignalAll();
-  if (poller_.joinable()) poller_.join();
+  for (std::thread* t : {&mpijob_watcher_, &pod_watcher_, &worker_}) {
+    if (t->joinable()) t->join();
+  }
+}
+
+Status KubernetesLauncher::CheckResources(const v1::ResourceSpec& resources) const {
+  LaunchRequest req;
+  req.world_size = resources.world_size();
+  req.cuda = resources.device() == v1::DEVICE_CUDA;
+  req.slots_per_rank = resources.slots_per_rank();
+  req.threads_per_rank = resources.threads_per_rank();
+  req.kubernetes = resources.kubernetes();
+  const auto& o = opts_.mpijob;
+  return PlanPods(req, MergeKubernetesSpec(o.defaults, o.cuda_defaults, req.cuda, req.kubernetes)).status();
 }
 
 StatusOr<WorldHandle> KubernetesLauncher::Launch(const LaunchRequest& req) {
+  const std::string& ns = opts_.mpijob.ns;
   FLYP_ASSIGN_OR_RETURN(const std::string name, MpiJobName(req.job_id, req.attempt));
-  FLYP_ASSIGN_OR_RETURN(Json mpijob, BuildMpiJob(opts_, req));
-  const WorldHandle world = MpiJobHandle(opts_.ns, name);
-  FLYP_ASSIGN_OR_RETURN(KubeReply r, api_.Call("POST", MpiJobsPath(opts_.ns), mpijob.Dump()));
-  std::string uid;
-  if (r.status == 409) {
-    FLYP_LOG(WARNING) << "MPIJob " << name << " already exists; watching it";
-    if (auto got = api_.Call("GET", MpiJobsPath(opts_.ns) + "/" + name); got.ok() && got->status == 200)
-      r = *got;
-  } else if (r.status < 200 || r.status >= 300) {
-    return UnavailableError("kubernetes: cannot create MPIJob " + name + ": " + KubeErrorMessage(r));
-  }
-  if (auto body = ParseJson(r.body); body.ok()) {
-    if (const Json* u = Path(*body, {"metadata", "uid"}); u != nullptr && u->is_string())
-      uid = u->as_string();
-  }
-  // The worker token's Secret, owned by the MPIJob. Its pods wait for it
-  // (the kubelet retries a missing secretKeyRef), so it may follow the
-  // MPIJob; without it the world cannot start, so the MPIJob goes again.
-  const Json secret = BuildWorkerTokenSecret(opts_, req, name, uid);
-  FLYP_ASSIGN_OR_RETURN(KubeReply sr, api_.Call("POST", SecretsPath(opts_.ns), secret.Dump()));
-  if (sr.status != 409 && (sr.status < 200 || sr.status >= 300)) {
-    (void)Delete(opts_.ns, name, /*force=*/true);
-    return UnavailableError(
-        "kubernetes: cannot create Secret " + WorkerTokenSecretName(name) +
-        " for the worker token (the coordinator's Role needs create on secrets): " + KubeErrorMessage(sr));
-  }
-  std::ofstream(req.log_path, std::ios::app)
-      << "[coordinator] created MPIJob " << opts_.ns << "/" << name << "\n";
+  FLYP_ASSIGN_OR_RETURN(Json mpijob, BuildMpiJob(opts_.mpijob, req));
+  const WorldHandle world = MpiJobHandle(ns, name);
   {
+    // Known before it exists, so its first events are not missed.
     MutexLock lock(&mu_);
     World& w = worlds_[world];
     w = World();
-    w.ns = opts_.ns;
     w.name = name;
     w.log_path = req.log_path;
   }
+  auto forget = [&] {
+    MutexLock lock(&mu_);
+    worlds_.erase(world);
+  };
+  auto r = api_.Call("POST", MpiJobsPath(ns), mpijob.Dump());
+  if (!r.ok()) {
+    forget();
+    return r.status();
+  }
+  std::string uid;
+  if (r->status == 409) {
+    FLYP_LOG(WARNING) << "MPIJob " << name << " already exists; watching it";
+    if (auto got = api_.Call("GET", MpiJobsPath(ns) + "/" + name); got.ok() && got->status == 200) *r = *got;
+  } else if (r->status < 200 || r->status >= 300) {
+    forget();
+    return UnavailableError("kubernetes: cannot create MPIJob " + name + ": " + KubeErrorMessage(*r));
+  }
+  if (auto body = ParseJson(r->body); body.ok()) uid = Str(*body, {"metadata", "uid"});
+  // The worker token's Secret, owned by the MPIJob. Its pods wait for it
+  // (the kubelet retries a missing secretKeyRef), so it may follow the
+  // MPIJob; without it the world cannot start, so the MPIJob goes again.
+  const Json secret = BuildWorkerTokenSecret(opts_.mpijob, req, name, uid);
+  auto sr = api_.Call("POST", SecretsPath(ns), secret.Dump());
+  if (!sr.ok() || (sr->status != 409 && (sr->status < 200 || sr->status >= 300))) {
+    (void)Delete(ns, name, /*force=*/true);
+    forget();
+    if (!sr.ok()) return sr.status();
+    return UnavailableError(
+        "kubernetes: cannot create Secret " + WorkerTokenSecretName(name) +
+        " for the worker token (the coordinator's Role needs create on secrets): " + KubeErrorMessage(*sr));
+  }
+  std::ofstream(req.log_path, std::ios::app) << "[coordinator] created MPIJob " << ns << "/" << name << "\n";
   wake_.SignalAll();
   return world;
 }
@@ -392,7 +232,7 @@ Status KubernetesLauncher::StopOrphan(const WorldHandle& world, int64_t grace_ms
     char buf[64];
     std::snprintf(buf, sizeof(buf), "flyp-job-%06lld-a%lld", static_cast<long long>(*n / 1000),
                   static_cast<long long>(*n % 1000));
-    ref = MpiJobRef{opts_.ns, buf};
+    ref = MpiJobRef{opts_.mpijob.ns, buf};
   } else if (world.kind() == kKind) {
     FLYP_ASSIGN_OR_RETURN(ref, ParseMpiJobHandle(world));
   } else {
@@ -409,96 +249,243 @@ Status KubernetesLauncher::StopOrphan(const WorldHandle& world, int64_t grace_ms
   return Status::Ok();
 }
 
-std::string KubernetesLauncher::LauncherPod(const std::string& ns, const std::string& name, Json* pod) {
-  auto r = api_.Call("GET", "/api/v1/namespaces/" + ns + "/pods?labelSelector=" + Selector(name));
-  if (!r.ok() || r->status != 200) return "";
-  auto j = ParseJson(r->body);
-  if (!j.ok()) return "";
-  const Json* items = j->Find("items");
-  if (!items || !items->is_array() || items->size() == 0) return "";
-  *pod = items->as_array()[0];
-  const Json* n = Path(*pod, {"metadata", "name"});
-  return n && n->is_string() ? n->as_string() : "";
-}
-
-void KubernetesLauncher::SyncLog(const std::string& pod, World* w) {
-  if (pod.empty() || w->log_path.empty()) return;
-  auto r = api_.Call("GET", "/api/v1/namespaces/" + w->ns + "/pods/" + pod + "/log");
-  if (!r.ok() || r->status != 200 || r->body.size() <= w->log_bytes) return;
-  std::ofstream(w->log_path, std::ios::app) << r->body.substr(w->log_bytes);
-  w->log_bytes = r->body.size();
-}
-
-void KubernetesLauncher::PollOne(const WorldHandle& world, World w) {
-  if (w.stop == 1 || (w.stop == 2 && !w.force_sent)) {
-    Status s = Delete(w.ns, w.name, w.stop == 2);
-    if (!s.ok()) FLYP_LOG(ERROR) << s;
-    if (w.stop == 2) w.force_sent = true;
-    if (w.stop == 1) w.stop = 3;
-  }
-  auto r = api_.Call("GET", MpiJobsPath(w.ns) + "/" + w.name);
-  if (!r.ok()) {
-    FLYP_LOG(WARNING) << r.status();
-    return;
-  }
-  Json pod;
-  std::string pod_name;
-  if (r->status == 404) {
-    if (w.stop) {
-      w.exit = WorldExit{0, w.force_sent ? SIGKILL : SIGTERM};
-    } else {
-      w.exit = WorldExit{255, 0};
-      std::ofstream(w.log_path, std::ios::app) << "[coordinator] MPIJob " << w.name << " disappeared\n";
-    }
-  } else if (r->status == 200) {
-    auto j = ParseJson(r->body);
-    MpiJobPhase phase = j.ok() ? ParseMpiJobPhase(*j) : MpiJobPhase::kPending;
-    if (phase != w.phase) FLYP_LOG(INFO) << "MPIJob " << w.name << ": " << MpiJobPhaseName(phase);
-    w.phase = phase;
-    if (phase != MpiJobPhase::kPending && phase != MpiJobPhase::kCreated) {
-      pod_name = LauncherPod(w.ns, w.name, &pod);
-      SyncLog(pod_name, &w);
-    }
-    if (phase == MpiJobPhase::kSucceeded && !w.stop) {
-      w.exit = WorldExit{0, 0};
-    } else if (phase == MpiJobPhase::kFailed && !w.stop) {
-      int code = 1;  // unknown: retryable
-      const Json* statuses = Path(pod, {"status", "containerStatuses"});
-      if (statuses && statuses->is_array() && statuses->size() > 0) {
-        const Json* c = Path(statuses->as_array()[0], {"state", "terminated", "exitCode"});
-        if (c && c->is_integer()) code = static_cast<int>(c->as_int64());
-      }
-      w.exit = WorldExit{code, 0};
-    }
-  } else {
-    FLYP_LOG(WARNING) << "kubernetes: GET MPIJob " << w.name << ": " << KubeErrorMessage(*r);
-  }
+bool KubernetesLauncher::Nap() {
   MutexLock lock(&mu_);
-  auto it = worlds_.find(world);
-  if (it == worlds_.end()) return;
-  World& cur = it->second;
-  cur.phase = w.phase;
-  cur.log_bytes = w.log_bytes;
-  cur.force_sent = cur.force_sent || w.force_sent;
-  if (cur.stop == 1 && w.stop == 3) cur.stop = 3;
-  if (w.exit && !cur.exit) cur.exit = w.exit;
+  if (stopping_) return false;
+  wake_.WaitFor(&mu_, std::chrono::milliseconds(opts_.poll_ms));
+  return !stopping_;
 }
 
-void KubernetesLauncher::PollLoop() {
-  mu_.Lock();
-  while (!stop_thread_) {
-    std::vector<std::pair<WorldHandle, World>> todo;
-    for (const auto& [id, w] : worlds_) {
-      if (!w.exit) todo.emplace_back(id, w);
+void KubernetesLauncher::WatchLoop(const std::string& collection, const std::string& selector, bool pods) {
+  const auto cancelled = [this] { return stopping_.load(); };
+  while (!stopping_) {
+    auto list = api_.Call("GET", collection + "?labelSelector=" + selector);
+    std::string rv;
+    if (list.ok() && list->status == 200) {
+      auto j = ParseJson(list->body);
+      const Json* items = j.ok() ? j->Find("items") : nullptr;
+      if (items && items->is_array()) {
+        rv = Str(*j, {"metadata", "resourceVersion"});
+        if (pods) {
+          for (const Json& o : items->as_array()) OnPod("ADDED", o);
+        } else {
+          OnMpiJobList(items->as_array());
+        }
+      }
     }
-    mu_.Unlock();  // the API calls run without the lock
-    for (auto& [id, w] : todo) PollOne(id, w);
-    mu_.Lock();
+    if (rv.empty()) {
+      if (list.ok())
+        FLYP_LOG(WARNING) << "kubernetes: list " << collection << ": " << KubeErrorMessage(*list);
+      else
+        FLYP_LOG(WARNING) << list.status();
+      if (!Nap()) return;
+      continue;
+    }
+    // Watch from the list's version until the server says it is too old.
+    while (!stopping_) {
+      bool relist = false;
+      auto on_line = [&](const std::string& line) {
+        auto ev = ParseJson(line);
+        if (!ev.ok() || !ev->is_object()) return true;
+        const std::string type = Str(*ev, {"type"});
+        const Json* object = ev->Find("object");
+        if (!object) return true;
+        if (type == "ERROR") {
+          // 410 Gone (compacted) or another failure: start over from a list.
+          relist = true;
+          return false;
+        }
+        if (std::string v = Str(*object, {"metadata", "resourceVersion"}); !v.empty()) rv = v;
+        if (type == "BOOKMARK") return true;
+        if (pods)
+          OnPod(type, *object);
+        else
+          OnMpiJob(type, *object);
+        return true;
+      };
+      auto r = api_.Stream(collection + "?watch=true&allowWatchBookmarks=true&timeoutSeconds=" +
+                               std::to_string(opts_.watch_timeout_s) + "&labelSelector=" + selector +
+                               "&resourceVersion=" + rv,
+                           on_line, cancelled);
+      if (stopping_) return;
+      if (relist) break;
+      if (!r.ok() || r->status != 200) {
+        if (r.ok())
+          FLYP_LOG(WARNING) << "kubernetes: watch " << collection << ": " << KubeErrorMessage(*r);
+        else
+          FLYP_LOG(WARNING) << r.status();
+        if (!Nap()) return;
+        break;  // relist: events may have been missed
+      }
+      // The server ended the watch (timeoutSeconds): resume from rv.
+    }
+  }
+}
+
+void KubernetesLauncher::OnMpiJobList(const std::vector<Json>& items) {
+  std::map<std::string, const Json*> by_name;
+  for (const Json& o : items) by_name[Str(o, {"metadata", "name"})] = &o;
+  {
+    MutexLock lock(&mu_);
+    for (auto& [handle, w] : worlds_) {
+      auto it = by_name.find(w.name);
+      if (it == by_name.end()) {
+        if (w.seen) w.gone = true;  // deleted while the watch was down
+        continue;
+      }
+      w.seen = true;
+      w.phase = ParseMpiJobPhase(*it->second);
+    }
+  }
+  wake_.SignalAll();
+}
+
+void KubernetesLauncher::OnMpiJob(const std::string& type, const Json& object) {
+  const std::string name = Str(object, {"metadata", "name"});
+  const WorldHandle world = MpiJobHandle(opts_.mpijob.ns, name);
+  {
+    MutexLock lock(&mu_);
+    auto it = worlds_.find(world);
+    if (it == worlds_.end()) return;  // not ours (or already reported)
+    World& w = it->second;
+    if (type == "DELETED") {
+      w.gone = true;
+    } else {
+      w.seen = true;
+      const MpiJobPhase phase = ParseMpiJobPhase(object);
+      if (phase != w.phase) FLYP_LOG(INFO) << "MPIJob " << name << ": " << MpiJobPhaseName(phase);
+      w.phase = phase;
+    }
+  }
+  wake_.SignalAll();
+}
+
+void KubernetesLauncher::NotePod(const Json& pod, World* w) {
+  w->pod = Str(pod, {"metadata", "name"});
+  if (const Json* statuses = Path(pod, {"status", "containerStatuses"}); statuses && statuses->is_array()) {
+    for (const Json& c : statuses->as_array()) {
+      if (const Json* code = Path(c, {"state", "terminated", "exitCode"}); code && code->is_integer())
+        w->pod_exit = static_cast<int>(code->as_int64());
+      w->pod_started |=
+          Path(c, {"state", "running"}) != nullptr || Path(c, {"state", "terminated"}) != nullptr;
+    }
+  }
+}
+
+void KubernetesLauncher::OnPod(const std::string& type, const Json& object) {
+  const std::string job = Str(object, {"metadata", "labels", "training.kubeflow.org/job-name"});
+  const WorldHandle world = MpiJobHandle(opts_.mpijob.ns, job);
+  {
+    MutexLock lock(&mu_);
+    auto it = worlds_.find(world);
+    if (it == worlds_.end() || type == "DELETED") return;
+    NotePod(object, &it->second);
+  }
+  wake_.SignalAll();
+}
+
+void KubernetesLauncher::FindLauncherPod(World* w) {
+  auto r = api_.Call("GET", PodsPath(opts_.mpijob.ns) + "?labelSelector=" + kManagedBy + kLauncherRole +
+                                "%2Ctraining.kubeflow.org%2Fjob-name%3D" + w->name);
+  if (!r.ok() || r->status != 200) return;
+  auto j = ParseJson(r->body);
+  const Json* items = j.ok() ? j->Find("items") : nullptr;
+  if (items && items->is_array() && items->size() > 0) NotePod(items->as_array()[0], w);
+}
+
+void KubernetesLauncher::SyncLog(World* w) {
+  if (w->pod.empty() || !w->pod_started || w->log_path.empty()) return;
+  std::string path = PodsPath(opts_.mpijob.ns) + "/" + w->pod + "/log?timestamps=true";
+  if (w->log_seconds >= 0) path += "&sinceTime=" + UrlEncodeTime(Rfc3339Seconds(w->log_seconds));
+  auto r = api_.Call("GET", path);
+  if (!r.ok() || r->status != 200) return;  // not started yet, or gone: the next round
+  std::string out;
+  int skip = w->log_same;  // lines of the last instant already appended
+  size_t start = 0;
+  for (size_t nl; (nl = r->body.find('\n', start)) != std::string::npos; start = nl + 1) {
+    LogLine line;
+    if (!ParseLogLine(r->body.substr(start, nl - start), &line)) continue;
+    if (Before(line.seconds, line.nanos, w->log_seconds, w->log_nanos)) continue;
+    const bool same = line.seconds == w->log_seconds && line.nanos == w->log_nanos;
+    if (same && skip > 0) {
+      --skip;
+      continue;
+    }
+    out += line.text + "\n";
+    if (same) {
+      ++w->log_same;
+    } else {
+      w->log_seconds = line.seconds;
+      w->log_nanos = line.nanos;
+      w->log_same = 1;
+    }
+  }
+  if (!out.empty()) std::ofstream(w->log_path, std::ios::app) << out;
+}
+
+void KubernetesLauncher::WorkLoop() {
+  while (true) {
+    std::vector<std::pair<WorldHandle, World>> todo;
+    {
+      MutexLock lock(&mu_);
+      if (stopping_) return;
+      for (const auto& [h, w] : worlds_) {
+        if (!w.exit) todo.emplace_back(h, w);
+      }
+    }
+    // The API calls run without the lock; results are written back under it.
+    for (auto& [handle, w] : todo) {
+      if (w.stop == 1 || (w.stop == 2 && !w.force_sent)) {
+        Status s = Delete(opts_.mpijob.ns, w.name, w.stop == 2);
+        if (!s.ok()) FLYP_LOG(ERROR) << s;
+        if (w.stop == 2) w.force_sent = true;
+        if (w.stop == 1) w.stop = 3;
+      }
+      const bool ended = w.gone || w.phase == MpiJobPhase::kSucceeded || w.phase == MpiJobPhase::kFailed;
+      if (ended && (w.pod.empty() || (w.phase == MpiJobPhase::kFailed && !w.pod_exit))) {
+        // The launcher pod's last event may still be on its way: read it once.
+        FindLauncherPod(&w);
+      }
+      const auto now = std::chrono::steady_clock::now();
+      if ((w.phase == MpiJobPhase::kRunning || w.phase == MpiJobPhase::kRestarting || ended) &&
+          (ended || now - w.log_synced >= std::chrono::milliseconds(opts_.poll_ms))) {
+        SyncLog(&w);  // at the end: the tail, before the exit is reported
+        w.log_synced = now;
+      }
+      std::optional<WorldExit> exit;
+      if (w.gone) {
+        if (w.stop) {
+          exit = WorldExit{0, w.force_sent ? SIGKILL : SIGTERM};
+        } else {
+          exit = WorldExit{255, 0};
+          std::ofstream(w.log_path, std::ios::app) << "[coordinator] MPIJob " << w.name << " disappeared\n";
+        }
+      } else if (w.phase == MpiJobPhase::kSucceeded && !w.stop) {
+        exit = WorldExit{0, 0};
+      } else if (w.phase == MpiJobPhase::kFailed && !w.stop) {
+        exit = WorldExit{w.pod_exit.value_or(1), 0};  // unknown: retryable
+      }
+      MutexLock lock(&mu_);
+      auto it = worlds_.find(handle);
+      if (it == worlds_.end()) continue;
+      World& cur = it->second;
+      cur.log_seconds = w.log_seconds;
+      cur.log_nanos = w.log_nanos;
+      cur.log_same = w.log_same;
+      cur.log_synced = w.log_synced;
+      if (cur.pod.empty()) cur.pod = w.pod;
+      cur.pod_started = cur.pod_started || w.pod_started;
+      if (!cur.pod_exit) cur.pod_exit = w.pod_exit;
+      cur.force_sent = cur.force_sent || w.force_sent;
+      if (cur.stop == 1 && w.stop == 3) cur.stop = 3;
+      if (exit && !cur.exit) cur.exit = exit;
+    }
+    MutexLock lock(&mu_);
+    if (stopping_) return;
     bool urgent = false;
-    for (const auto& [id, w] : worlds_) urgent |= (w.stop == 1) || (w.stop == 2 && !w.force_sent);
+    for (const auto& [h, w] : worlds_) urgent |= (w.stop == 1) || (w.stop == 2 && !w.force_sent);
     if (!urgent) wake_.WaitFor(&mu_, std::chrono::milliseconds(opts_.poll_ms));
   }
-  mu_.Unlock();
 }
 
 }  // namespace flyp::coord

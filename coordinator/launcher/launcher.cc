@@ -37,6 +37,8 @@ ExitClass ClassifyExit(const WorldExit& exit, bool reported_permanent) {
   return ExitClass::kRetryable;
 }
 
+Status Launcher::CheckResources(const v1::ResourceSpec&) const { return Status::Ok(); }
+
 int64_t BackoffMillis(int restart, int64_t base_ms, int64_t max_ms) {
   int64_t d = base_ms;
   for (int i = 1; i < restart && d < max_ms; ++i) d *= 2;

@@ -45,6 +45,7 @@
 
 #include "common/exit_codes.h"
 #include "common/status.h"
+#include "flyp/v1/job_spec.pb.h"
 
 namespace flyp::coord {
 
@@ -92,6 +93,7 @@ struct LaunchRequest {
   std::string worker_token;         // FLYP_WORKER_TOKEN
   bool cuda = false;                // resources.device == cuda
   int slots_per_rank = 1;           // GPUs (cuda) or CPU slots per rank
+  v1::KubernetesSpec kubernetes;    // resources.kubernetes (the Kubernetes launcher's pods)
 };
 
 // How a world ended.
@@ -132,6 +134,10 @@ class Launcher {
   // alive (TERM, KILL after `grace_ms`) and returns once it is gone; OK when
   // it already was. Blocks up to grace_ms plus a little.
   virtual Status StopOrphan(const WorldHandle& world, int64_t grace_ms) = 0;
+  // Whether a job with these resources can run on this launcher at all
+  // (INVALID_ARGUMENT with the reason otherwise), so SubmitJob refuses it
+  // instead of a launch failing later. Pure: no I/O. Default: any.
+  virtual Status CheckResources(const v1::ResourceSpec& resources) const;
 };
 
 // What the coordinator does after a world ended without being cancelled.

@@ -106,17 +106,21 @@ StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const Coor
     }
     ko.api.token_file = config.k8s_token_file;
     ko.api.ca_file = config.k8s_ca_file;
-    ko.ns = config.k8s_namespace.empty() ? InClusterNamespace() : config.k8s_namespace;
-    ko.image = config.k8s_image;
-    ko.pvc = config.k8s_pvc;
-    ko.mount_path = config.k8s_mount_path;
-    if (!config.worker_binary.empty()) ko.worker_binary = config.worker_binary;
-    ko.worker_metrics_port = config.k8s_worker_metrics_port;
-    ko.coordinator_ca_pem = worker_ca_pem;
-    ko.coordinator_server_name = config.worker_tls_server_name;
+    MpiJobOptions& mj = ko.mpijob;
+    mj.ns = config.k8s_namespace.empty() ? InClusterNamespace() : config.k8s_namespace;
+    mj.image = config.k8s_image;
+    mj.pvc = config.k8s_pvc;
+    mj.mount_path = config.k8s_mount_path;
+    mj.data_roots = config.data_roots;
+    if (!config.worker_binary.empty()) mj.worker_binary = config.worker_binary;
+    mj.worker_metrics_port = config.k8s_worker_metrics_port;
+    mj.grace_s = static_cast<int64_t>(config.grace_period_s);
+    mj.defaults = config.k8s_defaults;
+    mj.cuda_defaults = config.k8s_cuda_defaults;
+    mj.coordinator_ca_pem = worker_ca_pem;
+    mj.coordinator_server_name = config.worker_tls_server_name;
     ko.poll_ms = static_cast<int64_t>(config.k8s_poll_s * 1000);
-    ko.grace_s = static_cast<int64_t>(config.grace_period_s);
-    FLYP_LOG(INFO) << "launcher kubernetes: MPIJobs in namespace " << ko.ns << " via " << ko.api.server;
+    FLYP_LOG(INFO) << "launcher kubernetes: MPIJobs in namespace " << mj.ns << " via " << ko.api.server;
     s->launcher_ = std::make_unique<KubernetesLauncher>(ko);
   } else {
     LocalLauncherOptions lo;

@@ -31,8 +31,6 @@ void CoordinatorProcess::Start() {
                                    "--port-file=" + port_file,
                                    "--db=" + opts_.dir + "/jobs.db",
                                    "--artifact-root=" + opts_.dir + "/artifacts",
-                                   "--data-root=" + opts_.dir + "/data",
-                                   "--data-root=/usr/share/datasets",
                                    "--token-file=" + opts_.dir + "/tokens.txt",
                                    "--cpu-slots=" + std::to_string(opts_.cpu_slots),
                                    "--gpus=0",
@@ -41,6 +39,9 @@ void CoordinatorProcess::Start() {
                                    "--grace-period-s=" + std::to_string(opts_.grace_s),
                                    "--backoff-base-s=0.2",
                                    "--metrics-listen=127.0.0.1:0"};  // never compete for 9464
+  std::vector<std::string> roots = opts_.data_roots;
+  if (roots.empty()) roots = {opts_.dir + "/data", "/usr/share/datasets"};
+  for (const std::string& r : roots) args.push_back("--data-root=" + r);
   args.insert(args.end(), opts_.extra_flags.begin(), opts_.extra_flags.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

@@ -21,6 +21,8 @@ struct CoordinatorOptions {
   std::vector<std::string> extra_flags = {};  // after the harness's own: they win
   std::vector<std::string> env = {};          // "NAME=value" added to the coordinator's environment
   std::string tls_ca = {};                    // Client() trusts this CA over TLS; empty: plaintext
+  // --data-root flags; empty: <dir>/data and /usr/share/datasets.
+  std::vector<std::string> data_roots = {};
 };
 
 class CoordinatorProcess {

@@ -411,7 +411,7 @@ TEST(KubernetesWorkerEnvironment, TheDefaultMetricsPortServesFromTheRealWorker) 
   }
   const std::string dir = TempDir() + "/k8s";
   const std::string checkpoint = PretrainBase(dir + "/data/base");
-  coord::KubernetesLauncherOptions o;  // defaults, as the coordinator's config has them
+  coord::MpiJobOptions o;  // defaults, as the coordinator's config has them
   EXPECT_EQ(o.worker_metrics_port, 9400);
   o.image = "flyp";
   o.mount_path = dir;
