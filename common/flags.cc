@@ -12,8 +12,9 @@
 namespace flyp {
 namespace {
 
-constexpr size_t kHelpWidth = 100;  // wrap help text here
-constexpr size_t kFlagColumn = 30;  // where a flag's description starts
+constexpr size_t kHelpWidth = 100;     // wrap help text here
+constexpr size_t kFlagColumn = 30;     // where a flag's description starts
+constexpr size_t kCommandColumn = 18;  // where a command's summary starts
 const char kHelpDescription[] = "show this help";
 
 // ---------------------------------------------------------------- text ---
@@ -74,14 +75,15 @@ std::string FlagLabel(const FlagSet::Flag& f) {
 
 std::string FlagHelp(const FlagSet::Flag& f) { return f.help + (f.repeatable ? " (repeatable)" : ""); }
 
-void AppendRow(std::string* out, const std::string& label, const std::string& help) {
+void AppendRow(std::string* out, const std::string& label, const std::string& help,
+               size_t column = kFlagColumn) {
   std::string line = "  " + label;
-  if (line.size() + 2 > kFlagColumn) {
-    *out += line + "\n" + std::string(kFlagColumn, ' ');
+  if (line.size() + 2 > column) {
+    *out += line + "\n" + std::string(column, ' ');
   } else {
-    *out += line + std::string(kFlagColumn - line.size(), ' ');
+    *out += line + std::string(column - line.size(), ' ');
   }
-  *out += Wrap(help, kFlagColumn, kFlagColumn) + "\n";
+  *out += Wrap(help, column, column) + "\n";
 }
 
 std::string FlagRows(const FlagSet& fs) {
@@ -260,6 +262,79 @@ void FlagSet::AddAll(const FlagSet& other) {
 
 namespace {
 
+// "--name" of an argument "--name=value" / "-x".
+std::string FlagName(const std::string& a) {
+  const size_t eq = a.find('=');
+  return eq == std::string::npos ? a : a.substr(0, eq);
+}
+
+const FlagSet::Flag* Lookup(const FlagSet& fs, const std::string& a) {
+  const std::string name = FlagName(a);
+  if (name.rfind("--", 0) == 0) return fs.FindLong(name.substr(2));
+  if (name.size() == 2) return fs.FindShort(name[1]);
+  return nullptr;
+}
+
+std::string Suggest(const FlagSet& fs, const std::string& a) {
+  std::string name = FlagName(a);
+  while (!name.empty() && name[0] == '-') name.erase(0, 1);
+  std::vector<std::string> names = {"help"};
+  for (const auto& f : fs.flags()) names.push_back(f.name);
+  const std::string guess = ClosestMatch(name, names);
+  return guess.empty() ? "" : "; did you mean --" + guess + "?";
+}
+
+}  // namespace
+
+Status ParseFlagSet(const FlagSet& fs, const std::vector<std::string>& args) {
+  std::vector<std::string> positional;
+  bool only_positional = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (only_positional || a.size() < 2 || a[0] != '-') {
+      positional.push_back(a);
+      continue;
+    }
+    if (a == "--") {
+      only_positional = true;
+      continue;
+    }
+    const FlagSet::Flag* f = Lookup(fs, a);
+    if (f == nullptr) return InvalidArgumentError("unknown flag " + FlagName(a) + Suggest(fs, a));
+    const size_t eq = a.find('=');
+    std::string value;
+    if (f->value_name.empty()) {
+      value = eq == std::string::npos ? "true" : a.substr(eq + 1);
+    } else if (eq != std::string::npos) {
+      value = a.substr(eq + 1);
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    } else {
+      return InvalidArgumentError(FlagName(a) + " needs a value (" + f->value_name + ")");
+    }
+    FLYP_RETURN_IF_ERROR(f->set(value));
+  }
+  const auto& want = fs.arguments();
+  size_t next = 0;    // the argument the next positional fills
+  size_t filled = 0;  // positionals given to want[next] (a variadic one takes many)
+  for (const std::string& v : positional) {
+    if (next >= want.size()) return InvalidArgumentError("unexpected argument '" + v + "'");
+    FLYP_RETURN_IF_ERROR(want[next].set(v));
+    if (want[next].variadic) {
+      ++filled;
+    } else {
+      ++next;
+    }
+  }
+  for (size_t k = next; k < want.size(); ++k) {
+    const bool given = k == next && filled > 0;
+    if (!want[k].optional && !given) return InvalidArgumentError("missing " + want[k].name);
+  }
+  return Status::Ok();
+}
+
+namespace {
+
 class Parser {
  public:
   Parser(const Program& p, std::ostream& out, std::ostream& err) : p_(p), out_(out), err_(err) {}
@@ -364,28 +439,6 @@ class Parser {
     return path;
   }
 
-  // "--name" of an argument "--name=value" / "-x".
-  static std::string FlagName(const std::string& a) {
-    const size_t eq = a.find('=');
-    return eq == std::string::npos ? a : a.substr(0, eq);
-  }
-
-  static const FlagSet::Flag* Lookup(const FlagSet& fs, const std::string& a) {
-    const std::string name = FlagName(a);
-    if (name.rfind("--", 0) == 0) return fs.FindLong(name.substr(2));
-    if (name.size() == 2) return fs.FindShort(name[1]);
-    return nullptr;
-  }
-
-  static std::string Suggest(const FlagSet& fs, const std::string& a) {
-    std::string name = FlagName(a);
-    while (!name.empty() && name[0] == '-') name.erase(0, 1);
-    std::vector<std::string> names = {"help"};
-    for (const auto& f : fs.flags()) names.push_back(f.name);
-    const std::string guess = ClosestMatch(name, names);
-    return guess.empty() ? "" : "; did you mean --" + guess + "?";
-  }
-
   int Usage(const std::vector<const Command*>& chain, const std::string& problem) {
     const std::string path = JoinPath(p_, chain);
     err_ << path << ": " << problem << "\nRun '" << path << " --help' for usage.\n";
@@ -395,50 +448,8 @@ class Parser {
   // Applies flags and positional arguments to `fs`; 0 or the usage exit code.
   int Apply(const FlagSet& fs, const std::vector<std::string>& args,
             const std::vector<const Command*>& chain) {
-    std::vector<std::string> positional;
-    bool only_positional = false;
-    for (size_t i = 0; i < args.size(); ++i) {
-      const std::string& a = args[i];
-      if (only_positional || a.size() < 2 || a[0] != '-') {
-        positional.push_back(a);
-        continue;
-      }
-      if (a == "--") {
-        only_positional = true;
-        continue;
-      }
-      const FlagSet::Flag* f = Lookup(fs, a);
-      if (f == nullptr) return Usage(chain, "unknown flag " + FlagName(a) + Suggest(fs, a));
-      const size_t eq = a.find('=');
-      std::string value;
-      if (f->value_name.empty()) {
-        value = eq == std::string::npos ? "true" : a.substr(eq + 1);
-      } else if (eq != std::string::npos) {
-        value = a.substr(eq + 1);
-      } else if (i + 1 < args.size()) {
-        value = args[++i];
-      } else {
-        return Usage(chain, FlagName(a) + " needs a value (" + f->value_name + ")");
-      }
-      if (Status s = f->set(value); !s.ok()) return Usage(chain, s.message());
-    }
-    const auto& want = fs.arguments();
-    size_t next = 0;    // the argument the next positional fills
-    size_t filled = 0;  // positionals given to want[next] (a variadic one takes many)
-    for (const std::string& v : positional) {
-      if (next >= want.size()) return Usage(chain, "unexpected argument '" + v + "'");
-      if (Status s = want[next].set(v); !s.ok()) return Usage(chain, s.message());
-      if (want[next].variadic) {
-        ++filled;
-      } else {
-        ++next;
-      }
-    }
-    for (size_t k = next; k < want.size(); ++k) {
-      const bool given = k == next && filled > 0;
-      if (!want[k].optional && !given) return Usage(chain, "missing " + want[k].name);
-    }
-    return 0;
+    Status s = ParseFlagSet(fs, args);
+    return s.ok() ? 0 : Usage(chain, s.message());
   }
 
   const Program& p_;
@@ -494,7 +505,7 @@ std::string HelpText(const Program& p, const std::vector<std::string>& path) {
         for (const auto& s : c.subcommands) subs += (subs.empty() ? "" : ", ") + s.name;
         summary += " (" + subs + ")";
       }
-      AppendRow(&out, c.name, summary);
+      AppendRow(&out, c.name, summary, kCommandColumn);
     }
     out += "\n" +
            std::string(globals.flags().empty() ? "Flags" : "Global flags (before or after the command)") +
@@ -517,7 +528,7 @@ std::string HelpText(const Program& p, const std::vector<std::string>& path) {
     out += prog + ": " + c.summary + "\n\nUsage:\n  " + prog + " COMMAND [flags] [arguments]\n";
     if (!c.description.empty()) out += "\n" + WrapParagraphs(c.description);
     out += "\nCommands:\n";
-    for (const auto& s : c.subcommands) AppendRow(&out, s.name, s.summary);
+    for (const auto& s : c.subcommands) AppendRow(&out, s.name, s.summary, kCommandColumn);
     out += "\nRun '" + prog + " COMMAND --help' for a command's flags.\n";
     return out;
   }

@@ -141,6 +141,12 @@ struct Program {
 int RunProgram(const Program& program, const std::vector<std::string>& args, std::ostream& out,
                std::ostream& err);
 
+// Applies `args` to `flags` alone (its flags and arguments; no commands,
+// no --help): what RunProgram does after finding the command.
+// INVALID_ARGUMENT naming the problem ("unknown flag --lisen; did you mean
+// --listen?", "--cpu-slots: expected an integer, got 'x'").
+Status ParseFlagSet(const FlagSet& flags, const std::vector<std::string>& args);
+
 // The --help text of `program` (path empty) or of the command at `path`
 // ({"config", "use-context"}).
 std::string HelpText(const Program& program, const std::vector<std::string>& path = {});
