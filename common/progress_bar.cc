@@ -82,8 +82,10 @@ std::string FitColumns(const std::string& text, int columns) {
 std::string ProgressBar(double fraction, const std::string& text, int columns) {
   static const char* const kEighths[] = {"",       "\u258F", "\u258E", "\u258D",
                                          "\u258C", "\u258B", "\u258A", "\u2589"};
-  const int text_cells = static_cast<int>(CodePoints(text));
-  const int width = std::clamp(columns - text_cells - 8, 10, 40);
+  // The bar's width depends on the terminal only, not on the text, so it
+  // does not jump as the numbers after it grow; 80 columns are left for
+  // the percentage and the text.
+  const int width = std::clamp(columns - 80, 10, 40);
   std::string out;
   if (fraction >= 0 && std::isfinite(fraction)) {
     fraction = std::min(fraction, 1.0);

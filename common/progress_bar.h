@@ -56,7 +56,8 @@ class StatusLine {
 
 // "  37% ██████████████▊                         step 148/400 · loss 2.31"
 // at most `columns` characters wide: the percentage, a bar of eighth-block
-// characters (at least 10 cells, at most 40) and `text`; fraction is
+// characters (columns - 80 cells, at least 10, at most 40: a width that
+// does not change with the text) and `text`, cut to fit; fraction is
 // clamped to [0, 1]; a negative fraction (unknown) draws no bar.
 std::string ProgressBar(double fraction, const std::string& text, int columns);
 

@@ -35,13 +35,15 @@ std::string Repeat(const char* s, int n) {
 }
 
 TEST(ProgressBarTest, BarFillsInEighthsAndFitsTheWidth) {
-  // The bar takes what the text leaves (columns - text - 8), 10 to 40 cells.
+  // The bar takes columns - 80 cells (10 to 40), whatever the text.
   // 37% of 10 cells = 29.6 eighths: 3 full cells and 5/8 of the fourth.
   std::string bar = ProgressBar(0.37, std::string(80, 'x'), 60);
   EXPECT_EQ(bar.rfind("  37% " + Repeat("\u2588", 3) + "\u258B      ", 0), 0u) << bar;
-  EXPECT_EQ(FitColumns(bar, 60), bar);
-  EXPECT_EQ(ProgressBar(1.0, "done", 30), " 100% " + Repeat("\u2588", 18) + "  done");  // 30 - 4 - 8 cells
-  EXPECT_EQ(ProgressBar(0, "x", 30), "   0% " + std::string(21, ' ') + "  x");
+  EXPECT_EQ(FitColumns(bar, 60), bar);  // the text is cut to fit
+  EXPECT_EQ(ProgressBar(1.0, "done", 100), " 100% " + Repeat("\u2588", 20) + "  done");
+  EXPECT_EQ(ProgressBar(0.5, "a much longer text", 100).substr(0, 6 + 10 * 3 + 10),
+            "  50% " + Repeat("\u2588", 10) + std::string(10, ' '));
+  EXPECT_EQ(ProgressBar(0, "x", 30), "   0% " + std::string(10, ' ') + "  x");
   EXPECT_EQ(ProgressBar(0.5, "x", 200),
             "  50% " + Repeat("\u2588", 20) + std::string(20, ' ') + "  x");  // 40 at most
   EXPECT_EQ(ProgressBar(-1, "unknown", 30), "unknown");

@@ -275,9 +275,9 @@ TEST(ProgressPrinterTest, RedrawsOneLineOnATerminal) {
   // The bar for a known total; none for an unknown one (99 columns).
   const std::string la = FormatProgressBarLine(a, 99);
   const std::string lb = FormatProgressBarLine(b, 99);
-  // 6 % of the 22 cells the text leaves: 10.56 eighths, one full cell and 2/8.
+  // 6 % of the 19 cells a 99-column line gives the bar: 9.12 eighths, one full cell and 1/8.
   EXPECT_EQ(
-      la, "   6% \u2588\u258E" + std::string(20, ' ') +
+      la, "   6% \u2588\u258F" + std::string(17, ' ') +
               "  step 120/2000 \u00b7 epoch 1/3 \u00b7 loss 2.3134 \u00b7 312.4 samples/s \u00b7 ETA 4m12s");
   EXPECT_EQ(lb.rfind("step 140 \u00b7 epoch 1 \u00b7 loss", 0), 0u) << lb;
   EXPECT_EQ(Drain(f), "\r" + la + "\x1b[K" + "\r" + lb + "\x1b[K" + "\r\x1b[K" +
