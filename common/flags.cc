@@ -152,28 +152,38 @@ FlagSet& FlagSet::String(const std::string& name, std::string* out, const std::s
   });
 }
 
+namespace {
+
+// A setter storing `parse(value, "--name")`, whose error names the flag.
+template <typename T, typename Parse>
+FlagSet::Setter Parsed(const std::string& name, T* out, Parse parse) {
+  return [out, name, parse](const std::string& v) -> Status {
+    FLYP_ASSIGN_OR_RETURN(*out, parse(v, "--" + name));
+    return Status::Ok();
+  };
+}
+
+}  // namespace
+
 FlagSet& FlagSet::Int(const std::string& name, int* out, const std::string& value_name,
                       const std::string& help) {
-  return Custom(name, value_name, help, [out, name](const std::string& v) -> Status {
-    FLYP_ASSIGN_OR_RETURN(*out, ParseInt32(v, "--" + name));
-    return Status::Ok();
-  });
+  return Custom(name, value_name, help, Parsed(name, out, [](std::string_view v, const std::string& what) {
+                  return ParseInt32(v, what);
+                }));
 }
 
 FlagSet& FlagSet::Int64(const std::string& name, int64_t* out, const std::string& value_name,
                         const std::string& help) {
-  return Custom(name, value_name, help, [out, name](const std::string& v) -> Status {
-    FLYP_ASSIGN_OR_RETURN(*out, ParseInt64(v, "--" + name));
-    return Status::Ok();
-  });
+  return Custom(name, value_name, help, Parsed(name, out, [](std::string_view v, const std::string& what) {
+                  return ParseInt64(v, what);
+                }));
 }
 
 FlagSet& FlagSet::Double(const std::string& name, double* out, const std::string& value_name,
                          const std::string& help) {
-  return Custom(name, value_name, help, [out, name](const std::string& v) -> Status {
-    FLYP_ASSIGN_OR_RETURN(*out, ParseDouble(v, "--" + name));
-    return Status::Ok();
-  });
+  return Custom(name, value_name, help, Parsed(name, out, [](std::string_view v, const std::string& what) {
+                  return ParseDouble(v, what);
+                }));
 }
 
 FlagSet& FlagSet::Switch(const std::string& name, bool* out, const std::string& help) {

@@ -103,6 +103,43 @@ void MarkerElement(std::string& out, Marker m, double cx, double cy, const std::
   }
 }
 
+// The document's opening: XML declaration, root element, white background
+// and the title centred over the plot area.
+std::string DocumentStart(double width, double height, const std::string& title, double title_x) {
+  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  out += "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"" + Num(width) + "\" height=\"" +
+         Num(height) + "\" viewBox=\"0 0 " + Num(width) + " " + Num(height) +
+         "\" font-family=\"sans-serif\" font-size=\"12\">\n";
+  out +=
+      "<rect x=\"0\" y=\"0\" width=\"" + Num(width) + "\" height=\"" + Num(height) + "\" fill=\"white\"/>\n";
+  if (!title.empty()) {
+    out += "<text class=\"title\" x=\"" + Num(title_x) +
+           "\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">" + EscapeXml(title) + "</text>\n";
+  }
+  return out;
+}
+
+// Axis titles, and "no data" in the middle of an empty plot area.
+std::string AxisTitles(const PlotOptions& options, double left, double top, double pw, double ph,
+                       bool empty) {
+  std::string out;
+  if (!options.x_label.empty()) {
+    out += "<text class=\"x-label\" x=\"" + Num(left + pw / 2) + "\" y=\"" + Num(top + ph + 42) +
+           "\" text-anchor=\"middle\">" + EscapeXml(options.x_label) + "</text>\n";
+  }
+  if (!options.y_label.empty()) {
+    const double cx = 18, cy = top + ph / 2;
+    out += "<text class=\"y-label\" x=\"" + Num(cx) + "\" y=\"" + Num(cy) +
+           "\" text-anchor=\"middle\" transform=\"rotate(-90 " + Num(cx) + " " + Num(cy) + ")\">" +
+           EscapeXml(options.y_label) + "</text>\n";
+  }
+  if (empty) {
+    out += "<text class=\"no-data\" x=\"" + Num(left + pw / 2) + "\" y=\"" + Num(top + ph / 2) +
+           "\" text-anchor=\"middle\" fill=\"#808080\">no data</text>\n";
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string EscapeXml(const std::string& text) {
@@ -187,17 +224,7 @@ std::string RenderSvgPlot(const PlotOptions& options, const std::vector<PlotSeri
   auto px = [&](double x) { return left + (x - xr.min) / (xr.max - xr.min) * pw; };
   auto py = [&](double y) { return top + ph - (y - yr.min) / (yr.max - yr.min) * ph; };
 
-  std::string out;
-  out += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  out += "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"" + Num(width) + "\" height=\"" +
-         Num(height) + "\" viewBox=\"0 0 " + Num(width) + " " + Num(height) +
-         "\" font-family=\"sans-serif\" font-size=\"12\">\n";
-  out +=
-      "<rect x=\"0\" y=\"0\" width=\"" + Num(width) + "\" height=\"" + Num(height) + "\" fill=\"white\"/>\n";
-  if (!options.title.empty()) {
-    out += "<text class=\"title\" x=\"" + Num(left + pw / 2) +
-           "\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">" + EscapeXml(options.title) + "</text>\n";
-  }
+  std::string out = DocumentStart(width, height, options.title, left + pw / 2);
 
   // Grid, ticks and tick labels.
   const double xstep = NiceTickStep(xr.min, xr.max, ticks);
@@ -224,25 +251,11 @@ std::string RenderSvgPlot(const PlotOptions& options, const std::vector<PlotSeri
   out += "<rect x=\"" + Num(left) + "\" y=\"" + Num(top) + "\" width=\"" + Num(pw) + "\" height=\"" +
          Num(ph) + "\" fill=\"none\"/>\n";
   out += "</g>\n";
-  if (!options.x_label.empty()) {
-    out += "<text class=\"x-label\" x=\"" + Num(left + pw / 2) + "\" y=\"" + Num(top + ph + 42) +
-           "\" text-anchor=\"middle\">" + EscapeXml(options.x_label) + "</text>\n";
-  }
-  if (!options.y_label.empty()) {
-    const double cx = 18, cy = top + ph / 2;
-    out += "<text class=\"y-label\" x=\"" + Num(cx) + "\" y=\"" + Num(cy) +
-           "\" text-anchor=\"middle\" transform=\"rotate(-90 " + Num(cx) + " " + Num(cy) + ")\">" +
-           EscapeXml(options.y_label) + "</text>\n";
-  }
-
   bool any_point = false;
   for (const PlotSeries& s : series) {
     for (const PlotPoint& p : s.points) any_point = any_point || Finite(p);
   }
-  if (!any_point) {
-    out += "<text class=\"no-data\" x=\"" + Num(left + pw / 2) + "\" y=\"" + Num(top + ph / 2) +
-           "\" text-anchor=\"middle\" fill=\"#808080\">no data</text>\n";
-  }
+  out += AxisTitles(options, left, top, pw, ph, !any_point);
 
   // Series.
   for (size_t i = 0; i < series.size(); ++i) {
@@ -337,17 +350,7 @@ std::string RenderSvgBarChart(const PlotOptions& options, const std::vector<std:
     return top + ph - (std::clamp(y, yr.min, yr.max) - yr.min) / (yr.max - yr.min) * ph;
   };
 
-  std::string out;
-  out += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  out += "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"" + Num(width) + "\" height=\"" +
-         Num(height) + "\" viewBox=\"0 0 " + Num(width) + " " + Num(height) +
-         "\" font-family=\"sans-serif\" font-size=\"12\">\n";
-  out +=
-      "<rect x=\"0\" y=\"0\" width=\"" + Num(width) + "\" height=\"" + Num(height) + "\" fill=\"white\"/>\n";
-  if (!options.title.empty()) {
-    out += "<text class=\"title\" x=\"" + Num(left + pw / 2) +
-           "\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">" + EscapeXml(options.title) + "</text>\n";
-  }
+  std::string out = DocumentStart(width, height, options.title, left + pw / 2);
   const double ystep = NiceTickStep(yr.min, yr.max, ticks);
   out += "<g class=\"axes\" stroke=\"#000\" stroke-width=\"1\">\n";
   for (double t : TickValues(yr.min, yr.max, ystep)) {
@@ -359,20 +362,7 @@ std::string RenderSvgBarChart(const PlotOptions& options, const std::vector<std:
   }
   out += "<rect x=\"" + Num(left) + "\" y=\"" + Num(top) + "\" width=\"" + Num(pw) + "\" height=\"" +
          Num(ph) + "\" fill=\"none\"/>\n</g>\n";
-  if (!options.y_label.empty()) {
-    const double cx = 18, cy = top + ph / 2;
-    out += "<text class=\"y-label\" x=\"" + Num(cx) + "\" y=\"" + Num(cy) +
-           "\" text-anchor=\"middle\" transform=\"rotate(-90 " + Num(cx) + " " + Num(cy) + ")\">" +
-           EscapeXml(options.y_label) + "</text>\n";
-  }
-  if (!options.x_label.empty()) {
-    out += "<text class=\"x-label\" x=\"" + Num(left + pw / 2) + "\" y=\"" + Num(top + ph + 42) +
-           "\" text-anchor=\"middle\">" + EscapeXml(options.x_label) + "</text>\n";
-  }
-  if (!any) {
-    out += "<text class=\"no-data\" x=\"" + Num(left + pw / 2) + "\" y=\"" + Num(top + ph / 2) +
-           "\" text-anchor=\"middle\" fill=\"#808080\">no data</text>\n";
-  }
+  out += AxisTitles(options, left, top, pw, ph, !any);
   const double group = categories.empty() ? pw : pw / static_cast<double>(categories.size());
   const double bar = group / static_cast<double>(series.size() + 1);
   for (size_t c = 0; c < categories.size(); ++c) {
