@@ -51,6 +51,15 @@ int FollowJob(const Session& session, const std::string& id) {
       state = ev.job().status().state();
       total_epochs = ev.job().spec().schedule().epochs();
       line.Print(ev.job().id() + " " + ev.job().spec().name() + ": " + StateName(state));
+      // Joining a running job: where it is now, until its next point.
+      const v1::ProgressPoint& now = ev.job().status().latest_progress();
+      if (!IsTerminalState(state) && line.redraws()) {
+        if (now.stage() == v1::STAGE_TRAINING || (now.stage() == v1::STAGE_UNSPECIFIED && now.step() > 0)) {
+          line.Update(report::FormatProgressBarLine(StepOf(now, total_epochs), line.columns()));
+        } else if (!StageText(now).empty()) {
+          line.Update(StageText(now));
+        }
+      }
     } else if (ev.has_transition()) {
       state = ev.transition().state();
       line.Print(StateName(state) + "  " + ev.transition().reason() +

@@ -73,7 +73,10 @@ std::string FlagLabel(const FlagSet::Flag& f) {
   return s;
 }
 
-std::string FlagHelp(const FlagSet::Flag& f) { return f.help + (f.repeatable ? " (repeatable)" : ""); }
+std::string FlagHelp(const FlagSet::Flag& f) {
+  const bool says_so = f.help.find("repeatable") != std::string::npos;
+  return f.help + (f.repeatable && !says_so ? " (repeatable)" : "");
+}
 
 void AppendRow(std::string* out, const std::string& label, const std::string& help,
                size_t column = kFlagColumn) {
