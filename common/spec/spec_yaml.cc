@@ -2,6 +2,7 @@
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/duration.pb.h>
+#include <google/protobuf/text_format.h>
 #include <google/protobuf/timestamp.pb.h>
 #include <google/protobuf/util/time_util.h>
 #include <yaml-cpp/yaml.h>
@@ -268,6 +269,28 @@ std::string ShortestNumber(T v) {
   return s;
 }
 
+// The order to write a repeated field's elements in: as stored, except a
+// map's entries, sorted by key (a protobuf map iterates in no fixed order,
+// and printed jobs must not differ between two reads).
+std::vector<int> ElementOrder(const Message& msg, const FieldDescriptor* f) {
+  const Reflection* r = msg.GetReflection();
+  std::vector<int> order(static_cast<size_t>(r->FieldSize(msg, f)));
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+  if (!f->is_map()) return order;
+  const FieldDescriptor* key = f->message_type()->map_key();
+  auto key_text = [&](int i) {
+    const Message& entry = r->GetRepeatedMessage(msg, f, i);
+    const Reflection* er = entry.GetReflection();
+    if (key->cpp_type() == FieldDescriptor::CPPTYPE_STRING) return er->GetString(entry, key);
+    std::string text;
+    google::protobuf::TextFormat::PrintFieldValueToString(entry, key, -1, &text);
+    return std::string(20 - std::min<size_t>(20, text.size()), '0') +
+           text;  // numeric order for non-negative keys
+  };
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return key_text(a) < key_text(b); });
+  return order;
+}
+
 void EmitValue(YAML::Emitter& out, const Message& msg, const FieldDescriptor* f, int index);
 
 void EmitMessage(YAML::Emitter& out, const Message& msg) {
@@ -283,7 +306,7 @@ void EmitMessage(YAML::Emitter& out, const Message& msg) {
       bool flow = f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE &&
                   f->cpp_type() != FieldDescriptor::CPPTYPE_STRING;
       out << (flow ? YAML::Flow : YAML::Block) << YAML::BeginSeq;
-      for (int i = 0; i < r->FieldSize(msg, f); ++i) EmitValue(out, msg, f, i);
+      for (int i : ElementOrder(msg, f)) EmitValue(out, msg, f, i);
       out << YAML::EndSeq;
     } else {
       EmitValue(out, msg, f, -1);
@@ -354,7 +377,7 @@ Json JsonMessage(const Message& msg) {
   for (const FieldDescriptor* f : fields) {
     if (f->is_repeated()) {
       Json arr = Json::MakeArray();
-      for (int i = 0; i < r->FieldSize(msg, f); ++i) arr.Append(JsonValue(msg, f, i));
+      for (int i : ElementOrder(msg, f)) arr.Append(JsonValue(msg, f, i));
       out.Set(f->name(), std::move(arr));
     } else {
       out.Set(f->name(), JsonValue(msg, f, -1));

@@ -36,7 +36,8 @@ inline void PrintTo(const FieldError& e, std::ostream* os) { *os << e.ToString()
 // when none were found.
 bool YamlToMessage(std::string_view yaml, google::protobuf::Message* msg, std::vector<FieldError>* errors);
 
-// Writes every set field of `msg` as block-style YAML, in field order.
+// Writes every set field of `msg` as block-style YAML, in field order (map
+// entries sorted by key, so the output is the same on every call).
 // Floating-point values use the shortest form that parses back exactly, so
 // YamlToMessage(MessageToYaml(m)) == m.
 std::string MessageToYaml(const google::protobuf::Message& msg);
