@@ -141,7 +141,8 @@ StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const Coor
   mo.backoff_max_ms = static_cast<int64_t>(config.backoff_max_s * 1000);
   mo.metrics = s->metrics_.get();
   s->manager_ = std::make_unique<JobManager>(mo, s->store_.get(), s->launcher_.get(), &s->clock_);
-  s->job_service_ = std::make_unique<JobServiceImpl>(s->manager_.get(), &s->auth_, config.data_roots);
+  s->job_service_ = std::make_unique<JobServiceImpl>(s->manager_.get(), &s->auth_, config.data_roots,
+                                                     LauncherKindName(config.launcher));
   s->worker_service_ = std::make_unique<WorkerServiceImpl>(s->manager_.get(), s->metrics_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
