@@ -164,9 +164,10 @@ data:
 schedule: {epochs: 1, batch_size: 32}
 resources: {world_size: 2}
 output: {dir: )" + dir + "/alone}\n");
-  Result r = RunCmd("env -u OMPI_COMM_WORLD_SIZE -u PMIX_RANK SLURM_JOB_ID=7 SLURM_STEP_ID=0 "
-                    "SLURM_STEP_NUM_TASKS=2 SLURM_PROCID=0 SLURM_LOCALID=0 SLURM_STEP_TASKS_PER_NODE='1(x2)' " +
-                    worker + " --spec " + spec);
+  Result r = RunCmd(
+      "env -u OMPI_COMM_WORLD_SIZE -u PMIX_RANK SLURM_JOB_ID=7 SLURM_STEP_ID=0 "
+      "SLURM_STEP_NUM_TASKS=2 SLURM_PROCID=0 SLURM_LOCALID=0 SLURM_STEP_TASKS_PER_NODE='1(x2)' " +
+      worker + " --spec " + spec);
   EXPECT_EQ(r.code, 6) << r.out;
   EXPECT_NE(r.out.find("srun started this process as rank 0 of 2 (SLURM_STEP_NUM_TASKS=2), but MPI joined it "
                        "into a world of 1"),
