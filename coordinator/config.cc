@@ -28,6 +28,7 @@ Status SetDouble(const std::string& name, const std::string& v, double* out) {
 constexpr std::pair<LauncherKind, const char*> kLauncherKinds[] = {
     {LauncherKind::kLocal, "local"},
     {LauncherKind::kKubernetes, "kubernetes"},
+    {LauncherKind::kSlurm, "slurm"},
 };
 
 struct Option {
@@ -67,7 +68,7 @@ const std::vector<Option>& Options() {
        FLYP_STR(worker_tls_ca)},
       {"worker-tls-server-name", "name ranks expect in --tls-cert (default: the advertise-address host)",
        FLYP_STR(worker_tls_server_name)},
-      {"launcher", "local | kubernetes (MPIJob through the Kubernetes API; default local)",
+      {"launcher", "local | kubernetes (MPIJob through the Kubernetes API) | slurm (sbatch; default local)",
        [](CoordinatorConfig* c, const std::string& v) -> Status {
          FLYP_ASSIGN_OR_RETURN(c->launcher, ParseLauncherKind(v));
          return Status::Ok();
@@ -100,6 +101,13 @@ const std::vector<Option>& Options() {
        FLYP_INT(k8s_worker_metrics_port, "k8s-worker-metrics-port")},
       {"k8s-poll-s", "kubernetes: MPIJob status poll interval in seconds (default 2)",
        FLYP_DBL(k8s_poll_s, "k8s-poll-s")},
+      {"slurm-partition", "slurm: sbatch --partition (default: the cluster's)", FLYP_STR(slurm_partition)},
+      {"slurm-account", "slurm: sbatch --account (default: the user's)", FLYP_STR(slurm_account)},
+      {"slurm-qos", "slurm: sbatch --qos (default: Slurm's)", FLYP_STR(slurm_qos)},
+      {"slurm-bin-dir", "slurm: folder of sbatch, squeue, scancel (default: PATH)", FLYP_STR(slurm_bin_dir)},
+      {"slurm-mpi", "slurm: srun --mpi of the world (default pmix)", FLYP_STR(slurm_mpi)},
+      {"slurm-poll-s", "slurm: squeue interval in seconds (default 2)",
+       FLYP_DBL(slurm_poll_s, "slurm-poll-s")},
   };
   return options;
 }
@@ -247,6 +255,8 @@ Status ValidateCoordinatorConfig(const CoordinatorConfig& c) {
   if (c.launcher == LauncherKind::kKubernetes && c.k8s_image.empty())
     errors += "k8s-image: required with launcher kubernetes\n";
   if (c.k8s_poll_s <= 0) errors += "k8s-poll-s: must be > 0\n";
+  if (c.slurm_poll_s <= 0) errors += "slurm-poll-s: must be > 0\n";
+  if (c.slurm_mpi.empty()) errors += "slurm-mpi: must name srun's MPI plugin (e.g. pmix)\n";
   if (c.k8s_worker_metrics_port < 0 || c.k8s_worker_metrics_port > 65535) {
     errors += "k8s-worker-metrics-port: must be 0..65535\n";
   }

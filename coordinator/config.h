@@ -14,8 +14,9 @@ namespace flyp::coord {
 enum class LauncherKind {
   kLocal,       // "local": mpirun on this host (LocalLauncher)
   kKubernetes,  // "kubernetes": a Kubeflow MPIJob per attempt (KubernetesLauncher)
+  kSlurm,       // "slurm": an sbatch job per attempt (SlurmLauncher)
 };
-// The name flags and YAML use: "local", "kubernetes".
+// The name flags and YAML use: "local", "kubernetes", "slurm".
 const char* LauncherKindName(LauncherKind kind);
 // The kind of `name`; INVALID_ARGUMENT naming the value and the known kinds.
 StatusOr<LauncherKind> ParseLauncherKind(const std::string& name);
@@ -58,6 +59,14 @@ struct CoordinatorConfig {
   std::string k8s_ca_file = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
   int k8s_worker_metrics_port = 9400;  // FLYP_METRICS_PORT of the ranks; 0: off
   double k8s_poll_s = 2;               // MPIJob status poll interval
+  // launcher: slurm (coordinator/launcher/slurm_launcher.h). Slurm admits
+  // the gangs: cpu_slots and gpus are not used.
+  std::string slurm_partition;     // sbatch --partition; empty: the cluster's default
+  std::string slurm_account;       // sbatch --account; empty: the user's default
+  std::string slurm_qos;           // sbatch --qos; empty: the default
+  std::string slurm_bin_dir;       // where sbatch, squeue, scancel are; empty: PATH
+  std::string slurm_mpi = "pmix";  // srun --mpi of the world step
+  double slurm_poll_s = 2;         // squeue interval
 };
 
 // Parses argv (without argv[0]): --config FILE first, then every other flag

@@ -464,6 +464,8 @@ LaunchRequest JobManager::RequestFor(const JobRecord& rec, int attempt) const {
   req.threads_per_rank = res.threads_per_rank();
   req.cuda = res.device() == v1::DEVICE_CUDA;
   req.slots_per_rank = std::max(1, res.slots_per_rank());
+  const auto& deadline = rec.job.spec().run_policy().active_deadline();
+  req.time_limit_ms = deadline.seconds() * 1000 + deadline.nanos() / 1000000;
   req.spec_path = dir + "/spec.yaml";
   req.artifact_dir = dir;
   req.log_path = dir + "/logs/world.log";

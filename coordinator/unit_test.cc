@@ -86,8 +86,8 @@ TEST(ConfigTest, FileThenFlags) {
   EXPECT_EQ(ParseCoordinatorConfig({"--cpu-slots", "x"}).status().message(),
             "--cpu-slots: cpu-slots: expected an integer, got 'x'");
   EXPECT_EQ(ParseCoordinatorConfig({"--frobnicate", "1"}).status().message(), "--frobnicate: unknown flag");
-  EXPECT_EQ(ParseCoordinatorConfig({"--launcher", "slurm"}).status().message(),
-            "--launcher: launcher: unknown launcher 'slurm' (expected one of: local, kubernetes)");
+  EXPECT_EQ(ParseCoordinatorConfig({"--launcher", "lsf"}).status().message(),
+            "--launcher: launcher: unknown launcher 'lsf' (expected one of: local, kubernetes, slurm)");
   std::ofstream(path) << "cpu_slot: 8\n";
   EXPECT_EQ(ParseCoordinatorConfig({"--config", path}).status().message(),
             path + ": cpu_slot: unknown option");
@@ -104,12 +104,32 @@ TEST(ConfigTest, LauncherKindIsAnEnumWithTheOldNames) {
   ASSERT_TRUE(ApplyConfigYaml("launcher: kubernetes\n", "f.yaml", &c).ok());
   EXPECT_EQ(c.launcher, LauncherKind::kKubernetes);
   EXPECT_EQ(ApplyConfigYaml("launcher: Local\n", "f.yaml", &c).message(),
-            "f.yaml: launcher: unknown launcher 'Local' (expected one of: local, kubernetes)");
-  for (LauncherKind k : {LauncherKind::kLocal, LauncherKind::kKubernetes}) {
+            "f.yaml: launcher: unknown launcher 'Local' (expected one of: local, kubernetes, slurm)");
+  for (LauncherKind k : {LauncherKind::kLocal, LauncherKind::kKubernetes, LauncherKind::kSlurm}) {
     auto back = ParseLauncherKind(LauncherKindName(k));
     ASSERT_TRUE(back.ok());
     EXPECT_EQ(*back, k);
   }
+}
+
+TEST(ConfigTest, SlurmSettings) {
+  std::string path = testing::TempDir() + "/slurm.yaml";
+  std::ofstream(path) << "launcher: slurm\nslurm_partition: gpu\nslurm_account: vision\nslurm_qos: high\n"
+                         "slurm_bin_dir: /opt/slurm/bin\nslurm_mpi: pmix_v4\nslurm_poll_s: 0.5\n";
+  auto c = ParseCoordinatorConfig({"--config", path, "--slurm-qos=low"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->launcher, LauncherKind::kSlurm);
+  EXPECT_EQ(c->slurm_partition, "gpu");
+  EXPECT_EQ(c->slurm_account, "vision");
+  EXPECT_EQ(c->slurm_qos, "low");
+  EXPECT_EQ(c->slurm_bin_dir, "/opt/slurm/bin");
+  EXPECT_EQ(c->slurm_mpi, "pmix_v4");
+  EXPECT_DOUBLE_EQ(c->slurm_poll_s, 0.5);
+  EXPECT_EQ(CoordinatorConfig().slurm_mpi, "pmix");
+  EXPECT_EQ(ParseCoordinatorConfig({"--slurm-poll-s", "0"}).status().message(),
+            "slurm-poll-s: must be > 0\n");
+  EXPECT_EQ(ParseCoordinatorConfig({"--slurm-mpi="}).status().message(),
+            "slurm-mpi: must name srun's MPI plugin (e.g. pmix)\n");
 }
 
 TEST(ConfigTest, AddressesAndTlsSettingsAreCheckedTogether) {
