@@ -223,7 +223,7 @@ void JobManager::CompleteLaunchLocked(const LaunchPlan& plan, const StatusOr<Wor
   j.world = *world;
   JobUpdate u;
   u.world = world->text();
-  if (!j.started) {
+  if (!j.started && !launcher_admits_) {  // else once the launcher allocated it
     u.start_time_ms = clock_->NowMillis();
     j.started = true;
   }
@@ -277,7 +277,12 @@ void JobManager::AdmittedByLauncherLocked(const std::string& id, Job& job, const
   scheduler_.StartDeadline(id);
   if (job.state != v1::JOB_STATE_QUEUED) return;
   if (opts_.metrics && job.attempt == 1) opts_.metrics->ObserveQueueWait((now - job.create_ms) / 1000.0);
-  TransitionLocked(id, job, v1::JOB_STATE_ADMITTED, "GangAdmitted", message, {}, fx);
+  JobUpdate u;
+  if (!job.started) {
+    u.start_time_ms = now;
+    job.started = true;
+  }
+  TransitionLocked(id, job, v1::JOB_STATE_ADMITTED, "GangAdmitted", message, u, fx);
   TransitionLocked(id, job, v1::JOB_STATE_STARTING, "WorldAllocated", "waiting for rank 0", {}, fx);
 }
 

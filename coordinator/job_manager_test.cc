@@ -549,6 +549,7 @@ TEST_F(AdmittingLauncherTest, EveryJobGoesToTheLauncherAndItsAdmissionIsMirrored
   EXPECT_EQ(Rec(a).world, "fake:1");
   EXPECT_EQ(Rec(b).world, "fake:2");
   EXPECT_EQ(Rec(a).attempt, 1);
+  EXPECT_FALSE(Rec(a).job.status().has_start_time()) << "handed to the launcher, not started";
 
   slurm_.SetState(World(a), Pending("Resources"));
   manager_->Step();
@@ -559,8 +560,10 @@ TEST_F(AdmittingLauncherTest, EveryJobGoesToTheLauncherAndItsAdmissionIsMirrored
   manager_->Step();
   EXPECT_EQ(LastMessage(a), "Slurm job pending (Priority)");
 
+  clock_.Advance(milliseconds(5000));
   slurm_.SetState(World(a), Allocated("h[1-2]"));
   manager_->Step();
+  EXPECT_EQ(TimestampToMillis(Rec(a).job.status().start_time()), clock_.NowMillis());
   EXPECT_EQ(History(a),
             (std::vector<std::string>{"QUEUED Submitted", "QUEUED SlurmPending", "QUEUED SlurmPending",
                                       "ADMITTED GangAdmitted", "STARTING WorldAllocated"}));

@@ -1,7 +1,7 @@
 // The Slurm launcher's pure parts: the batch script (run by a real sh with
 // a stand-in srun that records its argv), the sbatch argv, and the reading
 // of sbatch's and squeue's output (recorded from Slurm 22.05). The launcher
-// against real slurmctld/slurmd daemons is tests/cluster/slurm_test.cc.
+// against real slurmctld/slurmd daemons is tests/coordinator/slurm_cluster_test.cc.
 #include "coordinator/launcher/slurm_launcher.h"
 
 #include <gtest/gtest.h>

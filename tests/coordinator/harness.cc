@@ -89,7 +89,7 @@ std::unique_ptr<v1::JobService::Stub> CoordinatorProcess::Client(const std::stri
   grpc::SslCredentialsOptions ssl;
   if (!opts_.tls_ca.empty()) ssl.pem_root_certs = ReadFileOrDie(opts_.tls_ca);
   auto creds = opts_.tls_ca.empty() ? grpc::InsecureChannelCredentials() : grpc::SslCredentials(ssl);
-  return v1::JobService::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(port_), creds));
+  return v1::JobService::NewStub(grpc::CreateChannel(address(), creds));
 }
 
 std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token, int deadline_s) {

@@ -21,6 +21,7 @@ struct CoordinatorOptions {
   std::vector<std::string> extra_flags = {};  // after the harness's own: they win
   std::vector<std::string> env = {};          // "NAME=value" added to the coordinator's environment
   std::string tls_ca = {};                    // Client() trusts this CA over TLS; empty: plaintext
+  std::string client_host = "127.0.0.1";      // what Client() dials (with --listen on another address)
 };
 
 class CoordinatorProcess {
@@ -32,6 +33,8 @@ class CoordinatorProcess {
   void Kill9();
   void Terminate();  // SIGTERM and wait
   int port() const { return port_; }
+  // host:port of the JobService (client_host and the bound port).
+  std::string address() const { return opts_.client_host + ":" + std::to_string(port_); }
   pid_t pid() const { return pid_; }
   std::unique_ptr<v1::JobService::Stub> Client(const std::string& token = "usertoken") const;
   std::string data_root() const { return opts_.dir + "/data"; }
