@@ -215,6 +215,24 @@ TEST(LogLinesTest, RanksFromTags) {
   EXPECT_EQ(ParseWorldLogLine("[1,1] no tag").rank(), -1);
 }
 
+// A Slurm world's log: srun --label, the rank padded to the largest's width.
+TEST(LogLinesTest, RanksFromSrunLabels) {
+  v1::LogLine l = ParseWorldLogLine("1: step 3/6 (50.0%) loss 4.4");
+  EXPECT_EQ(l.rank(), 1);
+  EXPECT_EQ(l.text(), "step 3/6 (50.0%) loss 4.4");
+  l = ParseWorldLogLine(" 3: x");
+  EXPECT_EQ(l.rank(), 3);
+  EXPECT_EQ(l.text(), "x");
+  EXPECT_EQ(ParseWorldLogLine("12: ").rank(), 12);
+  for (const char* untagged :
+       {"srun: error: h1: task 0: Exited with exit code 4",
+        "[coordinator] submitted attempt 1 as Slurm job 7", "12:30 done", "3:x", ": x", "99999999999: x"}) {
+    l = ParseWorldLogLine(untagged);
+    EXPECT_EQ(l.rank(), -1) << untagged;
+    EXPECT_EQ(l.text(), untagged);
+  }
+}
+
 // std::stoi threw std::out_of_range here, out of the StreamLogs RPC.
 TEST(LogLinesTest, RankBeyondInt32IsAnUntaggedLine) {
   const std::string line = "[1,99999999999]<stdout>:hello";

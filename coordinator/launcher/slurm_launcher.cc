@@ -305,12 +305,11 @@ Status SlurmLauncher::Cancel(const std::string& job_id, bool force) const {
   return Status::Ok();
 }
 
-void SlurmLauncher::CancelStaleAttempts(const LaunchRequest& req) const {
-  StatusOr<ProcessResult> r =
-      Run({Program("squeue"), "-h", "-u", std::to_string(getuid()), "-o", "%i|%j|%Z"});
-  if (!r.ok() || !r->ok()) return;  // best effort: the submission decides
+std::vector<std::pair<std::string, int>> StaleAttempts(const std::string& squeue_out,
+                                                       const LaunchRequest& req) {
+  std::vector<std::pair<std::string, int>> out;
   const std::string prefix = "flyp-" + req.job_id + "-a";
-  std::istringstream in(r->out);
+  std::istringstream in(squeue_out);
   for (std::string line; std::getline(in, line);) {
     const size_t a = line.find('|');
     const size_t b = a == std::string::npos ? a : line.find('|', a + 1);
@@ -318,10 +317,19 @@ void SlurmLauncher::CancelStaleAttempts(const LaunchRequest& req) const {
     const std::string id = line.substr(0, a), name = line.substr(a + 1, b - a - 1), dir = line.substr(b + 1);
     if (!StartsWith(name, prefix) || dir != req.artifact_dir) continue;
     StatusOr<int32_t> attempt = ParseInt32(std::string_view(name).substr(prefix.size()), "attempt", 1);
-    if (!attempt.ok() || *attempt >= req.attempt) continue;
+    if (attempt.ok() && *attempt < req.attempt) out.emplace_back(id, *attempt);
+  }
+  return out;
+}
+
+void SlurmLauncher::CancelStaleAttempts(const LaunchRequest& req) const {
+  StatusOr<ProcessResult> r =
+      Run({Program("squeue"), "-h", "-u", std::to_string(getuid()), "-o", "%i|%j|%Z"});
+  if (!r.ok() || !r->ok()) return;  // best effort: the submission decides
+  for (const auto& [id, attempt] : StaleAttempts(r->out, req)) {
     FLYP_LOG(WARNING) << req.job_id << ": cancelling Slurm job " << id << " of unrecorded attempt "
-                      << *attempt;
-    AppendLog(req.log_path, "cancelling Slurm job " + id + " of attempt " + std::to_string(*attempt) +
+                      << attempt;
+    AppendLog(req.log_path, "cancelling Slurm job " + id + " of attempt " + std::to_string(attempt) +
                                 ", submitted while the coordinator died");
     Status s = Cancel(id, /*force=*/true);
     if (!s.ok()) FLYP_LOG(WARNING) << s;

@@ -116,6 +116,13 @@ WorldState SlurmWorldState(const SlurmJobRow& row);
 WorldExit SlurmWorldExit(const std::string& job_id, const SlurmJobRow* row,
                          const std::optional<std::string>& exit_file, bool forced);
 
+// Jobs (id, attempt) in `squeue -o %i|%j|%Z` output that are earlier
+// attempts of `req`'s job: named flyp-<job>-a<M> with M < req.attempt and
+// working in req.artifact_dir (another coordinator's job of the same id
+// works elsewhere).
+std::vector<std::pair<std::string, int>> StaleAttempts(const std::string& squeue_out,
+                                                       const LaunchRequest& req);
+
 class SlurmLauncher : public Launcher {
  public:
   explicit SlurmLauncher(SlurmLauncherOptions opts);

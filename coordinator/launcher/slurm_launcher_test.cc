@@ -195,6 +195,23 @@ TEST(SlurmLauncherTest, HowAJobEnded) {
   EXPECT_EQ(e.detail, "Slurm job 7 no longer known to Slurm");
 }
 
+// An attempt whose sbatch returned while the coordinator died was never
+// recorded; the next attempt cancels it, and nothing else.
+TEST(SlurmLauncherTest, StaleAttemptsAreEarlierAttemptsOfThisJobInItsFolder) {
+  LaunchRequest req = Request("/shared/a/job-000042");  // attempt 3
+  const std::string out =
+      "10|flyp-job-000042-a1|/shared/a/job-000042\n"   // stale
+      "11|flyp-job-000042-a2|/shared/a/job-000042\n"   // stale
+      "12|flyp-job-000042-a3|/shared/a/job-000042\n"   // this attempt (cannot be yet, but not earlier)
+      "13|flyp-job-000042-a1|/shared/b/job-000042\n"   // another coordinator's job-000042
+      "14|flyp-job-0000421-a1|/shared/a/job-000042\n"  // another job
+      "15|flyp-job-000042-ax|/shared/a/job-000042\n"   // not ours
+      "16|interactive|/home/alice\n"
+      "garbage\n";
+  EXPECT_EQ(StaleAttempts(out, req), (std::vector<std::pair<std::string, int>>{{"10", 1}, {"11", 2}}));
+  EXPECT_TRUE(StaleAttempts("", req).empty());
+}
+
 TEST(SlurmLauncherTest, WithoutSlurmsCommandsALaunchFailsNamingThem) {
   const std::string dir = testing::TempDir() + "/no-slurm";
   std::filesystem::create_directories(dir + "/logs");

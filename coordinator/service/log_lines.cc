@@ -6,10 +6,29 @@
 
 namespace flyp::coord {
 
+namespace {
+
+// srun --label: spaces, digits, ": ".
+bool ParseSrunLabel(const std::string& line, v1::LogLine* out) {
+  const size_t first = line.find_first_not_of(' ');
+  if (first == std::string::npos || !std::isdigit(static_cast<unsigned char>(line[first]))) return false;
+  size_t end = first;
+  while (end < line.size() && std::isdigit(static_cast<unsigned char>(line[end]))) ++end;
+  if (line.compare(end, 2, ": ") != 0) return false;
+  StatusOr<int32_t> rank = ParseInt32(std::string_view(line).substr(first, end - first), "rank", 0);
+  if (!rank.ok()) return false;
+  out->set_rank(*rank);
+  out->set_text(line.substr(end + 2));
+  return true;
+}
+
+}  // namespace
+
 v1::LogLine ParseWorldLogLine(const std::string& line) {
   v1::LogLine out;
   out.set_rank(-1);
   out.set_text(line);
+  if (ParseSrunLabel(line, &out)) return out;
   if (line.empty() || line[0] != '[') return out;
   size_t comma = line.find(',');
   size_t close = line.find(']');

@@ -1,6 +1,8 @@
-// The job's world log (<artifact_dir>/logs/world.log) is mpirun's output with
-// --tag-output: "[<jobid>,<rank>]<stdout>:text". Lines without the tag come
-// from mpirun itself (rank -1).
+// The job's world log (<artifact_dir>/logs/world.log) holds the ranks' lines
+// tagged with their rank: mpirun's --tag-output "[<jobid>,<rank>]<stdout>:text"
+// (local and Kubernetes worlds) or srun's --label "<rank>: text", the rank
+// right-aligned to the width of the largest (Slurm worlds). Other lines
+// come from the launcher itself (rank -1).
 #pragma once
 
 #include <string>

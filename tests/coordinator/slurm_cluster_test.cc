@@ -237,6 +237,12 @@ TEST_F(SlurmClusterTest, AJobWaitsPendingInSlurmThenRunsAsOneWorldAcrossTwoNodes
   EXPECT_NE(log.find("1: "), std::string::npos) << log;
   EXPECT_NE(log.find("2 rank(s) on mpi"), std::string::npos) << log;
   EXPECT_EQ(log.find("rank(s) on single"), std::string::npos) << log;
+  // flypctl logs tells the ranks apart by srun's labels.
+  CommandResult rank1 = RunCommand(std::string(FLYP_FLYPCTL_BIN) + " logs " + id + " --rank 1 --server " +
+                                   coordinator_->address() + " --token usertoken");
+  EXPECT_EQ(rank1.code, 0) << rank1.out;
+  EXPECT_NE(rank1.out.find("rank=1"), std::string::npos) << rank1.out;
+  EXPECT_EQ(rank1.out.find("rank=0"), std::string::npos) << rank1.out;
   auto report = ParseJson(ReadFileOrDie(job.artifact_dir() + "/report.json"));
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->Find("world_size")->as_int64(), 2);
