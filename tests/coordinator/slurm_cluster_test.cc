@@ -296,6 +296,20 @@ TEST_F(SlurmClusterTest, CancelScancelsThePendingAndTheRunningSlurmJob) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_TRUE(JobProcesses(running).empty());
   EXPECT_EQ(SlurmJobsNamed("flyp-" + pending), 1);
+
+  // A gang no node set can ever hold (3 ranks, 2 one-CPU nodes): Slurm
+  // refuses it at submission, and the job fails naming Slurm's reason.
+  std::string spec = PretrainSpec("too-big", 3);
+  spec.replace(spec.find("world_size: 2"), 13, "world_size: 3");
+  spec.replace(spec.find("batch_size: 64"), 14, "batch_size: 66");
+  const std::string too_big = Submit(stub_.get(), spec);
+  job = WaitFor(
+      too_big, [](const v1::Job& j) { return j.status().state() >= v1::JOB_STATE_SUCCEEDED; }, 30, "the end");
+  EXPECT_EQ(job.status().state(), v1::JOB_STATE_FAILED);
+  EXPECT_EQ(job.status().history().rbegin()->reason(), "LaunchFailed");
+  EXPECT_NE(LastMessage(job).find("sbatch refused attempt 1"), std::string::npos) << LastMessage(job);
+  EXPECT_NE(LastMessage(job).find("More processors requested than permitted"), std::string::npos)
+      << LastMessage(job);
 }
 
 TEST_F(SlurmClusterTest, ACoordinatorKilledWithMinus9AdoptsItsRunningSlurmJob) {

@@ -169,7 +169,10 @@ StatusOr<std::unique_ptr<SlurmCluster>> SlurmCluster::Start(NetnsHosts* hosts, c
        << "ProctrackType=proctrack/linuxproc\nTaskPlugin=task/none\n"
        << "SchedulerType=sched/backfill\nSelectType=select/cons_tres\nSelectTypeParameters=CR_Core\n"
        << "MpiDefault=none\nReturnToService=2\nJobAcctGatherType=jobacct_gather/none\n"
-       << "KillWait=" << options.kill_wait_s << "\nInactiveLimit=0\n";
+       << "KillWait=" << options.kill_wait_s
+       << "\nInactiveLimit=0\n"
+       // A job no partition can hold is refused at submission, not left pending.
+       << "EnforcePartLimits=ALL\n";
   std::string node_list;
   for (const NetnsHosts::Host& h : hosts->hosts()) {
     conf << "NodeName=" << h.name << " NodeAddr=" << h.address << " CPUs=" << options.cpus_per_node
