@@ -1,5 +1,6 @@
 #include "tests/coordinator/harness.h"
 
+#include <dirent.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -142,6 +143,42 @@ v1::Job WaitForState(v1::JobService::Stub* stub, const std::string& id, std::vec
                 << "\n"
                 << job.DebugString();
   return job;
+}
+
+std::string PretrainSpec(const std::string& name, int steps, const std::string& extra) {
+  std::ostringstream os;
+  os << "name: " << name << "\n"
+     << "model: {preset: tiny, vocab: byte, architecture: {text: {vocab_size: 514}}}\n"
+     << "method: {name: pretrain}\n"
+     << "data: {train: {format: fashion_mnist, split: train, limit: " << 64 * steps
+     << "}, templates: {builtin: simple}}\n"
+     << "schedule: {epochs: 1, batch_size: 64, warmup_steps: 1, log_every_steps: 1}\n"
+     << "resources: {world_size: 2, threads_per_rank: 1}\n"
+     << "wise_ft: {enabled: false}\n"
+     << extra;
+  return os.str();
+}
+
+std::map<int, int> JobProcesses(const std::string& job) {
+  std::map<int, int> out;
+  DIR* d = opendir("/proc");
+  if (!d) return out;
+  while (dirent* e = readdir(d)) {
+    char* end;
+    const long pid = std::strtol(e->d_name, &end, 10);
+    if (*end != '\0' || pid <= 0) continue;
+    std::ifstream in("/proc/" + std::to_string(pid) + "/environ");
+    std::string var;
+    bool ours = false;
+    int rank = -1;
+    while (std::getline(in, var, '\0')) {
+      if (var == "FLYP_JOB_ID=" + job) ours = true;
+      if (var.rfind("OMPI_COMM_WORLD_RANK=", 0) == 0) rank = std::atoi(var.c_str() + 21);
+    }
+    if (ours && ProcessAlive(pid)) out[static_cast<int>(pid)] = rank;
+  }
+  closedir(d);
+  return out;
 }
 
 std::vector<std::vector<long>> ReadPids(const std::string& artifact_dir) {

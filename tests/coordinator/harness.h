@@ -7,6 +7,7 @@
 #include <grpcpp/grpcpp.h>
 #include <sys/types.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,16 @@ std::string Submit(v1::JobService::Stub* stub, const std::string& yaml, const st
 // Polls GetJob until the state is one of `states` or `timeout_s` passed.
 v1::Job WaitForState(v1::JobService::Stub* stub, const std::string& id, std::vector<v1::JobState> states,
                      double timeout_s = 45);
+
+// A spec the real flyp-worker runs in seconds: pretrain the tiny preset on
+// Fashion-MNIST for `steps` steps of 64 images, 2 ranks of 1 thread each;
+// `extra` is appended (e.g. "run_policy: {...}\n").
+std::string PretrainSpec(const std::string& name, int steps, const std::string& extra = "");
+
+// Live processes with FLYP_JOB_ID=<job> in their environment, on this host
+// or any network-namespace host, with their OMPI_COMM_WORLD_RANK (-1 when
+// they have none: mpirun, srun, a batch script).
+std::map<int, int> JobProcesses(const std::string& job);
 
 // "attempt rank pid" rows of the fake worker.
 std::vector<std::vector<long>> ReadPids(const std::string& artifact_dir);

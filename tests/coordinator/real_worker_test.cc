@@ -2,7 +2,6 @@
 // instead of the fake one (coordinator_integration_test): a bad input is a
 // permanent failure reported by the worker itself, a cancel stops every
 // rank, a killed rank restarts the world, which resumes from its checkpoint.
-#include <dirent.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -18,49 +17,6 @@
 
 namespace flyp::testing {
 namespace {
-
-// Live processes whose environment has FLYP_JOB_ID=<job>, with their
-// OMPI_COMM_WORLD_RANK (-1: mpirun itself), from /proc.
-std::map<int, int> JobProcesses(const std::string& job) {
-  std::map<int, int> out;
-  DIR* d = opendir("/proc");
-  if (!d) return out;
-  while (dirent* e = readdir(d)) {
-    char* end;
-    const long pid = std::strtol(e->d_name, &end, 10);
-    if (*end != '\0' || pid <= 0) continue;
-    std::ifstream in("/proc/" + std::to_string(pid) + "/environ");
-    std::string var;
-    bool ours = false;
-    int rank = -1;
-    while (std::getline(in, var, '\0')) {
-      if (var == "FLYP_JOB_ID=" + job) ours = true;
-      if (var.rfind("OMPI_COMM_WORLD_RANK=", 0) == 0) rank = std::atoi(var.c_str() + 21);
-    }
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    std::getline(stat, line);
-    const size_t close = line.rfind(')');
-    const bool zombie = close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z';
-    if (ours && !zombie) out[static_cast<int>(pid)] = rank;
-  }
-  closedir(d);
-  return out;
-}
-
-std::string PretrainSpec(const std::string& name, int steps, const std::string& extra = "") {
-  std::ostringstream os;
-  os << "name: " << name << "\n"
-     << "model: {preset: tiny, vocab: byte, architecture: {text: {vocab_size: 514}}}\n"
-     << "method: {name: pretrain}\n"
-     << "data: {train: {format: fashion_mnist, split: train, limit: " << 64 * steps
-     << "}, templates: {builtin: simple}}\n"
-     << "schedule: {epochs: 1, batch_size: 64, warmup_steps: 1, log_every_steps: 1}\n"
-     << "resources: {world_size: 2, threads_per_rank: 1}\n"
-     << "wise_ft: {enabled: false}\n"
-     << extra;
-  return os.str();
-}
 
 class RealWorkerTest : public ::testing::Test {
  protected:

@@ -6,17 +6,14 @@
 //  - a job waits PENDING in Slurm (the nodes are busy) while QUEUED with
 //    Slurm's reason (also in `flypctl get`), then runs across both nodes as
 //    ONE world (the worker recognises srun's world) and SUCCEEDS;
-//  - a cancel scancels the Slurm job (pending or running) and every rank;
+//  - a cancel scancels the Slurm job (pending or running) and every rank; a
+//    gang larger than the cluster fails at submission with sbatch's reason;
 //  - a coordinator killed with -9 while the Slurm job runs adopts it after
 //    its restart: same Slurm job, attempt 1, no restart.
 // Skips, saying why, without root or without Slurm's packages.
 #include "tests/testing/slurm_cluster.h"
 
-#include <dirent.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -31,52 +28,6 @@
 
 namespace flyp::testing {
 namespace {
-
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  socklen_t len = sizeof(a);
-  int port = 0;
-  if (fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-    port = ntohs(a.sin_port);
-  if (fd >= 0) close(fd);
-  return port;
-}
-
-// Live processes with FLYP_JOB_ID=<job> in their environment, on any host.
-std::vector<int> JobProcesses(const std::string& job) {
-  std::vector<int> out;
-  DIR* d = opendir("/proc");
-  if (!d) return out;
-  while (dirent* e = readdir(d)) {
-    char* end;
-    const long pid = std::strtol(e->d_name, &end, 10);
-    if (*end != '\0' || pid <= 0) continue;
-    std::ifstream in("/proc/" + std::to_string(pid) + "/environ");
-    std::string var;
-    bool ours = false;
-    while (std::getline(in, var, '\0')) ours |= var == "FLYP_JOB_ID=" + job;
-    if (ours && ProcessAlive(pid)) out.push_back(static_cast<int>(pid));
-  }
-  closedir(d);
-  return out;
-}
-
-std::string PretrainSpec(const std::string& name, int steps, const std::string& extra = "") {
-  std::ostringstream os;
-  os << "name: " << name << "\n"
-     << "model: {preset: tiny, vocab: byte, architecture: {text: {vocab_size: 514}}}\n"
-     << "method: {name: pretrain}\n"
-     << "data: {train: {format: fashion_mnist, split: train, limit: " << 64 * steps
-     << "}, templates: {builtin: simple}}\n"
-     << "schedule: {epochs: 1, batch_size: 64, warmup_steps: 1, log_every_steps: 1}\n"
-     << "resources: {world_size: 2, threads_per_rank: 1}\n"
-     << "wise_ft: {enabled: false}\n"
-     << extra;
-  return os.str();
-}
 
 // "STATE Reason" for each transition; a run of equal ones (Slurm's pending
 // reason changing from None to Resources) counts once.
@@ -106,7 +57,7 @@ class SlurmClusterTest : public ::testing::Test {
     slurm_ = std::move(slurm).value();
 
     const std::string bridge = hosts_->bridge_address();
-    const std::string listen = bridge + ":" + std::to_string(FreePort());
+    const std::string listen = bridge + ":" + std::to_string(FreeTcpPort());
     CoordinatorOptions o;
     o.dir = TempDir() + "/" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
     o.cpu_slots = 1;  // fewer than a job's 2 ranks: Slurm admits, not the coordinator
@@ -262,11 +213,11 @@ TEST_F(SlurmClusterTest, CancelScancelsThePendingAndTheRunningSlurmJob) {
   const std::string running_slurm = SlurmJobOf(running);
   EXPECT_EQ(slurm_->JobState(running_slurm), "RUNNING");
   // Its processes (the batch script, srun, the ranks) run on both hosts.
-  const std::vector<int> procs = JobProcesses(running);
+  const std::map<int, int> procs = JobProcesses(running);
   for (int host = 0; host < 2; ++host) {
     const std::vector<int> there = hosts_->Pids(host);
     int n = 0;
-    for (int pid : procs) n += std::count(there.begin(), there.end(), pid);
+    for (const auto& [pid, rank] : procs) n += std::count(there.begin(), there.end(), pid);
     EXPECT_GE(n, 1) << "no process of " << running << " on " << hosts_->host(host).name;
   }
 

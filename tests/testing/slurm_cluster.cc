@@ -1,9 +1,7 @@
 #include "tests/testing/slurm_cluster.h"
 
 #include <dirent.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -42,22 +40,6 @@ int ReadPid(const std::string& path) {
   int pid = 0;
   in >> pid;
   return pid;
-}
-
-// A TCP port nobody listens on now (the daemons bind it a moment later).
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return 0;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_ANY);
-  socklen_t len = sizeof(a);
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-    port = ntohs(a.sin_port);
-  close(fd);
-  return port;
 }
 
 // Daemons of a test process that died before its destructor ran: their
@@ -151,7 +133,7 @@ StatusOr<std::unique_ptr<SlurmCluster>> SlurmCluster::Start(NetnsHosts* hosts, c
     return InternalError("munged does not start: " + r.out);
   }
 
-  const int ctld_port = FreePort(), slurmd_port = FreePort();
+  const int ctld_port = FreeTcpPort(), slurmd_port = FreeTcpPort();
   if (ctld_port == 0 || slurmd_port == 0) {
     return InternalError("no free TCP port for slurmctld/slurmd");
   }
