@@ -159,7 +159,8 @@ std::string PretrainSpec(const std::string& name, int steps, const std::string& 
   return os.str();
 }
 
-std::map<int, int> JobProcesses(const std::string& job) {
+std::map<int, int> JobProcesses(const v1::Job& job) {
+  const std::string dir_var = "FLYP_ARTIFACT_DIR=" + job.artifact_dir();
   std::map<int, int> out;
   DIR* d = opendir("/proc");
   if (!d) return out;
@@ -172,7 +173,7 @@ std::map<int, int> JobProcesses(const std::string& job) {
     bool ours = false;
     int rank = -1;
     while (std::getline(in, var, '\0')) {
-      if (var == "FLYP_JOB_ID=" + job) ours = true;
+      if (var == dir_var) ours = true;
       if (var.rfind("OMPI_COMM_WORLD_RANK=", 0) == 0) rank = std::atoi(var.c_str() + 21);
     }
     if (ours && ProcessAlive(pid)) out[static_cast<int>(pid)] = rank;

@@ -64,10 +64,12 @@ v1::Job WaitForState(v1::JobService::Stub* stub, const std::string& id, std::vec
 // `extra` is appended (e.g. "run_policy: {...}\n").
 std::string PretrainSpec(const std::string& name, int steps, const std::string& extra = "");
 
-// Live processes with FLYP_JOB_ID=<job> in their environment, on this host
-// or any network-namespace host, with their OMPI_COMM_WORLD_RANK (-1 when
-// they have none: mpirun, srun, a batch script).
-std::map<int, int> JobProcesses(const std::string& job);
+// Live processes of `job`'s worlds — FLYP_ARTIFACT_DIR=<its artifact dir>
+// in their environment (unique to this test process, unlike job ids, which
+// every coordinator counts from job-000001) — on this host or any
+// network-namespace host, with their OMPI_COMM_WORLD_RANK (-1 when they
+// have none: mpirun, srun, a batch script).
+std::map<int, int> JobProcesses(const v1::Job& job);
 
 // "attempt rank pid" rows of the fake worker.
 std::vector<std::vector<long>> ReadPids(const std::string& artifact_dir);

@@ -59,7 +59,7 @@ TEST_F(RealWorkerTest, CancelStopsEveryRank) {
   const std::string id = Submit(stub_.get(), PretrainSpec("cancel-me", 2000));
   v1::Job job = WaitForState(stub_.get(), id, {v1::JOB_STATE_RUNNING}, 60);
   ASSERT_EQ(job.status().state(), v1::JOB_STATE_RUNNING);
-  std::map<int, int> procs = JobProcesses(id);
+  std::map<int, int> procs = JobProcesses(job);
   std::set<int> ranks;
   for (const auto& [pid, rank] : procs) ranks.insert(rank);
   EXPECT_EQ(ranks, (std::set<int>{-1, 0, 1})) << "mpirun and two ranks";
@@ -71,7 +71,7 @@ TEST_F(RealWorkerTest, CancelStopsEveryRank) {
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(after.status().state(), v1::JOB_STATE_CANCELLED);
   EXPECT_EQ(after.status().history().rbegin()->reason(), "UserCancelled");
-  EXPECT_TRUE(JobProcesses(id).empty()) << "processes of " << id << " outlived the cancel";
+  EXPECT_TRUE(JobProcesses(job).empty()) << "processes of " << id << " outlived the cancel";
 }
 
 // A rank killed mid-training takes the world down; the next attempt resumes
@@ -90,7 +90,7 @@ TEST_F(RealWorkerTest, AKilledRankRestartsTheWorldFromItsCheckpoint) {
   }
   ASSERT_GE(job.status().latest_progress().step(), 12) << job.DebugString();
   int victim = 0;
-  for (const auto& [pid, rank] : JobProcesses(id)) {
+  for (const auto& [pid, rank] : JobProcesses(job)) {
     if (rank == 1) victim = pid;
   }
   ASSERT_GT(victim, 0);

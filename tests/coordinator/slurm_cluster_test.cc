@@ -213,7 +213,7 @@ TEST_F(SlurmClusterTest, CancelScancelsThePendingAndTheRunningSlurmJob) {
   const std::string running_slurm = SlurmJobOf(running);
   EXPECT_EQ(slurm_->JobState(running_slurm), "RUNNING");
   // Its processes (the batch script, srun, the ranks) run on both hosts.
-  const std::map<int, int> procs = JobProcesses(running);
+  const std::map<int, int> procs = JobProcesses(job);
   for (int host = 0; host < 2; ++host) {
     const std::vector<int> there = hosts_->Pids(host);
     int n = 0;
@@ -243,9 +243,9 @@ TEST_F(SlurmClusterTest, CancelScancelsThePendingAndTheRunningSlurmJob) {
     EXPECT_EQ(slurm_->JobState(slurm_id), "CANCELLED") << id;
   }
   // No rank outlives it on any host (Slurm's KillWait is 2 s).
-  for (int i = 0; i < 100 && !JobProcesses(running).empty(); ++i)
+  for (int i = 0; i < 100 && !JobProcesses(job).empty(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  EXPECT_TRUE(JobProcesses(running).empty());
+  EXPECT_TRUE(JobProcesses(job).empty());
   EXPECT_EQ(SlurmJobsNamed("flyp-" + pending), 1);
 
   // A gang no node set can ever hold (3 ranks, 2 one-CPU nodes): Slurm

@@ -100,6 +100,16 @@ StatusOr<std::unique_ptr<SlurmCluster>> SlurmCluster::Start(NetnsHosts* hosts, c
     return FailedPreconditionError(
         "Slurm's PMIx plugin (mpi_pmix.so, Debian's slurm-wlm-basic-plugins) is missing");
   }
+  // A node needs a mount and UTS namespace of its own (a private /tmp, its
+  // host name): CAP_SYS_ADMIN, which a container may not grant.
+  CommandResult probe = RunCommand("unshare --mount --uts --propagation private sh -c " +
+                                   Quote("mount -t tmpfs tmpfs /tmp && hostname flyp-probe"));
+  if (probe.code != 0) {
+    return FailedPreconditionError(
+        "cannot give a Slurm node a private /tmp and host name here (unshare --mount "
+        "--uts, mount -t tmpfs: " +
+        probe.out + ")");
+  }
   StopLeftovers();
 
   std::unique_ptr<SlurmCluster> c(new SlurmCluster());
