@@ -29,6 +29,7 @@ Status SetDouble(const std::string& name, const std::string& v, double* out) {
 constexpr std::pair<LauncherKind, const char*> kLauncherKinds[] = {
     {LauncherKind::kLocal, "local"},
     {LauncherKind::kKubernetes, "kubernetes"},
+    {LauncherKind::kSlurm, "slurm"},
 };
 
 // A resources.kubernetes block as YAML (a mapping; inline "{...}" from a
@@ -86,7 +87,7 @@ const std::vector<Option>& Options() {
        FLYP_STR(worker_tls_ca)},
       {"worker-tls-server-name", "name ranks expect in --tls-cert (default: the advertise-address host)",
        FLYP_STR(worker_tls_server_name)},
-      {"launcher", "local | kubernetes (MPIJob through the Kubernetes API; default local)",
+      {"launcher", "local | kubernetes (MPIJob through the Kubernetes API) | slurm (sbatch; default local)",
        [](CoordinatorConfig* c, const std::string& v) -> Status {
          FLYP_ASSIGN_OR_RETURN(c->launcher, ParseLauncherKind(v));
          return Status::Ok();
@@ -127,6 +128,13 @@ const std::vector<Option>& Options() {
        [](CoordinatorConfig* c, const std::string& v) {
          return ParseKubernetesDefaults("k8s-cuda-defaults", v, &c->k8s_cuda_defaults);
        }},
+      {"slurm-partition", "slurm: sbatch --partition (default: the cluster's)", FLYP_STR(slurm_partition)},
+      {"slurm-account", "slurm: sbatch --account (default: the user's)", FLYP_STR(slurm_account)},
+      {"slurm-qos", "slurm: sbatch --qos (default: Slurm's)", FLYP_STR(slurm_qos)},
+      {"slurm-bin-dir", "slurm: folder of sbatch, squeue, scancel (default: PATH)", FLYP_STR(slurm_bin_dir)},
+      {"slurm-mpi", "slurm: srun --mpi of the world (default pmix)", FLYP_STR(slurm_mpi)},
+      {"slurm-poll-s", "slurm: squeue interval in seconds (default 2)",
+       FLYP_DBL(slurm_poll_s, "slurm-poll-s")},
   };
   return options;
 }
@@ -304,6 +312,8 @@ Status ValidateCoordinatorConfig(const CoordinatorConfig& c) {
             "data-root: must be a folder under k8s-mount-path '" + c.k8s_mount_path + "' (got '" + r + "')\n";
     }
   }
+  if (c.slurm_poll_s <= 0) errors += "slurm-poll-s: must be > 0\n";
+  if (c.slurm_mpi.empty()) errors += "slurm-mpi: must name srun's MPI plugin (e.g. pmix)\n";
   if (c.k8s_worker_metrics_port < 0 || c.k8s_worker_metrics_port > 65535) {
     errors += "k8s-worker-metrics-port: must be 0..65535\n";
   }

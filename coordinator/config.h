@@ -17,8 +17,9 @@ namespace flyp::coord {
 enum class LauncherKind {
   kLocal,       // "local": mpirun on this host (LocalLauncher)
   kKubernetes,  // "kubernetes": a Kubeflow MPIJob per attempt (KubernetesLauncher)
+  kSlurm,       // "slurm": an sbatch job per attempt (SlurmLauncher)
 };
-// The name flags and YAML use: "local", "kubernetes".
+// The name flags and YAML use: "local", "kubernetes", "slurm".
 const char* LauncherKindName(LauncherKind kind);
 // The kind of `name`; INVALID_ARGUMENT naming the value and the known kinds.
 StatusOr<LauncherKind> ParseLauncherKind(const std::string& name);
@@ -66,6 +67,14 @@ struct CoordinatorConfig {
   // block wins field by field (docs/kubernetes.md).
   v1::KubernetesSpec k8s_defaults;
   v1::KubernetesSpec k8s_cuda_defaults;
+  // launcher: slurm (coordinator/launcher/slurm_launcher.h). Slurm admits
+  // the gangs: cpu_slots and gpus are not used.
+  std::string slurm_partition;     // sbatch --partition; empty: the cluster's default
+  std::string slurm_account;       // sbatch --account; empty: the user's default
+  std::string slurm_qos;           // sbatch --qos; empty: the default
+  std::string slurm_bin_dir;       // where sbatch, squeue, scancel are; empty: PATH
+  std::string slurm_mpi = "pmix";  // srun --mpi of the world step
+  double slurm_poll_s = 2;         // squeue interval
 };
 
 // The flags as given on a command line, in order, and --config.

@@ -23,6 +23,11 @@ std::string RandomToken() {
 constexpr int kRegisterWaitRounds = 20;
 constexpr int64_t kRegisterWaitMs = 100;
 
+// At most this many transitions record a launcher's observations of one
+// attempt (a Slurm job whose pending reason keeps changing must not grow
+// the job's history without bound).
+constexpr int kMaxObservedTransitions = 16;
+
 }  // namespace
 
 JobManager::JobManager(JobManagerOptions opts, JobStore* store, Launcher* launcher, const Clock* clock)
@@ -30,7 +35,8 @@ JobManager::JobManager(JobManagerOptions opts, JobStore* store, Launcher* launch
       store_(store),
       launcher_(launcher),
       clock_(clock),
-      scheduler_(opts_.capacity, clock) {}
+      launcher_admits_(launcher->AdmitsGangs()),
+      scheduler_(launcher_admits_ ? Capacity::Unlimited() : opts_.capacity, clock) {}
 
 JobManager::~JobManager() { Stop(); }
 
@@ -182,6 +188,8 @@ void JobManager::PlanLaunchLocked(const std::string& id, Job& job, Effects* fx) 
   job.term_sent = job.kill_sent = false;
   job.reported_completed = job.reported_permanent = false;
   job.fail_message.clear();
+  job.observed = WorldState();
+  job.observed_transitions = 0;
   LaunchPlan plan;
   plan.job_id = id;
   plan.attempt = job.attempt;
@@ -215,7 +223,7 @@ void JobManager::CompleteLaunchLocked(const LaunchPlan& plan, const StatusOr<Wor
   j.world = *world;
   JobUpdate u;
   u.world = world->text();
-  if (!j.started) {
+  if (!j.started && !launcher_admits_) {  // else once the launcher allocated it
     u.start_time_ms = clock_->NowMillis();
     j.started = true;
   }
@@ -262,6 +270,39 @@ void JobManager::OnWorldExitLocked(const std::string& id, Job& a, const WorldExi
                        std::to_string(a.backoff_limit) + " in " + std::to_string(delay) +
                        " ms from the last checkpoint",
                    u, fx);
+}
+
+void JobManager::AdmittedByLauncherLocked(const std::string& id, Job& job, const std::string& message,
+                                          int64_t now, Effects* fx) {
+  scheduler_.StartDeadline(id);
+  if (job.state != v1::JOB_STATE_QUEUED) return;
+  if (opts_.metrics && job.attempt == 1) opts_.metrics->ObserveQueueWait((now - job.create_ms) / 1000.0);
+  JobUpdate u;
+  if (!job.started) {
+    u.start_time_ms = now;
+    job.started = true;
+  }
+  TransitionLocked(id, job, v1::JOB_STATE_ADMITTED, "GangAdmitted", message, u, fx);
+  TransitionLocked(id, job, v1::JOB_STATE_STARTING, "WorldAllocated", "waiting for rank 0", {}, fx);
+}
+
+void JobManager::ObserveWorldLocked(const std::string& id, Job& job, const WorldState& state, int64_t now,
+                                    Effects* fx) {
+  if (state.phase == WorldState::Phase::kUnknown || state == job.observed || job.stop) return;
+  job.observed = state;
+  const bool waiting = job.state == v1::JOB_STATE_QUEUED || job.state == v1::JOB_STATE_RESTARTING;
+  if (state.phase == WorldState::Phase::kAllocated) {
+    if (job.state == v1::JOB_STATE_QUEUED) {
+      AdmittedByLauncherLocked(id, job, state.message, now, fx);
+      return;
+    }
+    scheduler_.StartDeadline(id);
+  }
+  // A restart's world pending or allocated, a first world pending: the state
+  // stays, the transition says where the world is.
+  if (!waiting || job.observed_transitions >= kMaxObservedTransitions) return;
+  ++job.observed_transitions;
+  TransitionLocked(id, job, job.state, state.reason, state.message, {}, fx);
 }
 
 void JobManager::RequestStopLocked(const std::string& id, Job& job, v1::JobState final_state,
@@ -335,8 +376,13 @@ void JobManager::Step() {
       if (j.phase == Phase::kRunning) worlds.emplace_back(id, j.world);
   }
   std::vector<std::pair<size_t, WorldExit>> exits;
+  std::vector<std::pair<size_t, WorldState>> observed;
   for (size_t i = 0; i < worlds.size(); ++i) {
-    if (auto exit = launcher()->Poll(worlds[i].second)) exits.emplace_back(i, *exit);
+    if (auto exit = launcher()->Poll(worlds[i].second)) {
+      exits.emplace_back(i, *exit);
+    } else if (launcher_admits_) {
+      observed.emplace_back(i, launcher()->Observe(worlds[i].second));
+    }
   }
   // 2. Decide.
   Effects fx;
@@ -348,6 +394,12 @@ void JobManager::Step() {
       auto it = jobs_.find(id);
       if (it != jobs_.end() && it->second.phase == Phase::kRunning && it->second.world == world)
         OnWorldExitLocked(id, it->second, exit, &fx);
+    }
+    for (const auto& [i, state] : observed) {
+      const auto& [id, world] = worlds[i];
+      auto it = jobs_.find(id);
+      if (it != jobs_.end() && it->second.phase == Phase::kRunning && it->second.world == world)
+        ObserveWorldLocked(id, it->second, state, now, &fx);
     }
     // Deadlines before restarts: no world is launched only to be stopped.
     for (const std::string& id : scheduler_.Expired()) {
@@ -371,6 +423,10 @@ void JobManager::Step() {
       }
       Job& j = it->second;
       j.gang = g;
+      if (launcher_admits_) {  // the launcher admits it; QUEUED until it says so
+        PlanLaunchLocked(g.job_id, j, &fx);
+        continue;
+      }
       if (opts_.metrics && j.attempt == 0) opts_.metrics->ObserveQueueWait((now - j.create_ms) / 1000.0);
       TransitionLocked(
           g.job_id, j, v1::JOB_STATE_ADMITTED, "GangAdmitted",
@@ -392,7 +448,7 @@ void JobManager::Step() {
         j.kill_sent = true;
       }
     }
-    if (opts_.metrics) {
+    if (opts_.metrics && !launcher_admits_) {  // the launcher's slots are its own to count
       opts_.metrics->SetSlots(false, scheduler_.free(v1::DEVICE_CPU), scheduler_.used(v1::DEVICE_CPU));
       opts_.metrics->SetSlots(true, scheduler_.free(v1::DEVICE_CUDA), scheduler_.used(v1::DEVICE_CUDA));
     }
@@ -413,6 +469,8 @@ LaunchRequest JobManager::RequestFor(const JobRecord& rec, int attempt) const {
   req.threads_per_rank = res.threads_per_rank();
   req.cuda = res.device() == v1::DEVICE_CUDA;
   req.slots_per_rank = std::max(1, res.slots_per_rank());
+  const auto& deadline = rec.job.spec().run_policy().active_deadline();
+  req.time_limit_ms = deadline.seconds() * 1000 + deadline.nanos() / 1000000;
   req.spec_path = dir + "/spec.yaml";
   req.artifact_dir = dir;
   req.log_path = dir + "/logs/world.log";
@@ -489,7 +547,9 @@ Status JobManager::Recover() {
       {
         MutexLock lock(&mu_);
         if (jobs_.count(id)) continue;  // registered by a Submit meanwhile
-        if (rec.job.status().state() == v1::JOB_STATE_QUEUED) {
+        // A QUEUED job may have a world already: one pending in the queue
+        // of a launcher that admits gangs.
+        if (rec.job.status().state() == v1::JOB_STATE_QUEUED && rec.world.empty()) {
           Job& j = RegisterLocked(rec);
           scheduler_.Enqueue(j.gang);
           continue;
@@ -524,8 +584,16 @@ Status JobManager::Recover() {
         } else if (recovery == Recovery::kAdopted) {
           j.phase = Phase::kRunning;
           j.world = world;
+          // Allocated already (its admission was recorded): the deadline counts.
+          if (j.state != v1::JOB_STATE_QUEUED) scheduler_.StartDeadline(id);
           FLYP_LOG(INFO) << id << ": world " << world << " of attempt " << j.attempt
                          << " re-attached after a coordinator restart";
+        } else if (j.state == v1::JOB_STATE_QUEUED) {  // pending in the launcher, gone now
+          u.world = "";
+          scheduler_.Release(id);
+          scheduler_.Enqueue(j.gang);
+          TransitionLocked(id, j, v1::JOB_STATE_QUEUED, "CoordinatorRestarted",
+                           "the launcher lost the pending world in a coordinator restart; requeued", u, &fx);
         } else {
           j.restarts += 1;  // not limited by backoff_limit: the job did not fail
           if (opts_.metrics) opts_.metrics->OnRestart();
@@ -660,6 +728,9 @@ Status JobManager::ReportState(const v1::ReportStateRequest& req, const std::str
       Job& j = jobs_.at(req.job_id());
       switch (req.phase()) {
         case v1::WORKER_PHASE_STARTED: {
+          // Its launcher's allocation may not have been observed yet.
+          if (j.state == v1::JOB_STATE_QUEUED)
+            AdmittedByLauncherLocked(req.job_id(), j, "rank 0 started", clock_->NowMillis(), &fx);
           const v1::JobState s = j.state;
           if (s == v1::JOB_STATE_STARTING || s == v1::JOB_STATE_RESTARTING || s == v1::JOB_STATE_ADMITTED) {
             TransitionLocked(req.job_id(), j, v1::JOB_STATE_RUNNING, "WorkerStarted",

@@ -25,6 +25,14 @@
 // store once its queue drained, an attempt number is recorded before its
 // world is launched and the world's handle right after Launch returns.
 //
+// A launcher that admits gangs itself (Launcher::AdmitsGangs: Slurm) gets an
+// unlimited scheduler: every job goes to it at once, and the job's state
+// mirrors the launcher's admission — QUEUED (with the launcher's pending
+// reason, e.g. "Slurm job 42 pending (Resources)") until Observe() reports
+// the world allocated, then ADMITTED and STARTING; a restart's world stays
+// RESTARTING until its ranks report. Its active deadline counts from that
+// allocation.
+//
 // Driving it. Start() recovers and runs Step() on a loop thread (every
 // tick_ms, or at once when something changed). Tests call Recover() and
 // Step() themselves, with a FakeClock and `inline_launches`, to run the
@@ -159,6 +167,10 @@ class JobManager {
     bool term_sent = false;
     bool kill_sent = false;
     int64_t term_ms = 0;
+    // The launcher's last Observe() of `world` (AdmitsGangs launchers), and
+    // how many transitions the observations of this attempt recorded.
+    WorldState observed;
+    int observed_transitions = 0;
     // What rank 0 of `attempt` reported.
     bool reported_permanent = false;
     bool reported_completed = false;
@@ -226,6 +238,12 @@ class JobManager {
       FLYP_REQUIRES(mu_);
   void OnWorldExitLocked(const std::string& id, Job& job, const WorldExit& exit, Effects* fx)
       FLYP_REQUIRES(mu_);
+  // A launcher that admits gangs said where `job`'s world is.
+  void ObserveWorldLocked(const std::string& id, Job& job, const WorldState& state, int64_t now, Effects* fx)
+      FLYP_REQUIRES(mu_);
+  // QUEUED -> ADMITTED -> STARTING for a job its launcher admitted.
+  void AdmittedByLauncherLocked(const std::string& id, Job& job, const std::string& message, int64_t now,
+                                Effects* fx) FLYP_REQUIRES(mu_);
   void RequestStopLocked(const std::string& id, Job& job, v1::JobState final_state, const std::string& reason,
                          const std::string& message, Effects* fx) FLYP_REQUIRES(mu_);
   // OK with *stop for a job in jobs_; nullopt when the job is not there.
@@ -236,6 +254,7 @@ class JobManager {
   JobStore* const store_;     // through store() only
   Launcher* const launcher_;  // through launcher() only
   const Clock* const clock_;
+  const bool launcher_admits_;  // launcher_->AdmitsGangs(), asked once
 
   Mutex mu_;
   CondVar wake_;     // the loop: something changed, or stop

@@ -518,5 +518,185 @@ TEST_F(JobManagerTest, ASlowLaunchDoesNotHoldUpTheLoop) {
   manager_->Stop();  // joins the launch thread
 }
 
+// ------------------------------------------ a launcher that admits gangs
+
+WorldState Pending(const std::string& why) {
+  return {WorldState::Phase::kPending, "SlurmPending", "Slurm job pending (" + why + ")"};
+}
+WorldState Allocated(const std::string& nodes) {
+  return {WorldState::Phase::kAllocated, "SlurmRunning", "Slurm job running on " + nodes};
+}
+
+class AdmittingLauncherTest : public JobManagerTest {
+ protected:
+  // Two CPU slots here: far fewer than the jobs ask for, which only the
+  // launcher's scheduler (Slurm's) may decide about.
+  AdmittingLauncherTest() : slurm_(/*admits_gangs=*/true) {
+    manager_ = MakeManager(&slurm_, /*cpu_slots=*/2);
+  }
+  FakeLauncher slurm_;
+};
+
+// The coordinator counts no slots of its own for such a launcher (no double
+// counting): every job goes to it at once, stays QUEUED with the launcher's
+// pending reason, and is ADMITTED when the launcher allocated it.
+TEST_F(AdmittingLauncherTest, EveryJobGoesToTheLauncherAndItsAdmissionIsMirrored) {
+  const std::string a = Submit("a", {.world_size = 4});
+  const std::string b = Submit("b", {.world_size = 4});
+  manager_->Step();
+  ASSERT_EQ(slurm_.launches().size(), 2u);
+  EXPECT_EQ(State(a), v1::JOB_STATE_QUEUED);
+  EXPECT_EQ(Rec(a).world, "fake:1");
+  EXPECT_EQ(Rec(b).world, "fake:2");
+  EXPECT_EQ(Rec(a).attempt, 1);
+  EXPECT_FALSE(Rec(a).job.status().has_start_time()) << "handed to the launcher, not started";
+
+  slurm_.SetState(World(a), Pending("Resources"));
+  manager_->Step();
+  manager_->Step();  // the same observation records nothing more
+  EXPECT_EQ(History(a), (std::vector<std::string>{"QUEUED Submitted", "QUEUED SlurmPending"}));
+  EXPECT_EQ(LastMessage(a), "Slurm job pending (Resources)");
+  slurm_.SetState(World(a), Pending("Priority"));
+  manager_->Step();
+  EXPECT_EQ(LastMessage(a), "Slurm job pending (Priority)");
+
+  clock_.Advance(milliseconds(5000));
+  slurm_.SetState(World(a), Allocated("h[1-2]"));
+  manager_->Step();
+  EXPECT_EQ(TimestampToMillis(Rec(a).job.status().start_time()), clock_.NowMillis());
+  EXPECT_EQ(History(a),
+            (std::vector<std::string>{"QUEUED Submitted", "QUEUED SlurmPending", "QUEUED SlurmPending",
+                                      "ADMITTED GangAdmitted", "STARTING WorldAllocated"}));
+  EXPECT_EQ(Rec(a).job.status().history(3).message(), "Slurm job running on h[1-2]");
+  EXPECT_FALSE(Report(a, 1, v1::WORKER_PHASE_STARTED));
+  EXPECT_EQ(State(a), v1::JOB_STATE_RUNNING);
+
+  // Rank 0 may report before the allocation was observed: admitted first.
+  EXPECT_FALSE(Report(b, 1, v1::WORKER_PHASE_STARTED));
+  EXPECT_EQ(History(b), (std::vector<std::string>{"QUEUED Submitted", "ADMITTED GangAdmitted",
+                                                  "STARTING WorldAllocated", "RUNNING WorkerStarted"}));
+  slurm_.SetState(World(b), Allocated("h3"));
+  manager_->Step();
+  EXPECT_EQ(History(b).size(), 4u) << "an allocation seen after rank 0 started records nothing";
+
+  slurm_.Exit(World(a), {0, 0});
+  manager_->Step();
+  EXPECT_EQ(State(a), v1::JOB_STATE_SUCCEEDED);
+  EXPECT_EQ(slurm_.launches().size(), 2u);
+}
+
+TEST_F(AdmittingLauncherTest, CancelOfAPendingWorldStopsIt) {
+  const std::string id = Submit("pending");
+  manager_->Step();
+  slurm_.SetState(World(id), Pending("Resources"));
+  manager_->Step();
+  const WorldHandle world = World(id);
+  ASSERT_TRUE(manager_->RequestCancel(id, "").ok());
+  manager_->Step();  // TERM = scancel; the world ends
+  ASSERT_EQ(slurm_.stops().size(), 1u);
+  EXPECT_EQ(slurm_.stops()[0].world, world);
+  manager_->Step();
+  EXPECT_EQ(State(id), v1::JOB_STATE_CANCELLED);
+  EXPECT_EQ(History(id).back(), "CANCELLED UserCancelled");
+}
+
+// Admission is the launcher's allocation, so time pending there does not
+// count toward run_policy.active_deadline.
+TEST_F(AdmittingLauncherTest, TheDeadlineCountsFromTheAllocation) {
+  const std::string id = Submit("deadline", {.deadline_s = 10});
+  manager_->Step();
+  slurm_.SetState(World(id), Pending("Resources"));
+  clock_.Advance(milliseconds(60000));
+  manager_->Step();
+  EXPECT_TRUE(slurm_.stops().empty());
+  slurm_.SetState(World(id), Allocated("h1"));
+  manager_->Step();
+  clock_.Advance(milliseconds(9999));
+  manager_->Step();
+  EXPECT_TRUE(slurm_.stops().empty());
+  clock_.Advance(milliseconds(1));
+  manager_->Step();
+  ASSERT_EQ(slurm_.stops().size(), 1u);
+  manager_->Step();
+  EXPECT_EQ(History(id).back(), "FAILED DeadlineExceeded");
+}
+
+// A restart's world waits in the launcher's queue too: the job stays
+// RESTARTING, the transitions say where its world is.
+TEST_F(AdmittingLauncherTest, ARestartWaitsAsRestarting) {
+  const std::string id = Submit("flaky");
+  manager_->Step();
+  EXPECT_FALSE(Report(id, 1, v1::WORKER_PHASE_STARTED));
+  slurm_.Exit(World(id), {1, 0});
+  manager_->Step();
+  EXPECT_EQ(State(id), v1::JOB_STATE_RESTARTING);
+  clock_.Advance(milliseconds(1000));
+  manager_->Step();
+  ASSERT_EQ(slurm_.launches().size(), 2u);
+  EXPECT_EQ(slurm_.launches()[1].attempt, 2);
+  slurm_.SetState(World(id), Pending("Resources"));
+  manager_->Step();
+  slurm_.SetState(World(id), Allocated("h2"));
+  manager_->Step();
+  EXPECT_FALSE(Report(id, 2, v1::WORKER_PHASE_STARTED));
+  const std::vector<std::string> h = History(id);
+  ASSERT_GE(h.size(), 4u);
+  EXPECT_EQ(std::vector<std::string>(h.end() - 4, h.end()),
+            (std::vector<std::string>{"RESTARTING RankExited", "RESTARTING SlurmPending",
+                                      "RESTARTING SlurmRunning", "RUNNING WorkerStarted"}));
+}
+
+// A pending reason that keeps changing records a bounded number of
+// transitions per attempt.
+TEST_F(AdmittingLauncherTest, ObservationsOfOneAttemptAreBounded) {
+  const std::string id = Submit("flapping");
+  manager_->Step();
+  for (int i = 0; i < 40; ++i) {
+    slurm_.SetState(World(id), Pending(i % 2 ? "Priority" : "Resources"));
+    manager_->Step();
+  }
+  EXPECT_EQ(History(id).size(), 1u + 16u);
+}
+
+// A coordinator restart while the world is still pending in the launcher:
+// the world is recovered (adopted), not submitted again.
+TEST_F(AdmittingLauncherTest, RecoveryAdoptsAPendingWorld) {
+  const std::string id = Submit("pending");
+  manager_->Step();
+  slurm_.SetState(World(id), Pending("Resources"));
+  manager_->Step();
+  manager_.reset();
+
+  FakeLauncher fresh(/*admits_gangs=*/true);
+  fresh.set_recovery(Recovery::kAdopted);
+  manager_ = MakeManager(&fresh, 2);
+  ASSERT_TRUE(manager_->Recover().ok());
+  EXPECT_EQ(fresh.recovered(), (std::vector<WorldHandle>{WorldHandle::FromText("fake:1")}));
+  EXPECT_EQ(State(id), v1::JOB_STATE_QUEUED);
+  manager_->Step();
+  EXPECT_TRUE(fresh.launches().empty()) << "submitted again";
+  fresh.SetState(WorldHandle::FromText("fake:1"), Allocated("h1"));
+  manager_->Step();
+  EXPECT_EQ(State(id), v1::JOB_STATE_STARTING);
+  EXPECT_EQ(Rec(id).attempt, 1);
+}
+
+// When the launcher cannot adopt it, the job is queued again (it never ran).
+TEST_F(AdmittingLauncherTest, APendingWorldThatCannotBeAdoptedIsQueuedAgain) {
+  const std::string id = Submit("pending");
+  manager_->Step();
+  manager_.reset();
+  FakeLauncher fresh(/*admits_gangs=*/true);  // recovery kGone
+  manager_ = MakeManager(&fresh, 2);
+  ASSERT_TRUE(manager_->Recover().ok());
+  EXPECT_EQ(fresh.orphans_stopped(), (std::vector<WorldHandle>{WorldHandle::FromText("fake:1")}));
+  EXPECT_EQ(History(id).back(), "QUEUED CoordinatorRestarted");
+  EXPECT_EQ(Rec(id).world, "");
+  EXPECT_EQ(Rec(id).job.status().restarts(), 0);
+  manager_->Step();
+  ASSERT_EQ(fresh.launches().size(), 1u);
+  EXPECT_EQ(fresh.launches()[0].attempt, 2);  // attempt numbers are never reused
+}
+
 }  // namespace
 }  // namespace flyp::coord

@@ -15,6 +15,7 @@ GangRequest GangFor(const std::string& job_id, int64_t seq, const v1::JobSpec& s
 }
 
 Status Scheduler::CheckFits(const GangRequest& g) const {
+  if (capacity_.unlimited) return Status::Ok();
   int cap = total(g.device);
   if (g.units <= cap) return Status::Ok();
   const char* pool = g.device == v1::DEVICE_CUDA ? "GPUs" : "CPU slots";
@@ -41,7 +42,7 @@ bool Scheduler::Dequeue(const std::string& job_id) {
 
 void Scheduler::Take(const GangRequest& g) {
   (g.device == v1::DEVICE_CUDA ? used_gpus_ : used_cpu_) += g.units;
-  running_[g.job_id] = Running{g, clock_->NowMillis()};
+  running_[g.job_id] = Running{g, capacity_.unlimited ? kNotStarted : clock_->NowMillis()};
 }
 
 std::vector<GangRequest> Scheduler::Admit() {
@@ -50,7 +51,7 @@ std::vector<GangRequest> Scheduler::Admit() {
   for (auto it = queue_.begin(); it != queue_.end();) {
     const GangRequest& g = it->second;
     bool& blocked = g.device == v1::DEVICE_CUDA ? blocked_gpu : blocked_cpu;
-    if (blocked || g.units > free(g.device)) {
+    if (!capacity_.unlimited && (blocked || g.units > free(g.device))) {
       blocked = true;
       ++it;
       continue;
@@ -65,7 +66,7 @@ std::vector<GangRequest> Scheduler::Admit() {
 
 bool Scheduler::Reserve(const GangRequest& g) {
   if (running_.count(g.job_id)) return true;
-  if (g.units > free(g.device)) return false;
+  if (!capacity_.unlimited && g.units > free(g.device)) return false;
   Dequeue(g.job_id);
   Take(g);
   return true;
@@ -82,9 +83,15 @@ std::vector<std::string> Scheduler::Expired() const {
   std::vector<std::string> out;
   int64_t now = clock_->NowMillis();
   for (const auto& [id, r] : running_) {
+    if (r.admit_ms == kNotStarted) continue;
     if (r.gang.active_deadline_ms > 0 && now - r.admit_ms >= r.gang.active_deadline_ms) out.push_back(id);
   }
   return out;
+}
+
+void Scheduler::StartDeadline(const std::string& job_id) {
+  auto it = running_.find(job_id);
+  if (it != running_.end() && it->second.admit_ms == kNotStarted) it->second.admit_ms = clock_->NowMillis();
 }
 
 }  // namespace flyp::coord

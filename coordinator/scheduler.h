@@ -8,6 +8,12 @@
 // pool's queue does not fit, nothing behind it in that pool is admitted (no
 // backfill, so a large job cannot be starved by a stream of small ones).
 //
+// Unlimited capacity is for a launcher whose own scheduler admits gangs
+// (Slurm, Launcher::AdmitsGangs): nothing is counted against a limit here,
+// every gang fits and is admitted at once in queue order, and an active
+// deadline counts from StartDeadline() (when the launcher allocated the
+// gang), not from admission here.
+//
 // Thread safety: none; the owner (JobManager) serialises calls.
 #pragma once
 
@@ -25,6 +31,8 @@ namespace flyp::coord {
 struct Capacity {
   int cpu_slots = 0;
   int gpus = 0;
+  bool unlimited = false;  // see above; cpu_slots and gpus are then ignored
+  static Capacity Unlimited() { return Capacity{0, 0, true}; }
 };
 
 struct GangRequest {
@@ -60,18 +68,23 @@ class Scheduler {
   void Release(const std::string& job_id);
   // Admitted gangs whose active deadline has passed.
   std::vector<std::string> Expired() const;
+  // Unlimited capacity: the gang's deadline counts from now. No-op when it
+  // counts already (always, with a limited capacity) or for an unknown id.
+  void StartDeadline(const std::string& job_id);
 
   int used(v1::Device d) const { return d == v1::DEVICE_CUDA ? used_gpus_ : used_cpu_; }
-  int free(v1::Device d) const { return total(d) - used(d); }
+  int free(v1::Device d) const { return total(d) - used(d); }  // meaningless when unlimited()
   int total(v1::Device d) const { return d == v1::DEVICE_CUDA ? capacity_.gpus : capacity_.cpu_slots; }
   size_t queued() const { return queue_.size(); }
   bool IsAdmitted(const std::string& job_id) const { return running_.count(job_id) > 0; }
+  bool unlimited() const { return capacity_.unlimited; }
 
  private:
   struct Running {
     GangRequest gang;
-    int64_t admit_ms;
+    int64_t admit_ms;  // kNotStarted: the deadline does not count yet (unlimited)
   };
+  static constexpr int64_t kNotStarted = -1;
   // Queue key: (-priority, seq) sorts highest priority first, then FIFO.
   using Key = std::pair<int, int64_t>;
 

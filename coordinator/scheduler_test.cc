@@ -108,5 +108,41 @@ TEST(SchedulerTest, ActiveDeadlineCountsFromAdmission) {
   EXPECT_TRUE(s.Expired().empty());
 }
 
+// A launcher that admits gangs itself (Slurm): nothing is counted here, so
+// the coordinator never refuses or holds back what only Slurm can place.
+TEST(SchedulerTest, UnlimitedAdmitsEverythingAtOnceInQueueOrder) {
+  FakeClock clock;
+  Scheduler s(Capacity::Unlimited(), &clock);
+  EXPECT_TRUE(s.unlimited());
+  EXPECT_TRUE(s.CheckFits(Gang("huge", 1, 100000)).ok());
+  s.Enqueue(Gang("low", 1, 64));
+  s.Enqueue(Gang("high", 2, 512, /*priority=*/5));
+  s.Enqueue(Gang("gpu", 3, 8, 0, v1::DEVICE_CUDA));
+  EXPECT_EQ(Ids(s.Admit()), (std::vector<std::string>{"high", "low", "gpu"}));
+  EXPECT_EQ(s.queued(), 0u);
+  EXPECT_TRUE(s.Reserve(Gang("recovered", 4, 1000)));
+  EXPECT_EQ(s.used(v1::DEVICE_CPU), 64 + 512 + 1000);
+}
+
+// There, admission is the launcher's allocation: the deadline counts from
+// StartDeadline(), not from the moment the gang went to the launcher.
+TEST(SchedulerTest, UnlimitedDeadlineCountsFromTheLaunchersAllocation) {
+  FakeClock clock;
+  Scheduler s(Capacity::Unlimited(), &clock);
+  GangRequest g = Gang("d", 1, 2);
+  g.active_deadline_ms = 10000;
+  s.Enqueue(g);
+  ASSERT_EQ(s.Admit().size(), 1u);
+  clock.Advance(Millis(60000));  // pending in Slurm
+  EXPECT_TRUE(s.Expired().empty());
+  s.StartDeadline("d");
+  clock.Advance(Millis(9999));
+  s.StartDeadline("d");  // a second allocation report does not restart it
+  EXPECT_TRUE(s.Expired().empty());
+  clock.Advance(Millis(1));
+  EXPECT_EQ(s.Expired(), (std::vector<std::string>{"d"}));
+  s.StartDeadline("unknown");  // no-op
+}
+
 }  // namespace
 }  // namespace flyp::coord

@@ -104,8 +104,8 @@ TEST(ConfigTest, FileThenFlags) {
   EXPECT_EQ(ParseCoordinatorConfig({"--frobnicate", "1"}).status().message(), "unknown flag --frobnicate");
   EXPECT_EQ(ParseCoordinatorConfig({"--cpu-slot", "1"}).status().message(),
             "unknown flag --cpu-slot; did you mean --cpu-slots?");
-  EXPECT_EQ(ParseCoordinatorConfig({"--launcher", "slurm"}).status().message(),
-            "--launcher: launcher: unknown launcher 'slurm' (expected one of: local, kubernetes)");
+  EXPECT_EQ(ParseCoordinatorConfig({"--launcher", "lsf"}).status().message(),
+            "--launcher: launcher: unknown launcher 'lsf' (expected one of: local, kubernetes, slurm)");
   std::ofstream(path) << "cpu_slot: 8\n";
   EXPECT_EQ(ParseCoordinatorConfig({"--config", path}).status().message(),
             path + ": cpu_slot: unknown option");
@@ -175,12 +175,32 @@ TEST(ConfigTest, LauncherKindIsAnEnumWithTheOldNames) {
   ASSERT_TRUE(ApplyConfigYaml("launcher: kubernetes\n", "f.yaml", &c).ok());
   EXPECT_EQ(c.launcher, LauncherKind::kKubernetes);
   EXPECT_EQ(ApplyConfigYaml("launcher: Local\n", "f.yaml", &c).message(),
-            "f.yaml: launcher: unknown launcher 'Local' (expected one of: local, kubernetes)");
-  for (LauncherKind k : {LauncherKind::kLocal, LauncherKind::kKubernetes}) {
+            "f.yaml: launcher: unknown launcher 'Local' (expected one of: local, kubernetes, slurm)");
+  for (LauncherKind k : {LauncherKind::kLocal, LauncherKind::kKubernetes, LauncherKind::kSlurm}) {
     auto back = ParseLauncherKind(LauncherKindName(k));
     ASSERT_TRUE(back.ok());
     EXPECT_EQ(*back, k);
   }
+}
+
+TEST(ConfigTest, SlurmSettings) {
+  std::string path = testing::TempDir() + "/slurm.yaml";
+  std::ofstream(path) << "launcher: slurm\nslurm_partition: gpu\nslurm_account: vision\nslurm_qos: high\n"
+                         "slurm_bin_dir: /opt/slurm/bin\nslurm_mpi: pmix_v4\nslurm_poll_s: 0.5\n";
+  auto c = ParseCoordinatorConfig({"--config", path, "--slurm-qos=low"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->launcher, LauncherKind::kSlurm);
+  EXPECT_EQ(c->slurm_partition, "gpu");
+  EXPECT_EQ(c->slurm_account, "vision");
+  EXPECT_EQ(c->slurm_qos, "low");
+  EXPECT_EQ(c->slurm_bin_dir, "/opt/slurm/bin");
+  EXPECT_EQ(c->slurm_mpi, "pmix_v4");
+  EXPECT_DOUBLE_EQ(c->slurm_poll_s, 0.5);
+  EXPECT_EQ(CoordinatorConfig().slurm_mpi, "pmix");
+  EXPECT_EQ(ParseCoordinatorConfig({"--slurm-poll-s", "0"}).status().message(),
+            "slurm-poll-s: must be > 0\n");
+  EXPECT_EQ(ParseCoordinatorConfig({"--slurm-mpi="}).status().message(),
+            "slurm-mpi: must name srun's MPI plugin (e.g. pmix)\n");
 }
 
 TEST(ConfigTest, AddressesAndTlsSettingsAreCheckedTogether) {
@@ -264,6 +284,24 @@ TEST(LogLinesTest, RanksFromTags) {
   EXPECT_EQ(l.rank(), -1);
   EXPECT_EQ(ParseWorldLogLine("[x,1]<stdout>:a").rank(), -1);
   EXPECT_EQ(ParseWorldLogLine("[1,1] no tag").rank(), -1);
+}
+
+// A Slurm world's log: srun --label, the rank padded to the largest's width.
+TEST(LogLinesTest, RanksFromSrunLabels) {
+  v1::LogLine l = ParseWorldLogLine("1: step 3/6 (50.0%) loss 4.4");
+  EXPECT_EQ(l.rank(), 1);
+  EXPECT_EQ(l.text(), "step 3/6 (50.0%) loss 4.4");
+  l = ParseWorldLogLine(" 3: x");
+  EXPECT_EQ(l.rank(), 3);
+  EXPECT_EQ(l.text(), "x");
+  EXPECT_EQ(ParseWorldLogLine("12: ").rank(), 12);
+  for (const char* untagged :
+       {"srun: error: h1: task 0: Exited with exit code 4",
+        "[coordinator] submitted attempt 1 as Slurm job 7", "12:30 done", "3:x", ": x", "99999999999: x"}) {
+    l = ParseWorldLogLine(untagged);
+    EXPECT_EQ(l.rank(), -1) << untagged;
+    EXPECT_EQ(l.text(), untagged);
+  }
 }
 
 // std::stoi threw std::out_of_range here, out of the StreamLogs RPC.

@@ -56,7 +56,10 @@ std::unique_ptr<dist::Communicator> StartWorld(const v1::JobSpec& spec, int* exi
   auto comm = dist::CreateCommunicator(device, copts);
   if (!comm.ok()) {
     std::cerr << "flyp-worker: " << comm.status() << "\n";
-    *exit_code = kWorkerExitFailure;
+    // MPI that could not start may on a retry; a world that is not the one
+    // the launcher started, or a device this build lacks, never will.
+    *exit_code =
+        comm.status().code() == StatusCode::kUnavailable ? kWorkerExitFailure : kWorkerExitUnusableWorld;
     return nullptr;
   }
   const int world = (*comm)->world_size();

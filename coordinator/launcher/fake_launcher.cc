@@ -106,6 +106,18 @@ void FakeLauncher::set_exit_on_term(bool exit_on_term) {
   exit_on_term_ = exit_on_term;
 }
 
+WorldState FakeLauncher::Observe(const WorldHandle& world) {
+  MutexLock lock(&mu_);
+  auto it = worlds_.find(world);
+  return it == worlds_.end() ? WorldState() : it->second.state;
+}
+
+void FakeLauncher::SetState(const WorldHandle& world, WorldState state) {
+  MutexLock lock(&mu_);
+  auto it = worlds_.find(world);
+  if (it != worlds_.end()) it->second.state = std::move(state);
+}
+
 void FakeLauncher::set_recovery(Recovery recovery) {
   MutexLock lock(&mu_);
   recovery_ = recovery;

@@ -2,7 +2,9 @@
 // (JobManager, the gRPC services). Nothing runs: a world is an entry in a
 // table, "fake:<n>" with n counting successful launches from 1. It lives
 // until the test ends it (Exit) or a Stop() ends it (see set_exit_on_term).
-// Every call is recorded.
+// Every call is recorded. Constructed with admits_gangs, it stands in for a
+// launcher with its own scheduler (Slurm): Observe() reports what the test
+// set with SetState().
 //
 // Thread safety: every method may be called from any thread; Launch() may be
 // held (blocked) while the others go on.
@@ -19,6 +21,8 @@ namespace flyp::coord {
 
 class FakeLauncher : public Launcher {
  public:
+  explicit FakeLauncher(bool admits_gangs = false) : admits_gangs_(admits_gangs) {}
+
   StatusOr<WorldHandle> Launch(const LaunchRequest& req) override;
   std::optional<WorldExit> Poll(const WorldHandle& world) override;
   void Stop(const WorldHandle& world, bool force) override;
@@ -28,6 +32,9 @@ class FakeLauncher : public Launcher {
   // Records the world in orphans_stopped(); FAILED_PRECONDITION for a handle
   // that is not "fake:...".
   Status StopOrphan(const WorldHandle& world, int64_t grace_ms) override;
+  bool AdmitsGangs() const override { return admits_gangs_; }
+  // What SetState() said last (kUnknown before, and for unknown worlds).
+  WorldState Observe(const WorldHandle& world) override;
 
   // Scripting.
   // The next Launch() returns `status` instead of a world (once).
@@ -46,6 +53,8 @@ class FakeLauncher : public Launcher {
   void set_exit_on_term(bool exit_on_term);
   // What Recover() does (default kGone).
   void set_recovery(Recovery recovery);
+  // What Observe() reports for a live world from now on.
+  void SetState(const WorldHandle& world, WorldState state);
 
   // Records.
   struct StopCall {
@@ -64,8 +73,10 @@ class FakeLauncher : public Launcher {
  private:
   struct World {
     std::optional<WorldExit> exit;
+    WorldState state;
   };
 
+  const bool admits_gangs_;
   Mutex mu_;
   CondVar cv_;  // hold released; a launch became held
   std::vector<LaunchRequest> launches_ FLYP_GUARDED_BY(mu_);

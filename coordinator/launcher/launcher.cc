@@ -3,6 +3,10 @@
 #include <csignal>
 #include <cstring>
 
+#include "common/env.h"
+
+extern char** environ;
+
 namespace flyp::coord {
 
 std::string_view WorldHandle::kind() const {
@@ -25,9 +29,43 @@ StatusOr<Recovery> Launcher::Recover(const WorldHandle& world, const LaunchReque
 }
 
 std::string WorldExit::ToString() const {
-  if (signal)
-    return std::string("killed by signal ") + std::to_string(signal) + " (" + strsignal(signal) + ")";
-  return "exit code " + std::to_string(exit_code);
+  std::string s =
+      signal ? std::string("killed by signal ") + std::to_string(signal) + " (" + strsignal(signal) + ")"
+             : "exit code " + std::to_string(exit_code);
+  return detail.empty() ? s : s + " (" + detail + ")";
+}
+
+std::map<std::string, std::string> WorkerEnvironment(const LaunchRequest& req, const std::string& ca_file,
+                                                     const std::string& server_name,
+                                                     std::map<std::string, std::string> env) {
+  env[env::kJobId.name] = req.job_id;
+  env[env::kCoordinator.name] = req.coordinator_address;
+  env[env::kWorkerToken.name] = req.worker_token;
+  env[env::kArtifactDir.name] = req.artifact_dir;
+  env[env::kAttempt.name] = std::to_string(req.attempt);
+  env.erase(env::kCoordinatorCa.name);
+  env.erase(env::kCoordinatorName.name);
+  if (!ca_file.empty()) env[env::kCoordinatorCa.name] = ca_file;
+  if (!server_name.empty()) env[env::kCoordinatorName.name] = server_name;
+  if (req.threads_per_rank > 0) env["OMP_NUM_THREADS"] = std::to_string(req.threads_per_rank);
+  env.emplace("OMP_WAIT_POLICY", "PASSIVE");
+  return env;
+}
+
+std::map<std::string, std::string> ProcessEnvironment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; *e; ++e) {
+    const char* eq = std::strchr(*e, '=');
+    if (eq) env.emplace(std::string(*e, static_cast<size_t>(eq - *e)), eq + 1);
+  }
+  return env;
+}
+
+std::vector<std::string> EnvironmentStrings(const std::map<std::string, std::string>& env) {
+  std::vector<std::string> out;
+  out.reserve(env.size());
+  for (const auto& [k, v] : env) out.push_back(k + "=" + v);
+  return out;
 }
 
 ExitClass ClassifyExit(const WorldExit& exit, bool reported_permanent) {

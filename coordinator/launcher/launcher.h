@@ -1,6 +1,7 @@
 // Launcher: starts, watches and stops the MPI world of one job attempt.
 // Implementations: LocalLauncher (mpirun as a child process),
-// KubernetesLauncher (a Kubeflow MPIJob per attempt) and FakeLauncher (tests).
+// KubernetesLauncher (a Kubeflow MPIJob per attempt), SlurmLauncher (an
+// sbatch job per attempt) and FakeLauncher (tests).
 //
 // The contract, which launchers to come (mpirun over ssh onto several hosts,
 // Slurm's sbatch) fit as well as today's:
@@ -31,6 +32,14 @@
 //    exit status died with it) stops it (Recovery::kGone: the job restarts
 //    from its last checkpoint). The default is the latter, through
 //    StopOrphan().
+//  - AdmitsGangs(): a launcher whose own scheduler places and admits gangs
+//    (Slurm) says so. The coordinator then counts no slots for it: every
+//    gang is handed to the launcher at once, the job stays QUEUED while
+//    Observe() says the world is pending, and it is ADMITTED when the
+//    launcher reports it allocated (the coordinator mirrors the launcher's
+//    admission instead of making its own).
+//  - Observe() tells where a world that has not exited is (pending in the
+//    launcher's queue and why, or allocated); in memory only, like Poll().
 //
 // Thread safety: every method of every implementation may be called from any
 // thread, concurrently (one world is launched while others are polled and
@@ -38,10 +47,12 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/exit_codes.h"
 #include "common/status.h"
@@ -94,13 +105,51 @@ struct LaunchRequest {
   bool cuda = false;                // resources.device == cuda
   int slots_per_rank = 1;           // GPUs (cuda) or CPU slots per rank
   v1::KubernetesSpec kubernetes;    // resources.kubernetes (the Kubernetes launcher's pods)
+  int ranks_per_host = 0;           // 0: the launcher packs ranks as it likes
+  int64_t time_limit_ms = 0;        // run_policy.active_deadline; 0: none
 };
+
+// The variables every world's ranks get, on top of `base` (the
+// coordinator's own environment, which forwards PATH, LD_LIBRARY_PATH,
+// OMP_* and the operator's other settings): FLYP_JOB_ID, FLYP_COORDINATOR,
+// FLYP_WORKER_TOKEN, FLYP_ARTIFACT_DIR, FLYP_ATTEMPT; FLYP_COORDINATOR_CA and
+// FLYP_COORDINATOR_SERVER_NAME from `ca_file`/`server_name` only (never
+// inherited: a plaintext world must not get a CA); OMP_NUM_THREADS when the
+// request names threads; OMP_WAIT_POLICY=PASSIVE unless `base` sets it
+// (ranks share cores with their loader threads; spinning OpenMP burnt 75% of
+// a rank's CPU).
+std::map<std::string, std::string> WorkerEnvironment(const LaunchRequest& req, const std::string& ca_file,
+                                                     const std::string& server_name,
+                                                     std::map<std::string, std::string> base);
+// This process's environment, by name.
+std::map<std::string, std::string> ProcessEnvironment();
+// "NAME=value" entries, for execve.
+std::vector<std::string> EnvironmentStrings(const std::map<std::string, std::string>& env);
 
 // How a world ended.
 struct WorldExit {
-  int exit_code = 0;  // meaningful when signal == 0
-  int signal = 0;     // the launcher process was killed by this signal
+  WorldExit(int exit_code = 0, int signal = 0, std::string detail = "")
+      : exit_code(exit_code), signal(signal), detail(std::move(detail)) {}
+  int exit_code = 0;   // meaningful when signal == 0
+  int signal = 0;      // the launcher process was killed by this signal
+  std::string detail;  // what the launcher knows beyond that, e.g. "Slurm job 42 TIMEOUT"
   std::string ToString() const;
+};
+
+// Where a world that has not exited is, as its launcher knows it.
+struct WorldState {
+  enum class Phase {
+    kUnknown,    // the launcher cannot tell (mpirun: the ranks start at once)
+    kPending,    // waiting in the launcher's own queue (a Slurm job PENDING)
+    kAllocated,  // resources granted: the ranks start or run
+  };
+  Phase phase = Phase::kUnknown;
+  std::string reason;   // CamelCase, for the job's transition, e.g. "SlurmPending"
+  std::string message;  // for people, e.g. "Slurm job 42 pending (Resources)"
+  bool operator==(const WorldState& o) const {
+    return phase == o.phase && reason == o.reason && message == o.message;
+  }
+  bool operator!=(const WorldState& o) const { return !(*this == o); }
 };
 
 // What Recover() did with a recorded world.
@@ -138,6 +187,11 @@ class Launcher {
   // (INVALID_ARGUMENT with the reason otherwise), so SubmitJob refuses it
   // instead of a launch failing later. Pure: no I/O. Default: any.
   virtual Status CheckResources(const v1::ResourceSpec& resources) const;
+  // True when the launcher's own scheduler admits gangs (see above). Constant
+  // for a launcher object. The default: false.
+  virtual bool AdmitsGangs() const { return false; }
+  // Non-blocking: where `world` (not exited yet) is. The default: kUnknown.
+  virtual WorldState Observe(const WorldHandle& world) { return WorldState(); }
 };
 
 // What the coordinator does after a world ended without being cancelled.

@@ -17,8 +17,6 @@
 #include "common/logging.h"
 #include "common/numbers.h"
 
-extern char** environ;
-
 namespace flyp::coord {
 namespace {
 
@@ -54,10 +52,6 @@ std::string CommandName(int pid) {
   const std::string argv0 = cmdline.ok() ? cmdline->substr(0, cmdline->find('\0')) : std::string();
   size_t slash = argv0.rfind('/');
   return slash == std::string::npos ? argv0 : argv0.substr(slash + 1);
-}
-
-void SetEnv(std::map<std::string, std::string>* env, const EnvVar& var, const std::string& value) {
-  (*env)[var.name] = value;
 }
 
 constexpr std::string_view kKind = "local";
@@ -125,30 +119,8 @@ StatusOr<WorldHandle> LocalLauncher::Launch(const LaunchRequest& req) {
   // Everything the child needs is built before fork(): after it only
   // async-signal-safe calls are allowed (the coordinator is multi-threaded).
   std::vector<std::string> args = Argv(req);
-  std::map<std::string, std::string> env;
-  for (char** e = environ; *e; ++e) {
-    const char* eq = std::strchr(*e, '=');
-    if (eq) env[std::string(*e, static_cast<size_t>(eq - *e))] = eq + 1;
-  }
-  SetEnv(&env, env::kJobId, req.job_id);
-  SetEnv(&env, env::kCoordinator, req.coordinator_address);
-  SetEnv(&env, env::kWorkerToken, req.worker_token);
-  SetEnv(&env, env::kArtifactDir, req.artifact_dir);
-  SetEnv(&env, env::kAttempt, std::to_string(req.attempt));
-  // The coordinator's own environment must not leak a CA into a plaintext world.
-  env.erase(env::kCoordinatorCa.name);
-  env.erase(env::kCoordinatorName.name);
-  if (!opts_.coordinator_ca.empty()) SetEnv(&env, env::kCoordinatorCa, opts_.coordinator_ca);
-  if (!opts_.coordinator_server_name.empty())
-    SetEnv(&env, env::kCoordinatorName, opts_.coordinator_server_name);
-  if (req.threads_per_rank > 0) env["OMP_NUM_THREADS"] = std::to_string(req.threads_per_rank);
-  // Ranks share the host's cores with each other and with their loader
-  // threads; OpenMP's default spin-wait then burns most of the CPU (measured:
-  // 75% of a rank's samples in libgomp's barrier). Sleep instead, unless the
-  // operator chose otherwise.
-  env.emplace("OMP_WAIT_POLICY", "PASSIVE");
-  std::vector<std::string> env_strings;
-  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+  std::vector<std::string> env_strings = EnvironmentStrings(
+      WorkerEnvironment(req, opts_.coordinator_ca, opts_.coordinator_server_name, ProcessEnvironment()));
   std::vector<char*> argv, envp;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -85,6 +85,20 @@ std::vector<Tag> FindTags(const std::string& s) {
   return tags;
 }
 
+// srun --label: spaces, digits, ": ".
+bool ParseSrunLabel(const std::string& line, v1::LogLine* out) {
+  const size_t first = line.find_first_not_of(' ');
+  if (first == std::string::npos || !std::isdigit(static_cast<unsigned char>(line[first]))) return false;
+  size_t end = first;
+  while (end < line.size() && std::isdigit(static_cast<unsigned char>(line[end]))) ++end;
+  if (line.compare(end, 2, ": ") != 0) return false;
+  StatusOr<int32_t> rank = ParseInt32(std::string_view(line).substr(first, end - first), "rank", 0);
+  if (!rank.ok()) return false;
+  out->set_rank(*rank);
+  out->set_text(line.substr(end + 2));
+  return true;
+}
+
 v1::LogLine Line(int rank, std::string text, const google::protobuf::Timestamp& time) {
   v1::LogLine l;
   l.set_rank(rank);
@@ -98,6 +112,14 @@ v1::LogLine Line(int rank, std::string text, const google::protobuf::Timestamp& 
 std::vector<v1::LogLine> WorldLogParser::Feed(const std::string& file_line) {
   std::vector<v1::LogLine> out;
   const std::vector<Tag> tags = FindTags(file_line);
+  if (tags.empty()) {
+    v1::LogLine l;
+    if (ParseSrunLabel(file_line, &l)) {  // a Slurm world's line: whole, never in pieces
+      if (last_time_.seconds() != 0) *l.mutable_time() = last_time_;
+      out.push_back(std::move(l));
+      return out;
+    }
+  }
   // Untagged text before the first tag (or the whole line) is mpirun's.
   const size_t first = tags.empty() ? file_line.size() : tags.front().start;
   if (tags.empty() || first > 0) out.push_back(Line(-1, file_line.substr(0, first), last_time_));

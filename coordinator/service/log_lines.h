@@ -2,7 +2,9 @@
 // with --tag-output and --timestamp-output: each chunk a rank writes is
 // prefixed with "<ctime>[<jobid>,<rank>]<stdout|stderr>:" (the ctime part
 // only with --timestamp-output: "Tue Dec  1 22:15:35 2026", the
-// coordinator's local time). A rank's line written in several pieces
+// coordinator's local time). A Slurm world's log has srun's --label lines
+// instead, "<rank>: text" with the rank right-aligned to the width of the
+// largest; srun writes whole lines, so those are taken one by one. A rank's line written in several pieces
 // therefore has tags in its middle, and pieces of several ranks can share
 // one line of the file. Text without a tag is mpirun's own (rank -1).
 //

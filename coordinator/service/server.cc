@@ -14,6 +14,7 @@
 #include "common/tls.h"
 #include "coordinator/launcher/kubernetes_launcher.h"
 #include "coordinator/launcher/local_launcher.h"
+#include "coordinator/launcher/slurm_launcher.h"
 #include "coordinator/store/sqlite_job_store.h"
 
 #ifndef FLYP_MPIEXEC
@@ -122,6 +123,21 @@ StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const Coor
     ko.poll_ms = static_cast<int64_t>(config.k8s_poll_s * 1000);
     FLYP_LOG(INFO) << "launcher kubernetes: MPIJobs in namespace " << mj.ns << " via " << ko.api.server;
     s->launcher_ = std::make_unique<KubernetesLauncher>(ko);
+  } else if (config.launcher == LauncherKind::kSlurm) {
+    SlurmLauncherOptions so;
+    so.bin_dir = config.slurm_bin_dir;
+    so.partition = config.slurm_partition;
+    so.account = config.slurm_account;
+    so.qos = config.slurm_qos;
+    so.mpi = config.slurm_mpi;
+    so.worker_binary = config.worker_binary.empty() ? SelfDir() + "/flyp-worker" : config.worker_binary;
+    so.coordinator_ca = worker_ca_file;
+    so.coordinator_server_name = config.worker_tls_server_name;
+    so.poll_ms = static_cast<int64_t>(config.slurm_poll_s * 1000);
+    FLYP_LOG(INFO) << "launcher slurm: sbatch" << (so.partition.empty() ? "" : " --partition=" + so.partition)
+                   << ", worlds run " << so.worker_binary << " with srun --mpi=" << so.mpi
+                   << "; Slurm admits the gangs";
+    s->launcher_ = std::make_unique<SlurmLauncher>(so);
   } else {
     LocalLauncherOptions lo;
     lo.mpirun = config.mpirun.empty() ? FLYP_MPIEXEC : config.mpirun;
@@ -191,8 +207,11 @@ StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const Coor
   }
   s->manager_->set_coordinator_address(advertise);
   FLYP_RETURN_IF_ERROR(s->manager_->Start());
-  FLYP_LOG(INFO) << "flyp-coordinator serving on port " << s->port_ << " (" << mo.capacity.cpu_slots
-                 << " CPU slots, " << mo.capacity.gpus << " GPUs; workers dial " << advertise << ")";
+  FLYP_LOG(INFO) << "flyp-coordinator serving on port " << s->port_ << " ("
+                 << (s->launcher_->AdmitsGangs() ? std::string("slots: the launcher's")
+                                                 : std::to_string(mo.capacity.cpu_slots) + " CPU slots, " +
+                                                       std::to_string(mo.capacity.gpus) + " GPUs")
+                 << "; workers dial " << advertise << ")";
   if (!config.port_file.empty()) {
     // Atomic: readers never see half a number.
     Status wrote = WriteFileAtomic(config.port_file, std::to_string(s->port_) + "\n");

@@ -1,5 +1,6 @@
 #include "tests/coordinator/harness.h"
 
+#include <dirent.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -90,7 +91,7 @@ std::unique_ptr<v1::JobService::Stub> CoordinatorProcess::Client(const std::stri
   grpc::SslCredentialsOptions ssl;
   if (!opts_.tls_ca.empty()) ssl.pem_root_certs = ReadFileOrDie(opts_.tls_ca);
   auto creds = opts_.tls_ca.empty() ? grpc::InsecureChannelCredentials() : grpc::SslCredentials(ssl);
-  return v1::JobService::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(port_), creds));
+  return v1::JobService::NewStub(grpc::CreateChannel(address(), creds));
 }
 
 std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token, int deadline_s) {
@@ -143,6 +144,43 @@ v1::Job WaitForState(v1::JobService::Stub* stub, const std::string& id, std::vec
                 << "\n"
                 << job.DebugString();
   return job;
+}
+
+std::string PretrainSpec(const std::string& name, int steps, const std::string& extra) {
+  std::ostringstream os;
+  os << "name: " << name << "\n"
+     << "model: {preset: tiny, vocab: byte, architecture: {text: {vocab_size: 514}}}\n"
+     << "method: {name: pretrain}\n"
+     << "data: {train: {format: fashion_mnist, split: train, limit: " << 64 * steps
+     << "}, templates: {builtin: simple}}\n"
+     << "schedule: {epochs: 1, batch_size: 64, warmup_steps: 1, log_every_steps: 1}\n"
+     << "resources: {world_size: 2, threads_per_rank: 1}\n"
+     << "wise_ft: {enabled: false}\n"
+     << extra;
+  return os.str();
+}
+
+std::map<int, int> JobProcesses(const v1::Job& job) {
+  const std::string dir_var = "FLYP_ARTIFACT_DIR=" + job.artifact_dir();
+  std::map<int, int> out;
+  DIR* d = opendir("/proc");
+  if (!d) return out;
+  while (dirent* e = readdir(d)) {
+    char* end;
+    const long pid = std::strtol(e->d_name, &end, 10);
+    if (*end != '\0' || pid <= 0) continue;
+    std::ifstream in("/proc/" + std::to_string(pid) + "/environ");
+    std::string var;
+    bool ours = false;
+    int rank = -1;
+    while (std::getline(in, var, '\0')) {
+      if (var == dir_var) ours = true;
+      if (var.rfind("OMPI_COMM_WORLD_RANK=", 0) == 0) rank = std::atoi(var.c_str() + 21);
+    }
+    if (ours && ProcessAlive(pid)) out[static_cast<int>(pid)] = rank;
+  }
+  closedir(d);
+  return out;
 }
 
 std::vector<std::vector<long>> ReadPids(const std::string& artifact_dir) {

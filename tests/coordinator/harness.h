@@ -7,6 +7,7 @@
 #include <grpcpp/grpcpp.h>
 #include <sys/types.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@ struct CoordinatorOptions {
   std::string tls_ca = {};                    // Client() trusts this CA over TLS; empty: plaintext
   // --data-root flags; empty: <dir>/data and /usr/share/datasets.
   std::vector<std::string> data_roots = {};
+  std::string client_host = "127.0.0.1";  // what Client() dials (with --listen on another address)
 };
 
 class CoordinatorProcess {
@@ -34,6 +36,8 @@ class CoordinatorProcess {
   void Kill9();
   void Terminate();  // SIGTERM and wait
   int port() const { return port_; }
+  // host:port of the JobService (client_host and the bound port).
+  std::string address() const { return opts_.client_host + ":" + std::to_string(port_); }
   pid_t pid() const { return pid_; }
   std::unique_ptr<v1::JobService::Stub> Client(const std::string& token = "usertoken") const;
   std::string data_root() const { return opts_.dir + "/data"; }
@@ -56,6 +60,18 @@ std::string Submit(v1::JobService::Stub* stub, const std::string& yaml, const st
 // Polls GetJob until the state is one of `states` or `timeout_s` passed.
 v1::Job WaitForState(v1::JobService::Stub* stub, const std::string& id, std::vector<v1::JobState> states,
                      double timeout_s = 45);
+
+// A spec the real flyp-worker runs in seconds: pretrain the tiny preset on
+// Fashion-MNIST for `steps` steps of 64 images, 2 ranks of 1 thread each;
+// `extra` is appended (e.g. "run_policy: {...}\n").
+std::string PretrainSpec(const std::string& name, int steps, const std::string& extra = "");
+
+// Live processes of `job`'s worlds — FLYP_ARTIFACT_DIR=<its artifact dir>
+// in their environment (unique to this test process, unlike job ids, which
+// every coordinator counts from job-000001) — on this host or any
+// network-namespace host, with their OMPI_COMM_WORLD_RANK (-1 when they
+// have none: mpirun, srun, a batch script).
+std::map<int, int> JobProcesses(const v1::Job& job);
 
 // "attempt rank pid" rows of the fake worker.
 std::vector<std::vector<long>> ReadPids(const std::string& artifact_dir);

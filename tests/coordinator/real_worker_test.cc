@@ -24,49 +24,6 @@
 namespace flyp::testing {
 namespace {
 
-// Live processes whose environment has FLYP_JOB_ID=<job>, with their
-// OMPI_COMM_WORLD_RANK (-1: mpirun itself), from /proc.
-std::map<int, int> JobProcesses(const std::string& job) {
-  std::map<int, int> out;
-  DIR* d = opendir("/proc");
-  if (!d) return out;
-  while (dirent* e = readdir(d)) {
-    char* end;
-    const long pid = std::strtol(e->d_name, &end, 10);
-    if (*end != '\0' || pid <= 0) continue;
-    std::ifstream in("/proc/" + std::to_string(pid) + "/environ");
-    std::string var;
-    bool ours = false;
-    int rank = -1;
-    while (std::getline(in, var, '\0')) {
-      if (var == "FLYP_JOB_ID=" + job) ours = true;
-      if (var.rfind("OMPI_COMM_WORLD_RANK=", 0) == 0) rank = std::atoi(var.c_str() + 21);
-    }
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    std::getline(stat, line);
-    const size_t close = line.rfind(')');
-    const bool zombie = close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z';
-    if (ours && !zombie) out[static_cast<int>(pid)] = rank;
-  }
-  closedir(d);
-  return out;
-}
-
-std::string PretrainSpec(const std::string& name, int steps, const std::string& extra = "") {
-  std::ostringstream os;
-  os << "name: " << name << "\n"
-     << "model: {preset: tiny, vocab: byte, architecture: {text: {vocab_size: 514}}}\n"
-     << "method: {name: pretrain}\n"
-     << "data: {train: {format: fashion_mnist, split: train, limit: " << 64 * steps
-     << "}, templates: {builtin: simple}}\n"
-     << "schedule: {epochs: 1, batch_size: 64, warmup_steps: 1, log_every_steps: 1}\n"
-     << "resources: {world_size: 2, threads_per_rank: 1}\n"
-     << "wise_ft: {enabled: false}\n"
-     << extra;
-  return os.str();
-}
-
 class RealWorkerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -108,7 +65,7 @@ TEST_F(RealWorkerTest, CancelStopsEveryRank) {
   const std::string id = Submit(stub_.get(), PretrainSpec("cancel-me", 2000));
   v1::Job job = WaitForState(stub_.get(), id, {v1::JOB_STATE_RUNNING}, 60);
   ASSERT_EQ(job.status().state(), v1::JOB_STATE_RUNNING);
-  std::map<int, int> procs = JobProcesses(id);
+  std::map<int, int> procs = JobProcesses(job);
   std::set<int> ranks;
   for (const auto& [pid, rank] : procs) ranks.insert(rank);
   EXPECT_EQ(ranks, (std::set<int>{-1, 0, 1})) << "mpirun and two ranks";
@@ -120,7 +77,7 @@ TEST_F(RealWorkerTest, CancelStopsEveryRank) {
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(after.status().state(), v1::JOB_STATE_CANCELLED);
   EXPECT_EQ(after.status().history().rbegin()->reason(), "UserCancelled");
-  EXPECT_TRUE(JobProcesses(id).empty()) << "processes of " << id << " outlived the cancel";
+  EXPECT_TRUE(JobProcesses(job).empty()) << "processes of " << id << " outlived the cancel";
 }
 
 // A rank killed mid-training takes the world down; the next attempt resumes
@@ -139,7 +96,7 @@ TEST_F(RealWorkerTest, AKilledRankRestartsTheWorldFromItsCheckpoint) {
   }
   ASSERT_GE(job.status().latest_progress().step(), 12) << job.DebugString();
   int victim = 0;
-  for (const auto& [pid, rank] : JobProcesses(id)) {
+  for (const auto& [pid, rank] : JobProcesses(job)) {
     if (rank == 1) victim = pid;
   }
   ASSERT_GT(victim, 0);

@@ -18,6 +18,10 @@ std::string TempDir();
 // Reads a whole file; aborts the test binary on failure.
 std::string ReadFileOrDie(const std::string& path);
 
+// A TCP port no socket of this network namespace is bound to now (for a
+// daemon that binds it a moment later).
+int FreeTcpPort();
+
 // Exit code (-1 when killed by a signal) and everything the command printed.
 struct CommandResult {
   int code = -1;

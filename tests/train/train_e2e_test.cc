@@ -149,4 +149,33 @@ output: {dir: )" + dir + "/bad-data}\n");
   EXPECT_NE(r.out.find("data.id_val: required for method lp"), std::string::npos) << r.out;
 }
 
+// The defect "Slurm direct launch trains N separate models": a task that
+// srun started as rank 0 of 2 but that MPI left alone (no PMIx joined it)
+// must not train a model of its own. Run as a plain process with srun's
+// variables, MPI_Init gives a world of 1: refused, exit 6, nothing written.
+TEST(TrainEndToEnd, ATaskOfALargerLaunchedWorldNeverTrainsAlone) {
+  const std::string dir = flyp::testing::TempDir();
+  const std::string worker = std::getenv("FLYP_WORKER");
+  const std::string spec = Write(dir, "alone.yaml", std::string(kModel) + R"(
+name: alone
+method: {name: pretrain}
+data:
+  train: {format: fashion_mnist, split: train, limit: 64}
+schedule: {epochs: 1, batch_size: 32}
+resources: {world_size: 2}
+output: {dir: )" + dir + "/alone}\n");
+  Result r = RunCmd(
+      "env -u OMPI_COMM_WORLD_SIZE -u PMIX_RANK SLURM_JOB_ID=7 SLURM_STEP_ID=0 "
+      "SLURM_STEP_NUM_TASKS=2 SLURM_PROCID=0 SLURM_LOCALID=0 SLURM_STEP_TASKS_PER_NODE='1(x2)' " +
+      worker + " --spec " + spec);
+  EXPECT_EQ(r.code, 6) << r.out;
+  EXPECT_NE(r.out.find("srun started this process as rank 0 of 2 (SLURM_STEP_NUM_TASKS=2), but MPI joined it "
+                       "into a world of 1"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("srun --mpi=pmix"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(dir + "/alone/report.json"));
+  EXPECT_FALSE(fs::exists(dir + "/alone/checkpoints"));
+}
+
 }  // namespace

@@ -46,8 +46,8 @@ class Communicator {
 
   virtual int rank() const = 0;
   virtual int world_size() const = 0;
-  // Rank among the processes on this host (OMPI_COMM_WORLD_LOCAL_RANK; 0 when
-  // not launched by mpirun). Used to pick a GPU.
+  // Rank among the processes on this host (the launcher's, see
+  // launched_world.h; 0 for a plain process). Used to pick a GPU.
   virtual int local_rank() const = 0;
   // "single", "mpi" or "nccl".
   virtual std::string backend() const = 0;

@@ -1,9 +1,9 @@
 #include "worker/dist/create_communicator.h"
 
-#include <cstdlib>
+#include <algorithm>
 #include <string>
 
-#include "common/numbers.h"
+#include "worker/dist/launched_world.h"
 #include "worker/dist/mpi_communicator.h"
 #include "worker/dist/single_communicator.h"
 #ifdef FLYP_WITH_NCCL
@@ -13,20 +13,34 @@
 namespace flyp::dist {
 namespace {
 
-// mpirun's own variables (not FLYP_ ones, so not in common/env.h).
-int IntFromEnv(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  if (v == nullptr || *v == '\0') return fallback;
-  StatusOr<int32_t> n = ParseInt32(v, name);
-  return n.ok() ? *n : fallback;
+// The launched world, or the defaults of a plain process when the
+// launcher's variables cannot be read (CreateCommunicator reports that).
+LaunchedWorld LaunchedOrDefault() {
+  StatusOr<LaunchedWorld> w = DetectLaunchedWorld();
+  return w.ok() ? *w : LaunchedWorld();
+}
+
+StatusOr<std::unique_ptr<Communicator>> CreateParallel(torch::Device device,
+                                                       const CommunicatorOptions& options,
+                                                       const LaunchedWorld& launched) {
+  if (device.is_cpu()) return CreateMpiCommunicator(options.collective_timeout);
+#ifdef FLYP_WITH_NCCL
+  return CreateNcclCommunicator(device.has_index() ? device.index() : options.cuda_device,
+                                options.collective_timeout);
+#else
+  return FailedPreconditionError(
+      "device cuda with a world of " + (launched.size > 0 ? std::to_string(launched.size) : "several") +
+      " ranks needs NCCL, but this build has FLYP_WITH_NCCL=OFF (install the CUDA toolkit's NCCL "
+      "under FLYP_CUDA_ROOT and reconfigure)");
+#endif
 }
 
 }  // namespace
 
-int LaunchedWorldSize() { return IntFromEnv("OMPI_COMM_WORLD_SIZE", 1); }
-int LaunchedWorldRank() { return IntFromEnv("OMPI_COMM_WORLD_RANK", 0); }
-int LaunchedLocalRank() { return IntFromEnv("OMPI_COMM_WORLD_LOCAL_RANK", 0); }
-int LaunchedLocalWorldSize() { return IntFromEnv("OMPI_COMM_WORLD_LOCAL_SIZE", 1); }
+int LaunchedWorldSize() { return std::max(1, LaunchedOrDefault().size); }
+int LaunchedWorldRank() { return LaunchedOrDefault().rank; }
+int LaunchedLocalRank() { return LaunchedOrDefault().local_rank; }
+int LaunchedLocalWorldSize() { return LaunchedOrDefault().local_size; }
 
 StatusOr<std::unique_ptr<Communicator>> CreateCommunicator(torch::Device device,
                                                            const CommunicatorOptions& options) {
@@ -43,23 +57,18 @@ StatusOr<std::unique_ptr<Communicator>> CreateCommunicator(torch::Device device,
   } else if (!device.is_cpu()) {
     return InvalidArgumentError("unsupported communicator device '" + device.str() + "' (use cpu or cuda)");
   }
-  const int world = LaunchedWorldSize();
-  if (world <= 1) {
+  StatusOr<LaunchedWorld> launched = DetectLaunchedWorld();
+  if (!launched.ok()) return launched.status().WithContext("the launcher's environment");
+  if (!launched->needs_mpi()) {
     torch::Device d = device;
     if (d.is_cuda() && !d.has_index())
       d = torch::Device(torch::kCUDA, options.cuda_device < 0 ? 0 : options.cuda_device);
     return CreateSingleProcessCommunicator(d);
   }
-  if (device.is_cpu()) return CreateMpiCommunicator(options.collective_timeout);
-#ifdef FLYP_WITH_NCCL
-  return CreateNcclCommunicator(device.has_index() ? device.index() : options.cuda_device,
-                                options.collective_timeout);
-#else
-  return FailedPreconditionError(
-      "device cuda with world size " + std::to_string(world) +
-      " needs NCCL, but this build has FLYP_WITH_NCCL=OFF (install the CUDA toolkit's NCCL "
-      "under FLYP_CUDA_ROOT and reconfigure)");
-#endif
+  StatusOr<std::unique_ptr<Communicator>> comm = CreateParallel(device, options, *launched);
+  if (!comm.ok()) return comm;
+  FLYP_RETURN_IF_ERROR(CheckLaunchedWorld(*launched, (*comm)->world_size(), (*comm)->rank()));
+  return comm;
 }
 
 }  // namespace flyp::dist

@@ -1,6 +1,7 @@
 // CreateCommunicator: picks and builds the Communicator for this process.
 //
-//   not launched by mpirun (no OMPI_COMM_WORLD_SIZE) or world size 1
+//   not launched (no mpirun, srun step or PMIx variables; launched_world.h)
+//   or launched as a world of 1
 //                         -> single-process communicator (any device)
 //   device cpu            -> MPI communicator (MPI_COMM_WORLD, duplicated)
 //   device cuda           -> NCCL communicator (ncclUniqueId broadcast over MPI;
@@ -10,8 +11,11 @@
 // whose LibTorch has no CUDA (FLYP_WITH_CUDA off), or for cuda with world
 // size > 1 without NCCL (FLYP_WITH_NCCL off), returns FAILED_PRECONDITION
 // with a message saying what to rebuild. MPI start-up failures return
-// UNAVAILABLE. Collective on MPI_COMM_WORLD for the MPI/NCCL backends: every
-// rank must call it.
+// UNAVAILABLE. A launcher that started more processes than MPI joined (srun
+// without --mpi=pmix: N worlds of 1) is refused with FAILED_PRECONDITION
+// (CheckLaunchedWorld), as are launcher variables that cannot be read
+// (INVALID_ARGUMENT). Collective on MPI_COMM_WORLD for the MPI/NCCL
+// backends: every rank must call it.
 #pragma once
 
 #include <torch/torch.h>
@@ -37,11 +41,12 @@ struct CommunicatorOptions {
 StatusOr<std::unique_ptr<Communicator>> CreateCommunicator(torch::Device device,
                                                            const CommunicatorOptions& options = {});
 
-// Environment set by mpirun (OpenMPI); 1 / 0 / 0 / 1 when absent or not an
-// integer.
+// What the launcher says (DetectLaunchedWorld, launched_world.h): mpirun's,
+// srun's or PMIx's variables; 1 / 0 / 0 / 1 for a plain process or when they
+// cannot be read.
 int LaunchedWorldSize();
 int LaunchedWorldRank();
 int LaunchedLocalRank();
-int LaunchedLocalWorldSize();  // ranks on this host (OMPI_COMM_WORLD_LOCAL_SIZE)
+int LaunchedLocalWorldSize();  // ranks on this host
 
 }  // namespace flyp::dist
