@@ -157,7 +157,7 @@ TEST_F(JobManagerTest, AdmitsWholeGangsStrictlyInPriorityThenSubmissionOrder) {
   EXPECT_EQ(TimestampToMillis(Rec(a).job.status().end_time()), clock_.NowMillis());
   EXPECT_EQ(State(b), v1::JOB_STATE_STARTING);
   EXPECT_EQ(State(c), v1::JOB_STATE_QUEUED);
-  EXPECT_EQ(Rec(b).job.status().history(1).message(), "4 CPU slots reserved");
+  EXPECT_EQ(Rec(b).job.status().history(1).message(), "4 CPU slots reserved on localhost (ranks 0-3)");
 }
 
 TEST_F(JobManagerTest, HigherPriorityIsAdmittedFirst) {
