@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/health_command.h"
+#include "cli/nodes_command.h"
 
 namespace {
 
@@ -28,6 +29,7 @@ const std::map<std::string, Command>& Commands() {
       {"artifacts", {flyp::cli::RunArtifacts, "list a job's artifacts"}},
       {"download", {flyp::cli::RunDownload, "download one artifact"}},
       {"health", {flyp::cli::RunHealth, "check a server's gRPC health (exit 0 when serving)"}},
+      {"nodes", {flyp::cli::RunNodes, "the coordinator's hosts: health, slots and GPUs in use, jobs"}},
   };
   return commands;
 }

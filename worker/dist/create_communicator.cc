@@ -50,10 +50,11 @@ StatusOr<std::unique_ptr<Communicator>> CreateCommunicator(torch::Device device,
       d = torch::Device(torch::kCUDA, options.cuda_device < 0 ? 0 : options.cuda_device);
     return CreateSingleProcessCommunicator(d);
   }
-  if (device.is_cpu()) return CreateMpiCommunicator(options.collective_timeout);
+  if (device.is_cpu())
+    return CreateMpiCommunicator(options.collective_timeout, options.on_collective_timeout);
 #ifdef FLYP_WITH_NCCL
   return CreateNcclCommunicator(device.has_index() ? device.index() : options.cuda_device,
-                                options.collective_timeout);
+                                options.collective_timeout, options.on_collective_timeout);
 #else
   return FailedPreconditionError(
       "device cuda with world size " + std::to_string(world) +

@@ -105,6 +105,17 @@ WorkerMetrics::WorkerMetrics(const std::string& job, int rank)
 WorkerMetrics::~WorkerMetrics() = default;
 
 std::unique_ptr<WorkerMetrics> WorkerMetrics::FromEnv(const std::string& job, int rank, int local_rank) {
+  if (EnvIsSet(env::kMetricsAddress)) {
+    // The coordinator's launchers give every rank a port of its own.
+    auto m = std::make_unique<WorkerMetrics>(job, rank);
+    Status s = m->Serve(EnvString(env::kMetricsAddress));
+    if (!s.ok()) {
+      FLYP_LOG(WARNING) << "no /metrics for rank " << rank << ": " << env::kMetricsAddress.name << "='"
+                        << EnvString(env::kMetricsAddress) << "': " << s.message()
+                        << "; training goes on without it";
+    }
+    return m;
+  }
   const std::string raw = EnvString(env::kMetricsPort);
   const int64_t base = EnvInt(env::kMetricsPort);
   if (base == 0 && raw == "0") return nullptr;
