@@ -1,5 +1,7 @@
 #include "coordinator/cluster_config.h"
 
+#include <sched.h>
+
 #include <functional>
 #include <set>
 
@@ -13,6 +15,7 @@ namespace {
 constexpr size_t kMaxPools = 64;
 constexpr size_t kMaxHosts = 4096;  // in the whole cluster
 constexpr size_t kMaxGpusPerHost = 64;
+constexpr size_t kMaxCpusPerHost = 4096;
 constexpr size_t kMaxLabelsPerHost = 32;
 constexpr size_t kMaxMcaSettings = 64;
 
@@ -120,7 +123,7 @@ const std::vector<std::string> kPoolKeysHosts = {
     "rsh_agent",      "oob_interface",   "btl_interface",   "mca",
     "shared_storage", "probe_timeout_s", "probe_backoff_s", "probe_backoff_max_s"};
 const std::vector<std::string> kPoolKeysKubernetes = {"cpu_slots", "gpus"};
-const std::vector<std::string> kHostKeys = {"name", "address", "cpu_slots", "gpus", "labels"};
+const std::vector<std::string> kHostKeys = {"name", "address", "cpu_slots", "cpus", "gpus", "labels"};
 
 std::vector<std::string> Concat(std::initializer_list<const std::vector<std::string>*> parts) {
   std::vector<std::string> out;
@@ -132,6 +135,26 @@ void ParseHost(Parser& p, const YAML::Node& node, const std::string& path, HostC
   if (!p.CheckKeys(node, path, kHostKeys)) return;
   if (node["name"]) p.String(node["name"], path + ".name", &h->name);
   if (node["address"]) p.String(node["address"], path + ".address", &h->address);
+  if (node["cpus"]) {
+    // Numbers or "A-B" ranges.
+    std::vector<std::string> items = p.List(node["cpus"], path + ".cpus", kMaxCpusPerHost);
+    for (size_t i = 0; i < items.size(); ++i) {
+      const std::string& item = items[i];
+      const size_t dash = item.find('-', 1);
+      StatusOr<int32_t> lo = ParseInt32(item.substr(0, dash), "", 0, CPU_SETSIZE - 1);
+      StatusOr<int32_t> hi =
+          dash == std::string::npos ? lo : ParseInt32(item.substr(dash + 1), "", 0, CPU_SETSIZE - 1);
+      if (!lo.ok() || !hi.ok() || *hi < *lo ||
+          h->cpus.size() + static_cast<size_t>(*hi - *lo) >= kMaxCpusPerHost) {
+        p.Err(path + ".cpus[" + std::to_string(i) + "]", "expected a CPU number or a range A-B of CPUs 0.." +
+                                                             std::to_string(CPU_SETSIZE - 1) + " (got '" +
+                                                             QuoteForError(item) + "')");
+        continue;
+      }
+      for (int c = *lo; c <= *hi; ++c) h->cpus.push_back(c);
+    }
+    h->cpu_slots = static_cast<int>(h->cpus.size());
+  }
   if (node["cpu_slots"]) p.Int(node["cpu_slots"], path + ".cpu_slots", &h->cpu_slots, 0, 1 << 20);
   if (node["gpus"]) {
     std::vector<std::string> gpus = p.List(node["gpus"], path + ".gpus", kMaxGpusPerHost);
@@ -326,6 +349,8 @@ void ValidateCluster(const ClusterConfig& cluster, std::string* errors) {
         err(hp + ".address",
             "required: an IPv4 address or a DNS name (got '" + QuoteForError(h.address) + "')");
       if (h.cpu_slots == 0 && h.gpus.empty()) err(hp, "declares no cpu_slots and no gpus");
+      std::set<int> cpus(h.cpus.begin(), h.cpus.end());
+      if (cpus.size() != h.cpus.size()) err(hp + ".cpus", "a CPU is listed twice");
       std::set<int> seen;
       for (int g : h.gpus) {
         if (!seen.insert(g).second) err(hp + ".gpus", "device " + std::to_string(g) + " listed twice");

@@ -41,7 +41,7 @@ cluster:
     probe_backoff_max_s: 120
     hosts:
     - {name: gpu1, address: 10.1.0.11, cpu_slots: 32, gpus: [0, 1, 2, 3], labels: {rack: r1, gpu: a100}}
-    - {name: gpu2, address: gpu2.example, cpu_slots: 32, gpus: [0, 1]}
+    - {name: gpu2, address: gpu2.example, cpus: [0-3, 8], gpus: [0, 1]}
   - name: here
     launcher: local
     hosts: [{name: coordinator, address: 127.0.0.1, cpu_slots: 4}]
@@ -73,8 +73,14 @@ TEST(ClusterConfigTest, PoolsHostsAndSettingsParse) {
   EXPECT_EQ(p.hosts[0].gpus, (std::vector<int>{0, 1, 2, 3}));
   EXPECT_EQ(p.hosts[0].labels.at("gpu"), "a100");
   EXPECT_EQ(p.hosts[1].address, "gpu2.example");
+  EXPECT_EQ(p.hosts[1].cpus, (std::vector<int>{0, 1, 2, 3, 8}));
+  EXPECT_EQ(p.hosts[1].cpu_slots, 5) << "one slot per listed CPU";
+  EXPECT_TRUE(p.hosts[0].cpus.empty());
   EXPECT_EQ(c->cluster.pools[1].launcher, LauncherKind::kLocal);
-  EXPECT_EQ(EffectivePools(*c, 2, 0).size(), 2u) << "the cluster section wins";
+  const std::vector<PoolConfig> pools = EffectivePools(*c, {4, 5}, 0);
+  ASSERT_EQ(pools.size(), 2u) << "the cluster section wins";
+  EXPECT_TRUE(pools[0].hosts[0].cpus.empty()) << "a remote host's slot i is its CPU i";
+  EXPECT_EQ(pools[1].hosts[0].cpus, (std::vector<int>{4, 5})) << "the local host's slots are our CPUs";
 }
 
 TEST(ClusterConfigTest, MistakesAreNamedWithTheirPath) {
@@ -98,6 +104,15 @@ TEST(ClusterConfigTest, MistakesAreNamedWithTheirPath) {
       origin + "cluster.pools[0].hosts[0].cpu_slots: expected an integer, got 'two'\n" + origin +
           "cluster.pools[0].hosts[0].gpus[1]: expected an integer in [0, 65536], got '-1' (a CUDA device "
           "index)\n");
+  EXPECT_EQ(
+      Error("cluster: {pools: [{name: a, launcher: hosts, shared_storage: [/s], hosts: [{name: h, "
+            "address: x, cpus: [3-1, 0, 0]}]}]}\n"),
+      origin +
+          "cluster.pools[0].hosts[0].cpus[0]: expected a CPU number or a range A-B of CPUs 0..1023 (got "
+          "'3-1')\n");
+  EXPECT_EQ(Error("cluster: {pools: [{name: a, launcher: hosts, shared_storage: [/s], hosts: [{name: h, "
+                  "address: x, cpus: [0, 0]}]}]}\n"),
+            "cluster.pools[0].hosts[0].cpus: a CPU is listed twice\n");
   EXPECT_EQ(Error("cluster: {pools: [{name: a, launcher: hosts, shared_storage: [/s], worker_metrics_ports: "
                   "9500-9400, hosts: [{name: h, address: x, cpu_slots: 1}]}]}\n"),
             origin +
@@ -129,13 +144,15 @@ TEST(ClusterConfigTest, MistakesAreNamedWithTheirPath) {
 TEST(ClusterConfigTest, FlatFlagsMakeTheDefaultPool) {
   auto c = ParseCoordinatorConfig({"--gpus", "2", "--worker-metrics-ports", "9500-9510"});
   ASSERT_TRUE(c.ok()) << c.status();
-  std::vector<PoolConfig> pools = EffectivePools(*c, 8, 0);
+  const std::vector<int> eight = {0, 1, 2, 3, 4, 5, 6, 7};
+  std::vector<PoolConfig> pools = EffectivePools(*c, eight, 0);
   ASSERT_EQ(pools.size(), 1u);
   EXPECT_EQ(pools[0].name, "default");
   EXPECT_EQ(pools[0].launcher, LauncherKind::kLocal);
   ASSERT_EQ(pools[0].hosts.size(), 1u);
   EXPECT_EQ(pools[0].hosts[0].name, "localhost");
   EXPECT_EQ(pools[0].hosts[0].cpu_slots, 8) << "cpu-slots 0: the cores";
+  EXPECT_EQ(pools[0].hosts[0].cpus, eight) << "local slots are the coordinator's CPUs";
   EXPECT_EQ(pools[0].hosts[0].gpus, (std::vector<int>{0, 1}));
   EXPECT_EQ(pools[0].worker_metrics_port_first, 9500);
   EXPECT_EQ(pools[0].worker_metrics_port_last, 9510);
@@ -143,11 +160,11 @@ TEST(ClusterConfigTest, FlatFlagsMakeTheDefaultPool) {
   // worker metrics on becomes the first of 64 ports.
   c = ParseCoordinatorConfig({"--cpu-slots", "3"});
   ASSERT_TRUE(c.ok());
-  pools = EffectivePools(*c, 8, 9400);
+  pools = EffectivePools(*c, eight, 9400);
   EXPECT_EQ(pools[0].hosts[0].cpu_slots, 3);
   EXPECT_EQ(pools[0].worker_metrics_port_first, 9400);
   EXPECT_EQ(pools[0].worker_metrics_port_last, 9463);
-  EXPECT_EQ(EffectivePools(*c, 8, 0)[0].worker_metrics_port_first, 0) << "off by default";
+  EXPECT_EQ(EffectivePools(*c, eight, 0)[0].worker_metrics_port_first, 0) << "off by default";
 }
 
 // The bare-metal example in docs/cluster.md is a valid configuration.

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <sstream>
@@ -301,8 +302,18 @@ Status ParsePortRange(const std::string& text, const std::string& what, int* fir
   return Status::Ok();
 }
 
-std::vector<PoolConfig> EffectivePools(const CoordinatorConfig& c, int cores, int metrics_port_env) {
-  if (!c.cluster.pools.empty()) return c.cluster.pools;
+std::vector<PoolConfig> EffectivePools(const CoordinatorConfig& c, const std::vector<int>& local_cpus,
+                                       int metrics_port_env) {
+  const int cores = std::max<int>(1, static_cast<int>(local_cpus.size()));
+  if (!c.cluster.pools.empty()) {
+    std::vector<PoolConfig> pools = c.cluster.pools;
+    for (PoolConfig& p : pools) {
+      if (p.launcher != LauncherKind::kLocal) continue;
+      for (HostConfig& h : p.hosts)
+        if (h.cpus.empty()) h.cpus = local_cpus;
+    }
+    return pools;
+  }
   PoolConfig pool;
   pool.name = "default";
   pool.launcher = c.launcher;
@@ -310,6 +321,7 @@ std::vector<PoolConfig> EffectivePools(const CoordinatorConfig& c, int cores, in
   h.name = c.launcher == LauncherKind::kKubernetes ? "kubernetes" : "localhost";
   h.address = c.launcher == LauncherKind::kKubernetes ? "kubernetes" : "127.0.0.1";
   h.cpu_slots = c.cpu_slots > 0 ? c.cpu_slots : cores;
+  if (c.launcher == LauncherKind::kLocal) h.cpus = local_cpus;
   for (int g = 0; g < c.gpus; ++g) h.gpus.push_back(g);
   pool.hosts.push_back(std::move(h));
   if (!c.worker_metrics_ports.empty()) {

@@ -27,9 +27,10 @@ StatusOr<LauncherKind> ParseLauncherKind(const std::string& name);
 
 // How a rank's CPU slots become CPUs (a pool's `binding`).
 enum class CpuBinding {
-  // "cores" (default): slot i of a host is its CPU i; each rank runs pinned
-  // to the CPUs of its own slots, so concurrent jobs on a host never share
-  // a core. mpirun itself binds nothing (--bind-to none).
+  // "cores" (default): slot i of a host is its CPU i (or the i-th of the
+  // host's `cpus`); each rank runs pinned to the CPUs of its own slots, so
+  // concurrent jobs on a host never share a core. mpirun itself binds
+  // nothing (--bind-to none).
   kCores,
   // "none": no pinning (--bind-to none); the kernel moves threads freely.
   kNone,
@@ -37,9 +38,13 @@ enum class CpuBinding {
 
 // One host of a pool (cluster.pools[].hosts[]).
 struct HostConfig {
-  std::string name;                           // unique in the cluster; flypctl nodes and metrics use it
-  std::string address;                        // what mpirun and the rsh agent dial (IP address or DNS name)
-  int cpu_slots = 0;                          // CPU slots = the host's CPUs 0 .. cpu_slots-1
+  std::string name;     // unique in the cluster; flypctl nodes and metrics use it
+  std::string address;  // what mpirun and the rsh agent dial (IP address or DNS name)
+  int cpu_slots = 0;    // CPU slots: the host's CPUs 0 .. cpu_slots-1, or its `cpus`
+  // The CPUs its slots are, in order (slot i is cpus[i % size]); empty:
+  // CPU i. Keeps cores for the system, or tells hosts that share a machine
+  // apart. cpu_slots defaults to its length.
+  std::vector<int> cpus;
   std::vector<int> gpus;                      // CUDA device indices ranks may be given
   std::map<std::string, std::string> labels;  // shown by flypctl nodes
 };
@@ -146,8 +151,12 @@ Status ValidateCoordinatorConfig(const CoordinatorConfig& c);
 Status ParsePortRange(const std::string& text, const std::string& what, int* first, int* last);
 
 // The pools the coordinator runs: cluster.pools, or the default pool built
-// from the flat flags (`cores` stands for cpu-slots 0; `metrics_port_env` is
-// FLYP_METRICS_PORT of the coordinator's environment, 0 when unset).
-std::vector<PoolConfig> EffectivePools(const CoordinatorConfig& c, int cores, int metrics_port_env);
+// from the flat flags. `local_cpus` are the CPUs the coordinator may use:
+// cpu-slots 0 means one slot each, and the slots of a local host without
+// `cpus` are these (wrapping when there are more slots than CPUs);
+// `metrics_port_env` is FLYP_METRICS_PORT of the coordinator's environment,
+// 0 when unset.
+std::vector<PoolConfig> EffectivePools(const CoordinatorConfig& c, const std::vector<int>& local_cpus,
+                                       int metrics_port_env);
 
 }  // namespace flyp::coord

@@ -1,5 +1,6 @@
 #include "coordinator/job_manager.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <random>
 
@@ -207,7 +208,15 @@ void JobManager::PlanLaunchLocked(const std::string& id, Job& job, Effects* fx) 
     plan.pin_cpus = pool.binding == CpuBinding::kCores && !job.gang.shape.cuda;
     for (const RankPlacement& r : job.placement.ranks) {
       const Inventory::Host& h = inv.hosts().at(static_cast<size_t>(r.host));
-      plan.ranks.push_back(RankHost{h.config.name, h.config.address, r.cpus, r.gpus, r.metrics_port});
+      // Slots become the host's CPUs (slot i is CPU i, or the i-th of its `cpus`).
+      std::vector<int> cpus;
+      for (int slot : r.cpus) {
+        const int cpu =
+            h.config.cpus.empty() ? slot : h.config.cpus[static_cast<size_t>(slot) % h.config.cpus.size()];
+        if (std::find(cpus.begin(), cpus.end(), cpu) == cpus.end()) cpus.push_back(cpu);
+      }
+      std::sort(cpus.begin(), cpus.end());
+      plan.ranks.push_back(RankHost{h.config.name, h.config.address, cpus, r.gpus, r.metrics_port});
     }
     plan.probe = ProbeTargetsLocked(job.placement);
   }

@@ -525,7 +525,7 @@ TEST_F(JobManagerTest, ASlowLaunchDoesNotHoldUpTheLoop) {
 // probe: a 2-rank job takes two of them.
 class JobManagerHostsTest : public JobManagerTest {
  protected:
-  void UseHosts(int hosts) {
+  void UseHosts(int hosts, std::vector<int> cpus = {}) {
     PoolConfig pool;
     pool.name = "rack";
     pool.launcher = LauncherKind::kHosts;
@@ -538,6 +538,7 @@ class JobManagerHostsTest : public JobManagerTest {
       h.name = "h" + std::to_string(i);
       h.address = "198.18.0." + std::to_string(10 + i);
       h.cpu_slots = 1;
+      h.cpus = cpus;
       pool.hosts.push_back(h);
     }
     JobManagerOptions o;
@@ -583,7 +584,9 @@ TEST_F(JobManagerHostsTest, APlacementReachesTheLauncherAndTheTargets) {
   EXPECT_EQ(req.ranks[1].cpus, std::vector<int>{0});
   EXPECT_EQ(req.ranks[0].metrics_port, 9400);
   EXPECT_EQ(req.ranks[1].metrics_port, 9400) << "ports are per host";
-  EXPECT_EQ(prober_.probed(), (std::vector<std::string>{"h1", "h2"})) << "probed before the launch";
+  std::vector<std::string> probed = prober_.probed();
+  std::sort(probed.begin(), probed.end());  // concurrently
+  EXPECT_EQ(probed, (std::vector<std::string>{"h1", "h2"})) << "probed before the launch";
   EXPECT_EQ(Rec(id).job.status().history(1).message(), "2 CPU slots reserved on h1 (rank 0), h2 (rank 1)");
   // The live endpoints, in memory and in the file_sd file.
   const std::string json = manager_->WorkerTargetsJson();
@@ -718,6 +721,15 @@ TEST_F(JobManagerHostsTest, ACollectiveTimeoutReportKillsAHungWorldAfterTheGrace
   EXPECT_EQ(History(id).back(), "RESTARTING CollectiveTimeout");
   EXPECT_NE(LastMessage(id).find("worker said: flyp: collective timeout: rank 0 of 2"), std::string::npos)
       << LastMessage(id);
+}
+
+// A host's `cpus` say which CPUs its slots are: the launcher pins to those.
+TEST_F(JobManagerHostsTest, SlotsBecomeTheHostsDeclaredCpus) {
+  UseHosts(2, {5});
+  Submit("pinned");
+  manager_->Step();
+  ASSERT_EQ(launcher_.launches().size(), 1u);
+  for (const RankHost& r : launcher_.launches()[0].ranks) EXPECT_EQ(r.cpus, std::vector<int>{5}) << r.host;
 }
 
 TEST_F(JobManagerHostsTest, UnknownPoolsAndGangsThatCanNeverFitAreRefusedAtSubmit) {

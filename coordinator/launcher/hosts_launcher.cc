@@ -41,10 +41,4 @@ void HostsLauncher::AppendRankArgs(const LaunchRequest& req, int rank, std::vect
   argv->push_back(address + ":" + std::to_string(on_host));
 }
 
-std::vector<int> HostsLauncher::CpusOf(const std::vector<int>& slots) const {
-  std::vector<int> out = slots;
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 }  // namespace flyp::coord

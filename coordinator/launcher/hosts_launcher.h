@@ -49,8 +49,6 @@ class HostsLauncher : public LocalLauncher {
  protected:
   void AppendWorldArgs(const LaunchRequest& req, std::vector<std::string>* argv) const override;
   void AppendRankArgs(const LaunchRequest& req, int rank, std::vector<std::string>* argv) const override;
-  // Slot i is CPU i of the remote host.
-  std::vector<int> CpusOf(const std::vector<int>& slots) const override;
 
  private:
   const std::map<std::string, HostsPoolSettings> pools_;

@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -83,18 +82,6 @@ std::string JoinInts(const std::vector<int>& v) {
   return out;
 }
 
-// The CPUs this process may run on, in order.
-std::vector<int> AllowedCpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  std::vector<int> out;
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
-    for (int c = 0; c < CPU_SETSIZE; ++c)
-      if (CPU_ISSET(c, &set)) out.push_back(c);
-  }
-  return out;
-}
-
 }  // namespace
 
 std::vector<int> ProcessDescendants(int root) {
@@ -167,17 +154,6 @@ void LocalLauncher::AppendWorldArgs(const LaunchRequest&, std::vector<std::strin
 
 void LocalLauncher::AppendRankArgs(const LaunchRequest&, int, std::vector<std::string>*) const {}
 
-std::vector<int> LocalLauncher::CpusOf(const std::vector<int>& slots) const {
-  static const std::vector<int> allowed = AllowedCpus();
-  std::vector<int> out;
-  for (int s : slots) {
-    const int cpu = allowed.empty() ? s : allowed[static_cast<size_t>(s) % allowed.size()];
-    if (std::find(out.begin(), out.end(), cpu) == out.end()) out.push_back(cpu);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 std::vector<std::string> LocalLauncher::Argv(const LaunchRequest& req,
                                              const std::map<std::string, std::string>& env) const {
   std::vector<std::string> argv = {opts_.mpirun,   "--allow-run-as-root", "--oversubscribe",
@@ -191,7 +167,7 @@ std::vector<std::string> LocalLauncher::Argv(const LaunchRequest& req,
     if (req.pin_cpus && !cpus.empty()) {
       argv.push_back(opts_.taskset);
       argv.push_back("-c");
-      argv.push_back(JoinInts(CpusOf(cpus)));
+      argv.push_back(JoinInts(cpus));
     }
     argv.push_back(opts_.worker_binary);
     argv.push_back("--spec");

@@ -26,9 +26,8 @@
 //
 // Binding: mpirun binds nothing (--bind-to none: its own binding starts at
 // core 0 on every launch, so two jobs on one host would share cores); with
-// LaunchRequest::pin_cpus each rank runs under `taskset -c` of its slots'
-// CPUs (here: the coordinator's allowed CPUs, slot i the i-th of them,
-// wrapping when there are more slots than CPUs).
+// LaunchRequest::pin_cpus each rank runs under `taskset -c` of its CPUs
+// (RankHost::cpus, which the coordinator derived from the rank's slots).
 //
 // Open MPI puts each rank in a process group of its own, so stopping a world
 // signals mpirun's group (mpirun forwards SIGTERM to the ranks) and, when
@@ -90,8 +89,6 @@ class LocalLauncher : public Launcher {
   virtual void AppendWorldArgs(const LaunchRequest& req, std::vector<std::string>* argv) const;
   // mpirun options of rank `rank`'s app context (before its -x list).
   virtual void AppendRankArgs(const LaunchRequest& req, int rank, std::vector<std::string>* argv) const;
-  // The CPUs `taskset -c` pins a rank with these slots to.
-  virtual std::vector<int> CpusOf(const std::vector<int>& slots) const;
 
   const LocalLauncherOptions& options() const { return opts_; }
 
