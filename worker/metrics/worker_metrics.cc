@@ -110,9 +110,8 @@ std::unique_ptr<WorkerMetrics> WorkerMetrics::FromEnv(const std::string& job, in
     auto m = std::make_unique<WorkerMetrics>(job, rank);
     Status s = m->Serve(EnvString(env::kMetricsAddress));
     if (!s.ok()) {
-      FLYP_LOG(WARNING) << "no /metrics for rank " << rank << ": " << env::kMetricsAddress.name << "='"
-                        << EnvString(env::kMetricsAddress) << "': " << s.message()
-                        << "; training goes on without it";
+      FLYP_LOG(WARNING) << "no /metrics for rank " << rank << ": " << s.message() << " ("
+                        << env::kMetricsAddress.name << "); training goes on without it";
     }
     return m;
   }
