@@ -4,6 +4,7 @@
 #include "cli/client.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/nodes_command.h"
 #include "common/env.h"
 #include "common/numbers.h"
 #include "common/version.h"
@@ -168,6 +169,15 @@ Program FlypctlProgram() {
          f.Double("timeout", &o->timeout_s, "SECONDS", "give up after this long (default 5)");
          return [o] { return RunHealth(*o); };
        }});
+  p.commands.push_back({"nodes", "the coordinator's hosts: health, CPU slots and GPUs in use, jobs",
+                        "One row per host of every pool (or of --pool): its state (up | down, with the "
+                        "reason and when it is probed next), CPU slots and GPUs in use of those it has, "
+                        "its labels and the jobs on it.",
+                        [](FlagSet& f) {
+                          auto pool = Make<std::string>();
+                          f.String("pool", pool.get(), "NAME", "only this pool's hosts");
+                          return [pool] { return RunNodes(*pool); };
+                        }});
   p.commands.push_back({"version", "flypctl's version and, when reachable, the server's", "",
                         [](FlagSet&) { return [] { return RunVersion(); }; }});
   p.commands.push_back({"completion", "print a shell completion script (bash or zsh)",

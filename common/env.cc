@@ -28,6 +28,9 @@ const EnvVar kCoordinatorName{"FLYP_COORDINATOR_SERVER_NAME", "",
                               "FLYP_COORDINATOR"};
 const EnvVar kMetricsPort{"FLYP_METRICS_PORT", "0",
                           "base /metrics port of a worker (rank r serves base + local rank); 0: off"};
+const EnvVar kMetricsAddress{"FLYP_METRICS_ADDRESS", "",
+                             "host:port this rank serves /metrics on (set per rank by the coordinator's "
+                             "launchers); wins over FLYP_METRICS_PORT"};
 const EnvVar kArtifactDir{"FLYP_ARTIFACT_DIR", "", "where a worker writes checkpoints and reports"};
 const EnvVar kAttempt{"FLYP_ATTEMPT", "0", "restart attempt number of this world (set by the launcher)"};
 const EnvVar kFashionMnistDir{"FLYP_FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist",
@@ -44,11 +47,11 @@ const EnvVar kOpenBlasReexec{"FLYP_OPENBLAS_REEXEC", "",
 
 const std::vector<const EnvVar*>& AllEnvVars() {
   static const std::vector<const EnvVar*> all = {
-      &env::kLogLevel,    &env::kServer,         &env::kToken,         &env::kTokenFile,
-      &env::kTlsCa,       &env::kConfig,         &env::kContext,       &env::kJobId,
-      &env::kCoordinator, &env::kWorkerToken,    &env::kCoordinatorCa, &env::kCoordinatorName,
-      &env::kMetricsPort, &env::kArtifactDir,    &env::kAttempt,       &env::kFashionMnistDir,
-      &env::kThreads,     &env::kOpenBlasTuning, &env::kOpenBlasReexec};
+      &env::kLogLevel,        &env::kServer,         &env::kToken,          &env::kTokenFile,
+      &env::kTlsCa,           &env::kConfig,         &env::kContext,        &env::kJobId,
+      &env::kCoordinator,     &env::kWorkerToken,    &env::kCoordinatorCa,  &env::kCoordinatorName,
+      &env::kMetricsPort,     &env::kMetricsAddress, &env::kArtifactDir,    &env::kAttempt,
+      &env::kFashionMnistDir, &env::kThreads,        &env::kOpenBlasTuning, &env::kOpenBlasReexec};
   return all;
 }
 

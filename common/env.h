@@ -32,6 +32,7 @@ extern const EnvVar kWorkerToken;      // FLYP_WORKER_TOKEN
 extern const EnvVar kCoordinatorCa;    // FLYP_COORDINATOR_CA
 extern const EnvVar kCoordinatorName;  // FLYP_COORDINATOR_SERVER_NAME
 extern const EnvVar kMetricsPort;      // FLYP_METRICS_PORT
+extern const EnvVar kMetricsAddress;   // FLYP_METRICS_ADDRESS
 extern const EnvVar kArtifactDir;      // FLYP_ARTIFACT_DIR
 extern const EnvVar kAttempt;          // FLYP_ATTEMPT
 extern const EnvVar kFashionMnistDir;  // FLYP_FASHION_MNIST_DIR

@@ -51,8 +51,9 @@ Status ParseHostPort(const std::string& address, std::string* host, int* port) {
 // process-wide default (pthread_setattr_default_np) is ignored because
 // civetweb sets the size explicitly. So the one serving thread here is a
 // std::thread with the default stack, whatever the process has loaded.
-StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
-    const std::string& address, std::shared_ptr<prometheus::Registry> registry) {
+StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string& address,
+                                                              std::shared_ptr<prometheus::Registry> registry,
+                                                              JsonPages pages) {
   std::string host;
   int port = 0;
   FLYP_RETURN_IF_ERROR(ParseHostPort(address, &host, &port));
@@ -96,6 +97,7 @@ StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
   s->wake_fd_ = eventfd(0, EFD_CLOEXEC);
   if (s->wake_fd_ < 0) return InternalError(std::string("metrics: eventfd: ") + std::strerror(errno));
   s->registry_ = std::move(registry);
+  s->pages_ = std::move(pages);
   s->thread_ = std::thread([server = s.get()] { server->Serve(); });
   return s;
 }
@@ -180,9 +182,11 @@ void MetricsServer::Answer(int fd) {
   if (method != "GET" && !head_only) {
     return reply("405 Method Not Allowed", text + "Allow: GET, HEAD\r\n", "use GET /metrics\n", true);
   }
-  if (target.substr(0, target.find('?')) != "/metrics") {
-    return reply("404 Not Found", text, "metrics are at /metrics\n", !head_only);
+  const std::string path = target.substr(0, target.find('?'));
+  if (auto page = pages_.find(path); page != pages_.end()) {
+    return reply("200 OK", "Content-Type: application/json\r\n", page->second(), !head_only);
   }
+  if (path != "/metrics") return reply("404 Not Found", text, "metrics are at /metrics\n", !head_only);
   std::ostringstream body;
   prometheus::TextSerializer().Serialize(body, registry_->Collect());
   reply("200 OK", "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n", body.str(), !head_only);

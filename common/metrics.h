@@ -20,6 +20,8 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -34,13 +36,19 @@ Status ParseHostPort(const std::string& address, std::string* host, int* port);
 
 // A minimal HTTP/1.1 server for Prometheus scrapes: GET or HEAD /metrics
 // (any query string) answers 200 with the registry in the text exposition
-// format (version 0.0.4), other paths 404, other methods 405; every answer
+// format (version 0.0.4), the JSON pages given at start (e.g. the
+// coordinator's /targets for Prometheus http_sd) 200 with what their function
+// returns, other paths 404, other methods 405; every answer
 // closes the connection. One thread serves one connection at a time; a
 // client gets 5 s to send its request head (at most 8 KiB) and 5 s per write,
 // so a stuck client delays other scrapes by at most that (Prometheus' default
 // scrape timeout is 10 s).
 class MetricsServer {
  public:
+  // Path ("/targets") -> the JSON body; called on the serving thread for
+  // every request of that path, so it must be thread-safe and not block.
+  using JsonPages = std::map<std::string, std::function<std::string()>>;
+
   // Serves `registry` on `address` ("host:port"; an empty host or 0.0.0.0
   // means every IPv4 interface, "[::]" every IPv6 one; port 0 picks a free
   // port, see port()). Returns once the socket listens. INVALID_ARGUMENT
@@ -48,7 +56,8 @@ class MetricsServer {
   // UNAVAILABLE naming it when it cannot be bound (port taken, no
   // permission), with the system's reason.
   static StatusOr<std::unique_ptr<MetricsServer>> Start(const std::string& address,
-                                                        std::shared_ptr<prometheus::Registry> registry);
+                                                        std::shared_ptr<prometheus::Registry> registry,
+                                                        JsonPages pages = {});
   // Stops serving (an answer in progress is finished first) and closes the socket.
   ~MetricsServer();
 
@@ -65,6 +74,7 @@ class MetricsServer {
   void Answer(int fd);
 
   std::shared_ptr<prometheus::Registry> registry_;
+  JsonPages pages_;
   int listen_fd_ = -1;
   int wake_fd_ = -1;  // eventfd: the destructor's signal to the serving thread
   int port_ = 0;

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <thread>
 
@@ -127,6 +128,24 @@ TEST(MetricsServer, AnswersOtherPathsAndMethodsWithHttpErrors) {
   auto again = testing::HttpGet(port, "/metrics");
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->status, 200);
+}
+
+TEST(MetricsServer, ServesJsonPagesFromTheirFunctionsOnEveryRequest) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  std::atomic<int> calls{0};
+  auto server = MetricsServer::Start("127.0.0.1:0", registry,
+                                     {{"/targets", [&] { return "[" + std::to_string(++calls) + "]"; }}});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->port();
+  for (int i = 1; i <= 2; ++i) {
+    auto r = testing::HttpGet(port, "/targets?x=1");
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, "[" + std::to_string(i) + "]");
+  }
+  auto missing = testing::HttpGet(port, "/targets/x");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(missing->status, 404);
 }
 
 TEST(MetricsServer, StopsPromptlyWhileAClientSendsNothing) {

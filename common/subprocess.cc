@@ -198,4 +198,19 @@ StatusOr<ProcessResult> RunProcess(const ProcessOptions& options) {
   return result;
 }
 
+std::vector<std::string> SplitWords(const std::string& text) {
+  std::vector<std::string> words;
+  std::string cur;
+  for (char c : text) {
+    if (c == ' ' || c == '\t') {
+      if (!cur.empty()) words.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) words.push_back(cur);
+  return words;
+}
+
 }  // namespace flyp

@@ -57,4 +57,8 @@ StatusOr<ProcessResult> RunProcess(const ProcessOptions& options);
 // NOT_FOUND naming the program and the list otherwise.
 StatusOr<std::string> FindProgram(const std::string& name, const std::string& path_list);
 
+// "ssh -o BatchMode=yes" -> {"ssh", "-o", "BatchMode=yes"}: split at runs of
+// spaces and tabs, no quoting (the way Open MPI splits plm_rsh_agent).
+std::vector<std::string> SplitWords(const std::string& text);
+
 }  // namespace flyp

@@ -100,5 +100,11 @@ TEST(SubprocessTest, FindProgram) {
   EXPECT_EQ(FindProgram("sh", "/nonexistent").status().code(), StatusCode::kNotFound);
 }
 
+TEST(SplitWordsTest, SpacesAndTabs) {
+  EXPECT_EQ(SplitWords("  ssh -o\tBatchMode=yes  "),
+            (std::vector<std::string>{"ssh", "-o", "BatchMode=yes"}));
+  EXPECT_TRUE(SplitWords(" ").empty());
+}
+
 }  // namespace
 }  // namespace flyp

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 
@@ -10,6 +11,7 @@
 #include "common/numbers.h"
 #include "common/spec/kube_fields.h"
 #include "common/spec/spec_yaml.h"
+#include "coordinator/cluster_config.h"
 
 namespace flyp::coord {
 namespace {
@@ -28,6 +30,7 @@ Status SetDouble(const std::string& name, const std::string& v, double* out) {
 
 constexpr std::pair<LauncherKind, const char*> kLauncherKinds[] = {
     {LauncherKind::kLocal, "local"},
+    {LauncherKind::kHosts, "hosts"},
     {LauncherKind::kKubernetes, "kubernetes"},
     {LauncherKind::kSlurm, "slurm"},
 };
@@ -80,6 +83,11 @@ const std::vector<Option>& Options() {
       {"db", "SQLite job store file (default ./flyp-coordinator.db)", FLYP_STR(db_path)},
       {"cpu-slots", "CPU slots to schedule (default: number of cores)", FLYP_INT(cpu_slots, "cpu-slots")},
       {"gpus", "GPUs to schedule (default 0)", FLYP_INT(gpus, "gpus")},
+      {"worker-metrics-ports", "FIRST-LAST ports for the ranks' /metrics (default: off)",
+       FLYP_STR(worker_metrics_ports)},
+      {"worker-targets-file",
+       "Prometheus file_sd JSON of the ranks' /metrics (default <artifact-root>/worker-targets.json)",
+       FLYP_STR(worker_targets_file)},
       {"token-file", "bearer tokens, 'TOKEN NAME' per line (default: no auth)", FLYP_STR(token_file)},
       {"tls-cert", "PEM certificate chain; with --tls-key enables TLS", FLYP_STR(tls_cert)},
       {"tls-key", "PEM private key", FLYP_STR(tls_key)},
@@ -87,7 +95,9 @@ const std::vector<Option>& Options() {
        FLYP_STR(worker_tls_ca)},
       {"worker-tls-server-name", "name ranks expect in --tls-cert (default: the advertise-address host)",
        FLYP_STR(worker_tls_server_name)},
-      {"launcher", "local | kubernetes (MPIJob through the Kubernetes API) | slurm (sbatch; default local)",
+      {"launcher",
+       "local | kubernetes (MPIJob through the Kubernetes API) | slurm (sbatch; default local); hosts pools: "
+       "cluster section",
        [](CoordinatorConfig* c, const std::string& v) -> Status {
          FLYP_ASSIGN_OR_RETURN(c->launcher, ParseLauncherKind(v));
          return Status::Ok();
@@ -210,6 +220,10 @@ Status ApplyConfigYaml(const std::string& yaml, const std::string& origin, Coord
   if (!root.IsMap()) return InvalidArgumentError(origin + ": expected a mapping of options");
   for (const auto& kv : root) {
     std::string key = kv.first.as<std::string>();
+    if (key == "cluster") {
+      FLYP_RETURN_IF_ERROR(ParseClusterSection(kv.second, origin, &config->cluster));
+      continue;
+    }
     std::string name = key;
     for (char& ch : name)
       if (ch == '_') ch = '-';
@@ -297,8 +311,28 @@ Status ValidateCoordinatorConfig(const CoordinatorConfig& c) {
   if (c.backoff_base_s < 0 || c.backoff_max_s < c.backoff_base_s) {
     errors += "backoff-base-s, backoff-max-s: need 0 <= base <= max\n";
   }
-  if (c.launcher == LauncherKind::kKubernetes && c.k8s_image.empty())
-    errors += "k8s-image: required with launcher kubernetes\n";
+  bool kubernetes = c.launcher == LauncherKind::kKubernetes;
+  if (c.cluster.pools.empty()) {
+    if (c.launcher == LauncherKind::kHosts) {
+      errors += "launcher: hosts needs a cluster section listing the hosts (see docs/cluster.md)\n";
+    }
+    int first = 0, last = 0;
+    if (!c.worker_metrics_ports.empty()) {
+      if (Status s = ParsePortRange(c.worker_metrics_ports, "worker-metrics-ports", &first, &last); !s.ok())
+        errors += s.message() + "\n";
+    }
+  } else {
+    // The flat capacity flags describe the default pool, which a cluster section replaces.
+    if (c.launcher != LauncherKind::kLocal)
+      errors += "launcher: set each pool's launcher in the cluster section\n";
+    if (c.cpu_slots != 0) errors += "cpu-slots: set each host's cpu_slots in the cluster section\n";
+    if (c.gpus != 0) errors += "gpus: set each host's gpus in the cluster section\n";
+    if (!c.worker_metrics_ports.empty())
+      errors += "worker-metrics-ports: set each pool's worker_metrics_ports in the cluster section\n";
+    ValidateCluster(c.cluster, &errors);
+    for (const PoolConfig& p : c.cluster.pools) kubernetes |= p.launcher == LauncherKind::kKubernetes;
+  }
+  if (kubernetes && c.k8s_image.empty()) errors += "k8s-image: required with launcher kubernetes\n";
   if (c.k8s_poll_s <= 0) errors += "k8s-poll-s: must be > 0\n";
   if (c.launcher == LauncherKind::kKubernetes) {
     // Ranks mount their artifact folder and each data root as subPaths of
@@ -320,6 +354,56 @@ Status ValidateCoordinatorConfig(const CoordinatorConfig& c) {
   if (c.max_receive_mib < 1) errors += "max-receive-mib: must be >= 1\n";
   if (!errors.empty()) return InvalidArgumentError(errors);
   return Status::Ok();
+}
+
+Status ParsePortRange(const std::string& text, const std::string& what, int* first, int* last) {
+  const std::string prefix = what.empty() ? "" : what + ": ";
+  const size_t dash = text.find('-');
+  StatusOr<int32_t> a = ParseInt32(std::string_view(text).substr(0, dash), "", 1, 65535);
+  StatusOr<int32_t> b = dash == std::string::npos ? a : ParseInt32(text.substr(dash + 1), "", 1, 65535);
+  if (!a.ok() || !b.ok() || *b < *a) {
+    return InvalidArgumentError(prefix + "'" + QuoteForError(text) +
+                                "': expected FIRST-LAST with 1 <= FIRST <= LAST <= 65535");
+  }
+  *first = *a;
+  *last = *b;
+  return Status::Ok();
+}
+
+std::vector<PoolConfig> EffectivePools(const CoordinatorConfig& c, const std::vector<int>& local_cpus,
+                                       int metrics_port_env) {
+  const int cores = std::max<int>(1, static_cast<int>(local_cpus.size()));
+  if (!c.cluster.pools.empty()) {
+    std::vector<PoolConfig> pools = c.cluster.pools;
+    for (PoolConfig& p : pools) {
+      if (p.launcher != LauncherKind::kLocal) continue;
+      for (HostConfig& h : p.hosts)
+        if (h.cpus.empty()) h.cpus = local_cpus;
+    }
+    return pools;
+  }
+  PoolConfig pool;
+  pool.name = "default";
+  pool.launcher = c.launcher;
+  if (c.launcher == LauncherKind::kSlurm) return {pool};  // Slurm's nodes are Slurm's to place on
+  HostConfig h;
+  h.name = c.launcher == LauncherKind::kKubernetes ? "kubernetes" : "localhost";
+  h.address = c.launcher == LauncherKind::kKubernetes ? "kubernetes" : "127.0.0.1";
+  h.cpu_slots = c.cpu_slots > 0 ? c.cpu_slots : cores;
+  if (c.launcher == LauncherKind::kLocal) h.cpus = local_cpus;
+  for (int g = 0; g < c.gpus; ++g) h.gpus.push_back(g);
+  pool.hosts.push_back(std::move(h));
+  if (!c.worker_metrics_ports.empty()) {
+    // Validated already (ValidateCoordinatorConfig); a bad range leaves metrics off.
+    (void)ParsePortRange(c.worker_metrics_ports, "", &pool.worker_metrics_port_first,
+                         &pool.worker_metrics_port_last);
+  } else if (metrics_port_env > 0 && metrics_port_env <= 65535) {
+    // Compatibility: FLYP_METRICS_PORT in the coordinator's environment used
+    // to make rank r serve that port + its local rank.
+    pool.worker_metrics_port_first = metrics_port_env;
+    pool.worker_metrics_port_last = std::min(65535, metrics_port_env + 63);
+  }
+  return {pool};
 }
 
 }  // namespace flyp::coord

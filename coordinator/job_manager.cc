@@ -1,9 +1,11 @@
 #include "coordinator/job_manager.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <random>
 
 #include "common/file_util.h"
+#include "common/json.h"
 #include "common/logging.h"
 #include "coordinator/proto_time.h"
 
@@ -36,7 +38,10 @@ JobManager::JobManager(JobManagerOptions opts, JobStore* store, Launcher* launch
       launcher_(launcher),
       clock_(clock),
       launcher_admits_(launcher->AdmitsGangs()),
-      scheduler_(launcher_admits_ ? Capacity::Unlimited() : opts_.capacity, clock) {}
+      scheduler_(launcher_admits_      ? PoolsFor(Capacity::Unlimited())
+                 : opts_.pools.empty() ? PoolsFor(opts_.capacity)
+                                       : opts_.pools,
+                 clock) {}
 
 JobManager::~JobManager() { Stop(); }
 
@@ -131,13 +136,21 @@ void JobManager::WaitWritten(const std::string& id, uint64_t seq) {
 void JobManager::RunEffects(Effects fx) {
   for (const std::string& id : fx.writes) DrainWrites(id);
   for (const auto& [world, force] : fx.stops) launcher()->Stop(world, force);
+  for (const ProbePlan& plan : fx.probes) {
+    if (opts_.inline_launches) {
+      RunProbes(plan);
+    } else {
+      SpawnThread([this, plan] { RunProbes(plan); });
+    }
+  }
   for (const LaunchPlan& plan : fx.launches) {
     if (opts_.inline_launches) {
       RunLaunch(plan);
     } else {
-      SpawnLaunch(plan);
+      SpawnThread([this, plan] { RunLaunch(plan); });
     }
   }
+  if (fx.targets_changed) WriteTargetsFile();
 }
 
 // ------------------------------------------------------- locked decisions
@@ -146,6 +159,7 @@ JobManager::Job& JobManager::RegisterLocked(const JobRecord& rec) {
   Job& j = jobs_[rec.job.id()];
   j = Job();
   j.gang = GangFor(rec.job.id(), rec.seq, rec.job.spec());
+  (void)scheduler_.Resolve(&j.gang);  // pool stays -1 when it cannot fit (Recover fails such a job)
   j.worker_token = rec.worker_token;
   j.backoff_limit = rec.job.spec().run_policy().backoff_limit();
   j.create_ms = TimestampToMillis(rec.job.status().create_time());
@@ -176,6 +190,10 @@ void JobManager::FinishLocked(const std::string& id, Job& job, v1::JobState stat
   u.end_time_ms = clock_->NowMillis();
   u.world = "";
   TransitionLocked(id, job, state, reason, message, u, fx);
+  if (!job.world.empty() || job.phase == Phase::kRunning) {
+    ++targets_version_;
+    fx->targets_changed = true;
+  }
   scheduler_.Release(id);
   scheduler_.Dequeue(id);
   jobs_.erase(id);
@@ -190,9 +208,29 @@ void JobManager::PlanLaunchLocked(const std::string& id, Job& job, Effects* fx) 
   job.fail_message.clear();
   job.observed = WorldState();
   job.observed_transitions = 0;
+  job.timeout_report_ms = -1;
   LaunchPlan plan;
   plan.job_id = id;
   plan.attempt = job.attempt;
+  const Inventory& inv = scheduler_.inventory();
+  if (job.placement.pool >= 0) {
+    const PoolConfig& pool = inv.pools().at(static_cast<size_t>(job.placement.pool));
+    plan.pool = pool.name;
+    plan.pin_cpus = pool.binding == CpuBinding::kCores && !job.gang.shape.cuda;
+    for (const RankPlacement& r : job.placement.ranks) {
+      const Inventory::Host& h = inv.hosts().at(static_cast<size_t>(r.host));
+      // Slots become the host's CPUs (slot i is CPU i, or the i-th of its `cpus`).
+      std::vector<int> cpus;
+      for (int slot : r.cpus) {
+        const int cpu =
+            h.config.cpus.empty() ? slot : h.config.cpus[static_cast<size_t>(slot) % h.config.cpus.size()];
+        if (std::find(cpus.begin(), cpus.end(), cpu) == cpus.end()) cpus.push_back(cpu);
+      }
+      std::sort(cpus.begin(), cpus.end());
+      plan.ranks.push_back(RankHost{h.config.name, h.config.address, cpus, r.gpus, r.metrics_port});
+    }
+    plan.probe = ProbeTargetsLocked(job.placement);
+  }
   JobUpdate u;
   u.attempt = job.attempt;  // before the launch: an attempt number is never reused
   EnqueueWriteLocked(id, u, std::nullopt, fx, &plan.attempt_write);
@@ -221,6 +259,8 @@ void JobManager::CompleteLaunchLocked(const LaunchPlan& plan, const StatusOr<Wor
   }
   j.phase = Phase::kRunning;
   j.world = *world;
+  ++targets_version_;
+  fx->targets_changed = true;
   JobUpdate u;
   u.world = world->text();
   if (!j.started && !launcher_admits_) {  // else once the launcher allocated it
@@ -234,6 +274,8 @@ void JobManager::CompleteLaunchLocked(const LaunchPlan& plan, const StatusOr<Wor
 
 void JobManager::OnWorldExitLocked(const std::string& id, Job& a, const WorldExit& exit, Effects* fx) {
   a.world = WorldHandle();
+  ++targets_version_;
+  fx->targets_changed = true;
   if (a.stop) {
     const StopIntent stop = *a.stop;
     FinishLocked(id, a, stop.state, stop.reason, stop.message, fx);
@@ -262,14 +304,25 @@ void JobManager::OnWorldExitLocked(const std::string& id, Job& a, const WorldExi
   int64_t delay = BackoffMillis(a.restarts, opts_.backoff_base_ms, opts_.backoff_max_ms);
   a.phase = Phase::kBackoff;
   a.restart_at_ms = clock_->NowMillis() + delay;
+  // Was it a host? Probe the placement's hosts before the restart uses them.
+  if (opts_.prober) {
+    ProbePlan probe;
+    probe.job = id;
+    probe.context = "found after " + id + " attempt " + std::to_string(a.attempt) + " failed (" + what + ")";
+    probe.hosts = ProbeTargetsLocked(a.placement);
+    if (!probe.hosts.empty()) {
+      a.probes_pending = 1;
+      fx->probes.push_back(std::move(probe));
+    }
+  }
   JobUpdate u;
   u.restarts = a.restarts;
   u.world = "";
-  TransitionLocked(id, a, v1::JOB_STATE_RESTARTING, "RankExited",
-                   what + "; restart " + std::to_string(a.restarts) + " of " +
-                       std::to_string(a.backoff_limit) + " in " + std::to_string(delay) +
-                       " ms from the last checkpoint",
-                   u, fx);
+  TransitionLocked(
+      id, a, v1::JOB_STATE_RESTARTING, a.timeout_report_ms >= 0 ? "CollectiveTimeout" : "RankExited",
+      what + "; restart " + std::to_string(a.restarts) + " of " + std::to_string(a.backoff_limit) + " in " +
+          std::to_string(delay) + " ms from the last checkpoint",
+      u, fx);
 }
 
 void JobManager::AdmittedByLauncherLocked(const std::string& id, Job& job, const std::string& message,
@@ -345,8 +398,8 @@ void JobManager::Stop() {
   std::map<uint64_t, std::thread> threads;
   {
     MutexLock lock(&mu_);
-    threads.swap(launch_threads_);
-    finished_launches_.clear();
+    threads.swap(threads_);
+    finished_threads_.clear();
   }
   for (auto& [n, t] : threads) t.join();
 }
@@ -367,7 +420,7 @@ void JobManager::Loop() {
 }
 
 void JobManager::Step() {
-  JoinFinishedLaunches();
+  JoinFinishedThreads();
   // 1. Poll every world, without the lock.
   std::vector<std::pair<std::string, WorldHandle>> worlds;
   {
@@ -412,9 +465,37 @@ void JobManager::Step() {
     }
     std::vector<std::string> due;
     for (const auto& [id, j] : jobs_)
-      if (j.phase == Phase::kBackoff && now >= j.restart_at_ms) due.push_back(id);
-    for (const std::string& id : due) PlanLaunchLocked(id, jobs_.at(id), &fx);
-    for (const GangRequest& g : scheduler_.Admit()) {
+      if (j.phase == Phase::kBackoff && now >= j.restart_at_ms && j.probes_pending == 0) due.push_back(id);
+    for (const std::string& id : due) {
+      Job& j = jobs_.at(id);
+      std::string down;
+      for (int h : j.placement.hosts()) {
+        const Inventory::Host& host = scheduler_.inventory().hosts().at(static_cast<size_t>(h));
+        if (host.state != HostState::kUp)
+          down += (down.empty() ? "" : "; ") + host.config.name + " is down: " + host.reason;
+      }
+      if (down.empty()) {
+        PlanLaunchLocked(id, j, &fx);
+        continue;
+      }
+      // Its hosts go back; it waits in the queue (ahead of later jobs) until
+      // the gang fits on hosts that are up.
+      RequeueLocked(id, j);
+      TransitionLocked(id, j, v1::JOB_STATE_RESTARTING, "WaitingForHosts",
+                       down + "; waiting until the gang fits on the hosts that are up", {}, &fx);
+    }
+    if (opts_.prober) {
+      ProbePlan reprobe;
+      for (int h : scheduler_.inventory().TakeDueProbes()) {
+        const Inventory::Host& host = scheduler_.inventory().hosts().at(static_cast<size_t>(h));
+        reprobe.hosts.push_back(
+            {h, HostProber::Target{scheduler_.inventory().pools().at(static_cast<size_t>(host.pool)).name,
+                                   host.config.name, host.config.address}});
+      }
+      if (!reprobe.hosts.empty()) fx.probes.push_back(std::move(reprobe));
+    }
+    for (const Admission& a : scheduler_.Admit()) {
+      const GangRequest& g = a.gang;
       auto it = jobs_.find(g.job_id);
       if (it == jobs_.end()) {  // cannot happen: queued jobs are registered
         FLYP_LOG(ERROR) << g.job_id << ": admitted but unknown";
@@ -423,20 +504,37 @@ void JobManager::Step() {
       }
       Job& j = it->second;
       j.gang = g;
+      j.placement = a.placement;
       if (launcher_admits_) {  // the launcher admits it; QUEUED until it says so
         PlanLaunchLocked(g.job_id, j, &fx);
         continue;
       }
       if (opts_.metrics && j.attempt == 0) opts_.metrics->ObserveQueueWait((now - j.create_ms) / 1000.0);
-      TransitionLocked(
-          g.job_id, j, v1::JOB_STATE_ADMITTED, "GangAdmitted",
-          std::to_string(g.units) + (g.device == v1::DEVICE_CUDA ? " GPUs" : " CPU slots") + " reserved", {},
-          &fx);
-      TransitionLocked(g.job_id, j, v1::JOB_STATE_STARTING, "Launching", "", {}, &fx);
+      const std::string reserved = std::to_string(g.units) +
+                                   (g.device == v1::DEVICE_CUDA ? " GPUs" : " CPU slots") + " reserved on " +
+                                   DescribePlacementLocked(a.placement);
+      if (j.state == v1::JOB_STATE_RESTARTING) {
+        // Back from WaitingForHosts or HostUnavailable: new hosts for the restart.
+        TransitionLocked(g.job_id, j, v1::JOB_STATE_RESTARTING, "Replaced", reserved, {}, &fx);
+      } else {
+        TransitionLocked(g.job_id, j, v1::JOB_STATE_ADMITTED, "GangAdmitted", reserved, {}, &fx);
+        TransitionLocked(g.job_id, j, v1::JOB_STATE_STARTING, "Launching", "", {}, &fx);
+      }
       PlanLaunchLocked(g.job_id, j, &fx);
     }
     for (auto& [id, j] : jobs_) {
-      if (j.phase != Phase::kRunning || !j.stop) continue;
+      if (j.phase != Phase::kRunning) continue;
+      if (!j.stop && j.timeout_report_ms >= 0 && !j.kill_sent &&
+          now - j.timeout_report_ms >= opts_.grace_ms) {
+        // MPI_Abort did not end the world: mpirun waits on a daemon it lost.
+        FLYP_LOG(WARNING) << id << ": world " << j.world << " still up " << (now - j.timeout_report_ms)
+                          << " ms after a rank reported a collective timeout; killing it";
+        fx.stops.emplace_back(j.world, true);
+        j.term_sent = j.kill_sent = true;
+        j.term_ms = now;
+        continue;
+      }
+      if (!j.stop) continue;
       if (!j.term_sent) {
         FLYP_LOG(INFO) << id << ": stopping world " << j.world << " (" << j.stop->reason << ")";
         fx.stops.emplace_back(j.world, false);
@@ -451,10 +549,218 @@ void JobManager::Step() {
     if (opts_.metrics && !launcher_admits_) {  // the launcher's slots are its own to count
       opts_.metrics->SetSlots(false, scheduler_.free(v1::DEVICE_CPU), scheduler_.used(v1::DEVICE_CPU));
       opts_.metrics->SetSlots(true, scheduler_.free(v1::DEVICE_CUDA), scheduler_.used(v1::DEVICE_CUDA));
+      PublishNodesLocked();
     }
   }
   // 3. Act.
   RunEffects(std::move(fx));
+}
+
+// --------------------------------------------------------------- placement
+
+void JobManager::AdoptPlacementLocked(const std::string& id, Job& job) {
+  const Placement* p = scheduler_.PlacementOf(id);
+  job.placement = p ? *p : Placement();
+}
+
+void JobManager::RequeueLocked(const std::string& id, Job& job) {
+  scheduler_.Release(id);
+  job.placement = Placement();
+  job.phase = Phase::kQueued;
+  job.world = WorldHandle();
+  scheduler_.Enqueue(job.gang);
+}
+
+std::vector<std::pair<int, HostProber::Target>> JobManager::ProbeTargetsLocked(const Placement& p) const {
+  std::vector<std::pair<int, HostProber::Target>> out;
+  const Inventory& inv = scheduler_.inventory();
+  if (p.pool < 0 || !opts_.prober || !inv.Probed(p.pool)) return out;
+  for (int h : p.hosts()) {
+    const Inventory::Host& host = inv.hosts().at(static_cast<size_t>(h));
+    out.push_back({h, HostProber::Target{inv.pools().at(static_cast<size_t>(p.pool)).name, host.config.name,
+                                         host.config.address}});
+  }
+  return out;
+}
+
+std::string JobManager::DescribePlacementLocked(const Placement& p) const {
+  std::string out;
+  const auto& hosts = scheduler_.inventory().hosts();
+  for (size_t r = 0; r < p.ranks.size();) {
+    size_t e = r;
+    while (e + 1 < p.ranks.size() && p.ranks[e + 1].host == p.ranks[r].host) ++e;
+    out += (out.empty() ? "" : ", ") + hosts.at(static_cast<size_t>(p.ranks[r].host)).config.name +
+           (e == r ? " (rank " + std::to_string(r) + ")"
+                   : " (ranks " + std::to_string(r) + "-" + std::to_string(e) + ")");
+    r = e + 1;
+  }
+  return out;
+}
+
+void JobManager::HostsUnavailableLocked(const LaunchPlan& plan, const std::vector<Status>& probes,
+                                        Effects* fx) {
+  std::string down;
+  for (size_t i = 0; i < probes.size(); ++i) {
+    if (probes[i].ok()) continue;
+    const std::string reason = probes[i].message() + "; found before launching " + plan.job_id + " attempt " +
+                               std::to_string(plan.attempt);
+    scheduler_.inventory().MarkDown(plan.probe[i].first, reason);
+    FLYP_LOG(WARNING) << "host " << plan.probe[i].second.host << " is down: " << reason;
+    down += (down.empty() ? "" : "; ") + plan.probe[i].second.host + ": " + probes[i].message();
+  }
+  auto it = jobs_.find(plan.job_id);
+  if (it == jobs_.end() || it->second.phase != Phase::kLaunching || it->second.attempt != plan.attempt)
+    return;
+  Job& j = it->second;
+  if (j.stop) {
+    const StopIntent stop = *j.stop;
+    FinishLocked(plan.job_id, j, stop.state, stop.reason, stop.message, fx);
+    return;
+  }
+  const v1::JobState state =
+      j.state == v1::JOB_STATE_RESTARTING ? v1::JOB_STATE_RESTARTING : v1::JOB_STATE_QUEUED;
+  RequeueLocked(plan.job_id, j);
+  TransitionLocked(plan.job_id, j, state, "HostUnavailable", down + "; the gang waits for hosts that answer",
+                   {}, fx);
+}
+
+void JobManager::PublishNodesLocked() {
+  const uint64_t v = scheduler_.inventory().version();
+  if (v == nodes_published_) return;
+  nodes_published_ = v;
+  std::vector<CoordinatorMetrics::NodeUsage> nodes;
+  for (const Inventory::Host& h : scheduler_.inventory().hosts()) {
+    CoordinatorMetrics::NodeUsage n;
+    n.node = h.config.name;
+    n.pool = scheduler_.inventory().pools().at(static_cast<size_t>(h.pool)).name;
+    n.up = h.state == HostState::kUp;
+    n.cpu_total = h.config.cpu_slots;
+    for (const std::string& o : h.cpu_owner) n.cpu_used += !o.empty();
+    n.gpu_total = static_cast<int>(h.config.gpus.size());
+    for (const auto& [dev, o] : h.gpu_owner) n.gpu_used += !o.empty();
+    nodes.push_back(n);
+  }
+  opts_.metrics->SetNodes(nodes);
+}
+
+std::vector<v1::Node> JobManager::ListNodes(const std::string& pool) {
+  MutexLock lock(&mu_);
+  std::vector<v1::Node> out;
+  const Inventory& inv = scheduler_.inventory();
+  for (size_t i = 0; i < inv.hosts().size(); ++i) {
+    const Inventory::Host& h = inv.hosts()[i];
+    const PoolConfig& pc = inv.pools().at(static_cast<size_t>(h.pool));
+    if (!pool.empty() && pc.name != pool) continue;
+    v1::Node n;
+    n.set_name(h.config.name);
+    n.set_pool(pc.name);
+    n.set_address(h.config.address);
+    n.set_launcher(LauncherKindName(pc.launcher));
+    n.set_state(h.state == HostState::kUp ? v1::NODE_STATE_UP : v1::NODE_STATE_DOWN);
+    n.set_reason(h.reason);
+    *n.mutable_since() = MillisToTimestamp(h.since_ms);
+    n.set_cpu_slots(h.config.cpu_slots);
+    int used = 0;
+    for (const std::string& o : h.cpu_owner) used += !o.empty();
+    n.set_cpu_slots_used(used);
+    for (int g : h.config.gpus) {
+      n.add_gpus(g);
+      if (!h.gpu_owner.at(g).empty()) n.add_gpus_used(g);
+    }
+    for (const auto& [k, v] : h.config.labels) (*n.mutable_labels())[k] = v;
+    for (const std::string& job : inv.JobsOn(static_cast<int>(i))) n.add_jobs(job);
+    if (h.state == HostState::kDown) *n.mutable_next_probe_time() = MillisToTimestamp(h.next_probe_ms);
+    out.push_back(std::move(n));
+  }
+  return out;
+}
+
+std::string JobManager::WorkerTargetsJson() {
+  Json::Array groups;
+  {
+    MutexLock lock(&mu_);
+    const Inventory& inv = scheduler_.inventory();
+    for (const auto& [id, j] : jobs_) {
+      if (j.phase != Phase::kRunning || j.world.empty() || j.placement.pool < 0) continue;
+      const std::string& pool = inv.pools().at(static_cast<size_t>(j.placement.pool)).name;
+      for (size_t r = 0; r < j.placement.ranks.size(); ++r) {
+        const RankPlacement& rp = j.placement.ranks[r];
+        if (rp.metrics_port <= 0) continue;
+        const HostConfig& h = inv.hosts().at(static_cast<size_t>(rp.host)).config;
+        groups.push_back(Json(Json::Object{
+            {"targets", Json(Json::Array{Json(h.address + ":" + std::to_string(rp.metrics_port))})},
+            {"labels", Json(Json::Object{{"flyp_job", Json(id)},
+                                         {"rank", Json(std::to_string(r))},
+                                         {"host", Json(h.name)},
+                                         {"pool", Json(pool)},
+                                         {"attempt", Json(std::to_string(j.attempt))}})}}));
+      }
+    }
+  }
+  return Json(std::move(groups)).Dump() + "\n";
+}
+
+void JobManager::WriteTargetsFile() {
+  if (opts_.worker_targets_file.empty()) return;
+  uint64_t version;
+  {
+    MutexLock lock(&mu_);
+    version = targets_version_;
+  }
+  const std::string json = WorkerTargetsJson();
+  // Writers in version order: an older snapshot never replaces a newer one.
+  MutexLock lock(&targets_mu_);
+  if (version <= targets_written_ && targets_written_ != 0) return;
+  Status s = WriteFileAtomic(opts_.worker_targets_file, json);
+  if (!s.ok()) {
+    FLYP_LOG(ERROR) << "worker targets: " << s;
+    return;
+  }
+  targets_written_ = version;
+}
+
+// ------------------------------------------------------------------ probes
+
+std::vector<Status> JobManager::ProbeAll(const std::vector<std::pair<int, HostProber::Target>>& targets) {
+  std::vector<Status> out(targets.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    threads.emplace_back([this, &out, &targets, i] { out[i] = opts_.prober->Probe(targets[i].second); });
+  }
+  for (std::thread& t : threads) t.join();
+  return out;
+}
+
+void JobManager::RunProbes(const ProbePlan& plan) {
+  const std::vector<Status> results = ProbeAll(plan.hosts);
+  {
+    MutexLock lock(&mu_);
+    Inventory& inv = scheduler_.inventory();
+    for (size_t i = 0; i < plan.hosts.size(); ++i) {
+      const int h = plan.hosts[i].first;
+      const std::string& name = plan.hosts[i].second.host;
+      if (plan.job.empty()) inv.ProbeFinished(h);
+      if (results[i].ok()) {
+        if (!inv.IsUp(h)) FLYP_LOG(INFO) << "host " << name << " answers again: up";
+        inv.MarkUp(h);
+        continue;
+      }
+      // A re-probe keeps the account of why the host went down.
+      const bool was_down = !inv.IsUp(h);
+      const std::string reason =
+          plan.job.empty() && was_down
+              ? inv.hosts().at(static_cast<size_t>(h)).reason
+              : results[i].message() + (plan.context.empty() ? "" : "; " + plan.context);
+      if (!was_down) FLYP_LOG(WARNING) << "host " << name << " is down: " << reason;
+      inv.MarkDown(h, reason);
+    }
+    if (!plan.job.empty()) {
+      auto it = jobs_.find(plan.job);
+      if (it != jobs_.end()) it->second.probes_pending = 0;
+    }
+  }
+  Notify();
+  Wake();
 }
 
 // --------------------------------------------------------------- launches
@@ -477,6 +783,7 @@ LaunchRequest JobManager::RequestFor(const JobRecord& rec, int attempt) const {
   req.coordinator_address = opts_.coordinator_address;
   req.worker_token = rec.worker_token;
   req.kubernetes = res.kubernetes();
+  req.ranks_per_host = res.ranks_per_host();
   return req;
 }
 
@@ -488,11 +795,32 @@ StatusOr<WorldHandle> JobManager::StartWorld(const LaunchPlan& plan) {
   fs::create_directories(dir + "/logs", ec);
   if (ec) return UnavailableError("cannot create '" + dir + "/logs': " + ec.message());
   FLYP_RETURN_IF_ERROR(WriteFileAtomic(dir + "/spec.yaml", rec.spec_yaml));
-  return launcher()->Launch(RequestFor(rec, plan.attempt));
+  LaunchRequest req = RequestFor(rec, plan.attempt);
+  req.pool = plan.pool;
+  req.ranks = plan.ranks;
+  req.pin_cpus = plan.pin_cpus;
+  return launcher()->Launch(req);
 }
 
 void JobManager::RunLaunch(const LaunchPlan& plan) {
   WaitWritten(plan.job_id, plan.attempt_write);
+  if (!plan.probe.empty() && opts_.prober) {
+    // Before a world is placed on hosts: do they answer?
+    const std::vector<Status> probes = ProbeAll(plan.probe);
+    bool all_up = true;
+    for (const Status& p : probes) all_up &= p.ok();
+    if (!all_up) {
+      Effects fx;
+      {
+        MutexLock lock(&mu_);
+        HostsUnavailableLocked(plan, probes, &fx);
+      }
+      RunEffects(std::move(fx));
+      Notify();
+      Wake();
+      return;
+    }
+  }
   StatusOr<WorldHandle> world = StartWorld(plan);
   Effects fx;
   {
@@ -504,27 +832,27 @@ void JobManager::RunLaunch(const LaunchPlan& plan) {
   Wake();
 }
 
-void JobManager::SpawnLaunch(const LaunchPlan& plan) {
+void JobManager::SpawnThread(std::function<void()> fn) {
   MutexLock lock(&mu_);
-  const uint64_t n = next_launch_++;
-  launch_threads_.emplace(n, std::thread([this, plan, n] {
-                            RunLaunch(plan);
-                            MutexLock done(&mu_);
-                            finished_launches_.push_back(n);
-                          }));
+  const uint64_t n = next_thread_++;
+  threads_.emplace(n, std::thread([this, fn = std::move(fn), n] {
+                     fn();
+                     MutexLock done(&mu_);
+                     finished_threads_.push_back(n);
+                   }));
 }
 
-void JobManager::JoinFinishedLaunches() {
+void JobManager::JoinFinishedThreads() {
   std::vector<std::thread> done;
   {
     MutexLock lock(&mu_);
-    for (uint64_t n : finished_launches_) {
-      auto it = launch_threads_.find(n);
-      if (it == launch_threads_.end()) continue;
+    for (uint64_t n : finished_threads_) {
+      auto it = threads_.find(n);
+      if (it == threads_.end()) continue;
       done.push_back(std::move(it->second));
-      launch_threads_.erase(it);
+      threads_.erase(it);
     }
-    finished_launches_.clear();
+    finished_threads_.clear();
   }
   for (std::thread& t : done) t.join();  // they have returned (or are about to)
 }
@@ -544,17 +872,27 @@ Status JobManager::Recover() {
       const std::string& id = rec.job.id();
       Effects fx;
       bool reserved = false;
+      Status fits;
       {
         MutexLock lock(&mu_);
         if (jobs_.count(id)) continue;  // registered by a Submit meanwhile
+        fits = scheduler_.CheckFits(GangFor(id, rec.seq, rec.job.spec()));
         // A QUEUED job may have a world already: one pending in the queue
         // of a launcher that admits gangs.
         if (rec.job.status().state() == v1::JOB_STATE_QUEUED && rec.world.empty()) {
           Job& j = RegisterLocked(rec);
-          scheduler_.Enqueue(j.gang);
-          continue;
+          if (fits.ok()) {
+            scheduler_.Enqueue(j.gang);
+          } else {  // the cluster changed under it
+            FinishLocked(id, j, v1::JOB_STATE_FAILED, "Unschedulable", fits.message(), &fx);
+          }
+        } else {
+          reserved = scheduler_.Reserve(GangFor(id, rec.seq, rec.job.spec())).has_value();
         }
-        reserved = scheduler_.Reserve(GangFor(id, rec.seq, rec.job.spec()));
+      }
+      if (rec.job.status().state() == v1::JOB_STATE_QUEUED && rec.world.empty()) {
+        RunEffects(std::move(fx));
+        continue;
       }
       // The job had a world under the dead coordinator.
       const WorldHandle world = WorldHandle::FromText(rec.world);
@@ -575,8 +913,13 @@ Status JobManager::Recover() {
       {
         MutexLock lock(&mu_);
         Job& j = RegisterLocked(rec);
+        AdoptPlacementLocked(id, j);
         JobUpdate u;
-        if (!reserved) {
+        if (!fits.ok()) {
+          FinishLocked(id, j, v1::JOB_STATE_FAILED, "Unschedulable",
+                       "world lost in a coordinator restart, and the gang no longer fits: " + fits.message(),
+                       &fx);
+        } else if (!reserved) {
           u.world = "";
           scheduler_.Enqueue(j.gang);
           TransitionLocked(id, j, v1::JOB_STATE_QUEUED, "CoordinatorRestarted",
@@ -752,6 +1095,12 @@ Status JobManager::ReportState(const v1::ReportStateRequest& req, const std::str
         case v1::WORKER_PHASE_FAILED:
           j.reported_permanent = req.permanent();
           j.fail_message = req.message();
+          if (req.collective_timeout() && j.timeout_report_ms < 0) {
+            j.timeout_report_ms = clock_->NowMillis();
+            FLYP_LOG(WARNING) << req.job_id() << ": rank " << req.rank() << " reports a collective timeout ("
+                              << req.message() << "); the world is killed if it has not ended in "
+                              << opts_.grace_ms << " ms";
+          }
           break;
         default:
           return InvalidArgumentError("phase: unknown worker phase " + std::to_string(req.phase()));

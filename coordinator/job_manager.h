@@ -33,6 +33,22 @@
 // RESTARTING until its ranks report. Its active deadline counts from that
 // allocation.
 //
+// Hosts. The Scheduler places each gang onto hosts of a pool
+// (coordinator/inventory.h). For pools whose launcher reaches hosts over an
+// rsh agent, the hosts are probed (HostProber, on a thread like a launch)
+// before a world is launched on them and after a world on them failed; a
+// host that does not answer is marked down with the reason, placement
+// skips it, and it is probed again with backoff until it answers. A job
+// whose restart finds a host of its placement down gives its hosts back
+// and waits in the queue (RESTARTING WaitingForHosts) until the gang fits
+// on the hosts that are up; a job whose launch-time probe fails goes back
+// to the queue the same way (HostUnavailable).
+//
+// A rank whose collective watchdog fires reports it (ReportState FAILED
+// with collective_timeout); when the world has not ended grace_ms later the
+// manager kills it (mpirun can hang for many minutes on a host lost with its
+// link) and the job restarts (CollectiveTimeout).
+//
 // Driving it. Start() recovers and runs Step() on a loop thread (every
 // tick_ms, or at once when something changed). Tests call Recover() and
 // Step() themselves, with a FakeClock and `inline_launches`, to run the
@@ -44,6 +60,7 @@
 
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -53,16 +70,24 @@
 
 #include "common/mutex.h"
 #include "coordinator/clock.h"
+#include "coordinator/launcher/host_prober.h"
 #include "coordinator/launcher/launcher.h"
 #include "coordinator/metrics.h"
 #include "coordinator/scheduler.h"
 #include "coordinator/store/job_store.h"
+#include "flyp/v1/cluster.pb.h"
 #include "flyp/v1/service.pb.h"
 
 namespace flyp::coord {
 
 struct JobManagerOptions {
-  Capacity capacity{4, 0};
+  Capacity capacity{4, 0};        // used when `pools` is empty: one local host
+  std::vector<PoolConfig> pools;  // the cluster (EffectivePools)
+  // Probes hosts of `hosts` pools; nullptr: hosts are never probed (always up).
+  HostProber* prober = nullptr;  // must outlive the manager
+  // Prometheus file_sd JSON of the live ranks' /metrics, rewritten
+  // atomically when it changes; empty: not written.
+  std::string worker_targets_file;
   std::string artifact_root;        // <root>/<job-id>/{spec.yaml,logs/world.log,...}
   std::string coordinator_address;  // what workers dial (FLYP_COORDINATOR)
   int64_t grace_ms = 10000;         // SIGTERM -> SIGKILL
@@ -137,6 +162,14 @@ class JobManager {
   uint64_t WaitForChange(uint64_t seen, int64_t timeout_ms);
   uint64_t version() const { return version_.load(); }
 
+  // Every host with its usage and health (ClusterService.ListNodes); from
+  // memory, never waits.
+  std::vector<v1::Node> ListNodes(const std::string& pool = "");
+  // The live ranks' /metrics endpoints as Prometheus service discovery JSON
+  // (file_sd and http_sd share the format): one target group per rank with
+  // labels flyp_job, rank, host, pool and attempt. From memory.
+  std::string WorkerTargetsJson();
+
  private:
   // Where an unfinished job is in its lifecycle.
   enum class Phase {
@@ -175,11 +208,28 @@ class JobManager {
     bool reported_permanent = false;
     bool reported_completed = false;
     std::string fail_message;
+    // When a rank of `attempt` reported a collective timeout; -1: none.
+    int64_t timeout_report_ms = -1;
+    // Where the ranks run (the scheduler's reservation; empty while queued).
+    Placement placement;
+    int probes_pending = 0;  // post-failure probes of the placement's hosts in flight
   };
   struct LaunchPlan {
     std::string job_id;
     int attempt = 0;
     uint64_t attempt_write = 0;  // the write recording `attempt`; durable before Launch
+    std::string pool;
+    bool pin_cpus = false;
+    std::vector<RankHost> ranks;
+    // Hosts probed before the launch (probed pools only): inventory index and target.
+    std::vector<std::pair<int, HostProber::Target>> probe;
+  };
+  // Probes of hosts (RunProbes): before nothing (a down host's re-probe) or
+  // after `job`'s world failed.
+  struct ProbePlan {
+    std::string job;      // empty: re-probes of down hosts
+    std::string context;  // what the reason of a failed probe adds
+    std::vector<std::pair<int, HostProber::Target>> hosts;
   };
   struct PendingWrite {
     uint64_t seq = 0;
@@ -195,6 +245,8 @@ class JobManager {
     std::vector<std::string> writes;                  // jobs whose write queue grew
     std::vector<std::pair<WorldHandle, bool>> stops;  // world, force
     std::vector<LaunchPlan> launches;
+    std::vector<ProbePlan> probes;
+    bool targets_changed = false;  // the worker targets file must be rewritten
   };
 
   Launcher* launcher() FLYP_EXCLUDES(mu_) { return launcher_; }
@@ -214,8 +266,15 @@ class JobManager {
   void RunLaunch(const LaunchPlan& plan) FLYP_EXCLUDES(mu_);
   StatusOr<WorldHandle> StartWorld(const LaunchPlan& plan) FLYP_EXCLUDES(mu_);
   LaunchRequest RequestFor(const JobRecord& rec, int attempt) const;
-  void SpawnLaunch(const LaunchPlan& plan) FLYP_EXCLUDES(mu_);
-  void JoinFinishedLaunches() FLYP_EXCLUDES(mu_);
+  // Runs `fn` on a thread of its own (joined by a later Step or Stop).
+  void SpawnThread(std::function<void()> fn) FLYP_EXCLUDES(mu_);
+  void JoinFinishedThreads() FLYP_EXCLUDES(mu_);
+  // Probes the plan's hosts (concurrently), then applies the outcomes.
+  void RunProbes(const ProbePlan& plan) FLYP_EXCLUDES(mu_);
+  // Probes `targets` concurrently; one status per target.
+  std::vector<Status> ProbeAll(const std::vector<std::pair<int, HostProber::Target>>& targets)
+      FLYP_EXCLUDES(mu_);
+  void WriteTargetsFile() FLYP_EXCLUDES(mu_, targets_mu_);
   // FAILED_PRECONDITION / NOT_FOUND / UNAVAILABLE for a job not in jobs_
   // (finished, unknown, or not registered yet); reads the store.
   Status NotActiveStatus(const std::string& id) FLYP_EXCLUDES(mu_);
@@ -236,6 +295,20 @@ class JobManager {
   void PlanLaunchLocked(const std::string& id, Job& job, Effects* fx) FLYP_REQUIRES(mu_);
   void CompleteLaunchLocked(const LaunchPlan& plan, const StatusOr<WorldHandle>& world, Effects* fx)
       FLYP_REQUIRES(mu_);
+  // The launch-time probe of `plan` found hosts down: mark them, give the
+  // job's hosts back and queue it again.
+  void HostsUnavailableLocked(const LaunchPlan& plan, const std::vector<Status>& probes, Effects* fx)
+      FLYP_REQUIRES(mu_);
+  // The placement the scheduler holds for `id` becomes the job's.
+  void AdoptPlacementLocked(const std::string& id, Job& job) FLYP_REQUIRES(mu_);
+  // Gives the job's hosts back and queues it again (state stays as decided by the caller).
+  void RequeueLocked(const std::string& id, Job& job) FLYP_REQUIRES(mu_);
+  // Probe targets of the job's hosts in a probed pool (empty otherwise).
+  std::vector<std::pair<int, HostProber::Target>> ProbeTargetsLocked(const Placement& p) const
+      FLYP_REQUIRES(mu_);
+  // "h1 (ranks 0-1), h2 (rank 2)".
+  std::string DescribePlacementLocked(const Placement& p) const FLYP_REQUIRES(mu_);
+  void PublishNodesLocked() FLYP_REQUIRES(mu_);
   void OnWorldExitLocked(const std::string& id, Job& job, const WorldExit& exit, Effects* fx)
       FLYP_REQUIRES(mu_);
   // A launcher that admits gangs said where `job`'s world is.
@@ -263,12 +336,17 @@ class JobManager {
   std::map<std::string, Job> jobs_ FLYP_GUARDED_BY(mu_);  // every unfinished job, by id
   std::map<std::string, WriteQueue> writes_ FLYP_GUARDED_BY(mu_);
   uint64_t next_write_ FLYP_GUARDED_BY(mu_) = 1;
-  std::map<uint64_t, std::thread> launch_threads_ FLYP_GUARDED_BY(mu_);
-  std::vector<uint64_t> finished_launches_ FLYP_GUARDED_BY(mu_);
-  uint64_t next_launch_ FLYP_GUARDED_BY(mu_) = 1;
+  std::map<uint64_t, std::thread> threads_ FLYP_GUARDED_BY(mu_);  // launches and probes
+  std::vector<uint64_t> finished_threads_ FLYP_GUARDED_BY(mu_);
+  uint64_t next_thread_ FLYP_GUARDED_BY(mu_) = 1;
+  uint64_t targets_version_ FLYP_GUARDED_BY(mu_) = 0;             // bumped when the live endpoints change
+  uint64_t nodes_published_ FLYP_GUARDED_BY(mu_) = ~uint64_t{0};  // inventory version in the metrics
   bool wake_pending_ FLYP_GUARDED_BY(mu_) = false;
   bool stop_ FLYP_GUARDED_BY(mu_) = false;
   std::thread loop_;  // Start() and Stop() only
+
+  Mutex targets_mu_;  // orders writes of the worker targets file (no other lock is held with it)
+  uint64_t targets_written_ FLYP_GUARDED_BY(targets_mu_) = 0;
 
   Mutex change_mu_;
   CondVar changed_;

@@ -11,6 +11,7 @@
 #include <csignal>
 #include <thread>
 
+#include "common/exit_codes.h"
 #include "coordinator/launcher/fake_launcher.h"
 #include "coordinator/proto_time.h"
 #include "coordinator/store/memory_job_store.h"
@@ -157,7 +158,7 @@ TEST_F(JobManagerTest, AdmitsWholeGangsStrictlyInPriorityThenSubmissionOrder) {
   EXPECT_EQ(TimestampToMillis(Rec(a).job.status().end_time()), clock_.NowMillis());
   EXPECT_EQ(State(b), v1::JOB_STATE_STARTING);
   EXPECT_EQ(State(c), v1::JOB_STATE_QUEUED);
-  EXPECT_EQ(Rec(b).job.status().history(1).message(), "4 CPU slots reserved");
+  EXPECT_EQ(Rec(b).job.status().history(1).message(), "4 CPU slots reserved on localhost (ranks 0-3)");
 }
 
 TEST_F(JobManagerTest, HigherPriorityIsAdmittedFirst) {
@@ -696,6 +697,239 @@ TEST_F(AdmittingLauncherTest, APendingWorldThatCannotBeAdoptedIsQueuedAgain) {
   manager_->Step();
   ASSERT_EQ(fresh.launches().size(), 1u);
   EXPECT_EQ(fresh.launches()[0].attempt, 2);  // attempt numbers are never reused
+}
+
+// ----------------------------------------------------------------- hosts
+
+// A pool of `hosts` hosts of one CPU slot each, reached through a fake rsh
+// probe: a 2-rank job takes two of them.
+class JobManagerHostsTest : public JobManagerTest {
+ protected:
+  void UseHosts(int hosts, std::vector<int> cpus = {}) {
+    PoolConfig pool;
+    pool.name = "rack";
+    pool.launcher = LauncherKind::kHosts;
+    pool.worker_metrics_port_first = 9400;
+    pool.worker_metrics_port_last = 9401;
+    pool.probe_backoff_s = 5;
+    pool.probe_backoff_max_s = 60;
+    for (int i = 1; i <= hosts; ++i) {
+      HostConfig h;
+      h.name = "h" + std::to_string(i);
+      h.address = "198.18.0." + std::to_string(10 + i);
+      h.cpu_slots = 1;
+      h.cpus = cpus;
+      pool.hosts.push_back(h);
+    }
+    JobManagerOptions o;
+    o.pools = {pool};
+    o.prober = &prober_;
+    o.artifact_root =
+        testing::TempDir() + "/" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    o.worker_targets_file = o.artifact_root + "/targets.json";
+    o.coordinator_address = "198.18.0.1:50051";
+    o.grace_ms = 10000;
+    o.backoff_base_ms = 1000;
+    o.backoff_max_ms = 60000;
+    o.inline_launches = true;
+    manager_ = std::make_unique<JobManager>(o, &store_, &launcher_, &clock_);
+  }
+  std::vector<std::string> LaunchedHosts(size_t launch) {
+    std::vector<std::string> out;
+    const std::vector<LaunchRequest> launches = launcher_.launches();
+    for (const RankHost& r : launches.at(launch).ranks) out.push_back(r.host);
+    return out;
+  }
+  v1::Node Node(const std::string& name) {
+    for (const v1::Node& n : manager_->ListNodes())
+      if (n.name() == name) return n;
+    ADD_FAILURE() << "no node " << name;
+    return v1::Node();
+  }
+
+  FakeHostProber prober_;
+};
+
+TEST_F(JobManagerHostsTest, APlacementReachesTheLauncherAndTheTargets) {
+  UseHosts(3);
+  const std::string id = Submit("two-hosts");
+  manager_->Step();
+  ASSERT_EQ(launcher_.launches().size(), 1u);
+  const LaunchRequest req = launcher_.launches()[0];
+  EXPECT_EQ(req.pool, "rack");
+  EXPECT_TRUE(req.pin_cpus);
+  ASSERT_EQ(req.ranks.size(), 2u);
+  EXPECT_EQ(LaunchedHosts(0), (std::vector<std::string>{"h1", "h2"}));
+  EXPECT_EQ(req.ranks[1].address, "198.18.0.12");
+  EXPECT_EQ(req.ranks[1].cpus, std::vector<int>{0});
+  EXPECT_EQ(req.ranks[0].metrics_port, 9400);
+  EXPECT_EQ(req.ranks[1].metrics_port, 9400) << "ports are per host";
+  std::vector<std::string> probed = prober_.probed();
+  std::sort(probed.begin(), probed.end());  // concurrently
+  EXPECT_EQ(probed, (std::vector<std::string>{"h1", "h2"})) << "probed before the launch";
+  EXPECT_EQ(Rec(id).job.status().history(1).message(), "2 CPU slots reserved on h1 (rank 0), h2 (rank 1)");
+  // The live endpoints, in memory and in the file_sd file.
+  const std::string json = manager_->WorkerTargetsJson();
+  EXPECT_EQ(json, "[{\"targets\":[\"198.18.0.11:9400\"],\"labels\":{\"flyp_job\":\"" + id +
+                      "\",\"rank\":\"0\",\"host\":\"h1\",\"pool\":\"rack\",\"attempt\":\"1\"}},"
+                      "{\"targets\":[\"198.18.0.12:9400\"],\"labels\":{\"flyp_job\":\"" +
+                      id + "\",\"rank\":\"1\",\"host\":\"h2\",\"pool\":\"rack\",\"attempt\":\"1\"}}]\n");
+  EXPECT_EQ(testing::ReadFileOrDie(manager_->options().worker_targets_file), json);
+  EXPECT_EQ(Node("h1").cpu_slots_used(), 1);
+  EXPECT_EQ(Node("h1").jobs(0), id);
+  EXPECT_EQ(Node("h3").cpu_slots_used(), 0);
+  launcher_.Exit(World(id), {0, 0});
+  manager_->Step();
+  EXPECT_EQ(State(id), v1::JOB_STATE_SUCCEEDED);
+  EXPECT_EQ(testing::ReadFileOrDie(manager_->options().worker_targets_file), "[]\n");
+  EXPECT_EQ(Node("h1").cpu_slots_used(), 0);
+}
+
+// The failed world's hosts are probed; the one that does not answer is
+// marked down with the reason, and the restart runs on the third host.
+TEST_F(JobManagerHostsTest, ALostHostIsMarkedDownAndTheRestartMovesToASpareHost) {
+  UseHosts(3);
+  const std::string id = Submit("lose-h2");
+  manager_->Step();
+  EXPECT_FALSE(Report(id, 1, v1::WORKER_PHASE_STARTED));
+  prober_.SetReachable("h2", false);
+  launcher_.Exit(World(id), {kWorkerExitCollectiveTimeout, 0});
+  manager_->Step();
+  EXPECT_EQ(State(id), v1::JOB_STATE_RESTARTING);
+  const v1::Node h2 = Node("h2");
+  EXPECT_EQ(h2.state(), v1::NODE_STATE_DOWN);
+  EXPECT_NE(h2.reason().find("no route to host"), std::string::npos) << h2.reason();
+  EXPECT_NE(h2.reason().find("found after " + id + " attempt 1 failed (world exited: exit code 75)"),
+            std::string::npos)
+      << h2.reason();
+  EXPECT_EQ(Node("h1").state(), v1::NODE_STATE_UP);
+  clock_.Advance(milliseconds(1000));
+  manager_->Step();  // the restart finds h2 down: hosts back, queued, placed on h1 + h3
+  ASSERT_EQ(launcher_.launches().size(), 2u);
+  EXPECT_EQ(LaunchedHosts(1), (std::vector<std::string>{"h1", "h3"}));
+  EXPECT_EQ(launcher_.launches()[1].attempt, 2);
+  const auto history = History(id);
+  EXPECT_EQ(std::vector<std::string>(history.end() - 3, history.end()),
+            (std::vector<std::string>{"RESTARTING RankExited", "RESTARTING WaitingForHosts",
+                                      "RESTARTING Replaced"}));
+  EXPECT_EQ(LastMessage(id), "2 CPU slots reserved on h1 (rank 0), h3 (rank 1)");
+  EXPECT_FALSE(Report(id, 2, v1::WORKER_PHASE_STARTED));
+  EXPECT_EQ(State(id), v1::JOB_STATE_RUNNING);
+  EXPECT_EQ(Rec(id).job.status().restarts(), 1) << "counted toward backoff_limit once";
+}
+
+// No spare host: the job waits (RESTARTING) and resumes once the lost host
+// answers a re-probe again.
+TEST_F(JobManagerHostsTest, WithoutASpareHostTheJobWaitsUntilTheHostIsBack) {
+  UseHosts(2);
+  const std::string id = Submit("wait-for-h2");
+  manager_->Step();
+  prober_.SetReachable("h2", false);
+  launcher_.Exit(World(id), {1, 0});
+  manager_->Step();
+  clock_.Advance(milliseconds(1000));
+  manager_->Step();
+  EXPECT_EQ(State(id), v1::JOB_STATE_RESTARTING);
+  EXPECT_EQ(History(id).back(), "RESTARTING WaitingForHosts");
+  EXPECT_NE(LastMessage(id).find("h2 is down: "), std::string::npos) << LastMessage(id);
+  EXPECT_EQ(launcher_.launches().size(), 1u);
+  // Re-probed 5 s after it went down: still gone; then 10 s later it answers.
+  clock_.Advance(milliseconds(4000));
+  manager_->Step();
+  EXPECT_EQ(Node("h2").state(), v1::NODE_STATE_DOWN);
+  EXPECT_EQ(launcher_.launches().size(), 1u);
+  prober_.SetReachable("h2", true);
+  clock_.Advance(milliseconds(9999));
+  manager_->Step();
+  EXPECT_EQ(Node("h2").state(), v1::NODE_STATE_DOWN) << "not yet due";
+  clock_.Advance(milliseconds(1));
+  manager_->Step();  // the re-probe answers: h2 up
+  EXPECT_EQ(Node("h2").state(), v1::NODE_STATE_UP);
+  manager_->Step();  // and the waiting gang fits again
+  ASSERT_EQ(launcher_.launches().size(), 2u);
+  EXPECT_EQ(LaunchedHosts(1), (std::vector<std::string>{"h1", "h2"}));
+  EXPECT_EQ(History(id).back(), "RESTARTING Replaced");
+}
+
+// A host that does not answer the probe before a launch is marked down and
+// the job goes back to the queue instead of failing.
+TEST_F(JobManagerHostsTest, AHostThatFailsThePreLaunchProbeSendsTheJobBackToTheQueue) {
+  UseHosts(3);
+  prober_.SetReachable("h1", false);
+  const std::string id = Submit("probe-first");
+  manager_->Step();  // placed on h1 + h2; h1 does not answer
+  EXPECT_TRUE(launcher_.launches().empty());
+  EXPECT_EQ(History(id), (std::vector<std::string>{"QUEUED Submitted", "ADMITTED GangAdmitted",
+                                                   "STARTING Launching", "QUEUED HostUnavailable"}));
+  EXPECT_NE(LastMessage(id).find("h1: probe of h1 (198.18.0.11) failed"), std::string::npos)
+      << LastMessage(id);
+  EXPECT_EQ(Node("h1").state(), v1::NODE_STATE_DOWN);
+  manager_->Step();
+  ASSERT_EQ(launcher_.launches().size(), 1u);
+  EXPECT_EQ(LaunchedHosts(0), (std::vector<std::string>{"h2", "h3"}));
+  EXPECT_EQ(launcher_.launches()[0].attempt, 2) << "attempt numbers are never reused";
+  EXPECT_EQ(State(id), v1::JOB_STATE_STARTING);
+}
+
+// A rank's collective timeout report starts the grace period; a world that
+// has not ended by then is killed, and the job restarts (CollectiveTimeout).
+TEST_F(JobManagerHostsTest, ACollectiveTimeoutReportKillsAHungWorldAfterTheGracePeriod) {
+  UseHosts(2);
+  launcher_.set_exit_on_term(false);
+  const std::string id = Submit("hung");
+  manager_->Step();
+  EXPECT_FALSE(Report(id, 1, v1::WORKER_PHASE_STARTED));
+  v1::ReportStateRequest req;
+  req.set_job_id(id);
+  req.set_attempt(1);
+  req.set_phase(v1::WORKER_PHASE_FAILED);
+  req.set_message("flyp: collective timeout: rank 0 of 2 (mpi) made no progress in all_reduce");
+  req.set_collective_timeout(true);
+  req.set_rank(0);
+  bool stop = true;
+  ASSERT_TRUE(manager_->ReportState(req, Rec(id).worker_token, &stop).ok());
+  EXPECT_FALSE(stop);
+  clock_.Advance(milliseconds(9999));
+  manager_->Step();
+  EXPECT_TRUE(launcher_.stops().empty()) << "MPI_Abort gets the grace period";
+  clock_.Advance(milliseconds(1));
+  manager_->Step();
+  ASSERT_EQ(launcher_.stops().size(), 1u);
+  EXPECT_TRUE(launcher_.stops()[0].force);
+  manager_->Step();  // the killed world's exit
+  EXPECT_EQ(State(id), v1::JOB_STATE_RESTARTING);
+  EXPECT_EQ(History(id).back(), "RESTARTING CollectiveTimeout");
+  EXPECT_NE(LastMessage(id).find("worker said: flyp: collective timeout: rank 0 of 2"), std::string::npos)
+      << LastMessage(id);
+}
+
+// A host's `cpus` say which CPUs its slots are: the launcher pins to those.
+TEST_F(JobManagerHostsTest, SlotsBecomeTheHostsDeclaredCpus) {
+  UseHosts(2, {5});
+  Submit("pinned");
+  manager_->Step();
+  ASSERT_EQ(launcher_.launches().size(), 1u);
+  for (const RankHost& r : launcher_.launches()[0].ranks) EXPECT_EQ(r.cpus, std::vector<int>{5}) << r.host;
+}
+
+TEST_F(JobManagerHostsTest, UnknownPoolsAndGangsThatCanNeverFitAreRefusedAtSubmit) {
+  UseHosts(2);
+  v1::JobSpec spec;
+  spec.set_name("too-big");
+  spec.mutable_resources()->set_world_size(2);
+  spec.mutable_resources()->set_slots_per_rank(1);
+  spec.mutable_resources()->set_ranks_per_host(2);
+  auto r = manager_->Submit(spec, "name: too-big\n", "alice", "");
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(
+      r.status().message(),
+      "resources.ranks_per_host 2 x resources.slots_per_rank 1 needs 1 host with 2 CPU slots each, but pool "
+      "'rack' has 0");
+  spec.mutable_resources()->set_ranks_per_host(0);
+  spec.mutable_resources()->set_pool("gpu");
+  r = manager_->Submit(spec, "name: too-big\n", "alice", "");
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().message(), "resources.pool: no pool 'gpu' (pools: rack)");
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "flyp/v1/cluster.pb.h"
 #include "flyp/v1/service.pb.h"
 
 namespace flyp::coord {
@@ -64,12 +65,14 @@ std::string GrpcCodeName(int code) {
 const std::vector<std::string>& KnownRpcMethods() {
   static const std::vector<std::string> methods = [] {
     std::vector<std::string> out;
-    // Through a message of the same file, so the descriptors are linked in.
-    const google::protobuf::FileDescriptor* file = v1::SubmitJobRequest::descriptor()->file();
-    for (int s = 0; s < file->service_count(); ++s) {
-      const auto* d = file->service(s);
-      for (int i = 0; i < d->method_count(); ++i)
-        out.push_back("/" + d->full_name() + "/" + d->method(i)->name());
+    // Through a message of each file, so the descriptors are linked in.
+    for (const google::protobuf::FileDescriptor* file :
+         {v1::SubmitJobRequest::descriptor()->file(), v1::ListNodesRequest::descriptor()->file()}) {
+      for (int s = 0; s < file->service_count(); ++s) {
+        const auto* d = file->service(s);
+        for (int i = 0; i < d->method_count(); ++i)
+          out.push_back("/" + d->full_name() + "/" + d->method(i)->name());
+      }
     }
     out.push_back("/grpc.health.v1.Health/Check");
     out.push_back("/grpc.health.v1.Health/Watch");
@@ -111,6 +114,14 @@ CoordinatorMetrics::CoordinatorMetrics() : registry_(std::make_shared<prometheus
   slots_ = {
       &slots.Add({{"pool", "cpu"}, {"state", "free"}}), &slots.Add({{"pool", "cpu"}, {"state", "used"}}),
       &slots.Add({{"pool", "gpu"}, {"state", "free"}}), &slots.Add({{"pool", "gpu"}, {"state", "used"}})};
+  auto& nodes = BuildGauge().Name("flyp_nodes").Help("Hosts by health (up, down)").Register(r);
+  nodes_ = {&nodes.Add({{"state", "up"}}), &nodes.Add({{"state", "down"}})};
+  node_up_family_ =
+      &BuildGauge().Name("flyp_node_up").Help("1 while a host is up, 0 while it is down").Register(r);
+  node_slots_family_ = &BuildGauge()
+                            .Name("flyp_node_slots")
+                            .Help("A host's CPU slots (kind cpu) and GPUs (kind gpu), free and used")
+                            .Register(r);
   rpc_family_ = &BuildCounter()
                      .Name("flyp_rpc_requests_total")
                      .Help("Finished RPCs by method and status code")
@@ -158,6 +169,34 @@ void CoordinatorMetrics::OnWorkerMetricsEndpointFailures(int ranks) {
 void CoordinatorMetrics::SetSlots(bool gpu, int free, int used) {
   slots_[gpu ? 2 : 0]->Set(free);
   slots_[gpu ? 3 : 1]->Set(used);
+}
+
+void CoordinatorMetrics::SetNodes(const std::vector<NodeUsage>& nodes) {
+  int up = 0, down = 0;
+  MutexLock lock(&nodes_mu_);
+  for (const NodeUsage& n : nodes) {
+    (n.up ? up : down) += 1;
+    auto it = node_series_.find({n.pool, n.node});
+    if (it == node_series_.end()) {
+      NodeSeries s;
+      s.up = &node_up_family_->Add({{"node", n.node}, {"pool", n.pool}});
+      int i = 0;
+      for (const char* kind : {"cpu", "gpu"}) {
+        for (const char* state : {"free", "used"}) {
+          s.slots[static_cast<size_t>(i++)] = &node_slots_family_->Add(
+              {{"node", n.node}, {"pool", n.pool}, {"kind", kind}, {"state", state}});
+        }
+      }
+      it = node_series_.emplace(std::make_pair(n.pool, n.node), s).first;
+    }
+    it->second.up->Set(n.up ? 1 : 0);
+    it->second.slots[0]->Set(n.cpu_total - n.cpu_used);
+    it->second.slots[1]->Set(n.cpu_used);
+    it->second.slots[2]->Set(n.gpu_total - n.gpu_used);
+    it->second.slots[3]->Set(n.gpu_used);
+  }
+  nodes_[0]->Set(up);
+  nodes_[1]->Set(down);
 }
 
 void CoordinatorMetrics::OnRpc(const std::string& method, int grpc_code) {

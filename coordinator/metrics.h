@@ -10,6 +10,10 @@
 //   flyp_worker_metrics_endpoint_failures_total
 //                                         counter: ranks that started without their /metrics endpoint
 //                                         (port taken; reported by rank 0 with STARTED)
+//   flyp_nodes{state}                     gauge: hosts up | down, over every pool
+//   flyp_node_up{node,pool}               gauge: 1 while the host is up, 0 while down
+//   flyp_node_slots{node,pool,kind,state} gauge: a host's CPU slots (kind cpu) and GPUs (kind gpu),
+//                                         state free | used
 //
 // Every series except rpc codes other than OK is created in the
 // constructor; the JobManager calls the On*/Set* methods, the gRPC server
@@ -27,6 +31,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/metrics.h"
 #include "common/mutex.h"
@@ -52,6 +57,16 @@ class CoordinatorMetrics {
   void OnRpc(const std::string& method, int grpc_code);
   // A world started with `ranks` ranks that could not serve /metrics.
   void OnWorkerMetricsEndpointFailures(int ranks);
+  // One host's health and usage.
+  struct NodeUsage {
+    std::string node, pool;
+    bool up = true;
+    int cpu_total = 0, cpu_used = 0, gpu_total = 0, gpu_used = 0;
+  };
+  // Sets flyp_nodes, flyp_node_up and flyp_node_slots from every host
+  // (series of a host are created on its first appearance; hosts come from
+  // the configuration, so their number is bounded).
+  void SetNodes(const std::vector<NodeUsage>& nodes);
 
   // A factory for grpc::ServerBuilder::experimental().SetInterceptorCreators.
   std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> RpcInterceptorFactory();
@@ -68,6 +83,15 @@ class CoordinatorMetrics {
   prometheus::Counter* worker_metrics_failures_;
   std::array<prometheus::Gauge*, 4> slots_{};  // cpu free, cpu used, gpu free, gpu used
   prometheus::Family<prometheus::Counter>* rpc_family_;
+  std::array<prometheus::Gauge*, 2> nodes_{};  // up, down
+  prometheus::Family<prometheus::Gauge>* node_up_family_;
+  prometheus::Family<prometheus::Gauge>* node_slots_family_;
+  struct NodeSeries {
+    prometheus::Gauge* up;
+    std::array<prometheus::Gauge*, 4> slots;  // cpu free, cpu used, gpu free, gpu used
+  };
+  Mutex nodes_mu_;
+  std::map<std::pair<std::string, std::string>, NodeSeries> node_series_ FLYP_GUARDED_BY(nodes_mu_);
   Mutex rpc_mu_;
   std::map<std::pair<std::string, int>, prometheus::Counter*> rpc_ FLYP_GUARDED_BY(rpc_mu_);
 };

@@ -70,5 +70,23 @@ TEST(CoordinatorMetrics, RpcMethodsOutsideTheServicesShareOneSeries) {
   EXPECT_EQ(t.find("evil"), std::string::npos);
 }
 
+TEST(CoordinatorMetrics, NodesByStateAndPerHostSlots) {
+  CoordinatorMetrics m;
+  m.SetNodes({{"h1", "rack", true, 4, 3, 2, 1}, {"h2", "rack", false, 4, 0, 0, 0}});
+  std::string t = m.Render();
+  EXPECT_EQ(ExpositionValue(t, "flyp_nodes{state=\"up\"}"), 1);
+  EXPECT_EQ(ExpositionValue(t, "flyp_nodes{state=\"down\"}"), 1);
+  EXPECT_EQ(ExpositionValue(t, "flyp_node_up{node=\"h2\",pool=\"rack\"}"), 0);
+  EXPECT_EQ(ExpositionValue(t, "flyp_node_slots{kind=\"cpu\",node=\"h1\",pool=\"rack\",state=\"used\"}"), 3);
+  EXPECT_EQ(ExpositionValue(t, "flyp_node_slots{kind=\"cpu\",node=\"h1\",pool=\"rack\",state=\"free\"}"), 1);
+  EXPECT_EQ(ExpositionValue(t, "flyp_node_slots{kind=\"gpu\",node=\"h1\",pool=\"rack\",state=\"free\"}"), 1);
+  m.SetNodes({{"h1", "rack", true, 4, 0, 2, 0}, {"h2", "rack", true, 4, 0, 0, 0}});
+  t = m.Render();
+  EXPECT_EQ(ExpositionValue(t, "flyp_nodes{state=\"up\"}"), 2);
+  EXPECT_EQ(ExpositionValue(t, "flyp_nodes{state=\"down\"}"), 0);
+  EXPECT_EQ(ExpositionValue(t, "flyp_node_up{node=\"h2\",pool=\"rack\"}"), 1);
+  EXPECT_EQ(ExpositionValue(t, "flyp_node_slots{kind=\"cpu\",node=\"h1\",pool=\"rack\",state=\"used\"}"), 0);
+}
+
 }  // namespace
 }  // namespace flyp::coord

@@ -13,12 +13,14 @@ GangRequest Gang(const std::string& id, int64_t seq, int units, int priority = 0
   g.units = units;
   g.priority = priority;
   g.device = device;
+  g.shape.world_size = units;
+  g.shape.cuda = device == v1::DEVICE_CUDA;
   return g;
 }
 
-std::vector<std::string> Ids(const std::vector<GangRequest>& gs) {
+std::vector<std::string> Ids(const std::vector<Admission>& as) {
   std::vector<std::string> out;
-  for (const auto& g : gs) out.push_back(g.job_id);
+  for (const auto& a : as) out.push_back(a.gang.job_id);
   return out;
 }
 
@@ -33,6 +35,10 @@ TEST(SchedulerTest, GangForMultipliesWorldSizeBySlotsPerRank) {
   EXPECT_EQ(g.priority, 7);
   EXPECT_EQ(g.active_deadline_ms, 90000);
   EXPECT_EQ(g.device, v1::DEVICE_CPU);
+  EXPECT_EQ(g.shape.world_size, 3);
+  EXPECT_EQ(g.shape.slots_per_rank, 2);
+  EXPECT_EQ(g.shape.ranks_per_host, 0);
+  EXPECT_FALSE(g.shape.cuda);
 }
 
 TEST(SchedulerTest, NeverFittingGangIsRejectedWithReason) {
@@ -88,6 +94,8 @@ TEST(SchedulerTest, DequeueAndReserve) {
   EXPECT_TRUE(s.Reserve(Gang("r", 2, 3)));
   EXPECT_TRUE(s.IsAdmitted("r"));
   EXPECT_FALSE(s.Reserve(Gang("r2", 3, 2)));
+  ASSERT_NE(s.PlacementOf("r"), nullptr);
+  EXPECT_EQ(s.PlacementOf("r")->ranks.size(), 3u);
   EXPECT_EQ(s.used(v1::DEVICE_CPU), 3);
 }
 
@@ -121,7 +129,7 @@ TEST(SchedulerTest, UnlimitedAdmitsEverythingAtOnceInQueueOrder) {
   EXPECT_EQ(Ids(s.Admit()), (std::vector<std::string>{"high", "low", "gpu"}));
   EXPECT_EQ(s.queued(), 0u);
   EXPECT_TRUE(s.Reserve(Gang("recovered", 4, 1000)));
-  EXPECT_EQ(s.used(v1::DEVICE_CPU), 64 + 512 + 1000);
+  EXPECT_EQ(s.used(v1::DEVICE_CPU), 0);  // nothing is held here
 }
 
 // There, admission is the launcher's allocation: the deadline counts from
@@ -142,6 +150,25 @@ TEST(SchedulerTest, UnlimitedDeadlineCountsFromTheLaunchersAllocation) {
   clock.Advance(Millis(1));
   EXPECT_EQ(s.Expired(), (std::vector<std::string>{"d"}));
   s.StartDeadline("unknown");  // no-op
+}
+
+// A gang queued again (a restart that lost its hosts) keeps the clock of its
+// first admission: the deadline is not reset by waiting for hosts.
+TEST(SchedulerTest, ActiveDeadlineSurvivesRequeueing) {
+  FakeClock clock;
+  Scheduler s({4, 0}, &clock);
+  GangRequest g = Gang("d", 1, 2);
+  g.active_deadline_ms = 10000;
+  s.Enqueue(g);
+  auto first = s.Admit();
+  ASSERT_EQ(first.size(), 1u);
+  clock.Advance(Millis(6000));
+  s.Release("d");
+  s.Enqueue(first[0].gang);
+  clock.Advance(Millis(1000));
+  ASSERT_EQ(s.Admit().size(), 1u);
+  clock.Advance(Millis(3000));
+  EXPECT_EQ(s.Expired(), (std::vector<std::string>{"d"}));
 }
 
 }  // namespace

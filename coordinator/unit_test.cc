@@ -5,6 +5,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "coordinator/auth.h"
 #include "coordinator/config.h"
@@ -104,8 +105,9 @@ TEST(ConfigTest, FileThenFlags) {
   EXPECT_EQ(ParseCoordinatorConfig({"--frobnicate", "1"}).status().message(), "unknown flag --frobnicate");
   EXPECT_EQ(ParseCoordinatorConfig({"--cpu-slot", "1"}).status().message(),
             "unknown flag --cpu-slot; did you mean --cpu-slots?");
-  EXPECT_EQ(ParseCoordinatorConfig({"--launcher", "lsf"}).status().message(),
-            "--launcher: launcher: unknown launcher 'lsf' (expected one of: local, kubernetes, slurm)");
+  EXPECT_EQ(
+      ParseCoordinatorConfig({"--launcher", "lsf"}).status().message(),
+      "--launcher: launcher: unknown launcher 'lsf' (expected one of: local, hosts, kubernetes, slurm)");
   std::ofstream(path) << "cpu_slot: 8\n";
   EXPECT_EQ(ParseCoordinatorConfig({"--config", path}).status().message(),
             path + ": cpu_slot: unknown option");
@@ -175,8 +177,9 @@ TEST(ConfigTest, LauncherKindIsAnEnumWithTheOldNames) {
   ASSERT_TRUE(ApplyConfigYaml("launcher: kubernetes\n", "f.yaml", &c).ok());
   EXPECT_EQ(c.launcher, LauncherKind::kKubernetes);
   EXPECT_EQ(ApplyConfigYaml("launcher: Local\n", "f.yaml", &c).message(),
-            "f.yaml: launcher: unknown launcher 'Local' (expected one of: local, kubernetes, slurm)");
-  for (LauncherKind k : {LauncherKind::kLocal, LauncherKind::kKubernetes, LauncherKind::kSlurm}) {
+            "f.yaml: launcher: unknown launcher 'Local' (expected one of: local, hosts, kubernetes, slurm)");
+  for (LauncherKind k :
+       {LauncherKind::kLocal, LauncherKind::kHosts, LauncherKind::kKubernetes, LauncherKind::kSlurm}) {
     auto back = ParseLauncherKind(LauncherKindName(k));
     ASSERT_TRUE(back.ok());
     EXPECT_EQ(*back, k);
@@ -239,22 +242,24 @@ TEST(LocalLauncherTest, ForwardsTheCoordinatorCaOnlyWhenConfigured) {
   req.world_size = 2;
   req.spec_path = "/a/spec.yaml";
   auto forwarded = [](const std::vector<std::string>& argv) {
-    std::vector<std::string> names;
+    std::set<std::string> names;
     for (size_t i = 0; i + 1 < argv.size(); ++i) {
-      if (argv[i] == "-x") names.push_back(argv[i + 1]);
+      if (argv[i] == "-x") names.insert(argv[i + 1]);
     }
     return names;
   };
-  const std::vector<std::string> plain = {"FLYP_JOB_ID", "FLYP_COORDINATOR", "FLYP_WORKER_TOKEN",
-                                          "FLYP_ARTIFACT_DIR", "FLYP_ATTEMPT"};
-  EXPECT_EQ(forwarded(LocalLauncher(o).Argv(req)), plain);
+  const std::set<std::string> plain = {"FLYP_JOB_ID", "FLYP_COORDINATOR", "FLYP_WORKER_TOKEN",
+                                       "FLYP_ARTIFACT_DIR", "FLYP_ATTEMPT"};
+  const auto names = forwarded(LocalLauncher(o).Argv(req));
+  for (const std::string& n : plain) EXPECT_TRUE(names.count(n)) << n;
+  EXPECT_FALSE(names.count("FLYP_COORDINATOR_CA"));
+  EXPECT_FALSE(LocalLauncher(o).LaunchEnvironment(req).count("FLYP_COORDINATOR_CA"));
   o.coordinator_ca = "/etc/flyp/ca.pem";
   o.coordinator_server_name = "coordinator.test";
-  std::vector<std::string> tls = plain;
-  tls.push_back("FLYP_COORDINATOR_CA");
-  tls.push_back("FLYP_COORDINATOR_SERVER_NAME");
   const std::vector<std::string> argv = LocalLauncher(o).Argv(req);
-  EXPECT_EQ(forwarded(argv), tls);
+  EXPECT_TRUE(forwarded(argv).count("FLYP_COORDINATOR_CA"));
+  EXPECT_TRUE(forwarded(argv).count("FLYP_COORDINATOR_SERVER_NAME"));
+  EXPECT_EQ(LocalLauncher(o).LaunchEnvironment(req).at("FLYP_COORDINATOR_CA"), "/etc/flyp/ca.pem");
   EXPECT_EQ(std::vector<std::string>(argv.end() - 3, argv.end()),
             (std::vector<std::string>{"/opt/flyp/flyp-worker", "--spec", "/a/spec.yaml"}));
 }

@@ -52,6 +52,34 @@ CoordinatorEndpoint CoordinatorEndpoint::FromEnv() {
   return e;
 }
 
+void ReportCollectiveTimeout(const CoordinatorEndpoint& endpoint, const std::string& job_id, int attempt,
+                             int rank, const std::string& message, std::chrono::milliseconds deadline) {
+  if (endpoint.address.empty()) return;
+  std::string ca_pem;
+  if (!endpoint.ca_file.empty()) {
+    auto ca = ReadPemCertificates(env::kCoordinatorCa.name, endpoint.ca_file);
+    if (!ca.ok()) return;  // checked at start; nothing to say it with now
+    ca_pem = *std::move(ca);
+  }
+  auto stub = v1::WorkerService::NewStub(MakeClientChannel(endpoint.address, ca_pem, endpoint.server_name));
+  v1::ReportStateRequest req;
+  req.set_job_id(job_id);
+  req.set_attempt(attempt);
+  req.set_phase(v1::WORKER_PHASE_FAILED);
+  req.set_message(message);
+  req.set_collective_timeout(true);
+  req.set_rank(rank);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + deadline);
+  if (!endpoint.token.empty()) ctx.AddMetadata("authorization", "Bearer " + endpoint.token);
+  v1::ReportAck ack;
+  grpc::Status s = stub->ReportState(&ctx, req, &ack);
+  if (!s.ok()) {
+    FLYP_LOG(WARNING) << "could not tell the coordinator at " << endpoint.address
+                      << " about the collective timeout: " << s.error_message();
+  }
+}
+
 CoordinatorReporter::CoordinatorReporter() : impl_(std::make_unique<Impl>()) {}
 
 StatusOr<std::unique_ptr<CoordinatorReporter>> CoordinatorReporter::Connect(

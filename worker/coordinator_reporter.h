@@ -34,6 +34,16 @@ struct CoordinatorEndpoint {
   static CoordinatorEndpoint FromEnv();
 };
 
+// The last words of a rank whose collective watchdog fired (any rank, not
+// only rank 0): ReportState FAILED with collective_timeout and the
+// watchdog's message, over a channel of its own, waiting at most `deadline`
+// (the process is about to abort; a coordinator that cannot be reached
+// loses the report, and the world's exit still ends the attempt). Logs a
+// failure; never throws.
+void ReportCollectiveTimeout(const CoordinatorEndpoint& endpoint, const std::string& job_id, int attempt,
+                             int rank, const std::string& message,
+                             std::chrono::milliseconds deadline = std::chrono::seconds(2));
+
 class CoordinatorReporter : public report::TrainObserver {
  public:
   // Connects to the coordinator. With a CA file, first checks that the

@@ -1,4 +1,5 @@
 // flyp-worker [train] --spec FILE: runs one job on this rank.
+#include <sched.h>
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -51,6 +52,14 @@ std::unique_ptr<dist::Communicator> StartWorld(const v1::JobSpec& spec, int* exi
   dist::CommunicatorOptions copts;
   const auto& t = spec.run_policy().collective_timeout();
   copts.collective_timeout = std::chrono::milliseconds(t.seconds() * 1000 + t.nanos() / 1000000);
+  if (EnvIsSet(env::kCoordinator)) {
+    // The coordinator ends the world if the abort cannot (a peer host lost
+    // with its link keeps mpirun waiting for many minutes).
+    copts.on_collective_timeout = [](const std::string& message) {
+      ReportCollectiveTimeout(CoordinatorEndpoint::FromEnv(), EnvString(env::kJobId),
+                              static_cast<int>(EnvInt(env::kAttempt)), dist::LaunchedWorldRank(), message);
+    };
+  }
   torch::Device device =
       spec.resources().device() == v1::DEVICE_CUDA ? torch::Device(torch::kCUDA) : torch::kCPU;
   auto comm = dist::CreateCommunicator(device, copts);
@@ -78,12 +87,19 @@ std::unique_ptr<dist::Communicator> StartWorld(const v1::JobSpec& spec, int* exi
 }
 
 // Threads for LibTorch: the spec's threads_per_rank, else FLYP_THREADS,
-// else the machine's cores shared by the ranks on this host.
+// else the CPUs this rank is pinned to (the coordinator's launchers pin each
+// rank to its own slots), else the machine's cores shared by the ranks on
+// this host.
 int ThreadsFor(const v1::JobSpec& spec) {
   if (spec.resources().threads_per_rank() > 0) return spec.resources().threads_per_rank();
   if (EnvInt(env::kThreads) > 0) return static_cast<int>(EnvInt(env::kThreads));
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0 && CPU_COUNT(&allowed) < cores) {
+    return std::max(1, CPU_COUNT(&allowed));
+  }
   const int local_world = std::max(1, dist::LaunchedLocalWorldSize());
-  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   return std::max(1, cores / local_world);
 }
 

@@ -112,6 +112,7 @@ void ApplyJobSpecDefaults(v1::JobSpec* spec) {
   FLYP_DEFAULT(r, precision, r->device() == v1::DEVICE_CUDA ? v1::PRECISION_BFLOAT16 : v1::PRECISION_FLOAT32);
   FLYP_DEFAULT(r, bucket_mib, 25);
   FLYP_DEFAULT(r, activation_checkpointing, false);
+  FLYP_DEFAULT(r, ranks_per_host, 0);
 
   auto* p = spec->mutable_run_policy();
   FLYP_DEFAULT(p, backoff_limit, 3);

@@ -356,6 +356,11 @@ class Validator {
     AtLeast("resources.slots_per_rank", r.slots_per_rank(), 1);
     AtLeast("resources.threads_per_rank", r.threads_per_rank(), 0);
     AtLeast("resources.bucket_mib", r.bucket_mib(), 1);
+    AtLeast("resources.ranks_per_host", r.ranks_per_host(), 0);
+    if (r.ranks_per_host() > 0 && r.world_size() >= 1 && r.world_size() % r.ranks_per_host() != 0) {
+      Err("resources.ranks_per_host", "resources.world_size " + Num(r.world_size()) +
+                                          " must be divisible by it (got " + Num(r.ranks_per_host()) + ")");
+    }
     if (r.precision() != v1::PRECISION_FLOAT32 && r.precision() != v1::PRECISION_BFLOAT16) {
       Err("resources.precision",
           "must be float32 or bfloat16 (got " + EnumText(v1::Precision_descriptor(), r.precision()) + ")");

@@ -156,4 +156,27 @@ int FakeLauncher::held() {
   return held_;
 }
 
+Status FakeHostProber::Probe(const Target& t) {
+  MutexLock lock(&mu_);
+  probed_.push_back(t.host);
+  if (unreachable_.count(t.host)) {
+    return UnavailableError("probe of " + t.host + " (" + t.address + ") failed: no route to host (fake)");
+  }
+  return Status::Ok();
+}
+
+void FakeHostProber::SetReachable(const std::string& host, bool reachable) {
+  MutexLock lock(&mu_);
+  if (reachable) {
+    unreachable_.erase(host);
+  } else {
+    unreachable_.insert(host);
+  }
+}
+
+std::vector<std::string> FakeHostProber::probed() {
+  MutexLock lock(&mu_);
+  return probed_;
+}
+
 }  // namespace flyp::coord

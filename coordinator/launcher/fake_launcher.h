@@ -12,9 +12,12 @@
 
 #include <chrono>
 #include <map>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "common/mutex.h"
+#include "coordinator/launcher/host_prober.h"
 #include "coordinator/launcher/launcher.h"
 
 namespace flyp::coord {
@@ -91,6 +94,22 @@ class FakeLauncher : public Launcher {
   int next_world_ FLYP_GUARDED_BY(mu_) = 1;
   bool exit_on_term_ FLYP_GUARDED_BY(mu_) = true;
   Recovery recovery_ FLYP_GUARDED_BY(mu_) = Recovery::kGone;
+};
+
+// FakeHostProber: a host answers unless the test cut it off (SetReachable);
+// every probe is recorded.
+//
+// Thread safety: every method may be called from any thread.
+class FakeHostProber : public HostProber {
+ public:
+  Status Probe(const Target& t) override;
+  void SetReachable(const std::string& host, bool reachable);
+  std::vector<std::string> probed();  // host names, in probe order
+
+ private:
+  Mutex mu_;
+  std::set<std::string> unreachable_ FLYP_GUARDED_BY(mu_);
+  std::vector<std::string> probed_ FLYP_GUARDED_BY(mu_);
 };
 
 }  // namespace flyp::coord

@@ -92,6 +92,16 @@ class WorldHandle {
 
 std::ostream& operator<<(std::ostream& os, const WorldHandle& w);
 
+// Where one rank of a world runs, as the coordinator placed it. Launchers
+// that place ranks themselves (Kubernetes) ignore it.
+struct RankHost {
+  std::string host;       // the host's name (logs, metrics labels)
+  std::string address;    // what mpirun and the rsh agent dial
+  std::vector<int> cpus;  // the rank's CPU slots on the host (slot i = CPU i)
+  std::vector<int> gpus;  // CUDA device indices: the rank's CUDA_VISIBLE_DEVICES
+  int metrics_port = 0;   // FLYP_METRICS_ADDRESS=0.0.0.0:<port>; 0: no /metrics
+};
+
 struct LaunchRequest {
   std::string job_id;
   int attempt = 1;                  // FLYP_ATTEMPT, 1-based
@@ -107,6 +117,12 @@ struct LaunchRequest {
   v1::KubernetesSpec kubernetes;    // resources.kubernetes (the Kubernetes launcher's pods)
   int ranks_per_host = 0;           // 0: the launcher packs ranks as it likes
   int64_t time_limit_ms = 0;        // run_policy.active_deadline; 0: none
+  std::string pool;                 // the pool the world runs in (LauncherSet routes on it)
+  // By world rank (world_size entries), or empty: the launcher's own
+  // placement (one mpirun context of world_size ranks).
+  std::vector<RankHost> ranks;
+  // Pin each rank to the CPUs of its slots (a pool's binding: cores).
+  bool pin_cpus = false;
 };
 
 // The variables every world's ranks get, on top of `base` (the

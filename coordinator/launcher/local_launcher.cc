@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -54,13 +55,25 @@ std::string CommandName(int pid) {
   return slash == std::string::npos ? argv0 : argv0.substr(slash + 1);
 }
 
-constexpr std::string_view kKind = "local";
-
-// The mpirun pid of a "local:<pid>" handle; 0 for any other handle.
-int PidOf(const WorldHandle& world) {
-  if (world.kind() != kKind) return 0;
+// The mpirun pid of a "<kind>:<pid>" handle; 0 for any other handle.
+int PidOf(const WorldHandle& world, std::string_view kind) {
+  if (world.kind() != kind) return 0;
   StatusOr<int32_t> pid = ParseInt32(world.id(), "world", 1);
   return pid.ok() ? *pid : 0;
+}
+
+// Variables every rank needs, wherever it runs (mpirun -x NAME).
+bool Forwarded(const std::string& name) {
+  for (const char* prefix : {"FLYP_", "OMP_", "OPENBLAS_"}) {
+    if (name.rfind(prefix, 0) == 0) return true;
+  }
+  return name == "LD_LIBRARY_PATH" || name == "PATH";
+}
+
+std::string JoinInts(const std::vector<int>& v) {
+  std::string out;
+  for (int x : v) out += (out.empty() ? "" : ",") + std::to_string(x);
+  return out;
 }
 
 }  // namespace
@@ -91,36 +104,93 @@ std::vector<int> ProcessDescendants(int root) {
   return out;
 }
 
-std::vector<std::string> LocalLauncher::Argv(const LaunchRequest& req) const {
+int PinnedThreads(const LaunchRequest& req) {
+  if (req.threads_per_rank > 0) return req.threads_per_rank;
+  return req.cuda ? 0 : std::max(1, req.slots_per_rank);
+}
+
+std::map<std::string, std::string> LocalLauncher::LaunchEnvironment(const LaunchRequest& req) const {
+  std::map<std::string, std::string> env =
+      WorkerEnvironment(req, opts_.coordinator_ca, opts_.coordinator_server_name, ProcessEnvironment());
+  // /metrics ports come from the placement (FLYP_METRICS_ADDRESS per rank):
+  // a base port + local rank would collide between two jobs on one host.
+  env.erase(env::kMetricsPort.name);
+  env.erase(env::kMetricsAddress.name);
+  // The same thread count on every host: OpenBLAS sizes its blocking by its
+  // thread count, so a rank left to choose changes the numbers.
+  if (const int threads = PinnedThreads(req); threads > 0) {
+    env["OMP_NUM_THREADS"] = std::to_string(threads);
+    env["OPENBLAS_NUM_THREADS"] = std::to_string(threads);
+  }
+  return env;
+}
+
+void LocalLauncher::AppendWorldArgs(const LaunchRequest&, std::vector<std::string>*) const {}
+
+void LocalLauncher::AppendRankArgs(const LaunchRequest&, int, std::vector<std::string>*) const {}
+
+std::vector<std::string> LocalLauncher::Argv(const LaunchRequest& req,
+                                             const std::map<std::string, std::string>& env) const {
   // --tag-output and --timestamp-output: every chunk a rank writes says
   // which rank and when (coordinator/service/log_lines.h reads them).
-  std::vector<std::string> argv = {
-      opts_.mpirun, "--allow-run-as-root",         "--oversubscribe", "--tag-output", "--timestamp-output",
-      "-np",        std::to_string(req.world_size)};
-  for (const EnvVar* v :
-       {&env::kJobId, &env::kCoordinator, &env::kWorkerToken, &env::kArtifactDir, &env::kAttempt}) {
-    argv.push_back("-x");
-    argv.push_back(v->name);
-  }
-  for (const auto& [var, value] : {std::make_pair(&env::kCoordinatorCa, &opts_.coordinator_ca),
-                                   std::make_pair(&env::kCoordinatorName, &opts_.coordinator_server_name)}) {
-    if (value->empty()) continue;
-    argv.push_back("-x");
-    argv.push_back(var->name);
-  }
+  std::vector<std::string> argv = {opts_.mpirun,   "--allow-run-as-root", "--oversubscribe",
+                                   "--tag-output", "--timestamp-output",  "--bind-to",
+                                   "none"};
+  AppendWorldArgs(req, &argv);
   argv.insert(argv.end(), opts_.extra_mpirun_args.begin(), opts_.extra_mpirun_args.end());
-  argv.push_back(opts_.worker_binary);
-  argv.push_back("--spec");
-  argv.push_back(req.spec_path);
+  std::vector<std::string> forwarded;
+  for (const auto& [name, value] : env)
+    if (Forwarded(name)) forwarded.push_back(name);
+  auto worker = [&](const std::vector<int>& cpus) {
+    if (req.pin_cpus && !cpus.empty()) {
+      argv.push_back(opts_.taskset);
+      argv.push_back("-c");
+      argv.push_back(JoinInts(cpus));
+    }
+    argv.push_back(opts_.worker_binary);
+    argv.push_back("--spec");
+    argv.push_back(req.spec_path);
+  };
+  if (req.ranks.empty()) {
+    argv.push_back("-np");
+    argv.push_back(std::to_string(req.world_size));
+    for (const std::string& name : forwarded) {
+      argv.push_back("-x");
+      argv.push_back(name);
+    }
+    worker({});
+    return argv;
+  }
+  for (size_t r = 0; r < req.ranks.size(); ++r) {
+    const RankHost& rank = req.ranks[r];
+    if (r > 0) argv.push_back(":");
+    argv.push_back("-np");
+    argv.push_back("1");
+    AppendRankArgs(req, static_cast<int>(r), &argv);
+    for (const std::string& name : forwarded) {
+      argv.push_back("-x");
+      argv.push_back(name);
+    }
+    if (req.cuda) {
+      argv.push_back("-x");
+      argv.push_back("CUDA_VISIBLE_DEVICES=" + JoinInts(rank.gpus));
+    }
+    if (rank.metrics_port > 0) {
+      argv.push_back("-x");
+      argv.push_back(std::string(env::kMetricsAddress.name) +
+                     "=0.0.0.0:" + std::to_string(rank.metrics_port));
+    }
+    worker(rank.cpus);
+  }
   return argv;
 }
 
 StatusOr<WorldHandle> LocalLauncher::Launch(const LaunchRequest& req) {
   // Everything the child needs is built before fork(): after it only
   // async-signal-safe calls are allowed (the coordinator is multi-threaded).
-  std::vector<std::string> args = Argv(req);
-  std::vector<std::string> env_strings = EnvironmentStrings(
-      WorkerEnvironment(req, opts_.coordinator_ca, opts_.coordinator_server_name, ProcessEnvironment()));
+  const std::map<std::string, std::string> env = LaunchEnvironment(req);
+  std::vector<std::string> args = Argv(req, env);
+  std::vector<std::string> env_strings = EnvironmentStrings(env);
   std::vector<char*> argv, envp;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -180,11 +250,11 @@ StatusOr<WorldHandle> LocalLauncher::Launch(const LaunchRequest& req) {
     MutexLock lock(&mu_);
     children_.insert(pid);
   }
-  return WorldHandle::Make(kKind, std::to_string(pid));
+  return WorldHandle::Make(kind_, std::to_string(pid));
 }
 
 std::optional<WorldExit> LocalLauncher::Poll(const WorldHandle& world) {
-  const int pid = PidOf(world);
+  const int pid = PidOf(world, kind_);
   {
     MutexLock lock(&mu_);
     if (pid == 0 || children_.count(pid) == 0) return WorldExit{255, 0};  // not a world of ours
@@ -208,7 +278,7 @@ std::optional<WorldExit> LocalLauncher::Poll(const WorldHandle& world) {
 }
 
 void LocalLauncher::Stop(const WorldHandle& world, bool force) {
-  const int pid = PidOf(world);
+  const int pid = PidOf(world, kind_);
   {
     MutexLock lock(&mu_);
     if (pid == 0 || children_.count(pid) == 0) return;  // reaped already, or not ours
@@ -224,11 +294,12 @@ void LocalLauncher::Stop(const WorldHandle& world, bool force) {
 }
 
 Status LocalLauncher::StopOrphan(const WorldHandle& world, int64_t grace_ms) {
-  if (world.kind() != kKind) {
-    return FailedPreconditionError("world '" + world.text() + "' was not started by the local launcher");
+  if (world.kind() != kind_) {
+    return FailedPreconditionError("world '" + world.text() + "' was not started by the " + kind_ +
+                                   " launcher");
   }
-  const int pid = PidOf(world);
-  if (pid == 0) return InvalidArgumentError("world '" + world.text() + "': not local:<pid>");
+  const int pid = PidOf(world, kind_);
+  if (pid == 0) return InvalidArgumentError("world '" + world.text() + "': not " + kind_ + ":<pid>");
   if (pid <= 1 || !Alive(pid)) return Status::Ok();
   // The pid may have been reused by an unrelated process since the store
   // recorded it: only an MPI launcher is ours to kill.

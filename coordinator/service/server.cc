@@ -2,17 +2,22 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <optional>
 #include <thread>
 
+#include "common/env.h"
 #include "common/file_util.h"
 #include "common/grpc_client.h"
 #include "common/logging.h"
 #include "common/tls.h"
+#include "coordinator/launcher/hosts_launcher.h"
 #include "coordinator/launcher/kubernetes_launcher.h"
+#include "coordinator/launcher/launcher_set.h"
 #include "coordinator/launcher/local_launcher.h"
 #include "coordinator/launcher/slurm_launcher.h"
 #include "coordinator/store/sqlite_job_store.h"
@@ -63,6 +68,51 @@ Status CheckWorkersCanVerify(const std::string& listen, int port, const std::str
   return Status::Ok();
 }
 
+// A hosts pool's ranks read the spec, data and checkpoints and write their
+// artifacts at the coordinator's paths: every one must lie on storage all
+// hosts mount at the same path (the pool's shared_storage).
+Status CheckSharedStorage(const std::vector<PoolConfig>& pools, const std::string& artifact_root,
+                          const std::vector<std::string>& data_roots) {
+  namespace fs = std::filesystem;
+  auto inside = [](const std::string& path, const std::string& dir) {
+    const fs::path p = fs::weakly_canonical(path), d = fs::weakly_canonical(dir);
+    auto [end, _] = std::mismatch(d.begin(), d.end(), p.begin(), p.end());
+    return end == d.end();
+  };
+  std::string errors;
+  for (const PoolConfig& pool : pools) {
+    if (pool.launcher != LauncherKind::kHosts) continue;
+    std::vector<std::pair<std::string, std::string>> need = {{"artifact-root", artifact_root}};
+    for (const std::string& r : data_roots) need.emplace_back("data-root", r);
+    for (const auto& [what, path] : need) {
+      bool ok = false;
+      for (const std::string& shared : pool.shared_storage) ok |= inside(path, shared);
+      if (!ok) {
+        errors += "pool " + pool.name + ": " + what + " '" + path +
+                  "' is not inside its shared_storage (the hosts would not see it at that path)\n";
+      }
+    }
+  }
+  if (!errors.empty()) return InvalidArgumentError(errors);
+  return Status::Ok();
+}
+
+// The CPUs this process may run on (local ranks are pinned among them).
+std::vector<int> AllowedCpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> out;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+      if (CPU_ISSET(c, &set)) out.push_back(c);
+  }
+  if (out.empty()) {
+    for (unsigned c = 0; c < std::max(1u, std::thread::hardware_concurrency()); ++c)
+      out.push_back(static_cast<int>(c));
+  }
+  return out;
+}
+
 std::string SelfDir() {
   std::error_code ec;
   auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
@@ -98,7 +148,38 @@ StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const Coor
   s->metrics_ = std::make_unique<CoordinatorMetrics>();
   FLYP_RETURN_IF_ERROR(s->metrics_->LoadJobCounts(s->store_.get()));
 
-  if (config.launcher == LauncherKind::kKubernetes) {
+  const std::vector<PoolConfig> pools =
+      EffectivePools(config, AllowedCpus(), static_cast<int>(EnvInt(env::kMetricsPort)));
+  FLYP_RETURN_IF_ERROR(CheckSharedStorage(pools, artifact_root, config.data_roots));
+  std::map<std::string, HostsPoolSettings> hosts_pools;
+  std::map<std::string, RshProbeSettings> probes;
+  bool kubernetes = false, slurm = false;
+  for (const PoolConfig& p : pools) {
+    kubernetes |= p.launcher == LauncherKind::kKubernetes;
+    slurm |= p.launcher == LauncherKind::kSlurm;
+    if (p.launcher != LauncherKind::kHosts) continue;
+    HostsPoolSettings hs;
+    hs.rsh_agent = p.rsh_agent;
+    hs.oob_interface = p.oob_interface;
+    hs.btl_interface = p.btl_interface;
+    hs.mca = p.mca;
+    hosts_pools[p.name] = hs;
+    probes[p.name] = RshProbeSettings{
+        p.rsh_agent, std::chrono::milliseconds(static_cast<int64_t>(p.probe_timeout_s * 1000))};
+  }
+  LocalLauncherOptions lo;
+  lo.mpirun = config.mpirun.empty() ? FLYP_MPIEXEC : config.mpirun;
+  lo.worker_binary = config.worker_binary.empty() ? SelfDir() + "/flyp-worker" : config.worker_binary;
+  lo.coordinator_ca = worker_ca_file;
+  lo.coordinator_server_name = config.worker_tls_server_name;
+  auto set = std::make_unique<LauncherSet>();
+  auto add = [&](std::unique_ptr<Launcher> l, const std::string& kind, LauncherKind which) {
+    set->AddKind(kind, l.get());
+    for (const PoolConfig& p : pools)
+      if (p.launcher == which) set->AddPool(p.name, l.get());
+    s->launchers_.push_back(std::move(l));
+  };
+  if (kubernetes) {
     KubernetesLauncherOptions ko;
     ko.api.server = config.k8s_api_server.empty() ? InClusterApiServer() : config.k8s_api_server;
     if (ko.api.server.empty()) {
@@ -122,8 +203,9 @@ StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const Coor
     mj.coordinator_server_name = config.worker_tls_server_name;
     ko.poll_ms = static_cast<int64_t>(config.k8s_poll_s * 1000);
     FLYP_LOG(INFO) << "launcher kubernetes: MPIJobs in namespace " << mj.ns << " via " << ko.api.server;
-    s->launcher_ = std::make_unique<KubernetesLauncher>(ko);
-  } else if (config.launcher == LauncherKind::kSlurm) {
+    add(std::make_unique<KubernetesLauncher>(ko), "k8s", LauncherKind::kKubernetes);
+  }
+  if (slurm) {  // the one pool (config validation): Slurm admits and places the gangs
     SlurmLauncherOptions so;
     so.bin_dir = config.slurm_bin_dir;
     so.partition = config.slurm_partition;
@@ -137,20 +219,20 @@ StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const Coor
     FLYP_LOG(INFO) << "launcher slurm: sbatch" << (so.partition.empty() ? "" : " --partition=" + so.partition)
                    << ", worlds run " << so.worker_binary << " with srun --mpi=" << so.mpi
                    << "; Slurm admits the gangs";
-    s->launcher_ = std::make_unique<SlurmLauncher>(so);
-  } else {
-    LocalLauncherOptions lo;
-    lo.mpirun = config.mpirun.empty() ? FLYP_MPIEXEC : config.mpirun;
-    lo.worker_binary = config.worker_binary.empty() ? SelfDir() + "/flyp-worker" : config.worker_binary;
-    lo.coordinator_ca = worker_ca_file;
-    lo.coordinator_server_name = config.worker_tls_server_name;
-    s->launcher_ = std::make_unique<LocalLauncher>(lo);
+    add(std::make_unique<SlurmLauncher>(so), "slurm", LauncherKind::kSlurm);
   }
+  // A local launcher also when no pool is local: it stops the orphans a
+  // previous configuration left (Recover of "local:<pid>" handles).
+  add(std::make_unique<LocalLauncher>(lo), "local", LauncherKind::kLocal);
+  add(std::make_unique<HostsLauncher>(lo, hosts_pools), "hosts", LauncherKind::kHosts);
+  s->launcher_ = std::move(set);
+  if (!probes.empty()) s->prober_ = std::make_unique<RshProber>(probes);
 
   JobManagerOptions mo;
-  mo.capacity.cpu_slots =
-      config.cpu_slots > 0 ? config.cpu_slots : static_cast<int>(std::thread::hardware_concurrency());
-  mo.capacity.gpus = config.gpus;
+  mo.pools = pools;
+  mo.prober = s->prober_.get();
+  mo.worker_targets_file = config.worker_targets_file.empty() ? artifact_root + "/worker-targets.json"
+                                                              : config.worker_targets_file;
   mo.artifact_root = artifact_root;
   mo.grace_ms = static_cast<int64_t>(config.grace_period_s * 1000);
   mo.backoff_base_ms = static_cast<int64_t>(config.backoff_base_s * 1000);
@@ -160,6 +242,7 @@ StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const Coor
   s->job_service_ = std::make_unique<JobServiceImpl>(s->manager_.get(), &s->auth_, config.data_roots,
                                                      LauncherKindName(config.launcher));
   s->worker_service_ = std::make_unique<WorkerServiceImpl>(s->manager_.get(), s->metrics_.get());
+  s->cluster_service_ = std::make_unique<ClusterServiceImpl>(s->manager_.get(), &s->auth_);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -176,6 +259,7 @@ StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const Coor
   builder.SetMaxReceiveMessageSize(config.max_receive_mib * 1024 * 1024);
   builder.RegisterService(s->job_service_.get());
   builder.RegisterService(s->worker_service_.get());
+  builder.RegisterService(s->cluster_service_.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(s->metrics_->RpcInterceptorFactory());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
@@ -194,7 +278,9 @@ StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const Coor
   }
 
   if (!config.metrics_listen.empty() && config.metrics_listen != "off") {
-    auto ms = MetricsServer::Start(config.metrics_listen, s->metrics_->registry());
+    JobManager* manager = s->manager_.get();
+    auto ms = MetricsServer::Start(config.metrics_listen, s->metrics_->registry(),
+                                   {{"/targets", [manager] { return manager->WorkerTargetsJson(); }}});
     if (ms.ok()) {
       s->metrics_server_ = std::move(*ms);
       FLYP_LOG(INFO) << "metrics on http://" << s->metrics_server_->address() << "/metrics";
@@ -207,10 +293,20 @@ StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const Coor
   }
   s->manager_->set_coordinator_address(advertise);
   FLYP_RETURN_IF_ERROR(s->manager_->Start());
+  int cpu_slots = 0, gpus = 0, hosts = 0;
+  for (const PoolConfig& p : pools) {
+    for (const HostConfig& h : p.hosts) {
+      cpu_slots += h.cpu_slots;
+      gpus += static_cast<int>(h.gpus.size());
+      ++hosts;
+    }
+  }
   FLYP_LOG(INFO) << "flyp-coordinator serving on port " << s->port_ << " ("
-                 << (s->launcher_->AdmitsGangs() ? std::string("slots: the launcher's")
-                                                 : std::to_string(mo.capacity.cpu_slots) + " CPU slots, " +
-                                                       std::to_string(mo.capacity.gpus) + " GPUs")
+                 << (s->launcher_->AdmitsGangs()
+                         ? std::string("slots: the launcher's")
+                         : std::to_string(pools.size()) + " pool(s), " + std::to_string(hosts) +
+                               " host(s): " + std::to_string(cpu_slots) + " CPU slots, " +
+                               std::to_string(gpus) + " GPUs")
                  << "; workers dial " << advertise << ")";
   if (!config.port_file.empty()) {
     // Atomic: readers never see half a number.
@@ -220,7 +316,10 @@ StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const Coor
   return s;
 }
 
-CoordinatorServer::~CoordinatorServer() { Shutdown(); }
+CoordinatorServer::~CoordinatorServer() {
+  Shutdown();
+  metrics_server_.reset();  // its /targets page reads the manager, which goes next
+}
 
 void CoordinatorServer::Wait() {
   if (server_) server_->Wait();

@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "coordinator/auth.h"
 #include "coordinator/clock.h"
@@ -16,6 +17,7 @@
 #include "coordinator/job_manager.h"
 #include "coordinator/launcher/launcher.h"
 #include "coordinator/metrics.h"
+#include "coordinator/service/cluster_service.h"
 #include "coordinator/service/job_service.h"
 #include "coordinator/service/worker_service.h"
 #include "coordinator/store/job_store.h"
@@ -54,10 +56,13 @@ class CoordinatorServer {
   std::unique_ptr<CoordinatorMetrics> metrics_;  // outlives everything that reports to it
   std::unique_ptr<MetricsServer> metrics_server_;
   std::unique_ptr<JobStore> store_;
+  std::vector<std::unique_ptr<Launcher>> launchers_;  // by kind; launcher_ routes to them
   std::unique_ptr<Launcher> launcher_;
+  std::unique_ptr<HostProber> prober_;
   std::unique_ptr<JobManager> manager_;
   std::unique_ptr<JobServiceImpl> job_service_;
   std::unique_ptr<WorkerServiceImpl> worker_service_;
+  std::unique_ptr<ClusterServiceImpl> cluster_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool shut_down_ = false;

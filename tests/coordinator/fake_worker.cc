@@ -11,13 +11,26 @@
 //   fake-permanent  rank 1 exits 3 (invalid spec) after STARTED
 //   fake-slow       20 progress points 250 ms apart; resumes after the last
 //                   "checkpoint" (a file in the artifact dir), like flyp-worker
-// Every rank appends "attempt rank pid" to <artifact_dir>/pids.txt.
+// Every rank appends "attempt rank pid" to <artifact_dir>/pids.txt and
+// writes what it was given to <artifact_dir>/env.<attempt>.<rank>: the
+// variables the launcher sets per rank or pins (CUDA_VISIBLE_DEVICES,
+// FLYP_METRICS_ADDRESS, OMP_NUM_THREADS, OPENBLAS_NUM_THREADS,
+// OMP_WAIT_POLICY), its Cpus_allowed_list, its host's addresses, and whether
+// it could bind its /metrics port (it holds it until it exits, as a worker
+// serving /metrics does).
 #include <grpcpp/grpcpp.h>
 #define OMPI_SKIP_MPICXX 1  // C API only
+#include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <mpi.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -97,6 +110,56 @@ struct Reporter {
 
 void Sleep(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "<unset>";
+}
+
+// Binds and listens on the port of FLYP_METRICS_ADDRESS ("host:port"); the
+// socket stays open until exit. "ok", "none" or why not.
+std::string HoldMetricsPort() {
+  const char* addr = std::getenv("FLYP_METRICS_ADDRESS");
+  if (!addr) return "none";
+  const std::string a = addr;
+  const int port = std::atoi(a.substr(a.rfind(':') + 1).c_str());
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(port));
+  sa.sin_addr.s_addr = htonl(INADDR_ANY);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0 || listen(fd, 4) != 0) {
+    return std::string("bind failed: ") + std::strerror(errno);
+  }
+  return "ok";  // fd stays open: the port is ours until we exit
+}
+
+void RecordEnvironment(const std::string& dir, int attempt, int rank) {
+  std::ofstream out(dir + "/env." + std::to_string(attempt) + "." + std::to_string(rank));
+  for (const char* v : {"CUDA_VISIBLE_DEVICES", "FLYP_METRICS_ADDRESS", "OMP_NUM_THREADS",
+                        "OPENBLAS_NUM_THREADS", "OMP_WAIT_POLICY", "FLYP_JOB_ID"}) {
+    out << v << "=" << Env(v) << "\n";
+  }
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("Cpus_allowed_list:", 0) == 0) {
+      out << "Cpus_allowed_list=" << line.substr(line.find_first_not_of(" \t", 18)) << "\n";
+    }
+  }
+  std::string addresses;
+  ifaddrs* ifs = nullptr;
+  if (getifaddrs(&ifs) == 0) {
+    for (ifaddrs* i = ifs; i; i = i->ifa_next) {
+      if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
+      char buf[INET_ADDRSTRLEN];
+      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, buf, sizeof(buf));
+      addresses += (addresses.empty() ? "" : ",") + std::string(buf);
+    }
+    freeifaddrs(ifs);
+  }
+  out << "addresses=" << addresses << "\n";
+  out << "metrics_port=" << HoldMetricsPort() << "\n";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -120,6 +183,7 @@ int main(int argc, char** argv) {
   r.token = flyp::EnvString(flyp::env::kWorkerToken);
   r.attempt = static_cast<int>(flyp::EnvInt(flyp::env::kAttempt));
   std::ofstream(dir + "/pids.txt", std::ios::app) << r.attempt << " " << rank << " " << getpid() << "\n";
+  RecordEnvironment(dir, r.attempt, rank);
   std::cout << "rank " << rank << " of " << size << " attempt " << r.attempt << " mode " << mode << std::endl;
   if (rank == 0) {
     r.stub = flyp::v1::WorkerService::NewStub(

@@ -34,7 +34,10 @@ std::map<std::string, std::string> Families(const std::string& text) {
 
 std::map<std::string, std::string> Exported() {
   std::map<std::string, std::string> all = Families(worker::WorkerMetrics("j", 0).Render());
-  for (const auto& kv : Families(coord::CoordinatorMetrics().Render())) all.insert(kv);
+  // Per-host series exist once the coordinator knows its hosts (at its first step).
+  coord::CoordinatorMetrics coordinator;
+  coordinator.SetNodes({coord::CoordinatorMetrics::NodeUsage{"h1", "default", true, 2, 1, 1, 0}});
+  for (const auto& kv : Families(coordinator.Render())) all.insert(kv);
   return all;
 }
 

@@ -23,10 +23,11 @@ LaunchedWorld LaunchedOrDefault() {
 StatusOr<std::unique_ptr<Communicator>> CreateParallel(torch::Device device,
                                                        const CommunicatorOptions& options,
                                                        const LaunchedWorld& launched) {
-  if (device.is_cpu()) return CreateMpiCommunicator(options.collective_timeout);
+  if (device.is_cpu())
+    return CreateMpiCommunicator(options.collective_timeout, options.on_collective_timeout);
 #ifdef FLYP_WITH_NCCL
   return CreateNcclCommunicator(device.has_index() ? device.index() : options.cuda_device,
-                                options.collective_timeout);
+                                options.collective_timeout, options.on_collective_timeout);
 #else
   return FailedPreconditionError(
       "device cuda with a world of " + (launched.size > 0 ? std::to_string(launched.size) : "several") +

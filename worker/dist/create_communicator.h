@@ -21,7 +21,9 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <string>
 
 #include "common/status.h"
 #include "worker/dist/communicator.h"
@@ -36,6 +38,9 @@ struct CommunicatorOptions {
   std::chrono::milliseconds collective_timeout = std::chrono::minutes(10);
   // GPU for the NCCL backend; -1: local_rank % (number of visible GPUs).
   int cuda_device = -1;
+  // Called by the watchdog when it fires, before it aborts the world
+  // (CollectiveWatchdog's `notify`); empty: nobody is told.
+  std::function<void(const std::string& message)> on_collective_timeout;
 };
 
 StatusOr<std::unique_ptr<Communicator>> CreateCommunicator(torch::Device device,

@@ -85,15 +85,20 @@ class MpiWork : public Work {
 
 class MpiCommunicator : public Communicator {
  public:
-  MpiCommunicator(MPI_Comm comm, int rank, int world, int thread_level, std::chrono::milliseconds timeout)
+  MpiCommunicator(MPI_Comm comm, int rank, int world, int thread_level, std::chrono::milliseconds timeout,
+                  CollectiveWatchdog::Notifier on_timeout)
       : comm_(comm),
         rank_(rank),
         world_(world),
         local_rank_(LaunchedLocalRank()),
-        watchdog_(timeout, {rank, world, "mpi"}, [thread_level] {
-          // MPI_Abort from this (non-main) thread is only legal at MPI_THREAD_MULTIPLE.
-          if (thread_level >= MPI_THREAD_MULTIPLE) MPI_Abort(MPI_COMM_WORLD, kWorkerExitCollectiveTimeout);
-        }) {}
+        watchdog_(
+            timeout, {rank, world, "mpi"},
+            [thread_level] {
+              // MPI_Abort from this (non-main) thread is only legal at MPI_THREAD_MULTIPLE.
+              if (thread_level >= MPI_THREAD_MULTIPLE)
+                MPI_Abort(MPI_COMM_WORLD, kWorkerExitCollectiveTimeout);
+            },
+            std::chrono::seconds(10), std::move(on_timeout)) {}
 
   ~MpiCommunicator() override {
     int finalized = 0;
@@ -203,7 +208,8 @@ class MpiCommunicator : public Communicator {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<Communicator>> CreateMpiCommunicator(std::chrono::milliseconds collective_timeout) {
+StatusOr<std::unique_ptr<Communicator>> CreateMpiCommunicator(
+    std::chrono::milliseconds collective_timeout, std::function<void(const std::string&)> on_timeout) {
   FLYP_ASSIGN_OR_RETURN(internal::MpiInfo info, internal::EnsureMpi());
   MPI_Comm comm = MPI_COMM_NULL;
   try {
@@ -212,8 +218,8 @@ StatusOr<std::unique_ptr<Communicator>> CreateMpiCommunicator(std::chrono::milli
   } catch (const CommunicatorError& e) {
     return UnavailableError(e.what());
   }
-  std::unique_ptr<Communicator> c = std::make_unique<MpiCommunicator>(comm, info.world_rank, info.world_size,
-                                                                      info.thread_level, collective_timeout);
+  std::unique_ptr<Communicator> c = std::make_unique<MpiCommunicator>(
+      comm, info.world_rank, info.world_size, info.thread_level, collective_timeout, std::move(on_timeout));
   return c;
 }
 

@@ -10,7 +10,9 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <string>
 
 #include "common/status.h"
 #include "worker/dist/communicator.h"
@@ -18,6 +20,8 @@
 namespace flyp::dist {
 
 // Collective over MPI_COMM_WORLD. UNAVAILABLE if MPI cannot start.
-StatusOr<std::unique_ptr<Communicator>> CreateMpiCommunicator(std::chrono::milliseconds collective_timeout);
+// `on_timeout` is the watchdog's notifier (CollectiveWatchdog::Notifier).
+StatusOr<std::unique_ptr<Communicator>> CreateMpiCommunicator(
+    std::chrono::milliseconds collective_timeout, std::function<void(const std::string&)> on_timeout = {});
 
 }  // namespace flyp::dist

@@ -63,13 +63,18 @@ class NcclWork : public Work {
 
 class NcclCommunicator : public Communicator {
  public:
-  NcclCommunicator(std::unique_ptr<NcclComm> nccl, int thread_level, std::chrono::milliseconds timeout)
+  NcclCommunicator(std::unique_ptr<NcclComm> nccl, int thread_level, std::chrono::milliseconds timeout,
+                   CollectiveWatchdog::Notifier on_timeout)
       : nccl_(std::move(nccl)),
         device_(torch::kCUDA, static_cast<c10::DeviceIndex>(nccl_->cuda_device())),
-        watchdog_(timeout, {nccl_->rank(), nccl_->world_size(), "nccl"}, [this, thread_level] {
-          nccl_->Abort();
-          if (thread_level >= MPI_THREAD_MULTIPLE) MPI_Abort(MPI_COMM_WORLD, kWorkerExitCollectiveTimeout);
-        }) {}
+        watchdog_(
+            timeout, {nccl_->rank(), nccl_->world_size(), "nccl"},
+            [this, thread_level] {
+              nccl_->Abort();
+              if (thread_level >= MPI_THREAD_MULTIPLE)
+                MPI_Abort(MPI_COMM_WORLD, kWorkerExitCollectiveTimeout);
+            },
+            std::chrono::seconds(10), std::move(on_timeout)) {}
 
   int rank() const override { return nccl_->rank(); }
   int world_size() const override { return nccl_->world_size(); }
@@ -155,8 +160,9 @@ class NcclCommunicator : public Communicator {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<Communicator>> CreateNcclCommunicator(int cuda_device,
-                                                               std::chrono::milliseconds collective_timeout) {
+StatusOr<std::unique_ptr<Communicator>> CreateNcclCommunicator(
+    int cuda_device, std::chrono::milliseconds collective_timeout,
+    std::function<void(const std::string&)> on_timeout) {
   FLYP_ASSIGN_OR_RETURN(internal::MpiInfo info, internal::EnsureMpi());
   if (cuda_device < 0) {
     int count = 0;
@@ -175,8 +181,8 @@ StatusOr<std::unique_ptr<Communicator>> CreateNcclCommunicator(int cuda_device,
   } catch (const CommunicatorError& e) {
     return UnavailableError(e.what());
   }
-  std::unique_ptr<Communicator> c =
-      std::make_unique<NcclCommunicator>(std::move(nccl), info.thread_level, collective_timeout);
+  std::unique_ptr<Communicator> c = std::make_unique<NcclCommunicator>(
+      std::move(nccl), info.thread_level, collective_timeout, std::move(on_timeout));
   return c;
 }
 

@@ -11,7 +11,9 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <string>
 
 #include "common/status.h"
 #include "worker/dist/communicator.h"
@@ -19,7 +21,9 @@
 namespace flyp::dist {
 
 // Collective over MPI_COMM_WORLD. cuda_device < 0: local rank % #GPUs.
-StatusOr<std::unique_ptr<Communicator>> CreateNcclCommunicator(int cuda_device,
-                                                               std::chrono::milliseconds collective_timeout);
+// `on_timeout` is the watchdog's notifier (CollectiveWatchdog::Notifier).
+StatusOr<std::unique_ptr<Communicator>> CreateNcclCommunicator(
+    int cuda_device, std::chrono::milliseconds collective_timeout,
+    std::function<void(const std::string&)> on_timeout = {});
 
 }  // namespace flyp::dist

@@ -10,11 +10,12 @@ namespace flyp::dist {
 
 CollectiveWatchdog::CollectiveWatchdog(std::chrono::milliseconds timeout, Identity who,
                                        std::function<void()> abort_world,
-                                       std::chrono::milliseconds abort_grace)
+                                       std::chrono::milliseconds abort_grace, Notifier notify)
     : timeout_(timeout),
       who_(std::move(who)),
       abort_world_(std::move(abort_world)),
-      abort_grace_(abort_grace) {
+      abort_grace_(abort_grace),
+      notify_(std::move(notify)) {
   if (timeout_.count() > 0) thread_ = std::thread([this] { Run(); });
 }
 
@@ -89,6 +90,7 @@ void CollectiveWatchdog::Fire(const Op& op, int64_t step) {
     std::this_thread::sleep_for(grace);
     ::_exit(kWorkerExitCollectiveTimeout);
   }).detach();
+  if (notify_) notify_(text.substr(0, text.size() - 1));
   if (abort_world_) abort_world_();
   ::_exit(kWorkerExitCollectiveTimeout);
 }

@@ -6,10 +6,13 @@
 //        flyp: collective timeout: rank R of N (backend) made no progress in
 //        <collective> (<bytes> bytes) for <ms> ms at step S; aborting the
 //        world with exit code 75
-//   2. calls `abort_world` (MPI: MPI_Abort(MPI_COMM_WORLD, 75), which makes
+//   2. calls `notify` with that line (the worker tells the coordinator, which
+//      ends the world if the abort cannot: mpirun may wait many minutes on a
+//      host that vanished with its link),
+//   3. calls `abort_world` (MPI: MPI_Abort(MPI_COMM_WORLD, 75), which makes
 //      mpirun kill every rank; NCCL: ncclCommAbort, then MPI_Abort), and
-//   3. if abort_world returns, or has not ended the process within
-//      `abort_grace`, calls _exit(kWorkerExitCollectiveTimeout).
+//   4. if abort_world returns, or notify and abort_world have not ended the
+//      process within `abort_grace`, calls _exit(kWorkerExitCollectiveTimeout).
 // The blocked collective itself is never resumed: the process ends.
 //
 // timeout == 0 disables the thread (Watch() then costs nothing).
@@ -40,9 +43,14 @@ class CollectiveWatchdog {
     std::string backend;
   };
 
-  // abort_world runs on the watchdog thread; it should not return.
+  // What the rank says when the watchdog fires (the stderr line, without
+  // the newline), before the world is aborted; it should return promptly.
+  using Notifier = std::function<void(const std::string& message)>;
+
+  // abort_world and notify run on the watchdog thread; abort_world should
+  // not return.
   CollectiveWatchdog(std::chrono::milliseconds timeout, Identity who, std::function<void()> abort_world,
-                     std::chrono::milliseconds abort_grace = std::chrono::seconds(10));
+                     std::chrono::milliseconds abort_grace = std::chrono::seconds(10), Notifier notify = {});
   ~CollectiveWatchdog();
   CollectiveWatchdog(const CollectiveWatchdog&) = delete;
   CollectiveWatchdog& operator=(const CollectiveWatchdog&) = delete;
@@ -83,6 +91,7 @@ class CollectiveWatchdog {
   const Identity who_;
   const std::function<void()> abort_world_;
   const std::chrono::milliseconds abort_grace_;
+  const Notifier notify_;
 
   Mutex mu_;
   CondVar cv_;  // the watchdog thread: a scope opened, or stop

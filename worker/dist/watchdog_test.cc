@@ -53,6 +53,43 @@ TEST(CollectiveWatchdogDeathTest, AbortCallbackRunsThenProcessEnds) {
       ::testing::ExitedWithCode(9), "made no progress in barrier");
 }
 
+// The notifier hears the message first (the worker tells the coordinator),
+// then the abort runs: the exit code is the abort's, and what the notifier
+// wrote shows it saw the documented line without its newline.
+TEST(CollectiveWatchdogDeathTest, NotifierHearsTheMessageBeforeTheAbort) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        CollectiveWatchdog dog(
+            milliseconds(100), {1, 2, "test"}, [] { ::_exit(8); }, std::chrono::seconds(10),
+            [](const std::string& message) {
+              const std::string line = "notified<" + message + ">\n";
+              ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
+              (void)n;
+            });
+        auto scope = dog.Watch("all_reduce", 64);
+        std::this_thread::sleep_for(std::chrono::seconds(5));
+      },
+      ::testing::ExitedWithCode(8),
+      "notified<flyp: collective timeout: rank 1 of 2 \\(test\\) made no progress in all_reduce "
+      "\\(64 bytes\\).*exit code 75>");
+}
+
+// A notifier that hangs (a coordinator that cannot be reached) does not keep
+// the rank alive past the abort grace.
+TEST(CollectiveWatchdogDeathTest, AHangingNotifierStillEndsTheRankWithinTheGrace) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        CollectiveWatchdog dog(
+            milliseconds(100), {0, 2, "test"}, nullptr, milliseconds(300),
+            [](const std::string&) { std::this_thread::sleep_for(std::chrono::seconds(30)); });
+        auto scope = dog.Watch("barrier", 0);
+        std::this_thread::sleep_for(std::chrono::seconds(10));
+      },
+      ::testing::ExitedWithCode(kWorkerExitCollectiveTimeout), "made no progress in barrier");
+}
+
 TEST(CollectiveWatchdogTest, FinishedCollectivesNeverFire) {
   bool fired = false;
   {

@@ -109,6 +109,16 @@ WorkerMetrics::WorkerMetrics(const std::string& job, int rank)
 WorkerMetrics::~WorkerMetrics() = default;
 
 std::unique_ptr<WorkerMetrics> WorkerMetrics::FromEnv(const std::string& job, int rank, int local_rank) {
+  if (EnvIsSet(env::kMetricsAddress)) {
+    // The coordinator's launchers give every rank a port of its own.
+    auto m = std::make_unique<WorkerMetrics>(job, rank);
+    Status s = m->Serve(EnvString(env::kMetricsAddress));
+    if (!s.ok()) {
+      FLYP_LOG(WARNING) << "no /metrics for rank " << rank << ": " << s.message() << " ("
+                        << env::kMetricsAddress.name << "); training goes on without it";
+    }
+    return m;
+  }
   const std::string raw = EnvString(env::kMetricsPort);
   const int64_t base = EnvInt(env::kMetricsPort);
   if (base == 0 && raw == "0") return nullptr;

@@ -15,9 +15,12 @@
 // first use, at most kMaxExtraSplits; later ones are folded into "other";
 // the stage label has four values, so a split has at most four series).
 //
-// Ports: rank r serves 0.0.0.0:(FLYP_METRICS_PORT + local rank of r), so
-// several ranks on one host never collide (a Kubernetes pod runs one rank:
-// every pod serves the base port).
+// Ports: a rank launched by the coordinator's mpirun launchers serves
+// FLYP_METRICS_ADDRESS, a port the coordinator gave it alone on its host
+// (listed in the coordinator's worker targets for Prometheus). Otherwise rank
+// r serves 0.0.0.0:(FLYP_METRICS_PORT + local rank of r), so several ranks of
+// one hand-run world never collide (a Kubernetes pod runs one rank: every pod
+// serves the base port).
 //
 // Usage (the training loop):
 //   auto metrics = WorkerMetrics::FromEnv(job_id, rank, local_rank);   // null when FLYP_METRICS_PORT=0
@@ -51,7 +54,8 @@ class WorkerMetrics : public report::TrainObserver {
   WorkerMetrics(const std::string& job, int rank);
   ~WorkerMetrics() override;
 
-  // Reads FLYP_METRICS_PORT: 0 (default) returns nullptr (metrics off);
+  // FLYP_METRICS_ADDRESS set: metrics served on that host:port. Else reads
+  // FLYP_METRICS_PORT: 0 (default) returns nullptr (metrics off);
   // otherwise metrics served on 0.0.0.0:(port + local_rank). Metrics never
   // fail a job: when that port cannot be bound (or the variable is not a
   // port) a warning naming the port and the reason is logged and the

@@ -167,5 +167,26 @@ TEST(WorkerMetrics, FromEnvKeepsUnservedMetricsWhenThePortIsTakenOrInvalid) {
   unsetenv("FLYP_METRICS_PORT");
 }
 
+// The coordinator's launchers give each rank its own address: it wins over
+// the base-port scheme, and a bad one is a warning, not a failure.
+TEST(WorkerMetrics, FromEnvServesTheAddressTheLauncherGaveTheRank) {
+  const int port = testing::FreePort();
+  setenv("FLYP_METRICS_PORT", "1", 1);  // ignored
+  setenv("FLYP_METRICS_ADDRESS", ("127.0.0.1:" + std::to_string(port)).c_str(), 1);
+  auto m = WorkerMetrics::FromEnv("j", 5, 3);
+  ASSERT_NE(m, nullptr);
+  ASSERT_TRUE(m->serving());
+  EXPECT_EQ(m->port(), port);
+  auto reply = testing::HttpGet(port, "/metrics");
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_NE(reply->body.find("rank=\"5\""), std::string::npos) << reply->body;
+  setenv("FLYP_METRICS_ADDRESS", "not-an-address", 1);
+  auto bad = WorkerMetrics::FromEnv("j", 5, 3);
+  ASSERT_NE(bad, nullptr);
+  EXPECT_FALSE(bad->serving());
+  unsetenv("FLYP_METRICS_ADDRESS");
+  unsetenv("FLYP_METRICS_PORT");
+}
+
 }  // namespace
 }  // namespace flyp::worker
