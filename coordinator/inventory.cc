@@ -62,7 +62,17 @@ bool Inventory::AdmitsItself(int pool) const {
   return pools_.at(static_cast<size_t>(pool)).launcher == LauncherKind::kSlurm;
 }
 
-std::optional<Placement> Inventory::PlaceOn(int pool, const GangShape& g, bool empty) const {
+// What a gang holds in `pool`, per rank. On Kubernetes a cuda worker pod
+// runs resources.slots_per_rank ranks with one GPU each
+// (coordinator/launcher/mpijob.h), so a cuda rank there holds one GPU;
+// everywhere else a rank holds slots_per_rank CPU slots or GPUs.
+GangShape AsPlaced(const PoolConfig& pc, GangShape g) {
+  if (g.cuda && pc.launcher == LauncherKind::kKubernetes) g.slots_per_rank = 1;
+  return g;
+}
+
+std::optional<Placement> Inventory::PlaceOn(int pool, const GangShape& requested, bool empty) const {
+  const GangShape g = AsPlaced(pools_.at(static_cast<size_t>(pool)), requested);
   if (AdmitsItself(pool)) {  // the launcher's scheduler places the ranks: nothing to hold here
     Placement p;
     p.pool = pool;
@@ -148,10 +158,11 @@ std::optional<Placement> Inventory::PlaceOn(int pool, const GangShape& g, bool e
   return p;
 }
 
-Status Inventory::CheckFits(int pool, const GangShape& g) const {
-  if (PlaceOn(pool, g, /*empty=*/true)) return Status::Ok();
+Status Inventory::CheckFits(int pool, const GangShape& requested) const {
+  if (PlaceOn(pool, requested, /*empty=*/true)) return Status::Ok();
   // Say which constraint fails, most specific first.
   const PoolConfig& pc = pools_.at(static_cast<size_t>(pool));
+  const GangShape g = AsPlaced(pc, requested);
   const std::string where = "pool '" + pc.name + "'";
   int total = 0, hosts = 0, biggest = 0;
   std::string biggest_name;

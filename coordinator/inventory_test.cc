@@ -124,6 +124,25 @@ TEST(InventoryTest, ConcurrentGangsGetDisjointCpusGpusAndPorts) {
   EXPECT_EQ(again->ranks[0].metrics_port, 9400) << "a's port is free again";
 }
 
+// On Kubernetes a cuda pod runs slots_per_rank ranks on one GPU each
+// (mpijob.h): 4 ranks of slots_per_rank 2 hold 4 GPUs, not 8; elsewhere a
+// cuda rank holds slots_per_rank GPUs.
+TEST(InventoryTest, KubernetesCudaRanksHoldOneGpuEach) {
+  FakeClock clock;
+  Inventory inv({Pool("k8s", {Host("h1", 64, {0, 1, 2, 3, 4, 5})}, LauncherKind::kKubernetes),
+                 Pool("metal", {Host("h2", 64, {0, 1, 2, 3, 4, 5})})},
+                &clock);
+  auto p = inv.Place(0, Shape(4, 2, 0, true));
+  ASSERT_TRUE(p);
+  inv.Take("a", *p);
+  EXPECT_EQ(inv.used(true), 4);
+  EXPECT_TRUE(inv.CheckFits(0, Shape(6, 2, 0, true)).ok()) << "6 GPUs hold 6 ranks there";
+  EXPECT_FALSE(inv.CheckFits(1, Shape(6, 2, 0, true)).ok()) << "but 3 ranks of 2 GPUs on a host";
+  auto q = inv.Place(1, Shape(2, 2, 0, true));
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->ranks[1].gpus, (std::vector<int>{2, 3}));
+}
+
 TEST(InventoryTest, NeverFittingGangsAreRefusedWithTheConstraintTheyBreak) {
   FakeClock clock;
   Inventory inv({Pool("p", {Host("h1", 4, {0}), Host("h2", 2)})}, &clock);

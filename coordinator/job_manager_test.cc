@@ -705,6 +705,9 @@ TEST_F(AdmittingLauncherTest, APendingWorldThatCannotBeAdoptedIsQueuedAgain) {
 // probe: a 2-rank job takes two of them.
 class JobManagerHostsTest : public JobManagerTest {
  protected:
+  // The manager (the base's member) uses prober_ (ours, destroyed first).
+  ~JobManagerHostsTest() override { manager_.reset(); }
+
   void UseHosts(int hosts, std::vector<int> cpus = {}) {
     PoolConfig pool;
     pool.name = "rack";
@@ -909,7 +912,8 @@ TEST_F(JobManagerHostsTest, SlotsBecomeTheHostsDeclaredCpus) {
   Submit("pinned");
   manager_->Step();
   ASSERT_EQ(launcher_.launches().size(), 1u);
-  for (const RankHost& r : launcher_.launches()[0].ranks) EXPECT_EQ(r.cpus, std::vector<int>{5}) << r.host;
+  const std::vector<LaunchRequest> launches = launcher_.launches();  // a copy: keep it alive
+  for (const RankHost& r : launches[0].ranks) EXPECT_EQ(r.cpus, std::vector<int>{5}) << r.host;
 }
 
 TEST_F(JobManagerHostsTest, UnknownPoolsAndGangsThatCanNeverFitAreRefusedAtSubmit) {
