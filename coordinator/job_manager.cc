@@ -546,13 +546,16 @@ Status JobManager::Recover() {
 
 // ------------------------------------------------------------ public calls
 
-StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec, const std::string& spec_yaml,
-                                     const std::string& owner, const std::string& idempotency_key) {
+Status JobManager::CheckSubmittable(const v1::JobSpec& spec) {
   FLYP_RETURN_IF_ERROR(launcher()->CheckResources(spec.resources()));
-  {
-    MutexLock lock(&mu_);
-    FLYP_RETURN_IF_ERROR(scheduler_.CheckFits(GangFor("", 0, spec)));
-  }
+  MutexLock lock(&mu_);
+  return scheduler_.CheckFits(GangFor("", 0, spec));
+}
+
+StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec, const std::string& spec_yaml,
+                                     const std::string& owner, const std::string& idempotency_key,
+                                     const std::string& sweep_id) {
+  FLYP_RETURN_IF_ERROR(CheckSubmittable(spec));
   NewJob nj;
   nj.spec = spec;
   nj.spec_yaml = spec_yaml;
@@ -561,6 +564,7 @@ StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec, const std::string&
   nj.artifact_root = opts_.artifact_root;
   nj.worker_token = RandomToken();
   nj.create_time_ms = clock_->NowMillis();
+  nj.sweep_id = sweep_id;
   bool created = false;
   FLYP_ASSIGN_OR_RETURN(JobRecord rec, store()->CreateJob(nj, &created));
   if (created) {
@@ -589,7 +593,11 @@ Status JobManager::NotActiveStatus(const std::string& id) {
 }
 
 Status JobManager::RequestCancel(const std::string& id, const std::string& reason) {
-  const std::string message = reason.empty() ? "cancelled by the user" : reason;
+  return RequestStop(id, "UserCancelled", reason.empty() ? "cancelled by the user" : reason);
+}
+
+Status JobManager::RequestStop(const std::string& id, const std::string& reason_code,
+                               const std::string& message) {
   uint64_t seen = version();
   for (int round = 0;; ++round) {
     Effects fx;
@@ -599,7 +607,7 @@ Status JobManager::RequestCancel(const std::string& id, const std::string& reaso
       auto it = jobs_.find(id);
       if (it != jobs_.end()) {
         known = true;
-        RequestStopLocked(id, it->second, v1::JOB_STATE_CANCELLED, "UserCancelled", message, &fx);
+        RequestStopLocked(id, it->second, v1::JOB_STATE_CANCELLED, reason_code, message, &fx);
       }
     }
     if (known) {

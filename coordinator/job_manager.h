@@ -97,14 +97,21 @@ class JobManager {
 
   // `spec` must be normalised, validated and path-resolved. FAILED_PRECONDITION
   // when the gang can never fit. With a used idempotency key returns the
-  // existing job.
+  // existing job. `sweep_id`: the sweep the job is a trial of (SweepManager).
   StatusOr<v1::Job> Submit(const v1::JobSpec& spec, const std::string& spec_yaml, const std::string& owner,
-                           const std::string& idempotency_key);
+                           const std::string& idempotency_key, const std::string& sweep_id = "");
+  // What Submit checks before storing anything: the launcher can lay the
+  // resources out, the gang can ever fit. For a sweep, before its trials
+  // exist.
+  Status CheckSubmittable(const v1::JobSpec& spec) FLYP_EXCLUDES(mu_);
   // Asks the job to stop, without waiting: a queued job, or one waiting to
   // restart, is CANCELLED at once; one being launched or running is stopped
   // (TERM, KILL after grace_ms) and CANCELLED once its world is gone.
   // FAILED_PRECONDITION for a finished job, NOT_FOUND for an unknown one.
   Status RequestCancel(const std::string& id, const std::string& reason);
+  // RequestCancel with another reason than the user's (the job ends
+  // CANCELLED `reason_code`, e.g. "EarlyStopped" from the SweepManager).
+  Status RequestStop(const std::string& id, const std::string& reason_code, const std::string& message);
   // RequestCancel(), then blocks until the job's final state is in the store
   // (at most the grace period plus a few seconds) and returns the job as it
   // is then.
