@@ -27,5 +27,7 @@ int RunWatch(const Args& args);      // watch ID: live progress; exit 0 iff SUCC
 int RunLogs(const Args& args);       // logs ID [-f] [--rank R] [--tail N]
 int RunArtifacts(const Args& args);  // artifacts ID
 int RunDownload(const Args& args);   // download ID PATH [--out FILE]
+// sweep validate|submit|get|list|watch|cancel|report ... (cli/sweep_commands.cc)
+int RunSweep(const Args& args);
 
 }  // namespace flyp::cli

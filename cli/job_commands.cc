@@ -35,16 +35,17 @@ std::string Time(const google::protobuf::Timestamp& t) {
 }
 
 void PrintTable(const std::vector<const v1::Job*>& jobs) {
-  std::printf("%-12s %-24s %-11s %5s %8s %10s %9s\n", "ID", "NAME", "STATE", "WORLD", "RESTARTS", "STEP",
-              "LOSS");
+  std::printf("%-12s %-24s %-11s %5s %8s %10s %9s  %s\n", "ID", "NAME", "STATE", "WORLD", "RESTARTS", "STEP",
+              "LOSS", "SWEEP");
   for (const auto* j : jobs) {
     const auto& p = j->status().latest_progress();
     std::string step =
         p.total_steps() ? std::to_string(p.step()) + "/" + std::to_string(p.total_steps()) : "-";
     std::string loss = p.step() ? std::to_string(p.loss()).substr(0, 7) : "-";
-    std::printf("%-12s %-24s %-11s %5d %8d %10s %9s\n", j->id().c_str(),
+    std::printf("%-12s %-24s %-11s %5d %8d %10s %9s  %s\n", j->id().c_str(),
                 j->spec().name().substr(0, 24).c_str(), StateName(j->status().state()).c_str(),
-                j->spec().resources().world_size(), j->status().restarts(), step.c_str(), loss.c_str());
+                j->spec().resources().world_size(), j->status().restarts(), step.c_str(), loss.c_str(),
+                j->sweep_id().empty() ? "-" : j->sweep_id().c_str());
   }
 }
 
@@ -145,8 +146,9 @@ int RunDescribe(const Args& args) {
 
 int RunList(const Args& args) {
   ClientFlags f;
-  if (!ParseClientFlags(args, {"--state", "--name"}, {}, &f) || !f.positional.empty()) {
-    return Usage("usage: flypctl list [--state S[,S...]] [--name SUBSTRING] [-o table|json|yaml]");
+  if (!ParseClientFlags(args, {"--state", "--name", "--sweep"}, {}, &f) || !f.positional.empty()) {
+    return Usage(
+        "usage: flypctl list [--state S[,S...]] [--name SUBSTRING] [--sweep SWEEP-ID] [-o table|json|yaml]");
   }
   v1::ListJobsRequest req;
   std::stringstream states(f.options["--state"]);
@@ -161,6 +163,7 @@ int RunList(const Args& args) {
     req.add_states(v);
   }
   req.set_name_contains(f.options["--name"]);
+  req.set_sweep_id(f.options["--sweep"]);
   req.set_page_size(500);
   auto stub = MakeStub(f);
   v1::ListJobsResponse all;

@@ -28,6 +28,7 @@ const std::map<std::string, Command>& Commands() {
       {"artifacts", {flyp::cli::RunArtifacts, "list a job's artifacts"}},
       {"download", {flyp::cli::RunDownload, "download one artifact"}},
       {"health", {flyp::cli::RunHealth, "check a server's gRPC health (exit 0 when serving)"}},
+      {"sweep", {flyp::cli::RunSweep, "hyperparameter sweeps: submit, get, list, watch, cancel, report"}},
   };
   return commands;
 }

@@ -9,6 +9,7 @@
 #include <cctype>
 
 #include "flyp/v1/service.pb.h"
+#include "flyp/v1/sweep.pb.h"
 
 namespace flyp::coord {
 namespace {
@@ -79,12 +80,14 @@ std::string GrpcCodeName(int code) {
 const std::vector<std::string>& KnownRpcMethods() {
   static const std::vector<std::string> methods = [] {
     std::vector<std::string> out;
-    // Through a message of the same file, so the descriptors are linked in.
-    const google::protobuf::FileDescriptor* file = v1::SubmitJobRequest::descriptor()->file();
-    for (int s = 0; s < file->service_count(); ++s) {
-      const auto* d = file->service(s);
-      for (int i = 0; i < d->method_count(); ++i)
-        out.push_back("/" + d->full_name() + "/" + d->method(i)->name());
+    // Through a message of each file, so the descriptors are linked in.
+    for (const google::protobuf::FileDescriptor* file :
+         {v1::SubmitJobRequest::descriptor()->file(), v1::SubmitSweepRequest::descriptor()->file()}) {
+      for (int s = 0; s < file->service_count(); ++s) {
+        const auto* d = file->service(s);
+        for (int i = 0; i < d->method_count(); ++i)
+          out.push_back("/" + d->full_name() + "/" + d->method(i)->name());
+      }
     }
     out.push_back("/grpc.health.v1.Health/Check");
     out.push_back("/grpc.health.v1.Health/Watch");

@@ -120,6 +120,7 @@ void CoordinatorReporter::OnEval(const report::EvalEvent& e) {
   req.set_job_id(impl_->job_id);
   req.set_attempt(impl_->attempt);
   (*req.mutable_progress()->mutable_eval_accuracy())[e.split] = e.accuracy;
+  if (e.epoch) req.mutable_progress()->set_epoch(*e.epoch);  // an epoch-end evaluation (early stopping)
   *req.mutable_progress()->mutable_time() = ToTimestamp(e.time);
   grpc::ClientContext ctx;
   impl_->Prepare(&ctx);

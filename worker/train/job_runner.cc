@@ -131,7 +131,11 @@ class Run {
     return [model, head](const torch::Tensor& x) mutable { return head->forward(model->encode_image(x)); };
   }
 
-  StatusOr<std::vector<report::SplitEval>> EvaluateAll(const Scorer& scorer) {
+  // `epoch`: the training epoch this evaluation ends (the observers and the
+  // coordinator's early stopping see it); none for zero-shot, final and
+  // WiSE-FT evaluations.
+  StatusOr<std::vector<report::SplitEval>> EvaluateAll(const Scorer& scorer,
+                                                       std::optional<int> epoch = std::nullopt) {
     const auto t0 = Clock::now();
     const bool was_training = in_.model->is_training();
     in_.model->eval();
@@ -149,6 +153,7 @@ class Run {
         report::EvalEvent event;
         event.split = r.split;
         event.accuracy = r.accuracy;
+        event.epoch = epoch;
         options_.observer->OnEval(event);
       }
     }
@@ -215,7 +220,8 @@ class Run {
       if (last || every <= 0 || epoch % every != 0 || in_.splits.empty() || method_ == v1::METHOD_PRETRAIN) {
         return Status::Ok();
       }
-      FLYP_ASSIGN_OR_RETURN(report_.epochs[static_cast<int>(epoch)], EvaluateAll(CurrentScorer()));
+      FLYP_ASSIGN_OR_RETURN(report_.epochs[static_cast<int>(epoch)],
+                            EvaluateAll(CurrentScorer(), static_cast<int>(epoch)));
       return Status::Ok();
     };
     return hooks;
