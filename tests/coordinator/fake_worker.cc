@@ -9,6 +9,15 @@
 //   fake-permanent  rank 1 exits 3 (invalid spec) after STARTED
 //   fake-slow       20 progress points 250 ms apart; resumes after the last
 //                   "checkpoint" (a file in the artifact dir), like flyp-worker
+//   fake-eval       a trial of a sweep: schedule.epochs epochs of 300 ms
+//                   (fake-eval-slow: 1 s), each ending in an evaluation of
+//                   id_val reported as a progress point with its epoch, of
+//                   accuracy optim.learning_rate + 0.01 * epoch (the rate
+//                   is the test's knob of a trial's quality); then a
+//                   report.json (worker/report) with that accuracy at the
+//                   last epoch as the finetuned id_val evaluation
+// A sweep's trials are named "<name>-t<index>": the suffix is not part of
+// the mode.
 // Every rank appends "attempt rank pid" to <artifact_dir>/pids.txt.
 #include <grpcpp/grpcpp.h>
 #define OMPI_SKIP_MPICXX 1  // C API only
@@ -24,6 +33,7 @@
 #include "common/exit_codes.h"
 #include "common/spec/job_spec.h"
 #include "flyp/v1/service.grpc.pb.h"
+#include "worker/report/report.h"
 
 namespace {
 
@@ -44,6 +54,19 @@ struct Reporter {
     ctx.AddMetadata("authorization", "Bearer " + token);
     grpc::Status s = stub->ReportState(&ctx, req, &ack);
     if (!s.ok()) std::cerr << "ReportState: " << s.error_message() << std::endl;
+    return s.ok() && !ack.stop();
+  }
+  // An epoch-end evaluation of id_val, as flyp-worker's CoordinatorReporter sends it.
+  bool Eval(int epoch, double accuracy) {
+    flyp::v1::ReportProgressRequest req;
+    req.set_job_id(job);
+    req.set_attempt(attempt);
+    (*req.mutable_progress()->mutable_eval_accuracy())["id_val"] = accuracy;
+    req.mutable_progress()->set_epoch(epoch);
+    flyp::v1::ReportAck ack;
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + token);
+    grpc::Status s = stub->ReportProgress(&ctx, req, &ack);
     return s.ok() && !ack.stop();
   }
   bool Progress(int64_t step, int64_t total) {
@@ -82,7 +105,11 @@ int main(int argc, char** argv) {
     std::cerr << load.ErrorText();
     return flyp::kWorkerExitInvalidSpec;
   }
-  const std::string mode = load.spec.name();
+  std::string mode = load.spec.name();
+  if (const size_t t = mode.rfind("-t"); t != std::string::npos && t + 2 < mode.size() &&
+                                         mode.find_first_not_of("0123456789", t + 2) == std::string::npos) {
+    mode.resize(t);  // a sweep's trial
+  }
   const std::string dir = flyp::EnvString(flyp::env::kArtifactDir);
   Reporter r;
   r.job = flyp::EnvString(flyp::env::kJobId);
@@ -104,6 +131,31 @@ int main(int argc, char** argv) {
     Sleep(200);
     std::cerr << "rank 1 crashing (on purpose)" << std::endl;
     return flyp::kWorkerExitFailure;
+  }
+  if (mode == "fake-eval" || mode == "fake-eval-slow") {
+    const int epochs = load.spec.schedule().epochs();
+    const double lr = load.spec.optim().learning_rate();
+    double accuracy = 0;
+    for (int epoch = 1; epoch <= epochs; ++epoch) {
+      Sleep(mode == "fake-eval" ? 300 : 1000);
+      accuracy = lr + 0.01 * epoch;
+      if (rank == 0 && !r.Eval(epoch, accuracy)) {
+        std::cerr << "told to stop after epoch " << epoch << std::endl;
+        MPI_Abort(MPI_COMM_WORLD, flyp::kWorkerExitFailure);
+      }
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank == 0) {
+      flyp::report::RunReport report;
+      report.job = load.spec.name();
+      report.method = "ft";
+      report.world_size = size;
+      report.finetuned.push_back({"id_val", false, accuracy, std::nullopt});
+      std::ofstream(dir + "/report.json") << flyp::report::ReportToJson(report);
+      r.State(flyp::v1::WORKER_PHASE_COMPLETED);
+    }
+    MPI_Finalize();
+    return flyp::kWorkerExitOk;
   }
   int steps = 5, pause = 100, start = 0;
   if (mode == "fake-quick") pause = 0;
