@@ -1,181 +1,169 @@
-// flypctl watch / logs / artifacts / download.
-#include <unistd.h>
+// flypctl watch / logs, and following a job (job_io.h).
+#include <google/protobuf/util/time_util.h>
 
-#include <cstdio>
+#include <chrono>
 #include <iostream>
-#include <optional>
 
 #include "cli/client.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
-#include "common/file_util.h"
-#include "common/numbers.h"
+#include "cli/format.h"
+#include "cli/job_io.h"
+#include "common/progress_bar.h"
+#include "common/spec/spec_yaml.h"
+#include "worker/report/progress.h"
+#include "worker/report/report.h"
 
 namespace flyp::cli {
 namespace {
 
-int Usage(const char* text) {
-  std::cerr << text
-            << "\nGlobal flags: --server HOST:PORT ($FLYP_SERVER), --token T ($FLYP_TOKEN), "
-               "--tls-ca PEM ($FLYP_TLS_CA)\n";
-  return kExitUsage;
+// report.json is small; a bigger one is not ours.
+constexpr size_t kMaxReportBytes = 16 * 1024 * 1024;
+
+report::StepProgress StepOf(const v1::ProgressPoint& p, int total_epochs) {
+  report::StepProgress s;
+  s.step = p.step();
+  s.total_steps = p.total_steps();
+  s.epoch = p.epoch();
+  s.total_epochs = total_epochs;
+  s.loss = p.loss();
+  s.learning_rate = p.learning_rate();
+  s.logit_scale = p.logit_scale();
+  s.samples_per_second = p.samples_per_second();
+  s.eta_seconds = p.eta_seconds();
+  return s;
 }
 
 }  // namespace
 
-int RunWatch(const Args& args) {
-  ClientFlags f;
-  if (!ParseClientFlags(args, {}, {}, &f) || f.positional.size() != 1) {
-    return Usage("usage: flypctl watch ID\nFollows the job until it ends; exit 0 only if it SUCCEEDED.");
-  }
+int FollowJob(const Session& session, const std::string& id) {
   v1::WatchJobRequest req;
-  req.set_id(f.positional[0]);
-  auto ctx = MakeContext(f, 0);
-  auto reader = MakeStub(f)->WatchJob(ctx.get(), req);
+  req.set_id(id);
+  auto ctx = session.Context(0);
+  auto reader = session.stub()->WatchJob(ctx.get(), req);
   v1::WatchJobEvent ev;
   int state = 0;
-  bool tty = isatty(fileno(stdout));
-  bool progress_line = false;
-  auto end_progress_line = [&] {
-    if (progress_line && tty) std::cout << "\n";
-    progress_line = false;
-  };
+  int total_epochs = 0;
+  StatusLine line(stdout);
+  std::string last_heading;  // piped: the stage line printed last
   while (reader->Read(&ev)) {
     if (ev.has_job()) {
       state = ev.job().status().state();
-      std::cout << ev.job().id() << " " << ev.job().spec().name() << ": " << StateName(state) << std::endl;
-    } else if (ev.has_transition()) {
-      end_progress_line();
-      state = ev.transition().state();
-      std::cout << StateName(state) << "  " << ev.transition().reason()
-                << (ev.transition().message().empty() ? "" : ": " + ev.transition().message()) << std::endl;
-    } else if (ev.has_progress() && ev.progress().eval_accuracy_size() > 0 &&
-               ev.progress().total_steps() == 0) {
-      // An evaluation result (the worker reports these without a step).
-      end_progress_line();
-      for (const auto& [split, acc] : ev.progress().eval_accuracy()) {
-        char line[160];
-        std::snprintf(line, sizeof(line), "eval %s: %.1f%%", split.c_str(), 100.0 * acc);
-        std::cout << line << std::endl;
+      total_epochs = ev.job().spec().schedule().epochs();
+      line.Print(ev.job().id() + " " + ev.job().spec().name() + ": " + StateName(state));
+      // Joining a running job: where it is now, until its next point.
+      const v1::ProgressPoint& now = ev.job().status().latest_progress();
+      if (!IsTerminalState(state) && line.redraws()) {
+        if (now.stage() == v1::STAGE_TRAINING || (now.stage() == v1::STAGE_UNSPECIFIED && now.step() > 0)) {
+          line.Update(report::FormatProgressBarLine(StepOf(now, total_epochs), line.columns()));
+        } else if (!StageText(now).empty()) {
+          line.Update(StageText(now));
+        }
       }
+    } else if (ev.has_transition()) {
+      state = ev.transition().state();
+      line.Print(StateName(state) + "  " + ev.transition().reason() +
+                 (ev.transition().message().empty() ? "" : ": " + ev.transition().message()));
     } else if (ev.has_progress()) {
-      const auto& p = ev.progress();
-      char line[200];
-      std::snprintf(line, sizeof(line), "step %lld/%lld  loss %.4f  %.1f samples/s  ETA %s",
-                    static_cast<long long>(p.step()), static_cast<long long>(p.total_steps()), p.loss(),
-                    p.samples_per_second(),
-                    p.eta_seconds() < 0 ? "?" : FormatDuration(p.eta_seconds()).c_str());
-      if (tty) {
-        std::cout << "\r\033[K" << line << std::flush;  // one live line on a terminal
-        progress_line = true;
-      } else {
-        std::cout << line << std::endl;  // flushed: watch is often piped into a log
+      const v1::ProgressPoint& p = ev.progress();
+      if (p.step() > 0) {
+        const report::StepProgress s = StepOf(p, total_epochs);
+        if (line.redraws()) {
+          line.Update(report::FormatProgressBarLine(s, line.columns()));
+        } else {
+          line.Print(report::FormatProgressLine(s));
+          last_heading.clear();
+        }
+      }
+      for (const std::string& l : EvalLines(p)) line.Print(l);
+      if (p.step() == 0 && p.eval_accuracy_size() == 0 && p.stage() != v1::STAGE_UNSPECIFIED &&
+          p.stage() != v1::STAGE_TRAINING) {
+        if (line.redraws()) {
+          line.Update(StageText(p));
+        } else {
+          // Plain: a line when what runs changes, not for every split or alpha.
+          std::string heading = p.stage() == v1::STAGE_EVALUATING ? "== evaluating " + p.eval_stage()
+                                : p.stage() == v1::STAGE_WISE_FT
+                                    ? "== WiSE-FT sweep (" + std::to_string(p.wise_ft_count()) + " alphas)"
+                                    : "== " + StageText(p);
+          if (heading != last_heading) line.Print(heading);
+          last_heading = heading;
+        }
       }
     }
   }
-  end_progress_line();
+  line.Finish();
   grpc::Status s = reader->Finish();
   if (!s.ok()) return ReportRpcError(s);
-  return state == v1::JOB_STATE_SUCCEEDED ? kExitOk : kExitFailure;
+  if (state != v1::JOB_STATE_SUCCEEDED) return kExitFailure;
+  // The report, as `flypctl report` prints it.
+  StatusOr<std::string> json = FetchArtifact(session, id, "report.json", kMaxReportBytes);
+  if (!json.ok()) {
+    if (json.status().code() != StatusCode::kNotFound)
+      std::cerr << "flypctl: report: " << json.status().message() << "\n";
+    return kExitOk;
+  }
+  StatusOr<report::RunReport> r = report::ReportFromJson(*json, id + "/report.json");
+  if (!r.ok()) {
+    std::cerr << "flypctl: " << r.status().message() << "\n";
+    return kExitOk;
+  }
+  std::cout << "\n" << report::RenderReportText(*r) << std::flush;
+  return kExitOk;
 }
 
-int RunLogs(const Args& args) {
-  ClientFlags f;
-  if (!ParseClientFlags(args, {"--rank", "--tail"}, {"-f", "--follow"}, &f) || f.positional.size() != 1) {
-    return Usage("usage: flypctl logs ID [-f] [--rank R] [--tail N]");
-  }
+int RunWatch(const std::string& id) {
+  auto session = Session::Open();
+  if (!session) return kExitUsage;
+  return FollowJob(*session, id);
+}
+
+int RunLogs(const LogsOptions& o) {
   v1::StreamLogsRequest req;
-  req.set_id(f.positional[0]);
-  req.set_follow(f.switches.count("-f") || f.switches.count("--follow"));
-  if (f.options.count("--rank")) {
-    StatusOr<int32_t> rank = ParseInt32(f.options["--rank"], "--rank");
-    if (!rank.ok()) return Usage(("flypctl logs: " + rank.status().message()).c_str());
+  req.set_id(o.id);
+  req.set_follow(o.follow);
+  if (o.rank) {
     req.set_has_rank(true);
-    req.set_rank(*rank);
+    req.set_rank(*o.rank);
   }
-  if (f.options.count("--tail")) {
-    StatusOr<int32_t> tail = ParseInt32(f.options["--tail"], "--tail", 0);
-    if (!tail.ok()) return Usage(("flypctl logs: " + tail.status().message()).c_str());
-    req.set_tail(*tail);
+  if (o.tail < 0) {
+    std::cerr << "flypctl logs: --tail must be >= 0\n";
+    return kExitUsage;
   }
-  auto ctx = MakeContext(f, 0);
-  auto reader = MakeStub(f)->StreamLogs(ctx.get(), req);
+  req.set_tail(o.tail);
+  if (!o.since.empty()) {
+    int64_t secs = 0;
+    int32_t nanos = 0;
+    google::protobuf::Timestamp t;
+    if (ParseDuration(o.since, &secs, &nanos) && secs >= 0) {
+      const auto now = std::chrono::system_clock::now().time_since_epoch();
+      t.set_seconds(std::chrono::duration_cast<std::chrono::seconds>(now).count() - secs);
+    } else if (!google::protobuf::util::TimeUtil::FromString(o.since, &t)) {
+      std::cerr << "flypctl logs: --since: expected a duration (90s, 10m, 2h) or an RFC 3339 time "
+                   "(2026-12-01T22:15:00Z), got '"
+                << o.since << "'\n";
+      return kExitUsage;
+    }
+    *req.mutable_since() = t;
+  }
+  auto session = Session::Open();
+  if (!session) return kExitUsage;
+  auto ctx = session->Context(0);
+  auto reader = session->stub()->StreamLogs(ctx.get(), req);
   v1::LogLine line;
   while (reader->Read(&line)) {
-    if (req.has_rank()) {
-      std::cout << line.text() << "\n";
-    } else {
-      std::cout << (line.rank() < 0 ? std::string("[mpirun] ")
-                                    : "[rank " + std::to_string(line.rank()) + "] ")
-                << line.text() << "\n";
+    std::string out;
+    if (o.timestamps) {
+      out += (line.has_time() ? FormatTime(line.time()) : std::string(20, '-')) + " ";
     }
+    if (!o.rank) {
+      out += line.rank() < 0 ? std::string("[mpirun] ") : "[rank " + std::to_string(line.rank()) + "] ";
+    }
+    std::cout << out << line.text() << "\n";
   }
+  std::cout << std::flush;
   grpc::Status s = reader->Finish();
   return s.ok() ? kExitOk : ReportRpcError(s);
-}
-
-int RunArtifacts(const Args& args) {
-  ClientFlags f;
-  if (!ParseClientFlags(args, {}, {}, &f) || f.positional.size() != 1)
-    return Usage("usage: flypctl artifacts ID");
-  v1::ListArtifactsRequest req;
-  req.set_id(f.positional[0]);
-  v1::ListArtifactsResponse resp;
-  grpc::Status s = MakeStub(f)->ListArtifacts(MakeContext(f).get(), req, &resp);
-  if (!s.ok()) return ReportRpcError(s);
-  std::printf("%-11s %12s  %s\n", "KIND", "BYTES", "PATH");
-  for (const auto& a : resp.artifacts()) {
-    std::printf("%-11s %12lld  %s\n", a.kind().c_str(), static_cast<long long>(a.size_bytes()),
-                a.path().c_str());
-  }
-  return kExitOk;
-}
-
-int RunDownload(const Args& args) {
-  ClientFlags f;
-  if (!ParseClientFlags(args, {"--out"}, {}, &f) || f.positional.size() != 2) {
-    return Usage(
-        "usage: flypctl download ID PATH [--out FILE]\nWrites to FILE (default: the base name of PATH; "
-        "'-' for stdout).");
-  }
-  std::string path = f.positional[1];
-  std::string out_path = f.options.count("--out") ? f.options["--out"] : path.substr(path.rfind('/') + 1);
-  v1::GetArtifactRequest req;
-  req.set_id(f.positional[0]);
-  req.set_path(path);
-  // The file appears only once the whole artifact arrived (AtomicFileWriter):
-  // a failed download never leaves a partial file or clobbers an old one.
-  std::optional<AtomicFileWriter> file;
-  if (out_path != "-") {
-    StatusOr<AtomicFileWriter> w = AtomicFileWriter::Create(out_path);
-    if (!w.ok()) {
-      std::cerr << "flypctl: " << w.status().message() << "\n";
-      return kExitFailure;
-    }
-    file.emplace(std::move(w).value());
-  }
-  auto ctx = MakeContext(f, 0);
-  auto reader = MakeStub(f)->GetArtifact(ctx.get(), req);
-  v1::ArtifactChunk chunk;
-  int64_t got = 0;
-  Status written;
-  while (reader->Read(&chunk)) {
-    if (file) {
-      if (written.ok()) written = file->Append(chunk.data());
-    } else {
-      std::cout.write(chunk.data().data(), static_cast<std::streamsize>(chunk.data().size()));
-    }
-    got += static_cast<int64_t>(chunk.data().size());
-  }
-  grpc::Status s = reader->Finish();
-  if (!s.ok()) return ReportRpcError(s);
-  if (file && written.ok()) written = file->Commit();
-  if (!written.ok()) {
-    std::cerr << "flypctl: " << written.message() << "\n";
-    return kExitFailure;
-  }
-  if (out_path != "-") std::cerr << "wrote " << got << " bytes to " << out_path << "\n";
-  return kExitOk;
 }
 
 }  // namespace flyp::cli

@@ -1,11 +1,9 @@
 // flypctl sweep validate | submit | get | list | watch | cancel | report:
 // the SweepService from the command line (docs/coordinator.md, "Sweeps").
-#include <google/protobuf/util/json_util.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <sstream>
 
@@ -13,43 +11,29 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "common/file_util.h"
-#include "common/spec/job_spec.h"
+#include "common/spec/spec_yaml.h"
 #include "common/spec/sweep_spec.h"
 #include "flyp/v1/sweep.grpc.pb.h"
 
 namespace flyp::cli {
 namespace {
 
-const char kUsage[] =
-    "usage: flypctl sweep COMMAND [ARGS]\n"
-    "\n"
-    "  validate FILE                      check a sweep spec; print its trials\n"
-    "  submit FILE [--idempotency-key K]  validate, submit, print the sweep id\n"
-    "  get ID [-o table|json|yaml]        the sweep and its trials\n"
-    "  list [--state S[,S...]] [-o ...]   your sweeps\n"
-    "  watch ID                           follow it until it ends (exit 0 iff SUCCEEDED)\n"
-    "  cancel ID [--reason TEXT]          stop its trials; waits until their jobs are gone\n"
-    "  report ID [--format md|json|svg] [--out FILE]\n"
-    "                                     the sweep report (default: Markdown on stdout)\n";
-
-int Usage(const std::string& text) {
-  std::cerr << text
-            << "\nGlobal flags: --server HOST:PORT ($FLYP_SERVER), --token T ($FLYP_TOKEN), "
-               "--tls-ca PEM ($FLYP_TLS_CA)\n";
-  return kExitUsage;
+// A session and its SweepService stub; nullptr after printing why not.
+struct SweepSession {
+  std::unique_ptr<Session> session;
+  std::unique_ptr<v1::SweepService::Stub> stub;
+};
+std::optional<SweepSession> Open() {
+  SweepSession s;
+  s.session = Session::Open();
+  if (!s.session) return std::nullopt;
+  s.stub = v1::SweepService::NewStub(s.session->channel());
+  return s;
 }
 
-std::unique_ptr<v1::SweepService::Stub> SweepStub(const ClientFlags& f) {
-  return v1::SweepService::NewStub(MakeChannel(f));
-}
-
+// `m` as -o json or -o yaml print it.
 std::string Render(const google::protobuf::Message& m, const std::string& output) {
-  if (output == "yaml") return MessageToYaml(m);
-  std::string out;
-  google::protobuf::util::JsonPrintOptions o;
-  o.add_whitespace = true;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
-  return out;
+  return output == "yaml" ? MessageToYaml(m) : MessageToJson(m);
 }
 
 std::string Short(const std::string& name, const std::string& prefix) {
@@ -108,27 +92,27 @@ void PrintSweep(const v1::Sweep& s) {
   for (const auto& t : s.trials()) PrintTrialLine(t);
 }
 
-int Fetch(const ClientFlags& f, const std::string& id, v1::Sweep* sweep) {
+int Fetch(const SweepSession& c, const std::string& id, v1::Sweep* sweep) {
   v1::GetSweepRequest req;
   req.set_id(id);
-  grpc::Status s = SweepStub(f)->GetSweep(MakeContext(f).get(), req, sweep);
+  grpc::Status s = c.stub->GetSweep(c.session->Context().get(), req, sweep);
   return s.ok() ? kExitOk : ReportRpcError(s);
 }
 
-int Validate(const Args& args) {
-  if (args.size() != 1 || args[0] == "-h" || args[0] == "--help") {
-    return Usage(
-        "usage: flypctl sweep validate FILE\nChecks a sweep spec and every trial's job spec; prints "
-        "the normalised sweep spec and its trials.");
-  }
-  SweepLoad load = LoadSweepSpecFile(args[0]);
-  if (!load.ok()) {
-    std::cerr << load.ErrorText() << args[0] << ": " << load.errors.size() << " problem"
-              << (load.errors.size() == 1 ? "" : "s") << "\n";
-    return kExitInvalidSpec;
-  }
-  std::cout << SweepSpecToYaml(load.spec) << "# " << load.trials.size() << " trials\n";
-  for (const TrialPlan& t : load.trials) {
+// The sweep spec of FILE ('-': stdin), or nullopt after printing every problem.
+std::optional<SweepLoad> Load(const std::string& file) {
+  SweepLoad load = LoadSweepSpecFile(file == "-" ? "/dev/stdin" : file);
+  if (load.ok()) return load;
+  std::cerr << load.ErrorText() << file << ": " << load.errors.size() << " problem"
+            << (load.errors.size() == 1 ? "" : "s") << "\n";
+  return std::nullopt;
+}
+
+int Validate(const std::string& file) {
+  std::optional<SweepLoad> load = Load(file);
+  if (!load) return kExitInvalidSpec;
+  std::cout << SweepSpecToYaml(load->spec) << "# " << load->trials.size() << " trials\n";
+  for (const TrialPlan& t : load->trials) {
     std::string params;
     for (const auto& p : t.parameters) params += (params.empty() ? "" : " ") + p.path() + "=" + p.value();
     std::cout << "#   " << t.index << "  " << (params.empty() ? "(the base)" : params)
@@ -137,77 +121,66 @@ int Validate(const Args& args) {
   return kExitOk;
 }
 
-int Submit(const Args& args) {
-  ClientFlags f;
-  if (!ParseClientFlags(args, {"--idempotency-key"}, {}, &f) || f.positional.size() != 1) {
-    return Usage(
-        "usage: flypctl sweep submit FILE [--idempotency-key K]\nValidates the sweep spec locally, "
-        "submits it and prints the sweep id.");
-  }
-  SweepLoad load = LoadSweepSpecFile(f.positional[0]);
-  if (!load.ok()) {
-    std::cerr << load.ErrorText();
-    return kExitInvalidSpec;
-  }
+int Submit(const std::string& file, const std::string& key) {
+  std::optional<SweepLoad> load = Load(file);
+  if (!load) return kExitInvalidSpec;
+  std::optional<SweepSession> c = Open();
+  if (!c) return kExitUsage;
   v1::SubmitSweepRequest req;
-  req.set_spec_yaml(SweepSpecToYaml(load.spec));
-  req.set_idempotency_key(f.options["--idempotency-key"]);
+  req.set_spec_yaml(SweepSpecToYaml(load->spec));
+  req.set_idempotency_key(key);
   v1::SubmitSweepResponse resp;
-  grpc::Status s = SweepStub(f)->SubmitSweep(MakeContext(f).get(), req, &resp);
+  grpc::Status s = c->stub->SubmitSweep(c->session->Context().get(), req, &resp);
   if (!s.ok()) return ReportRpcError(s, /*spec_errors=*/true);
-  if (f.output != "table") {
-    std::cout << Render(resp.sweep(), f.output);
+  if (Globals().output != "table") {
+    std::cout << Render(resp.sweep(), Globals().output);
   } else {
     std::cout << resp.sweep().id() << "\n";
   }
   return kExitOk;
 }
 
-int Get(const Args& args) {
-  ClientFlags f;
-  if (!ParseClientFlags(args, {}, {}, &f) || f.positional.size() != 1) {
-    return Usage("usage: flypctl sweep get ID [-o table|json|yaml]");
-  }
+int Get(const std::string& id) {
+  std::optional<SweepSession> c = Open();
+  if (!c) return kExitUsage;
   v1::Sweep sweep;
-  if (int rc = Fetch(f, f.positional[0], &sweep); rc != kExitOk) return rc;
-  if (f.output != "table") {
-    std::cout << Render(sweep, f.output);
+  if (int rc = Fetch(*c, id, &sweep); rc != kExitOk) return rc;
+  if (Globals().output != "table") {
+    std::cout << Render(sweep, Globals().output);
   } else {
     PrintSweep(sweep);
   }
   return kExitOk;
 }
 
-int List(const Args& args) {
-  ClientFlags f;
-  if (!ParseClientFlags(args, {"--state"}, {}, &f) || !f.positional.empty()) {
-    return Usage("usage: flypctl sweep list [--state S[,S...]] [-o table|json|yaml]");
-  }
+int List(const std::string& state_list) {
   v1::ListSweepsRequest req;
-  std::stringstream states(f.options["--state"]);
+  std::stringstream states(state_list);
   for (std::string st; std::getline(states, st, ',');) {
     std::string upper;
     for (char c : st) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     v1::SweepState v;
     if (!v1::SweepState_Parse("SWEEP_STATE_" + upper, &v)) {
-      std::cerr << "flypctl: unknown sweep state '" << st << "' (running, succeeded, failed, cancelled)\n";
+      std::cerr << "flypctl sweep list: unknown sweep state '" << st
+                << "' (running, succeeded, failed, cancelled)\n";
       return kExitUsage;
     }
     req.add_states(v);
   }
+  std::optional<SweepSession> c = Open();
+  if (!c) return kExitUsage;
   req.set_page_size(500);
-  auto stub = SweepStub(f);
   v1::ListSweepsResponse all;
   for (;;) {
     v1::ListSweepsResponse resp;
-    grpc::Status s = stub->ListSweeps(MakeContext(f).get(), req, &resp);
+    grpc::Status s = c->stub->ListSweeps(c->session->Context().get(), req, &resp);
     if (!s.ok()) return ReportRpcError(s);
     for (auto& w : *resp.mutable_sweeps()) *all.add_sweeps() = std::move(w);
     if (resp.next_page_token().empty()) break;
     req.set_page_token(resp.next_page_token());
   }
-  if (f.output != "table") {
-    std::cout << Render(all, f.output);
+  if (Globals().output != "table") {
+    std::cout << Render(all, Globals().output);
     return kExitOk;
   }
   std::printf("%-14s %-24s %-10s %8s %8s %8s\n", "ID", "NAME", "STATE", "TRIALS", "RUNNING", "BEST");
@@ -229,16 +202,13 @@ int List(const Args& args) {
   return kExitOk;
 }
 
-int Watch(const Args& args) {
-  ClientFlags f;
-  if (!ParseClientFlags(args, {}, {}, &f) || f.positional.size() != 1) {
-    return Usage(
-        "usage: flypctl sweep watch ID\nFollows the sweep until it ends; exit 0 only if it SUCCEEDED.");
-  }
+int Watch(const std::string& id) {
+  std::optional<SweepSession> c = Open();
+  if (!c) return kExitUsage;
   v1::WatchSweepRequest req;
-  req.set_id(f.positional[0]);
-  auto ctx = MakeContext(f, 0);
-  auto reader = SweepStub(f)->WatchSweep(ctx.get(), req);
+  req.set_id(id);
+  auto ctx = c->session->Context(0);
+  auto reader = c->stub->WatchSweep(ctx.get(), req);
   v1::WatchSweepEvent ev;
   int state = 0;
   while (reader->Read(&ev)) {
@@ -266,31 +236,22 @@ int Watch(const Args& args) {
   return state == v1::SWEEP_STATE_SUCCEEDED ? kExitOk : kExitFailure;
 }
 
-int Cancel(const Args& args) {
-  ClientFlags f;
-  if (!ParseClientFlags(args, {"--reason"}, {}, &f) || f.positional.size() != 1) {
-    return Usage(
-        "usage: flypctl sweep cancel ID [--reason TEXT]\nStops the sweep's trials and waits until "
-        "their jobs are gone.");
-  }
+int Cancel(const std::string& id, const std::string& reason) {
+  std::optional<SweepSession> c = Open();
+  if (!c) return kExitUsage;
   v1::CancelSweepRequest req;
-  req.set_id(f.positional[0]);
-  req.set_reason(f.options["--reason"]);
+  req.set_id(id);
+  req.set_reason(reason);
   v1::Sweep sweep;
-  grpc::Status s = SweepStub(f)->CancelSweep(MakeContext(f, 120).get(), req, &sweep);
+  grpc::Status s = c->stub->CancelSweep(c->session->Context(120).get(), req, &sweep);
   if (!s.ok()) return ReportRpcError(s);
   std::cout << sweep.id() << " " << SweepState(sweep.status().state()) << "\n";
   return kExitOk;
 }
 
-int Report(const Args& args) {
-  ClientFlags f;
-  if (!ParseClientFlags(args, {"--format", "--out"}, {}, &f) || f.positional.size() != 1) {
-    return Usage("usage: flypctl sweep report ID [--format md|json|svg] [--out FILE]");
-  }
+int Report(const std::string& id, const std::string& format, const std::string& out) {
   v1::GetSweepReportRequest req;
-  req.set_id(f.positional[0]);
-  const std::string format = f.options.count("--format") ? f.options["--format"] : "md";
+  req.set_id(id);
   if (format == "md" || format == "markdown") {
     req.set_format(v1::SWEEP_REPORT_FORMAT_MARKDOWN);
   } else if (format == "json") {
@@ -298,40 +259,98 @@ int Report(const Args& args) {
   } else if (format == "svg") {
     req.set_format(v1::SWEEP_REPORT_FORMAT_SVG);
   } else {
-    return Usage("flypctl sweep report: --format must be md, json or svg (got '" + format + "')");
+    std::cerr << "flypctl sweep report: --format must be md, json or svg (got '" << format << "')\n";
+    return kExitUsage;
   }
+  std::optional<SweepSession> c = Open();
+  if (!c) return kExitUsage;
   v1::SweepReport resp;
-  grpc::Status s = SweepStub(f)->GetSweepReport(MakeContext(f, 120).get(), req, &resp);
+  grpc::Status s = c->stub->GetSweepReport(c->session->Context(120).get(), req, &resp);
   if (!s.ok()) return ReportRpcError(s);
-  if (!f.options.count("--out") || f.options["--out"] == "-") {
+  if (out.empty() || out == "-") {
     std::cout << resp.content();
     return kExitOk;
   }
-  Status w = WriteFileAtomic(f.options["--out"], resp.content());
+  Status w = WriteFileAtomic(out, resp.content());
   if (!w.ok()) {
-    std::cerr << "flypctl: " << w.message() << "\n";
+    std::cerr << "flypctl sweep report: " << w.message() << "\n";
     return kExitFailure;
   }
   return kExitOk;
 }
 
+template <typename T>
+std::shared_ptr<T> Make() {
+  return std::make_shared<T>();
+}
+
+Command::Setup IdCommand(int (*run)(const std::string&)) {
+  return [run](FlagSet& f) {
+    auto id = Make<std::string>();
+    f.Arg("ID", id.get(), "the sweep (e.g. sweep-000003)");
+    return [run, id] { return run(*id); };
+  };
+}
+
 }  // namespace
 
-int RunSweep(const Args& args) {
-  static const std::map<std::string, int (*)(const Args&)> kCommands = {
-      {"validate", Validate}, {"submit", Submit}, {"get", Get},       {"list", List},
-      {"watch", Watch},       {"cancel", Cancel}, {"report", Report},
-  };
-  if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-    std::cerr << kUsage;
-    return args.empty() ? kExitUsage : kExitOk;
-  }
-  auto it = kCommands.find(args[0]);
-  if (it == kCommands.end()) {
-    std::cerr << "flypctl: unknown sweep command '" << args[0] << "'\n" << kUsage;
-    return kExitUsage;
-  }
-  return it->second(Args(args.begin() + 1, args.end()));
+Command SweepCommand() {
+  Command sweep{"sweep", "hyperparameter sweeps: trials as ordinary jobs, the best by ID validation",
+                "A sweep spec is a base job spec, a search space over its field paths, a method (grid, "
+                "random, successive halving), an objective (id_val accuracy) and a group_by "
+                "(docs/coordinator.md, \"Sweeps\"; examples/table1-mini.sweep.yaml).",
+                nullptr};
+  sweep.subcommands.push_back(
+      {"validate", "check a sweep spec and every trial's job spec; print them",
+       "Prints every problem as 'field.path: message' and exits 3, or the normalised sweep spec and "
+       "its trials and exits 0. Nothing is sent to a server.",
+       [](FlagSet& f) {
+         auto file = Make<std::string>();
+         f.Arg("FILE", file.get(), "the sweep spec (YAML); '-': stdin");
+         return [file] { return Validate(*file); };
+       }});
+  sweep.subcommands.push_back(
+      {"submit", "validate a sweep spec, submit it, print the sweep id", "", [](FlagSet& f) {
+         auto file = Make<std::string>();
+         auto key = Make<std::string>();
+         f.Arg("FILE", file.get(), "the sweep spec (YAML); '-': stdin");
+         f.String("idempotency-key", key.get(), "KEY",
+                  "resubmitting with the same key returns the first sweep instead of a new one");
+         return [file, key] { return Submit(*file, *key); };
+       }});
+  sweep.subcommands.push_back(
+      {"get", "a sweep, its history and its trials (-o json|yaml: the whole sweep)", "", IdCommand(Get)});
+  sweep.subcommands.push_back({"list", "your sweeps", "", [](FlagSet& f) {
+                                 auto states = Make<std::string>();
+                                 f.String(
+                                     "state", states.get(), "STATE[,STATE...]",
+                                     "only sweeps in these states (running, succeeded, failed, cancelled)");
+                                 return [states] { return List(*states); };
+                               }});
+  sweep.subcommands.push_back({"watch", "follow a sweep until it ends (exit 0 only if it SUCCEEDED)",
+                               "A line per trial change and per sweep transition.", IdCommand(Watch)});
+  sweep.subcommands.push_back(
+      {"cancel", "stop a sweep's trials; waits until their jobs are gone", "", [](FlagSet& f) {
+         auto id = Make<std::string>();
+         auto reason = Make<std::string>();
+         f.Arg("ID", id.get(), "the sweep");
+         f.String("reason", reason.get(), "TEXT", "why (kept in the sweep's history)");
+         return [id, reason] { return Cancel(*id, *reason); };
+       }});
+  sweep.subcommands.push_back(
+      {"report", "the sweep report: chosen configuration per group, mean ± std, intervals",
+       "Markdown by default; --format json (the same numbers) or svg (the WiSE-FT curves of the "
+       "chosen configurations).",
+       [](FlagSet& f) {
+         auto id = Make<std::string>();
+         auto format = std::make_shared<std::string>("md");
+         auto out = Make<std::string>();
+         f.Arg("ID", id.get(), "the sweep");
+         f.String("format", format.get(), "md|json|svg", "what to print (default md)");
+         f.String("out", out.get(), "FILE", "write it to FILE instead of stdout");
+         return [id, format, out] { return Report(*id, *format, *out); };
+       }});
+  return sweep;
 }
 
 }  // namespace flyp::cli

@@ -11,7 +11,12 @@ namespace env {
 const EnvVar kLogLevel{"FLYP_LOG_LEVEL", "info", "log threshold: debug, info, warning, error"};
 const EnvVar kServer{"FLYP_SERVER", "localhost:50051", "coordinator address flypctl talks to"};
 const EnvVar kToken{"FLYP_TOKEN", "", "bearer token flypctl sends (authorization metadata)"};
+const EnvVar kTokenFile{"FLYP_TOKEN_FILE", "", "file whose first line is the bearer token flypctl sends"};
 const EnvVar kTlsCa{"FLYP_TLS_CA", "", "PEM file of the CA flypctl trusts; empty: plaintext"};
+const EnvVar kConfig{"FLYP_CONFIG", "",
+                     "flypctl's config file (contexts); empty: ~/.config/flyp/config.yaml"};
+const EnvVar kContext{"FLYP_CONTEXT", "",
+                      "the flypctl context to use instead of the config's current-context"};
 const EnvVar kJobId{"FLYP_JOB_ID", "", "id of the job a worker runs (set by the launcher)"};
 const EnvVar kCoordinator{"FLYP_COORDINATOR", "", "coordinator address rank 0 reports to; empty: standalone"};
 const EnvVar kWorkerToken{"FLYP_WORKER_TOKEN", "", "token a worker presents to the coordinator"};
@@ -39,10 +44,11 @@ const EnvVar kOpenBlasReexec{"FLYP_OPENBLAS_REEXEC", "",
 
 const std::vector<const EnvVar*>& AllEnvVars() {
   static const std::vector<const EnvVar*> all = {
-      &env::kLogLevel,        &env::kServer,      &env::kToken,          &env::kTlsCa,
-      &env::kJobId,           &env::kCoordinator, &env::kWorkerToken,    &env::kCoordinatorCa,
-      &env::kCoordinatorName, &env::kMetricsPort, &env::kArtifactDir,    &env::kAttempt,
-      &env::kFashionMnistDir, &env::kThreads,     &env::kOpenBlasTuning, &env::kOpenBlasReexec};
+      &env::kLogLevel,    &env::kServer,         &env::kToken,         &env::kTokenFile,
+      &env::kTlsCa,       &env::kConfig,         &env::kContext,       &env::kJobId,
+      &env::kCoordinator, &env::kWorkerToken,    &env::kCoordinatorCa, &env::kCoordinatorName,
+      &env::kMetricsPort, &env::kArtifactDir,    &env::kAttempt,       &env::kFashionMnistDir,
+      &env::kThreads,     &env::kOpenBlasTuning, &env::kOpenBlasReexec};
   return all;
 }
 

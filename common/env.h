@@ -22,7 +22,10 @@ namespace env {
 extern const EnvVar kLogLevel;         // FLYP_LOG_LEVEL
 extern const EnvVar kServer;           // FLYP_SERVER
 extern const EnvVar kToken;            // FLYP_TOKEN
+extern const EnvVar kTokenFile;        // FLYP_TOKEN_FILE
 extern const EnvVar kTlsCa;            // FLYP_TLS_CA
+extern const EnvVar kConfig;           // FLYP_CONFIG
+extern const EnvVar kContext;          // FLYP_CONTEXT
 extern const EnvVar kJobId;            // FLYP_JOB_ID
 extern const EnvVar kCoordinator;      // FLYP_COORDINATOR
 extern const EnvVar kWorkerToken;      // FLYP_WORKER_TOKEN

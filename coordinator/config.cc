@@ -4,7 +4,6 @@
 
 #include <functional>
 #include <map>
-#include <sstream>
 
 #include "common/file_util.h"
 #include "common/metrics.h"
@@ -156,14 +155,40 @@ StatusOr<LauncherKind> ParseLauncherKind(const std::string& name) {
   return InvalidArgumentError("launcher: unknown launcher '" + name + "' (expected one of: " + known + ")");
 }
 
-std::string CoordinatorConfigHelp() {
-  std::ostringstream os;
-  os << "  --config FILE            YAML file with the options below (keys use '_' for '-')\n";
-  for (const Option& o : Options()) {
-    std::string flag = std::string("--") + o.name + " V";
-    os << "  " << flag << std::string(flag.size() < 25 ? 25 - flag.size() : 1, ' ') << o.help << "\n";
+namespace {
+
+// The value a flag's help shows, from the option's name.
+std::string ValueName(const std::string& name) {
+  auto ends = [&](const char* suffix) {
+    const std::string s(suffix);
+    return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
+  };
+  if (name == "listen" || ends("-listen") || ends("-address")) return "HOST:PORT";
+  if (ends("-s")) return "SECONDS";
+  if (ends("-port") || ends("-slots") || name == "gpus" || ends("-mib")) return "N";
+  if (ends("-root") || ends("-path")) return "DIR";
+  if (ends("-file") || name == "db" || ends("-binary") || name == "mpirun" || ends("-cert") || ends("-key") ||
+      ends("-ca")) {
+    return "FILE";
   }
-  return os.str();
+  return "VALUE";
+}
+
+}  // namespace
+
+void DeclareCoordinatorFlags(FlagSet& flags, GivenFlags* given) {
+  flags.String("config", &given->config_file, "FILE",
+               "YAML file with the options below (keys use '_' for '-')");
+  for (const Option& o : Options()) {
+    const std::string name = o.name;
+    flags.Custom(
+        name, ValueName(name), o.help,
+        [given, name](const std::string& v) {
+          given->values.emplace_back(name, v);
+          return Status::Ok();
+        },
+        /*repeatable=*/name == "data-root");
+  }
 }
 
 Status ApplyConfigYaml(const std::string& yaml, const std::string& origin, CoordinatorConfig* config) {
@@ -200,33 +225,15 @@ Status ApplyConfigYaml(const std::string& yaml, const std::string& origin, Coord
   return Status::Ok();
 }
 
-StatusOr<CoordinatorConfig> ParseCoordinatorConfig(const std::vector<std::string>& args) {
+StatusOr<CoordinatorConfig> ConfigFromFlags(const GivenFlags& given) {
   CoordinatorConfig config;
-  std::vector<std::pair<std::string, std::string>> flags;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a.rfind("--", 0) != 0) return InvalidArgumentError("unexpected argument '" + a + "'");
-    std::string name = a.substr(2), value;
-    size_t eq = name.find('=');
-    if (eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name.resize(eq);
-    } else if (i + 1 < args.size()) {
-      value = args[++i];
-    } else {
-      return InvalidArgumentError("--" + name + ": missing value");
-    }
-    flags.emplace_back(name, value);
-  }
-  for (const auto& [name, value] : flags) {
-    if (name != "config") continue;
-    StatusOr<std::string> yaml = ReadFileToString(value, kMaxConfigFileBytes);
+  if (!given.config_file.empty()) {
+    StatusOr<std::string> yaml = ReadFileToString(given.config_file, kMaxConfigFileBytes);
     if (!yaml.ok()) return yaml.status().WithContext("--config");
-    FLYP_RETURN_IF_ERROR(ApplyConfigYaml(*yaml, value, &config));
+    FLYP_RETURN_IF_ERROR(ApplyConfigYaml(*yaml, given.config_file, &config));
   }
   bool flag_roots = false;
-  for (const auto& [name, value] : flags) {
-    if (name == "config") continue;
+  for (const auto& [name, value] : given.values) {
     const Option* o = Find(name);
     if (!o) return InvalidArgumentError("--" + name + ": unknown flag");
     if (name == "data-root" && !flag_roots) {  // flags replace the file's roots
@@ -237,6 +244,14 @@ StatusOr<CoordinatorConfig> ParseCoordinatorConfig(const std::vector<std::string
   }
   FLYP_RETURN_IF_ERROR(ValidateCoordinatorConfig(config));
   return config;
+}
+
+StatusOr<CoordinatorConfig> ParseCoordinatorConfig(const std::vector<std::string>& args) {
+  FlagSet flags;
+  GivenFlags given;
+  DeclareCoordinatorFlags(flags, &given);
+  FLYP_RETURN_IF_ERROR(ParseFlagSet(flags, args));
+  return ConfigFromFlags(given);
 }
 
 Status ValidateCoordinatorConfig(const CoordinatorConfig& c) {

@@ -1,11 +1,13 @@
 // Coordinator configuration: a typed struct with defaults, filled from an
 // optional YAML file and then command-line flags (flags win). Keys of the YAML
-// file are the flag names with '-' written as '_'.
+// file are the flag names with '-' written as '_'. One table of options
+// (config.cc) is both: adding an option is one line there.
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "common/flags.h"
 #include "common/status.h"
 #include "flyp/v1/job_spec.pb.h"
 
@@ -66,14 +68,23 @@ struct CoordinatorConfig {
   v1::KubernetesSpec k8s_cuda_defaults;
 };
 
-// Parses argv (without argv[0]): --config FILE first, then every other flag
-// (--name=value or --name value; --data-root may repeat). INVALID_ARGUMENT
-// naming the flag, key or file line on error.
+// The flags as given on a command line, in order, and --config.
+struct GivenFlags {
+  std::string config_file;
+  std::vector<std::pair<std::string, std::string>> values;  // (option name, value)
+};
+// Declares --config FILE and every option as a flag of `flags` (the common
+// grammar, common/flags.h: --name=value or --name value; --data-root may
+// repeat), recording what is given into *given.
+void DeclareCoordinatorFlags(FlagSet& flags, GivenFlags* given);
+// The configuration: --config's YAML first, then the flags (flags win; the
+// flags' --data-root replace the file's), validated. INVALID_ARGUMENT
+// naming the flag, key or file line.
+StatusOr<CoordinatorConfig> ConfigFromFlags(const GivenFlags& given);
+// Both steps for argv (without argv[0]).
 StatusOr<CoordinatorConfig> ParseCoordinatorConfig(const std::vector<std::string>& args);
 // Applies YAML text over `config`.
 Status ApplyConfigYaml(const std::string& yaml, const std::string& origin, CoordinatorConfig* config);
-// One line per flag, for --help.
-std::string CoordinatorConfigHelp();
 // Checks values (TLS settings that belong together, address syntax,
 // positive sizes, what the launcher needs). Pure: files and directories are
 // checked when the server starts (CoordinatorServer::Start).

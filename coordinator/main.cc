@@ -1,22 +1,19 @@
 // flyp-coordinator: parses flags, serves until SIGINT/SIGTERM.
 #include <csignal>
 #include <iostream>
+#include <memory>
 #include <thread>
 
+#include "common/flags.h"
 #include "common/logging.h"
+#include "common/version.h"
 #include "coordinator/config.h"
 #include "coordinator/service/server.h"
 
-int main(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
-  for (const auto& a : args) {
-    if (a == "-h" || a == "--help") {
-      std::cout << "usage: flyp-coordinator [--config FILE] [flags]\n\n"
-                << flyp::coord::CoordinatorConfigHelp();
-      return 0;
-    }
-  }
-  auto config = flyp::coord::ParseCoordinatorConfig(args);
+namespace {
+
+int Serve(const flyp::coord::GivenFlags& given) {
+  auto config = flyp::coord::ConfigFromFlags(given);
   if (!config.ok()) {
     std::cerr << "flyp-coordinator: " << config.status().message() << "\n";
     return 2;
@@ -39,4 +36,31 @@ int main(int argc, char** argv) {
   FLYP_LOG(INFO) << "signal " << sig << ": shutting down (running jobs are recovered on the next start)";
   (*server)->Shutdown();
   return 0;
+}
+
+flyp::Program CoordinatorProgram() {
+  flyp::Program p;
+  p.name = "flyp-coordinator";
+  p.summary =
+      "accepts flyp jobs over gRPC, stores them in SQLite, gang-schedules and launches their MPI worlds";
+  p.description =
+      "Serves until SIGINT or SIGTERM; jobs still running are recovered on the next start. Every flag can "
+      "also be "
+      "given in the --config YAML file, with '_' for '-' (listen: 0.0.0.0:50051, data_roots: [/data]); flags "
+      "win "
+      "over the file. See docs/coordinator.md.";
+  p.version = flyp::VersionString();
+  p.setup = [](flyp::FlagSet& f) {
+    auto given = std::make_shared<flyp::coord::GivenFlags>();
+    flyp::coord::DeclareCoordinatorFlags(f, given.get());
+    return [given] { return Serve(*given); };
+  };
+  return p;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return flyp::RunProgram(CoordinatorProgram(), std::vector<std::string>(argv + 1, argv + argc), std::cout,
+                          std::cerr);
 }

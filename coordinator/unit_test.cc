@@ -2,6 +2,7 @@
 // exit classification, backoff, log line tags.
 #include <gtest/gtest.h>
 
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 
@@ -100,7 +101,9 @@ TEST(ConfigTest, FileThenFlags) {
   EXPECT_DOUBLE_EQ(c->grace_period_s, 2.5);
   EXPECT_EQ(ParseCoordinatorConfig({"--cpu-slots", "x"}).status().message(),
             "--cpu-slots: cpu-slots: expected an integer, got 'x'");
-  EXPECT_EQ(ParseCoordinatorConfig({"--frobnicate", "1"}).status().message(), "--frobnicate: unknown flag");
+  EXPECT_EQ(ParseCoordinatorConfig({"--frobnicate", "1"}).status().message(), "unknown flag --frobnicate");
+  EXPECT_EQ(ParseCoordinatorConfig({"--cpu-slot", "1"}).status().message(),
+            "unknown flag --cpu-slot; did you mean --cpu-slots?");
   EXPECT_EQ(ParseCoordinatorConfig({"--launcher", "slurm"}).status().message(),
             "--launcher: launcher: unknown launcher 'slurm' (expected one of: local, kubernetes)");
   std::ofstream(path) << "cpu_slot: 8\n";
@@ -270,6 +273,49 @@ TEST(LogLinesTest, RankBeyondInt32IsAnUntaggedLine) {
   EXPECT_EQ(l.rank(), -1);
   EXPECT_EQ(l.text(), line);
   EXPECT_EQ(ParseWorldLogLine("[1,2147483647]<stdout>:x").rank(), 2147483647);
+}
+
+// What mpirun --tag-output --timestamp-output wrote for
+//   rank 0: printf("a"); sleep; printf("b\n");   rank 1: printf("a"); ... fprintf(stderr, "c 1\n")
+// (captured from Open MPI 4.1): the pieces of a rank's line are tagged
+// separately and pieces of two ranks share a line of the file.
+TEST(LogLinesTest, PiecesOfALineAreReassembledPerRank) {
+  WorldLogParser parser;
+  std::vector<v1::LogLine> got;
+  for (const char* file_line :
+       {"Tue Dec  1 22:15:35 2026[1,0]<stdout>:aTue Dec  1 22:15:35 2026[1,1]<stdout>:aTue Dec  1 22:15:35 "
+        "2026[1,1]<stderr>:c 1",
+        "Tue Dec  1 22:15:36 2026[1,1]<stdout>:b", "Tue Dec  1 22:15:37 2026[1,0]<stdout>:b",
+        "mpirun noticed something", "[1,0]<stdout>:untimed"}) {
+    for (auto& l : parser.Feed(file_line)) got.push_back(l);
+  }
+  ASSERT_EQ(got.size(), 5u);
+  std::tm tm{};
+  strptime("Tue Dec  1 22:15:35 2026", "%a %b %d %H:%M:%S %Y", &tm);
+  tm.tm_isdst = -1;
+  const int64_t t35 = static_cast<int64_t>(std::mktime(&tm));
+  // Rank 1's stderr line ended the first line of the file; its stdout "a"
+  // waits for the "b" that ends it.
+  EXPECT_EQ(got[0].rank(), 1);
+  EXPECT_EQ(got[0].text(), "c 1");
+  EXPECT_EQ(got[0].time().seconds(), t35);
+  EXPECT_EQ(got[1].rank(), 1);
+  EXPECT_EQ(got[1].text(), "ab");
+  EXPECT_EQ(got[2].rank(), 0);
+  EXPECT_EQ(got[2].text(), "ab");
+  EXPECT_EQ(got[2].time().seconds(), t35);  // the time of its first piece
+  EXPECT_EQ(got[3].rank(), -1);
+  EXPECT_EQ(got[3].text(), "mpirun noticed something");
+  EXPECT_EQ(got[3].time().seconds(), t35 + 2);  // untimed: the last time seen
+  EXPECT_EQ(got[4].text(), "untimed");
+  for (const auto& l : got) EXPECT_EQ(l.text().find("<std"), std::string::npos) << l.text();
+  EXPECT_TRUE(parser.Flush().empty());
+  parser.Feed("[1,0]<stdout>:half");
+  parser.Feed("[1,1]<stdout>:x[1,0]<stdout>:way");  // rank 1's piece ends no line yet
+  std::vector<v1::LogLine> rest = parser.Flush();
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].rank(), 1);
+  EXPECT_EQ(rest[0].text(), "x");
 }
 
 }  // namespace

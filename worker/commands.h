@@ -1,18 +1,33 @@
-// flyp-worker subcommands. Each takes the arguments after its name and
-// returns the process exit code (common/exit_codes.h).
+// flyp-worker's commands: each declares its flags in the common grammar
+// (common/flags.h) and returns the process exit code (common/exit_codes.h).
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "common/flags.h"
+
 namespace flyp::worker {
 
-using Args = std::vector<std::string>;
-
 // flyp-worker [train] --spec FILE [--output DIR] [--device cpu|cuda] [--no-resume]
-int RunTrainCommand(const Args& args);
+struct TrainFlags {
+  std::string spec;
+  std::string output;
+  std::string device;
+  bool resume = true;
+};
+Command TrainCommand();
+int RunTrainCommand(const TrainFlags& flags);
 
-// flyp-worker encode --spec FILE [--images PATH...] [--texts FILE] --out FILE [--similarity]
-int RunEncodeCommand(const Args& args);
+// flyp-worker encode --spec FILE [--images PATH]... [--texts FILE] --out FILE [--similarity]
+struct EncodeFlags {
+  std::string spec;
+  std::vector<std::string> images;
+  std::string texts;
+  std::string out;
+  bool similarity = false;
+};
+Command EncodeCommand();
+int RunEncodeCommand(const EncodeFlags& flags);
 
 }  // namespace flyp::worker

@@ -9,6 +9,7 @@
 #include "common/logging.h"
 #include "common/tls.h"
 #include "flyp/v1/service.grpc.pb.h"
+#include "worker/report/report.h"
 
 namespace flyp::worker {
 namespace {
@@ -114,19 +115,66 @@ void CoordinatorReporter::OnStep(const report::StepProgress& e) {
   if (ack.stop()) stop_ = true;
 }
 
-void CoordinatorReporter::OnEval(const report::EvalEvent& e) {
+void CoordinatorReporter::SendPoint(const v1::ProgressPoint& point, const char* what) {
   MutexLock lock(&mu_);
   v1::ReportProgressRequest req;
   req.set_job_id(impl_->job_id);
   req.set_attempt(impl_->attempt);
-  (*req.mutable_progress()->mutable_eval_accuracy())[e.split] = e.accuracy;
-  if (e.epoch) req.mutable_progress()->set_epoch(*e.epoch);  // an epoch-end evaluation (early stopping)
-  *req.mutable_progress()->mutable_time() = ToTimestamp(e.time);
+  *req.mutable_progress() = point;
   grpc::ClientContext ctx;
   impl_->Prepare(&ctx);
   v1::ReportAck ack;
-  impl_->Check(impl_->stub->ReportProgress(&ctx, req, &ack), "evaluation");
+  impl_->Check(impl_->stub->ReportProgress(&ctx, req, &ack), what);
   if (ack.stop()) stop_ = true;
+}
+
+void CoordinatorReporter::OnEval(const report::EvalEvent& e) {
+  v1::ProgressPoint p;
+  (*p.mutable_eval_accuracy())[e.split] = e.accuracy;
+  p.set_eval_stage(report::EvalStageLabel(e));
+  if (e.stage == report::EvalStage::kEpoch && e.epoch) p.set_epoch(*e.epoch);  // early stopping judges these
+  *p.mutable_time() = ToTimestamp(e.time);
+  SendPoint(p, "evaluation");
+}
+
+void CoordinatorReporter::OnStage(const report::StageEvent& e) {
+  v1::ProgressPoint p;
+  switch (e.stage) {
+    case report::Stage::kTraining:
+      p.set_stage(v1::STAGE_TRAINING);
+      break;
+    case report::Stage::kEvaluating:
+      p.set_stage(v1::STAGE_EVALUATING);
+      p.set_eval_stage(e.label);
+      p.set_eval_split(e.split);
+      break;
+    case report::Stage::kWiseFt:
+      p.set_stage(v1::STAGE_WISE_FT);
+      p.set_wise_ft_index(e.index);
+      p.set_wise_ft_count(e.count);
+      p.set_wise_ft_alpha(e.alpha);
+      break;
+    case report::Stage::kWritingReport:
+      p.set_stage(v1::STAGE_WRITING_REPORT);
+      break;
+  }
+  *p.mutable_time() = ToTimestamp(e.time);
+  SendPoint(p, "stage");
+}
+
+void CoordinatorReporter::OnReport(const report::RunReport& r) {
+  const std::optional<report::Headline> h = report::HeadlineOf(r);
+  if (!h) return;
+  v1::ProgressPoint p;
+  v1::JobResult* res = p.mutable_result();
+  res->set_model(h->model);
+  res->set_id_split(h->id_split);
+  res->set_id_accuracy(h->id_accuracy);
+  if (h->avg_ood) res->set_avg_ood_accuracy(*h->avg_ood);
+  if (h->chosen_alpha) res->set_chosen_alpha(*h->chosen_alpha);
+  res->set_ood_splits(h->ood_splits);
+  *p.mutable_time() = ToTimestamp({});
+  SendPoint(p, "result");
 }
 
 void CoordinatorReporter::OnPhase(const report::PhaseEvent& e) {

@@ -1,7 +1,8 @@
 // A TrainObserver (added for logged steps) that reports rank 0's progress,
-// evaluations and phases to the coordinator over gRPC
+// evaluations, stages, the result and phases to the coordinator over gRPC
 // (flyp.v1.WorkerService: ReportProgress with a v1::ProgressPoint built from
-// each StepProgress or EvalEvent, ReportState for each phase), when the launcher set
+// each StepProgress, EvalEvent (labelled with its stage), StageEvent and
+// the report's headline (JobResult), ReportState for each phase), when the launcher set
 // FLYP_COORDINATOR. With FLYP_COORDINATOR_CA the channel is TLS trusting
 // only that CA. Calls are synchronous with a short deadline; a failed call
 // is logged and training goes on (the coordinator also watches the
@@ -19,6 +20,7 @@
 
 #include "common/mutex.h"
 #include "common/status.h"
+#include "flyp/v1/job.pb.h"
 #include "worker/report/observer.h"
 
 namespace flyp::worker {
@@ -49,6 +51,8 @@ class CoordinatorReporter : public report::TrainObserver {
   void OnEval(const report::EvalEvent& e) override;
   // kFailed carries whether the failure is permanent (no retry).
   void OnPhase(const report::PhaseEvent& e) override;
+  void OnStage(const report::StageEvent& e) override;
+  void OnReport(const report::RunReport& r) override;
 
   // Sent with the STARTED report (the coordinator counts them). Call before
   // the first event.
@@ -61,6 +65,7 @@ class CoordinatorReporter : public report::TrainObserver {
 
  private:
   CoordinatorReporter();
+  void SendPoint(const v1::ProgressPoint& point, const char* what) FLYP_EXCLUDES(mu_);
   struct Impl;
   // One report at a time: mu_ is held across each RPC, so reports reach the
   // coordinator in the order they were made.

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <memory>
 
 #include "common/exit_codes.h"
 #include "common/file_util.h"
@@ -26,15 +27,7 @@ namespace fs = std::filesystem;
 constexpr size_t kMaxTextsFileBytes = 64 * kMiB;
 
 int Usage(const std::string& problem) {
-  if (!problem.empty()) std::cerr << "flyp-worker encode: " << problem << "\n";
-  std::cerr
-      << "usage: flyp-worker encode --spec FILE [--images PATH]... [--texts FILE] --out FILE [--similarity]\n"
-         "  --spec FILE      a job spec; only its model section is used (preset/architecture,\n"
-         "                   checkpoint, vocab)\n"
-         "  --images PATH    an image file or a folder of .jpg/.jpeg/.png (repeatable; sorted)\n"
-         "  --texts FILE     one text per line\n"
-         "  --out FILE       safetensors output: image_embeddings [N,D], text_embeddings [M,D]\n"
-         "  --similarity     print the image x text cosine similarity matrix\n";
+  std::cerr << "flyp-worker encode: " << problem << "\nRun 'flyp-worker encode --help' for usage.\n";
   return kWorkerExitUsage;
 }
 
@@ -46,34 +39,30 @@ bool IsImage(const fs::path& p) {
 
 }  // namespace
 
-int RunEncodeCommand(const Args& args) {
-  std::string spec_path, texts_path, out_path;
-  std::vector<std::string> image_args;
-  bool similarity = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    auto next = [&](std::string* v) {
-      if (i + 1 >= args.size()) return false;
-      *v = args[++i];
-      return true;
-    };
-    std::string v;
-    if (args[i] == "--spec") {
-      if (!next(&spec_path)) return Usage("--spec needs a file");
-    } else if (args[i] == "--images") {
-      if (!next(&v)) return Usage("--images needs a path");
-      image_args.push_back(v);
-    } else if (args[i] == "--texts") {
-      if (!next(&texts_path)) return Usage("--texts needs a file");
-    } else if (args[i] == "--out") {
-      if (!next(&out_path)) return Usage("--out needs a file");
-    } else if (args[i] == "--similarity")
-      similarity = true;
-    else if (args[i] == "-h" || args[i] == "--help") {
-      Usage("");
-      return kWorkerExitOk;
-    } else
-      return Usage("unknown argument '" + args[i] + "'");
-  }
+Command EncodeCommand() {
+  return {
+      "encode", "embed images and/or texts with a model",
+      "L2-normalised embeddings of images and/or texts with a spec's model, written to a safetensors file "
+      "(image_embeddings [N,D], text_embeddings [M,D]), optionally with the image x text similarity matrix.",
+      [](FlagSet& f) {
+        auto o = std::make_shared<EncodeFlags>();
+        f.String(
+            "spec", &o->spec, "FILE",
+            "a job spec; only its model section is used (preset/architecture, checkpoint, vocab); required");
+        f.Strings("images", &o->images, "PATH", "an image file or a folder of .jpg/.jpeg/.png (sorted)");
+        f.String("texts", &o->texts, "FILE", "one text per line");
+        f.String("out", &o->out, "FILE", "the safetensors output; required");
+        f.Switch("similarity", &o->similarity, "print the image x text cosine similarity matrix");
+        return [o] { return RunEncodeCommand(*o); };
+      }};
+}
+
+int RunEncodeCommand(const EncodeFlags& flags) {
+  const std::string& spec_path = flags.spec;
+  const std::string& texts_path = flags.texts;
+  const std::string& out_path = flags.out;
+  const std::vector<std::string>& image_args = flags.images;
+  const bool similarity = flags.similarity;
   if (spec_path.empty()) return Usage("--spec is required");
   if (out_path.empty()) return Usage("--out is required");
   if (image_args.empty() && texts_path.empty()) return Usage("give --images and/or --texts");

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <thread>
 
@@ -18,60 +19,12 @@
 #include "worker/openblas.h"
 #include "worker/report/observer.h"
 #include "worker/report/progress.h"
+#include "worker/report/tensorboard.h"
 #include "worker/train/job_runner.h"
 #include "worker/train/train_state.h"
 
 namespace flyp::worker {
 namespace {
-
-struct TrainFlags {
-  std::string spec;
-  std::string output;
-  std::string device;
-  bool resume = true;
-};
-
-int Usage(const std::string& problem) {
-  if (!problem.empty()) std::cerr << "flyp-worker: " << problem << "\n";
-  std::cerr << "usage: flyp-worker [train] --spec FILE [--output DIR] [--device cpu|cuda] [--no-resume]\n"
-               "  --spec FILE     the job spec (YAML; see examples/)\n"
-               "  --output DIR    artifact folder (default: the spec's output.dir; FLYP_ARTIFACT_DIR wins)\n"
-               "  --device D      override resources.device\n"
-               "  --no-resume     ignore checkpoints in the artifact folder\n"
-               "Run with mpirun -np N for N data-parallel ranks.\n";
-  return kWorkerExitUsage;
-}
-
-// The flags, or the exit code when the command ends here (usage, --help).
-std::optional<int> ParseFlags(const Args& args, TrainFlags* flags) {
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&](std::string* out) {
-      if (i + 1 >= args.size()) return false;
-      *out = args[++i];
-      return true;
-    };
-    if (a == "--spec") {
-      if (!value(&flags->spec)) return Usage("--spec needs a file");
-    } else if (a == "--output") {
-      if (!value(&flags->output)) return Usage("--output needs a folder");
-    } else if (a == "--device") {
-      if (!value(&flags->device)) return Usage("--device needs cpu or cuda");
-    } else if (a == "--no-resume") {
-      flags->resume = false;
-    } else if (a == "-h" || a == "--help") {
-      Usage("");
-      return kWorkerExitOk;
-    } else {
-      return Usage("unknown argument '" + a + "'");
-    }
-  }
-  if (flags->spec.empty()) return Usage("--spec is required");
-  if (!flags->device.empty() && flags->device != "cpu" && flags->device != "cuda") {
-    return Usage("--device must be cpu or cuda");
-  }
-  return std::nullopt;
-}
 
 // The normalised spec with --device applied; false after printing every
 // problem.
@@ -172,6 +125,13 @@ class Telemetry {
     } else {
       FLYP_LOG(WARNING) << events.status();
     }
+    // TensorBoard: `tensorboard --logdir` on the artifact root shows each job as a run.
+    auto tensorboard = report::TensorBoardWriter::Open(out_dir);
+    if (tensorboard.ok()) {
+      fanout_.Add(std::move(tensorboard).value(), report::ObserverFanout::Steps::kLogged);
+    } else {
+      FLYP_LOG(WARNING) << tensorboard.status();
+    }
     if (!EnvIsSet(env::kCoordinator)) return kWorkerExitOk;
     auto reporter = CoordinatorReporter::Connect(CoordinatorEndpoint::FromEnv(), job_id,
                                                  static_cast<int>(EnvInt(env::kAttempt)));
@@ -224,9 +184,37 @@ int Finish(const train::JobOutcome& outcome, const dist::Communicator& comm, rep
 
 }  // namespace
 
-int RunTrainCommand(const Args& args) {
-  TrainFlags flags;
-  if (std::optional<int> code = ParseFlags(args, &flags)) return *code;
+Command TrainCommand() {
+  return {
+      "train", "run a job spec on this rank (the default: flyp-worker --spec FILE)",
+      "Run with mpirun -np N for N data-parallel ranks; the coordinator's launchers do. Exit codes: 0 done, "
+      "1 "
+      "failed (retryable), 2 bad command line, 3 invalid spec, 4 bad input (not retried), 5 the coordinator "
+      "cannot be verified.",
+      [](FlagSet& f) {
+        auto flags = std::make_shared<TrainFlags>();
+        f.String("spec", &flags->spec, "FILE", "the job spec (YAML; see examples/); required");
+        f.String("output", &flags->output, "DIR",
+                 "artifact folder (default: the spec's output.dir; FLYP_ARTIFACT_DIR wins)");
+        f.Custom("device", "cpu|cuda", "override resources.device", [flags](const std::string& v) {
+          if (v != "cpu" && v != "cuda")
+            return InvalidArgumentError("--device must be cpu or cuda (got '" + v + "')");
+          flags->device = v;
+          return Status::Ok();
+        });
+        f.Custom("no-resume", "", "ignore checkpoints in the artifact folder", [flags](const std::string& v) {
+          flags->resume = v != "true";
+          return Status::Ok();
+        });
+        return [flags] { return RunTrainCommand(*flags); };
+      }};
+}
+
+int RunTrainCommand(const TrainFlags& flags) {
+  if (flags.spec.empty()) {
+    std::cerr << "flyp-worker train: --spec is required\nRun 'flyp-worker train --help' for usage.\n";
+    return kWorkerExitUsage;
+  }
   LogLevel level;
   if (ParseLogLevel(EnvString(env::kLogLevel), &level)) SetLogLevel(level);
   v1::JobSpec spec;

@@ -30,6 +30,12 @@ struct SpecLoad {
 SpecLoad LoadJobSpecYaml(std::string_view yaml);
 // As above for a file; a missing or unreadable file is one error with an empty path.
 SpecLoad LoadJobSpecFile(const std::string& path);
+// A spec document as users hand it to flypctl: a job spec (YAML, or JSON,
+// which is YAML too), or a Job as `flypctl get -o yaml|json` prints it (its
+// `spec` is used; id, status, owner and artifact_dir are ignored, so a job
+// is resubmittable as printed). Then every override "path=value" in order
+// (ApplyFieldOverride; errors name the path), then defaults and validation.
+SpecLoad LoadJobSpecDocument(std::string_view text, const std::vector<std::string>& overrides = {});
 // A spec message (e.g. from a gRPC client): unset fields get defaults, then validation.
 SpecLoad NormalizeJobSpec(const v1::JobSpec& spec);
 

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "flyp/v1/job.pb.h"
 #include "tests/testing/test_env.h"
 
 namespace flyp {
@@ -298,6 +299,71 @@ TEST(JobSpecTest, AllProblemsReportedAtOnce) {
                                    "optim.beta2: must be in [0, 1) (got 2)",
                                    "resources.world_size: must be >= 1 (got 0)"};
   EXPECT_EQ(got, want);
+}
+
+}  // namespace
+}  // namespace flyp
+
+namespace flyp {
+namespace {
+
+TEST(JobSpecDocumentTest, OverridesAreTypedBySchemaAndNameTheirPath) {
+  SpecLoad load = LoadJobSpecDocument(
+      Spec(""), {"optim.learning_rate=3e-4", "schedule.epochs=2", "method.name=ft",
+                 "wise_ft.alphas=[0, 0.5, 1]", "run_policy.collective_timeout=90s",
+                 "model.checkpoint=base: v2.safetensors", "data.ood[0]={name: blur, format: fashion_mnist}",
+                 "data.ood[0].limit=100", "resources.activation_checkpointing=true"});
+  ASSERT_TRUE(load.ok()) << load.ErrorText();
+  EXPECT_DOUBLE_EQ(load.spec.optim().learning_rate(), 3e-4);
+  EXPECT_EQ(load.spec.schedule().epochs(), 2);
+  EXPECT_EQ(load.spec.method().name(), v1::METHOD_FT);
+  EXPECT_DOUBLE_EQ(load.spec.optim().grad_clip_norm(), 1.0);  // FT's default: overrides come before defaults
+  ASSERT_EQ(load.spec.wise_ft().alphas_size(), 3);
+  EXPECT_FLOAT_EQ(load.spec.wise_ft().alphas(1), 0.5f);
+  EXPECT_EQ(load.spec.run_policy().collective_timeout().seconds(), 90);
+  EXPECT_EQ(load.spec.model().checkpoint(), "base: v2.safetensors");
+  ASSERT_EQ(load.spec.data().ood_size(), 1);
+  EXPECT_EQ(load.spec.data().ood(0).name(), "blur");
+  EXPECT_EQ(load.spec.data().ood(0).limit(), 100);
+  EXPECT_TRUE(load.spec.resources().activation_checkpointing());
+
+  SpecLoad bad =
+      LoadJobSpecDocument(Spec(""), {"optim.learning_rat=1", "schedule.epochs=many", "method.name=flip",
+                                     "optim.learning_rate.x=1", "data.ood[3].name=x", "nothing"});
+  EXPECT_EQ(
+      bad.ErrorText(),
+      "--set optim.learning_rat: unknown field; did you mean learning_rate?\n"
+      "--set schedule.epochs: expected an integer, got 'many'\n"
+      "--set method.name: unknown value 'flip'; did you mean flyp? (one of: zeroshot, lp, ft, l2sp, lpft, "
+      "flyp, pretrain)\n"
+      "--set optim.learning_rate: is a value, not a section\n"
+      "--set data.ood[3]: index 3 is past the end (the list has 0 elements)\n"
+      "--set: expected PATH=VALUE (e.g. optim.learning_rate=1e-5), got 'nothing'\n");
+}
+
+TEST(JobSpecDocumentTest, AJobAsPrintedIsResubmittable) {
+  SpecLoad first = LoadJobSpecYaml(Spec("name: again\n"));
+  ASSERT_TRUE(first.ok()) << first.ErrorText();
+  v1::Job job;
+  job.set_id("job-000007");
+  job.set_owner("alice");
+  *job.mutable_spec() = first.spec;
+  job.mutable_status()->set_state(v1::JOB_STATE_SUCCEEDED);
+  job.mutable_status()->mutable_create_time()->set_seconds(1700000000);
+  for (const std::string& text :
+       std::vector<std::string>{MessageToYaml(job), MessageToJson(job), MessageToJson(first.spec)}) {
+    SpecLoad again = LoadJobSpecDocument(text);
+    ASSERT_TRUE(again.ok()) << again.ErrorText() << "\n" << text;
+    EXPECT_TRUE(MessageDifferencer::Equals(again.spec, first.spec)) << text;
+  }
+  // JSON uses the spec files' names: snake_case fields, short enum names, durations.
+  const std::string json = MessageToJson(first.spec);
+  EXPECT_NE(json.find("\"learning_rate\": 1e-05"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"name\": \"flyp\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"collective_timeout\": \"5m\""), std::string::npos) << json;
+  // A document that is neither is read as a spec, whose reader names the key.
+  SpecLoad odd = LoadJobSpecDocument("spec: {}\nweird: 1\n");
+  EXPECT_NE(odd.ErrorText().find("spec: unknown field"), std::string::npos) << odd.ErrorText();
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/duration.pb.h>
+#include <google/protobuf/text_format.h>
 #include <google/protobuf/timestamp.pb.h>
 #include <google/protobuf/util/time_util.h>
 #include <yaml-cpp/yaml.h>
@@ -12,6 +13,7 @@
 #include <cmath>
 #include <limits>
 
+#include "common/json.h"
 #include "common/numbers.h"
 
 namespace flyp {
@@ -302,6 +304,28 @@ std::string ShortestNumber(T v) {
   return s;
 }
 
+// The order to write a repeated field's elements in: as stored, except a
+// map's entries, sorted by key (a protobuf map iterates in no fixed order,
+// and printed jobs must not differ between two reads).
+std::vector<int> ElementOrder(const Message& msg, const FieldDescriptor* f) {
+  const Reflection* r = msg.GetReflection();
+  std::vector<int> order(static_cast<size_t>(r->FieldSize(msg, f)));
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+  if (!f->is_map()) return order;
+  const FieldDescriptor* key = f->message_type()->map_key();
+  auto key_text = [&](int i) {
+    const Message& entry = r->GetRepeatedMessage(msg, f, i);
+    const Reflection* er = entry.GetReflection();
+    if (key->cpp_type() == FieldDescriptor::CPPTYPE_STRING) return er->GetString(entry, key);
+    std::string text;
+    google::protobuf::TextFormat::PrintFieldValueToString(entry, key, -1, &text);
+    return std::string(20 - std::min<size_t>(20, text.size()), '0') +
+           text;  // numeric order for non-negative keys
+  };
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return key_text(a) < key_text(b); });
+  return order;
+}
+
 void EmitValue(YAML::Emitter& out, const Message& msg, const FieldDescriptor* f, int index);
 
 // A proto map as a block mapping, sorted by key (map order is unspecified).
@@ -343,7 +367,7 @@ void EmitMessage(YAML::Emitter& out, const Message& msg) {
       bool flow = f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE &&
                   f->cpp_type() != FieldDescriptor::CPPTYPE_STRING;
       out << (flow ? YAML::Flow : YAML::Block) << YAML::BeginSeq;
-      for (int i = 0; i < r->FieldSize(msg, f); ++i) EmitValue(out, msg, f, i);
+      for (int i : ElementOrder(msg, f)) EmitValue(out, msg, f, i);
       out << YAML::EndSeq;
     } else {
       EmitValue(out, msg, f, -1);
@@ -402,6 +426,117 @@ void EmitValue(YAML::Emitter& out, const Message& msg, const FieldDescriptor* f,
   }
 }
 
+Json JsonValue(const Message& msg, const FieldDescriptor* f, int i);
+
+Json JsonMessage(const Message& msg) {
+  const Reflection* r = msg.GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  r->ListFields(msg, &fields);
+  std::sort(fields.begin(), fields.end(),
+            [](const FieldDescriptor* a, const FieldDescriptor* b) { return a->index() < b->index(); });
+  Json out = Json::MakeObject();
+  for (const FieldDescriptor* f : fields) {
+    if (f->is_repeated()) {
+      Json arr = Json::MakeArray();
+      for (int i : ElementOrder(msg, f)) arr.Append(JsonValue(msg, f, i));
+      out.Set(f->name(), std::move(arr));
+    } else {
+      out.Set(f->name(), JsonValue(msg, f, -1));
+    }
+  }
+  return out;
+}
+
+Json JsonValue(const Message& msg, const FieldDescriptor* f, int i) {
+  const Reflection* r = msg.GetReflection();
+  const bool rep = i >= 0;
+  switch (f->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_MESSAGE: {
+      const Message& sub = rep ? r->GetRepeatedMessage(msg, f, i) : r->GetMessage(msg, f);
+      if (f->message_type()->full_name() == "google.protobuf.Duration") {
+        const auto& d = static_cast<const google::protobuf::Duration&>(sub);
+        return Json(FormatDuration(d.seconds(), d.nanos()));
+      }
+      if (f->message_type()->full_name() == "google.protobuf.Timestamp") {
+        return Json(
+            google::protobuf::util::TimeUtil::ToString(static_cast<const google::protobuf::Timestamp&>(sub)));
+      }
+      return JsonMessage(sub);
+    }
+    case FieldDescriptor::CPPTYPE_ENUM:
+      return Json(EnumYamlName(rep ? r->GetRepeatedEnum(msg, f, i) : r->GetEnum(msg, f)));
+    case FieldDescriptor::CPPTYPE_BOOL:
+      return Json(rep ? r->GetRepeatedBool(msg, f, i) : r->GetBool(msg, f));
+    case FieldDescriptor::CPPTYPE_STRING:
+      return Json(rep ? r->GetRepeatedString(msg, f, i) : r->GetString(msg, f));
+    case FieldDescriptor::CPPTYPE_INT32:
+      return Json(rep ? r->GetRepeatedInt32(msg, f, i) : r->GetInt32(msg, f));
+    case FieldDescriptor::CPPTYPE_INT64:
+      return Json(static_cast<long long>(rep ? r->GetRepeatedInt64(msg, f, i) : r->GetInt64(msg, f)));
+    case FieldDescriptor::CPPTYPE_UINT32:
+      return Json(rep ? r->GetRepeatedUInt32(msg, f, i) : r->GetUInt32(msg, f));
+    case FieldDescriptor::CPPTYPE_UINT64: {
+      const uint64_t v = rep ? r->GetRepeatedUInt64(msg, f, i) : r->GetUInt64(msg, f);
+      if (v <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+        return Json(static_cast<long long>(v));
+      return Json(static_cast<double>(v));
+    }
+    case FieldDescriptor::CPPTYPE_FLOAT: {
+      // The float's shortest text, so 0.1f is written 0.1 and reads back as 0.1f.
+      const float v = rep ? r->GetRepeatedFloat(msg, f, i) : r->GetFloat(msg, f);
+      char buf[64];
+      auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+      StatusOr<double> d = ParseDouble(std::string_view(buf, static_cast<size_t>(end - buf)), "");
+      return Json(d.ok() ? *d : static_cast<double>(v));
+    }
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      return Json(rep ? r->GetRepeatedDouble(msg, f, i) : r->GetDouble(msg, f));
+  }
+  return Json();
+}
+
+// "name" or "name[3]" of an override path.
+struct PathSegment {
+  std::string name;
+  bool indexed = false;
+  int index = 0;
+};
+
+bool ParseSegment(const std::string& text, PathSegment* seg, std::string* problem) {
+  const size_t open = text.find('[');
+  seg->name = text.substr(0, open);
+  if (seg->name.empty()) {
+    *problem = "empty field name";
+    return false;
+  }
+  if (open == std::string::npos) return true;
+  if (text.back() != ']') {
+    *problem = "expected name[INDEX]";
+    return false;
+  }
+  StatusOr<int32_t> i =
+      ParseInt32(std::string_view(text).substr(open + 1, text.size() - open - 2), "index", 0);
+  if (!i.ok()) {
+    *problem = i.status().message();
+    return false;
+  }
+  seg->indexed = true;
+  seg->index = *i;
+  return true;
+}
+
+// `value` as the YAML text of a field's value: flow lists and mappings as
+// written, anything else as a double-quoted scalar (the reader types it).
+std::string YamlValueText(const std::string& value) {
+  if (!value.empty() && (value[0] == '[' || value[0] == '{')) return value;
+  std::string out = "\"";
+  for (char c : value) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
 }  // namespace
 
 std::string EnumYamlName(const EnumValueDescriptor* value) {
@@ -444,6 +579,93 @@ std::string MessageToYaml(const Message& msg) {
   out.SetIndent(2);
   EmitMessage(out, msg);
   return std::string(out.c_str()) + "\n";
+}
+
+std::string MessageToJson(const Message& msg) { return JsonMessage(msg).Dump(2) + "\n"; }
+
+bool ApplyFieldOverride(std::string_view assignment, Message* msg, std::vector<FieldError>* errors) {
+  const std::string text(assignment);
+  const size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    errors->push_back({"", "expected PATH=VALUE (e.g. optim.learning_rate=1e-5), got '" + text + "'"});
+    return false;
+  }
+  const std::string value = text.substr(eq + 1);
+  std::vector<std::string> parts;
+  for (size_t start = 0;;) {
+    const size_t dot = text.find('.', start);
+    if (dot == std::string::npos || dot > eq) {
+      parts.push_back(text.substr(start, eq - start));
+      break;
+    }
+    parts.push_back(text.substr(start, dot - start));
+    start = dot + 1;
+  }
+  Message* m = msg;
+  std::string path;
+  for (size_t k = 0; k < parts.size(); ++k) {
+    PathSegment seg;
+    std::string problem;
+    const std::string here = Child(path, parts[k]);
+    if (!ParseSegment(parts[k], &seg, &problem)) {
+      errors->push_back({here, problem});
+      return false;
+    }
+    const Descriptor* d = m->GetDescriptor();
+    const FieldDescriptor* f = d->FindFieldByName(seg.name);
+    if (f == nullptr) {
+      std::vector<std::string> names;
+      for (int i = 0; i < d->field_count(); ++i) names.push_back(d->field(i)->name());
+      const std::string guess = ClosestMatch(seg.name, names);
+      errors->push_back({Child(path, seg.name), guess.empty()
+                                                    ? "unknown field (known: " + Join(names, ", ") + ")"
+                                                    : "unknown field; did you mean " + guess + "?"});
+      return false;
+    }
+    const bool last = k + 1 == parts.size();
+    const bool is_message = f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE &&
+                            f->message_type()->full_name() != "google.protobuf.Duration";
+    if (seg.indexed && !(f->is_repeated() && is_message)) {
+      errors->push_back({here, "not a list of sections; set the whole field (" + seg.name + "=...)"});
+      return false;
+    }
+    if (last && !seg.indexed) {
+      std::vector<FieldError> errs;
+      YamlToMessage(seg.name + ": " + YamlValueText(value), m, &errs);
+      for (auto& e : errs) errors->push_back({path.empty() ? e.path : path + "." + e.path, e.message});
+      return errs.empty();
+    }
+    if (!is_message) {
+      errors->push_back({here, "is a value, not a section"});
+      return false;
+    }
+    const Reflection* r = m->GetReflection();
+    if (f->is_repeated()) {
+      if (!seg.indexed) {
+        errors->push_back(
+            {here, "is a list; select an element (" + seg.name + "[0]." + parts.back() + "=...)"});
+        return false;
+      }
+      const int size = r->FieldSize(*m, f);
+      if (seg.index > size) {
+        errors->push_back({here, "index " + std::to_string(seg.index) + " is past the end (the list has " +
+                                     std::to_string(size) + " element" + (size == 1 ? "" : "s") + ")"});
+        return false;
+      }
+      m = seg.index == size ? r->AddMessage(m, f) : r->MutableRepeatedMessage(m, f, seg.index);
+    } else {
+      m = r->MutableMessage(m, f);
+    }
+    if (last) {  // name[i]=VALUE: the element as a whole
+      m->Clear();
+      std::vector<FieldError> errs;
+      YamlToMessage(value, m, &errs);
+      for (auto& e : errs) errors->push_back({e.path.empty() ? here : here + "." + e.path, e.message});
+      return errs.empty();
+    }
+    path = here;
+  }
+  return true;
 }
 
 bool ParseDuration(std::string_view text, int64_t* seconds, int32_t* nanos) {
@@ -524,37 +746,6 @@ std::string FormatDuration(int64_t seconds, int32_t nanos) {
   }
   if (s > 0) out += std::to_string(s) + "s";
   return out;
-}
-
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t sub = prev[j - 1] + (std::tolower(static_cast<unsigned char>(a[i - 1])) ==
-                                          std::tolower(static_cast<unsigned char>(b[j - 1]))
-                                      ? 0
-                                      : 1);
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
-std::string ClosestMatch(std::string_view word, const std::vector<std::string>& candidates) {
-  std::string best;
-  size_t best_d = std::numeric_limits<size_t>::max();
-  for (const auto& c : candidates) {
-    size_t d = EditDistance(word, c);
-    if (d < best_d) {
-      best_d = d;
-      best = c;
-    }
-  }
-  size_t limit = std::max<size_t>(2, word.size() / 3);
-  return best_d <= limit ? best : std::string();
 }
 
 }  // namespace flyp

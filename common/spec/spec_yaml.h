@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/edit_distance.h"  // ClosestMatch, for the spec's did-you-mean
 #include "common/status.h"
 
 namespace flyp {
@@ -35,21 +36,35 @@ inline void PrintTo(const FieldError& e, std::ostream* os) { *os << e.ToString()
 // when none were found.
 bool YamlToMessage(std::string_view yaml, google::protobuf::Message* msg, std::vector<FieldError>* errors);
 
-// Writes every set field of `msg` as block-style YAML, in field order.
+// Writes every set field of `msg` as block-style YAML, in field order (map
+// entries sorted by key, so the output is the same on every call).
 // Floating-point values use the shortest form that parses back exactly, so
 // YamlToMessage(MessageToYaml(m)) == m.
 std::string MessageToYaml(const google::protobuf::Message& msg);
+
+// The same as JSON (indented, a trailing newline): the field names, enum
+// names, durations and RFC 3339 times of MessageToYaml, so the output is
+// also a valid spec document (JSON is YAML): YamlToMessage(MessageToJson(m))
+// == m.
+std::string MessageToJson(const google::protobuf::Message& msg);
+
+// Applies one override "path.to.field=value" to `msg` (a spec as written,
+// before defaults). The value is read as that field's YAML value would be,
+// so it is typed by the schema: numbers, true/false, enum names, durations,
+// a flow list "[0, 0.5, 1]" for a repeated field, a mapping "{...}" for a
+// message. Message fields along the path are created; "name[i]" selects
+// element i of a repeated message field (i == its size appends one).
+// Problems are appended to `errors` with the field path
+// ("optim.learning_rat: unknown field; did you mean learning_rate?");
+// returns true when there were none.
+bool ApplyFieldOverride(std::string_view assignment, google::protobuf::Message* msg,
+                        std::vector<FieldError>* errors);
 
 // "1h30m", "90s", "250ms", "2h", or a bare integer (seconds). Fractions are
 // allowed per unit ("1.5h"). Negative durations are accepted here and
 // rejected by validation where they make no sense.
 bool ParseDuration(std::string_view text, int64_t* seconds, int32_t* nanos);
 std::string FormatDuration(int64_t seconds, int32_t nanos);
-
-// Levenshtein distance, and the closest candidate within a small distance
-// (for "did you mean ...?"); empty when nothing is close.
-size_t EditDistance(std::string_view a, std::string_view b);
-std::string ClosestMatch(std::string_view word, const std::vector<std::string>& candidates);
 
 // Enum value <-> YAML name: ACTIVATION_QUICK_GELU of enum Activation <-> "quick_gelu".
 std::string EnumYamlName(const google::protobuf::EnumValueDescriptor* value);

@@ -3,6 +3,7 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
+#include "flyp/v1/job.pb.h"
 #include "flyp/v1/job_spec.pb.h"
 
 namespace flyp {
@@ -176,6 +177,24 @@ TEST(MessageToYamlTest, RoundTripsExactly) {
   EXPECT_TRUE(MessageDifferencer::Equals(spec, back)) << yaml << "\n---\n" << MessageToYaml(back);
   EXPECT_EQ(MessageToYaml(back), yaml);
   EXPECT_TRUE(back.resources().has_world_size());
+}
+
+}  // namespace
+}  // namespace flyp
+
+namespace flyp {
+namespace {
+
+// A map iterates in no fixed order; what is printed must not depend on it.
+TEST(MessageToYamlTest, MapEntriesAreSortedByKey) {
+  v1::ProgressPoint a, b;
+  for (const char* k : {"ood_b", "id_test", "ood_a"}) (*a.mutable_eval_accuracy())[k] = 0.5;
+  for (const char* k : {"ood_a", "ood_b", "id_test"}) (*b.mutable_eval_accuracy())[k] = 0.5;
+  EXPECT_EQ(MessageToYaml(a), MessageToYaml(b));
+  EXPECT_EQ(MessageToJson(a), MessageToJson(b));
+  const std::string yaml = MessageToYaml(a);
+  EXPECT_LT(yaml.find("id_test"), yaml.find("ood_a"));
+  EXPECT_LT(yaml.find("ood_a"), yaml.find("ood_b"));
 }
 
 }  // namespace

@@ -98,8 +98,10 @@ std::vector<int> ProcessDescendants(int root) {
 }
 
 std::vector<std::string> LocalLauncher::Argv(const LaunchRequest& req) const {
+  // --tag-output and --timestamp-output: every chunk a rank writes says
+  // which rank and when (coordinator/service/log_lines.h reads them).
   std::vector<std::string> argv = {
-      opts_.mpirun, "--allow-run-as-root",         "--oversubscribe", "--tag-output",
+      opts_.mpirun, "--allow-run-as-root",         "--oversubscribe", "--tag-output", "--timestamp-output",
       "-np",        std::to_string(req.world_size)};
   for (const EnvVar* v :
        {&env::kJobId, &env::kCoordinator, &env::kWorkerToken, &env::kArtifactDir, &env::kAttempt}) {

@@ -7,8 +7,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/crc32c.h"
 #include "common/numbers.h"
 #include "common/spec/job_spec.h"
+#include "common/version.h"
 #include "coordinator/grpc_status.h"
 #include "coordinator/proto_time.h"
 #include "coordinator/service/log_lines.h"
@@ -32,6 +34,7 @@ std::string ArtifactKind(const std::string& rel) {
   }
   if (ends(".json") || ends(".md") || ends(".csv")) return "report";
   if (ends(".png") || ends(".svg")) return "plot";
+  if (rel.find("tfevents") != std::string::npos) return "log";  // TensorBoard event files
   return "other";
 }
 
@@ -172,45 +175,67 @@ grpc::Status JobServiceImpl::StreamLogs(grpc::ServerContext* ctx, const v1::Stre
   FLYP_AUTH_OR_RETURN(ctx);
   auto rec = manager_->store()->GetJob(req->id());
   if (!rec.ok()) return ToGrpcStatus(rec.status());
+  const int world = rec->job.spec().resources().world_size();
+  if (req->has_rank() && (req->rank() < -1 || req->rank() >= world)) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "rank " + std::to_string(req->rank()) + " is outside the world of " + req->id() +
+                            " (world size " + std::to_string(world) + ": ranks 0.." +
+                            std::to_string(world - 1) + "; -1 is mpirun's own output)");
+  }
   const std::string path = rec->job.artifact_dir() + "/logs/world.log";
-  auto wanted = [&](const v1::LogLine& l) { return !req->has_rank() || l.rank() == req->rank(); };
+  const int64_t since = req->has_since() ? req->since().seconds() : 0;
+  auto wanted = [&](const v1::LogLine& l) {
+    if (req->has_rank() && l.rank() != req->rank()) return false;
+    return since == 0 || (l.has_time() && l.time().seconds() >= since);
+  };
   std::ifstream in;
   std::string partial;
-  // Reads complete lines appended since the last call.
-  auto read_lines = [&](std::vector<v1::LogLine>* out) {
-    if (!in.is_open()) {
-      in.open(path, std::ios::binary);
-      if (!in.is_open()) return;
+  WorldLogParser parser;
+  // Reads complete lines appended since the last call; `flush`: also the
+  // pieces whose line never ended (the world is gone).
+  auto read_lines = [&](std::vector<v1::LogLine>* out, bool flush) {
+    std::vector<v1::LogLine> lines;
+    if (!in.is_open()) in.open(path, std::ios::binary);
+    if (in.is_open()) {
+      in.clear();
+      char buf[8192];
+      while (in.read(buf, sizeof(buf)) || in.gcount() > 0) {
+        partial.append(buf, static_cast<size_t>(in.gcount()));
+        if (in.eof()) break;
+      }
+      size_t start = 0, nl;
+      while ((nl = partial.find('\n', start)) != std::string::npos) {
+        for (auto& l : parser.Feed(partial.substr(start, nl - start))) lines.push_back(std::move(l));
+        start = nl + 1;
+      }
+      partial.erase(0, start);
     }
-    in.clear();
-    char buf[8192];
-    while (in.read(buf, sizeof(buf)) || in.gcount() > 0) {
-      partial.append(buf, static_cast<size_t>(in.gcount()));
-      if (in.eof()) break;
+    if (flush) {
+      if (!partial.empty()) {
+        for (auto& l : parser.Feed(partial)) lines.push_back(std::move(l));
+        partial.clear();
+      }
+      for (auto& l : parser.Flush()) lines.push_back(std::move(l));
     }
-    size_t start = 0, nl;
-    while ((nl = partial.find('\n', start)) != std::string::npos) {
-      v1::LogLine l = ParseWorldLogLine(partial.substr(start, nl - start));
+    for (auto& l : lines) {
       if (wanted(l)) out->push_back(std::move(l));
-      start = nl + 1;
     }
-    partial.erase(0, start);
   };
   std::vector<v1::LogLine> lines;
-  read_lines(&lines);
+  read_lines(&lines, /*flush=*/IsTerminal(rec->job.status().state()));
   size_t from = 0;
   if (req->tail() > 0 && lines.size() > static_cast<size_t>(req->tail())) from = lines.size() - req->tail();
   for (size_t i = from; i < lines.size(); ++i) {
     if (!writer->Write(lines[i])) return grpc::Status::OK;
   }
-  if (!req->follow()) return grpc::Status::OK;
+  if (!req->follow() || IsTerminal(rec->job.status().state())) return grpc::Status::OK;
   uint64_t seen = manager_->version();
   while (!ctx->IsCancelled()) {
     seen = manager_->WaitForChange(seen, kWaitMs);
     auto now = manager_->store()->GetJob(req->id());
     bool done = now.ok() && IsTerminal(now->job.status().state());
     lines.clear();
-    read_lines(&lines);
+    read_lines(&lines, done);
     for (const auto& l : lines) {
       if (!writer->Write(l)) return grpc::Status::OK;
     }
@@ -263,6 +288,7 @@ grpc::Status JobServiceImpl::GetArtifact(grpc::ServerContext* ctx, const v1::Get
   const int64_t total = static_cast<int64_t>(fs::file_size(*path, ec));
   std::string buf(kChunkBytes, '\0');
   int64_t offset = 0;
+  uint32_t crc = 0;
   do {
     in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
     v1::ArtifactChunk chunk;
@@ -270,8 +296,24 @@ grpc::Status JobServiceImpl::GetArtifact(grpc::ServerContext* ctx, const v1::Get
     chunk.set_offset(offset);
     chunk.set_total_size(total);
     offset += in.gcount();
+    crc = Crc32cExtend(crc, buf.data(), static_cast<size_t>(in.gcount()));
+    if (!in) {  // the end: what the client must have received
+      if (in.bad())
+        return grpc::Status(grpc::StatusCode::DATA_LOSS, "reading artifact '" + req->path() + "' failed");
+      chunk.set_last(true);
+      chunk.set_crc32c(crc);
+    }
     if (!writer->Write(chunk)) return grpc::Status::OK;
   } while (in && !ctx->IsCancelled());
+  return grpc::Status::OK;
+}
+
+grpc::Status JobServiceImpl::GetServerInfo(grpc::ServerContext* ctx, const v1::GetServerInfoRequest*,
+                                           v1::ServerInfo* resp) {
+  FLYP_AUTH_OR_RETURN(ctx);
+  resp->set_version(BuildVersion());
+  resp->set_git_sha(BuildGitSha());
+  resp->set_launcher(launcher_);
   return grpc::Status::OK;
 }
 

@@ -17,8 +17,10 @@ namespace flyp::coord {
 
 class JobServiceImpl final : public v1::JobService::Service {
  public:
-  JobServiceImpl(JobManager* manager, const TokenAuth* auth, std::vector<std::string> data_roots)
-      : manager_(manager), auth_(auth), data_roots_(std::move(data_roots)) {}
+  // `launcher`: the launcher's name, for GetServerInfo.
+  JobServiceImpl(JobManager* manager, const TokenAuth* auth, std::vector<std::string> data_roots,
+                 std::string launcher = "")
+      : manager_(manager), auth_(auth), data_roots_(std::move(data_roots)), launcher_(std::move(launcher)) {}
 
   grpc::Status SubmitJob(grpc::ServerContext* ctx, const v1::SubmitJobRequest* req,
                          v1::SubmitJobResponse* resp) override;
@@ -34,6 +36,8 @@ class JobServiceImpl final : public v1::JobService::Service {
                              v1::ListArtifactsResponse* resp) override;
   grpc::Status GetArtifact(grpc::ServerContext* ctx, const v1::GetArtifactRequest* req,
                            grpc::ServerWriter<v1::ArtifactChunk>* writer) override;
+  grpc::Status GetServerInfo(grpc::ServerContext* ctx, const v1::GetServerInfoRequest* req,
+                             v1::ServerInfo* resp) override;
 
  private:
   StatusOr<std::string> Caller(grpc::ServerContext* ctx) const;
@@ -41,6 +45,7 @@ class JobServiceImpl final : public v1::JobService::Service {
   JobManager* manager_;
   const TokenAuth* auth_;
   std::vector<std::string> data_roots_;
+  std::string launcher_;
 };
 
 // Metadata "authorization" of a call, or nullptr.

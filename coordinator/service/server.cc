@@ -150,7 +150,8 @@ StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const Coor
   so.cancel_wait_ms = mo.grace_ms + 5000;
   s->sweep_manager_ =
       std::make_unique<SweepManager>(so, s->sweep_store_.get(), s->manager_.get(), &s->clock_);
-  s->job_service_ = std::make_unique<JobServiceImpl>(s->manager_.get(), &s->auth_, config.data_roots);
+  s->job_service_ = std::make_unique<JobServiceImpl>(s->manager_.get(), &s->auth_, config.data_roots,
+                                                     LauncherKindName(config.launcher));
   s->sweep_service_ = std::make_unique<SweepServiceImpl>(s->sweep_manager_.get(), s->manager_.get(),
                                                          &s->auth_, config.data_roots);
   s->worker_service_ = std::make_unique<WorkerServiceImpl>(s->manager_.get(), s->metrics_.get());

@@ -79,12 +79,20 @@ class JobStore {
   virtual StatusOr<std::vector<JobRecord>> ListJobs(const ListQuery& query) = 0;
   // NOT_FOUND for an unknown id; FAILED_PRECONDITION when expect_state differs.
   virtual Status UpdateJob(const std::string& id, const JobUpdate& update) = 0;
-  // Appends a progress point and makes it the job's latest_progress.
+  // Appends a progress point and merges it into the job's latest_progress
+  // (MergeProgress), in one atomic step.
   virtual Status AddProgress(const std::string& id, const v1::ProgressPoint& point) = 0;
   // Progress points in report order, starting at index `from` (0-based).
   virtual StatusOr<std::vector<v1::ProgressPoint>> GetProgress(const std::string& id, int64_t from) = 0;
 };
 
 bool IsTerminal(v1::JobState s);
+
+// A job's latest_progress after `next` arrives: a training step (step > 0)
+// replaces the training numbers and sets the stage to training; an
+// evaluation updates its splits' accuracies and keeps the last step and
+// loss; a stage, when set, replaces the stage fields; a result and a time,
+// when set, replace theirs. Pure.
+v1::ProgressPoint MergeProgress(const v1::ProgressPoint& latest, const v1::ProgressPoint& next);
 
 }  // namespace flyp::coord

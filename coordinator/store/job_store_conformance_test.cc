@@ -259,6 +259,73 @@ TEST_P(JobStoreConformance, ProgressAppendsInOrderAndSetsTheLatest) {
   EXPECT_TRUE(none->empty());
 }
 
+// flypctl get after the evaluations: the last step and loss are still
+// there, with every split's accuracy, the stage and the result.
+TEST_P(JobStoreConformance, LatestProgressKeepsTheStepThroughEvaluationsAndAddsTheResult) {
+  auto a = store_->CreateJob(MakeJob("m"), nullptr);
+  ASSERT_TRUE(a.ok());
+  const std::string id = a->job.id();
+  v1::ProgressPoint step;
+  step.set_step(40);
+  step.set_total_steps(40);
+  step.set_loss(1.25);
+  step.set_epoch(2);
+  ASSERT_TRUE(store_->AddProgress(id, step).ok());
+  v1::ProgressPoint stage;
+  stage.set_stage(v1::STAGE_EVALUATING);
+  stage.set_eval_stage("final");
+  stage.set_eval_split("id_test");
+  ASSERT_TRUE(store_->AddProgress(id, stage).ok());
+  for (const auto& [split, acc] : {std::make_pair("id_test", 0.75), std::make_pair("ood_blur", 0.5)}) {
+    v1::ProgressPoint eval;
+    (*eval.mutable_eval_accuracy())[split] = acc;
+    eval.set_eval_stage("final");
+    ASSERT_TRUE(store_->AddProgress(id, eval).ok());
+  }
+  auto mid = store_->GetJob(id);
+  ASSERT_TRUE(mid.ok());
+  const v1::ProgressPoint& m = mid->job.status().latest_progress();
+  EXPECT_EQ(m.step(), 40);
+  EXPECT_DOUBLE_EQ(m.loss(), 1.25);
+  EXPECT_EQ(m.epoch(), 2);
+  EXPECT_EQ(m.stage(), v1::STAGE_EVALUATING);
+  EXPECT_EQ(m.eval_split(), "id_test");
+  ASSERT_EQ(m.eval_accuracy_size(), 2);
+  EXPECT_DOUBLE_EQ(m.eval_accuracy().at("ood_blur"), 0.5);
+
+  v1::ProgressPoint result;
+  result.set_stage(v1::STAGE_WRITING_REPORT);
+  result.mutable_result()->set_id_accuracy(0.75);
+  result.mutable_result()->set_avg_ood_accuracy(0.5);
+  result.mutable_result()->set_chosen_alpha(0.4);
+  ASSERT_TRUE(store_->AddProgress(id, result).ok());
+  auto end = store_->GetJob(id);
+  ASSERT_TRUE(end.ok());
+  const v1::ProgressPoint& e = end->job.status().latest_progress();
+  EXPECT_EQ(e.step(), 40);
+  EXPECT_DOUBLE_EQ(e.loss(), 1.25);
+  EXPECT_EQ(e.stage(), v1::STAGE_WRITING_REPORT);
+  EXPECT_EQ(e.eval_split(), "");
+  EXPECT_DOUBLE_EQ(e.result().avg_ood_accuracy(), 0.5);
+  EXPECT_DOUBLE_EQ(e.result().chosen_alpha(), 0.4);
+  // The stream of points is kept as reported, unmerged.
+  auto all = store_->GetProgress(id, 0);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 5u);
+  EXPECT_EQ((*all)[2].step(), 0);
+
+  // A training step after an evaluation: training again.
+  v1::ProgressPoint more;
+  more.set_step(41);
+  more.set_loss(1.0);
+  ASSERT_TRUE(store_->AddProgress(id, more).ok());
+  auto again = store_->GetJob(id);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->job.status().latest_progress().stage(), v1::STAGE_TRAINING);
+  EXPECT_EQ(again->job.status().latest_progress().eval_stage(), "");
+  EXPECT_EQ(again->job.status().latest_progress().eval_accuracy_size(), 2);  // accuracies stay
+}
+
 TEST_P(JobStoreConformance, CompareAndSetAdmitsOnceAcrossThreads) {
   constexpr int kThreads = 8, kPerThread = 20;
   std::vector<std::thread> threads;

@@ -106,7 +106,8 @@ Status MemoryJobStore::AddProgress(const std::string& id, const v1::ProgressPoin
   MutexLock lock(&mu_);
   auto it = rows_.find(id);
   if (it == rows_.end()) return NotFoundError("job '" + id + "' not found");
-  *it->second.rec.job.mutable_status()->mutable_latest_progress() = point;
+  v1::JobStatus* st = it->second.rec.job.mutable_status();
+  *st->mutable_latest_progress() = MergeProgress(st->latest_progress(), point);
   it->second.progress.push_back(point);
   return Status::Ok();
 }

@@ -220,11 +220,22 @@ Status SqliteJobStore::AddProgress(const std::string& id, const v1::ProgressPoin
   MutexLock lock(&mu_);
   Txn txn(db_);
   FLYP_RETURN_IF_ERROR(txn.status());
-  std::string bytes;
+  v1::ProgressPoint latest;
+  {
+    Stmt s(db_, "SELECT latest_progress FROM jobs WHERE id = ?");
+    s.Bind(id);
+    const int rc = s.Step();
+    if (rc == SQLITE_DONE) return NotFoundError("job '" + id + "' not found");
+    if (rc != SQLITE_ROW) return SqlError(db_, "read progress");
+    const std::string blob = s.Text(0);
+    if (!blob.empty()) latest.ParseFromString(blob);
+  }
+  std::string merged, bytes;
+  MergeProgress(latest, point).SerializeToString(&merged);
   point.SerializeToString(&bytes);
   {
     Stmt s(db_, "UPDATE jobs SET latest_progress = ? WHERE id = ?");
-    s.BindBlob(bytes).Bind(id);
+    s.BindBlob(merged).Bind(id);
     if (s.Step() != SQLITE_DONE) return SqlError(db_, "update progress");
     if (sqlite3_changes(db_) == 0) return NotFoundError("job '" + id + "' not found");
   }

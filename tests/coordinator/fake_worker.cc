@@ -2,7 +2,9 @@
 // by the coordinator's real mpirun, talking to it over real gRPC with the same
 // environment variables and exit codes as flyp-worker. What it does is chosen
 // by the spec's name:
-//   fake-ok         report STARTED, 5 progress points, write report.json, COMPLETED, exit 0
+//   fake-ok         report STARTED, 5 progress points, an evaluation (stage,
+//                   id_test 0.75, ood 0.5), the result, write report.json
+//                   (a RunReport with those numbers), COMPLETED, exit 0
 //   fake-quick      as fake-ok with no pause
 //   fake-sleep      report STARTED and progress every 200 ms for up to 60 s
 //   fake-flaky      attempt 1: rank 1 exits 1 after STARTED; later attempts: fake-ok
@@ -56,34 +58,58 @@ struct Reporter {
     if (!s.ok()) std::cerr << "ReportState: " << s.error_message() << std::endl;
     return s.ok() && !ack.stop();
   }
-  // An epoch-end evaluation of id_val, as flyp-worker's CoordinatorReporter sends it.
-  bool Eval(int epoch, double accuracy) {
+  bool Point(const flyp::v1::ProgressPoint& point) {
     flyp::v1::ReportProgressRequest req;
     req.set_job_id(job);
     req.set_attempt(attempt);
-    (*req.mutable_progress()->mutable_eval_accuracy())["id_val"] = accuracy;
-    req.mutable_progress()->set_epoch(epoch);
+    *req.mutable_progress() = point;
     flyp::v1::ReportAck ack;
     grpc::ClientContext ctx;
     ctx.AddMetadata("authorization", "Bearer " + token);
     grpc::Status s = stub->ReportProgress(&ctx, req, &ack);
     return s.ok() && !ack.stop();
   }
+  // An epoch-end evaluation of id_val, as flyp-worker's CoordinatorReporter sends it.
+  bool Eval(int epoch, double accuracy) {
+    flyp::v1::ProgressPoint p;
+    (*p.mutable_eval_accuracy())["id_val"] = accuracy;
+    p.set_eval_stage("epoch " + std::to_string(epoch));
+    p.set_epoch(epoch);
+    return Point(p);
+  }
   bool Progress(int64_t step, int64_t total) {
-    flyp::v1::ReportProgressRequest req;
-    req.set_job_id(job);
-    req.set_attempt(attempt);
-    auto* p = req.mutable_progress();
-    p->set_step(step);
-    p->set_total_steps(total);
-    p->set_loss(1.0 / static_cast<double>(step + 1));
-    p->set_samples_per_second(100.0);
-    p->set_eta_seconds(static_cast<double>(total - step) * 0.1);
-    flyp::v1::ReportAck ack;
-    grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization", "Bearer " + token);
-    grpc::Status s = stub->ReportProgress(&ctx, req, &ack);
-    return s.ok() && !ack.stop();
+    flyp::v1::ProgressPoint p;
+    p.set_step(step);
+    p.set_total_steps(total);
+    p.set_epoch(1);
+    p.set_loss(1.0 / static_cast<double>(step + 1));
+    p.set_samples_per_second(100.0);
+    p.set_eta_seconds(static_cast<double>(total - step) * 0.1);
+    return Point(p);
+  }
+  // What flyp-worker reports after training: the final evaluation of
+  // id_test and ood, then the result.
+  void EvaluateAndResult() {
+    for (const auto& [split, acc] : {std::make_pair("id_test", 0.75), std::make_pair("ood", 0.5)}) {
+      flyp::v1::ProgressPoint stage;
+      stage.set_stage(flyp::v1::STAGE_EVALUATING);
+      stage.set_eval_stage("final");
+      stage.set_eval_split(split);
+      Point(stage);
+      flyp::v1::ProgressPoint eval;
+      (*eval.mutable_eval_accuracy())[split] = acc;
+      eval.set_eval_stage("final");
+      Point(eval);
+    }
+    flyp::v1::ProgressPoint result;
+    result.set_stage(flyp::v1::STAGE_WRITING_REPORT);
+    auto* r = result.mutable_result();
+    r->set_model("FLYP");
+    r->set_id_split("id_test");
+    r->set_id_accuracy(0.75);
+    r->set_avg_ood_accuracy(0.5);
+    r->set_ood_splits(1);
+    Point(result);
   }
 };
 
@@ -181,8 +207,14 @@ int main(int argc, char** argv) {
   }
   MPI_Barrier(MPI_COMM_WORLD);
   if (rank == 0) {
+    r.EvaluateAndResult();
+    // A report.json in the schema flyp-worker writes (worker/report/report.h).
     std::ofstream(dir + "/report.json")
-        << "{\"mode\": \"" << mode << "\", \"attempt\": " << r.attempt << "}\n";
+        << "{\"schema_version\": 2, \"job\": \"" << mode << " attempt " << r.attempt
+        << "\", \"method\": \"flyp\", \"model\": \"tiny\", \"world_size\": " << size
+        << ", \"steps\": " << steps
+        << ", \"finetuned\": [{\"split\": \"id_test\", \"ood\": false, \"accuracy\": 0.75}, "
+           "{\"split\": \"ood\", \"ood\": true, \"accuracy\": 0.5}]}\n";
     r.State(flyp::v1::WORKER_PHASE_COMPLETED);
   }
   MPI_Finalize();

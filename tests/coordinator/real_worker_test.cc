@@ -1,7 +1,9 @@
 // Integration: the coordinator's lifecycle paths with the real flyp-worker
 // instead of the fake one (coordinator_integration_test): a bad input is a
 // permanent failure reported by the worker itself, a cancel stops every
-// rank, a killed rank restarts the world, which resumes from its checkpoint.
+// rank, a killed rank restarts the world, which resumes from its checkpoint;
+// a finished FLYP job shows its result in flypctl get and left TensorBoard
+// scalars that read back as the run's numbers.
 #include <dirent.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -13,8 +15,11 @@
 #include <sstream>
 #include <thread>
 
+#include "common/json.h"
 #include "tests/coordinator/harness.h"
 #include "tests/testing/test_env.h"
+#include "worker/report/report.h"
+#include "worker/report/tensorboard.h"
 
 namespace flyp::testing {
 namespace {
@@ -152,6 +157,111 @@ TEST_F(RealWorkerTest, AKilledRankRestartsTheWorldFromItsCheckpoint) {
   EXPECT_GE(from, 10);
   EXPECT_EQ(from % 10, 0) << "resumed from a checkpoint step";
   EXPECT_EQ(job.status().latest_progress().step(), 30);
+}
+
+// The demo's pipeline in miniature: a tiny CLIP pretrained for two steps,
+// then FLYP-finetuned on 2 ranks with ID and OOD evaluation and a WiSE-FT
+// sweep, through the real coordinator.
+TEST_F(RealWorkerTest, AFinishedFlypJobShowsItsResultAndItsTensorBoardScalars) {
+  const std::string base = coordinator_->data_root() + "/base";
+  std::filesystem::create_directories(base);
+  std::ofstream(base + "/pretrain.yaml") << PretrainSpec("base", 2, "output: {dir: " + base + "/out}\n");
+  CommandResult pre = RunCommand(
+      "env FLYP_THREADS=1 OMP_WAIT_POLICY=PASSIVE mpirun --allow-run-as-root --oversubscribe "
+      "-np 2 " FLYP_WORKER_BIN " --spec " +
+      base + "/pretrain.yaml");
+  ASSERT_EQ(pre.code, 0) << pre.out;
+  std::ostringstream spec;
+  spec << "name: flyp-demo\n"
+       << "model: {preset: tiny, vocab: byte, architecture: {text: {vocab_size: 514}}, checkpoint: "
+          "base/out/final.safetensors}\n"
+       << "method: {name: flyp}\n"
+       << "data:\n"
+       << "  train: {format: fashion_mnist, split: train, limit: 640}\n"
+       << "  id_val: {name: id_val, format: fashion_mnist, split: train, offset: 50000, limit: 128}\n"
+       << "  id_test: {name: id_test, format: fashion_mnist, split: test, limit: 128}\n"
+       << "  ood: [{name: ood_invert, format: fashion_mnist, split: test, offset: 128, limit: 128, "
+          "shifts: [{kind: invert}]}]\n"
+       << "  templates: {builtin: simple}\n"
+       << "schedule: {epochs: 1, batch_size: 64, warmup_steps: 2, log_every_steps: 5}\n"
+       << "resources: {world_size: 2, threads_per_rank: 1}\n"
+       << "wise_ft: {enabled: true, alphas: [0, 0.5, 1]}\n";
+  const std::string id = Submit(stub_.get(), spec.str());
+  ASSERT_FALSE(id.empty());
+  v1::Job job = WaitForState(stub_.get(), id, {v1::JOB_STATE_SUCCEEDED, v1::JOB_STATE_FAILED}, 100);
+  ASSERT_EQ(job.status().state(), v1::JOB_STATE_SUCCEEDED) << Log(job);
+  const std::string dir = job.artifact_dir();
+  auto report = report::ReadReportJson(dir + "/report.json");
+  ASSERT_TRUE(report.ok()) << report.status();
+  const std::optional<report::Headline> h = report::HeadlineOf(*report);
+  ASSERT_TRUE(h.has_value());
+
+  // flypctl get: the last step and its loss (kept through every evaluation
+  // after it), and the chosen model's ID and OOD accuracy.
+  const v1::ProgressPoint& p = job.status().latest_progress();
+  EXPECT_EQ(p.step(), 10);
+  EXPECT_EQ(p.result().model(), h->model);
+  CommandResult get = RunCommand(std::string(FLYP_FLYPCTL_BIN) + " get " + id + " --server 127.0.0.1:" +
+                                 std::to_string(coordinator_->port()) + " --token usertoken");
+  ASSERT_EQ(get.code, 0) << get.out;
+  char loss[32];
+  std::snprintf(loss, sizeof(loss), "%.4f", *report->final_train_loss);
+  EXPECT_NE(get.out.find("10/10"), std::string::npos) << get.out;
+  EXPECT_NE(get.out.find(loss), std::string::npos) << loss << "\n" << get.out;
+  const std::string result = "ID " + report::FormatPercent(h->id_accuracy) + " % \u00b7 OOD " +
+                             report::FormatPercent(*h->avg_ood) + " % \u00b7 WiSE-FT alpha=";
+  EXPECT_NE(get.out.find(result), std::string::npos) << result << "\n" << get.out;
+
+  // TensorBoard: one event file whose scalars are the run's numbers.
+  std::string events_file;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().filename().string().rfind("events.out.tfevents.", 0) == 0) events_file = e.path().string();
+  }
+  ASSERT_FALSE(events_file.empty());
+  auto scalars = report::ReadTensorBoardScalars(events_file);
+  ASSERT_TRUE(scalars.ok()) << scalars.status();
+  std::map<std::string, std::map<int64_t, double>> tb;  // tag -> step -> value
+  for (const auto& s : *scalars) tb[s.tag][s.step] = s.value;
+  // The logged steps' losses as events.jsonl has them.
+  std::map<int64_t, double> jsonl_loss;
+  std::istringstream lines(ReadFileOrDie(dir + "/events.jsonl"));
+  int stages = 0;
+  for (std::string line; std::getline(lines, line);) {
+    auto j = ParseJson(line);
+    ASSERT_TRUE(j.ok()) << line;
+    if (j->Find("type")->as_string() == "progress")
+      jsonl_loss[j->Find("step")->as_int64()] = j->Find("loss")->as_double();
+    if (j->Find("type")->as_string() == "stage") ++stages;
+  }
+  EXPECT_GT(stages, 0);
+  ASSERT_EQ(jsonl_loss.size(), 2u);  // steps 5 and 10
+  for (const auto& [step, value] : jsonl_loss) {
+    ASSERT_EQ(tb["train/loss"].count(step), 1u) << step;
+    EXPECT_FLOAT_EQ(static_cast<float>(tb["train/loss"][step]), static_cast<float>(value)) << step;
+    EXPECT_EQ(tb["train/learning_rate"].count(step), 1u);
+    EXPECT_GT(tb["train/logit_scale"][step], 1.0);
+    EXPECT_GT(tb["train/samples_per_second"][step], 0.0);
+  }
+  for (const auto& e : report->zeroshot) {
+    EXPECT_FLOAT_EQ(static_cast<float>(tb["eval/zeroshot/" + e.split][0]), static_cast<float>(e.accuracy))
+        << e.split;
+  }
+  for (const auto& e : report->finetuned) {
+    EXPECT_FLOAT_EQ(static_cast<float>(tb["eval/final/" + e.split][10]), static_cast<float>(e.accuracy))
+        << e.split;
+  }
+  ASSERT_EQ(report->wise_ft.size(), 3u);
+  for (const auto& point : report->wise_ft) {
+    const int64_t step = std::llround(100 * point.alpha);
+    for (const auto& e : point.evaluations) {
+      EXPECT_FLOAT_EQ(static_cast<float>(tb["wiseft/" + e.split][step]), static_cast<float>(e.accuracy))
+          << e.split << " alpha " << point.alpha;
+    }
+  }
+  // The report's plots: training curves, the bars, the sweep.
+  for (const char* plot : {"training.svg", "evaluation.svg", "wiseft.svg"}) {
+    EXPECT_TRUE(std::filesystem::exists(dir + "/" + plot)) << plot;
+  }
 }
 
 }  // namespace

@@ -67,7 +67,8 @@ bool Ended(const v1::Sweep& s) {
 
 // Polls until `done` holds for the sweep or `timeout_s` passed.
 template <typename Pred>
-v1::Sweep WaitForSweep(v1::SweepService::Stub* stub, const std::string& id, Pred done, double timeout_s = 60) {
+v1::Sweep WaitForSweep(v1::SweepService::Stub* stub, const std::string& id, Pred done,
+                       double timeout_s = 60) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
   v1::Sweep sweep;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -185,8 +186,7 @@ TEST(SweepIntegrationTest, GridSweepOfRealTrialsPicksTheBestIdValTrial) {
         << "resources: {world_size: 1, threads_per_rank: 1}\n"
         << "wise_ft: {enabled: false}\n"
         << "output: {dir: " << dir << "/data/base}\n";
-    CommandResult pre =
-        RunCommand("FLYP_THREADS=1 " FLYP_WORKER_BIN " --spec " + dir + "/pretrain.yaml");
+    CommandResult pre = RunCommand("FLYP_THREADS=1 " FLYP_WORKER_BIN " --spec " + dir + "/pretrain.yaml");
     ASSERT_EQ(pre.code, 0) << pre.out;
   }
   CoordinatorOptions o;
@@ -222,9 +222,9 @@ search_space:
   // is a replicate (replicate_by's default): a configuration is a learning
   // rate, its objective the mean over its seeds, and the best one (the
   // first on a tie) is chosen.
-  std::vector<std::string> rates;                        // in order of appearance
-  std::map<std::string, std::vector<int>> trials_of;     // rate -> trial indexes
-  std::map<std::string, double> sum_of;                  // rate -> sum of id_val
+  std::vector<std::string> rates;                     // in order of appearance
+  std::map<std::string, std::vector<int>> trials_of;  // rate -> trial indexes
+  std::map<std::string, double> sum_of;               // rate -> sum of id_val
   std::set<std::string> job_ids;
   for (const v1::Trial& t : sweep.trials()) {
     ASSERT_EQ(t.state(), v1::TRIAL_STATE_SUCCEEDED) << t.DebugString();
@@ -301,7 +301,8 @@ search_space:
 // values and is stopped there, with the comparison recorded; the best runs
 // to the end.
 TEST_F(FakeSweepTest, SuccessiveHalvingStopsTheWorstTrialsAtTheRung) {
-  const v1::Sweep submitted = SubmitSweep(sweeps_.get(), FakeEvalSweep("fake-eval", 8, R"(max_concurrent_trials: 1
+  const v1::Sweep submitted =
+      SubmitSweep(sweeps_.get(), FakeEvalSweep("fake-eval", 8, R"(max_concurrent_trials: 1
 early_stopping: {method: successive_halving, reduction_factor: 2}
 search_space:
   optim.learning_rate: [0.4, 0.3, 0.2, 0.1]
@@ -339,7 +340,8 @@ search_space:
 // kill -9 of the coordinator while trials run: after the restart the sweep
 // finishes with every trial exactly once (one job per trial, none extra).
 TEST_F(FakeSweepTest, Kill9OfTheCoordinatorMidSweepLosesAndDuplicatesNoTrial) {
-  const v1::Sweep submitted = SubmitSweep(sweeps_.get(), FakeEvalSweep("fake-eval-slow", 2, R"(max_concurrent_trials: 2
+  const v1::Sweep submitted =
+      SubmitSweep(sweeps_.get(), FakeEvalSweep("fake-eval-slow", 2, R"(max_concurrent_trials: 2
 search_space:
   optim.learning_rate: [0.1, 0.2, 0.3, 0.4]
 )"));
@@ -370,7 +372,8 @@ search_space:
 // Cancelling a sweep stops its running trials' worlds before it returns
 // and starts no more.
 TEST_F(FakeSweepTest, CancellingASweepLeavesNoRunningWorld) {
-  const v1::Sweep submitted = SubmitSweep(sweeps_.get(), FakeEvalSweep("fake-eval-slow", 60, R"(max_concurrent_trials: 2
+  const v1::Sweep submitted =
+      SubmitSweep(sweeps_.get(), FakeEvalSweep("fake-eval-slow", 60, R"(max_concurrent_trials: 2
 search_space:
   optim.learning_rate: [0.1, 0.2, 0.3, 0.4]
 )"));
@@ -411,7 +414,8 @@ search_space:
   v1::GetSweepRequest get;
   get.set_id(submitted.id());
   v1::Sweep other;
-  EXPECT_EQ(sweeps_->GetSweep(Ctx("othertoken").get(), get, &other).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(sweeps_->GetSweep(Ctx("othertoken").get(), get, &other).error_code(),
+            grpc::StatusCode::NOT_FOUND);
 }
 
 }  // namespace

@@ -85,16 +85,20 @@ WorkerMetrics::WorkerMetrics(const std::string& job, int rank)
   for (size_t i = 0; i < phase_seconds_.size(); ++i) {
     phase_seconds_[i] = &phases.Add({{"phase", kPhases[i]}}, DurationBuckets());
   }
-  accuracy_family_ = &BuildGauge()
-                          .Name("flyp_eval_accuracy")
-                          .Help("Accuracy (0..1) of the last evaluation of a split")
-                          .Labels(labels)
-                          .Register(r);
+  accuracy_family_ =
+      &BuildGauge()
+           .Name("flyp_eval_accuracy")
+           .Help(
+               "Accuracy (0..1) of the last evaluation of a split, by stage (zeroshot, epoch, final, wiseft)")
+           .Labels(labels)
+           .Register(r);
   // Values not measured yet are NaN (a gap in Grafana), not a misleading 0.
   const double not_yet = std::numeric_limits<double>::quiet_NaN();
   for (const char* split : {"id_val", "id_test", "ood"}) {
-    accuracy_[split] = &accuracy_family_->Add({{"split", split}});
-    accuracy_[split]->Set(not_yet);
+    splits_.insert(split);
+    prometheus::Gauge* g = &accuracy_family_->Add({{"split", split}, {"stage", "final"}});
+    accuracy_[{split, "final"}] = g;
+    g->Set(not_yet);
   }
   loss_->Set(not_yet);
   learning_rate_->Set(not_yet);
@@ -138,19 +142,24 @@ void WorkerMetrics::OnStep(const report::StepProgress& p) {
   device_memory_->Set(static_cast<double>(ResidentSetBytes()));
 }
 
-prometheus::Gauge& WorkerMetrics::SplitGauge(const std::string& split) {
+prometheus::Gauge& WorkerMetrics::SplitGauge(const std::string& split, const std::string& stage) {
   MutexLock lock(&split_mu_);
-  auto it = accuracy_.find(split);
-  if (it != accuracy_.end()) return *it->second;
-  if (accuracy_.size() >= 3 + kMaxExtraSplits) {
-    auto& other = accuracy_["other"];
-    if (!other) other = &accuracy_family_->Add({{"split", "other"}});
-    return *other;
+  std::string s = split;
+  if (!splits_.count(s)) {
+    if (splits_.size() >= 3 + kMaxExtraSplits) {
+      s = "other";
+    } else {
+      splits_.insert(s);
+    }
   }
-  return *(accuracy_[split] = &accuracy_family_->Add({{"split", split}}));
+  prometheus::Gauge*& g = accuracy_[{s, stage}];
+  if (g == nullptr) g = &accuracy_family_->Add({{"split", s}, {"stage", stage}});
+  return *g;
 }
 
-void WorkerMetrics::OnEval(const report::EvalEvent& e) { SplitGauge(e.split).Set(e.accuracy); }
+void WorkerMetrics::OnEval(const report::EvalEvent& e) {
+  SplitGauge(e.split, report::EvalStageName(e.stage)).Set(e.accuracy);
+}
 
 void WorkerMetrics::SetDeviceMemory(int64_t bytes) { device_memory_->Set(static_cast<double>(bytes)); }
 

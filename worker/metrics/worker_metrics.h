@@ -5,13 +5,15 @@
 //   flyp_train_step_total, flyp_train_samples_total                     counters
 //   flyp_step_seconds{phase}     histogram; phase: data forward gather backward allreduce optimizer
 //   flyp_collective_bytes_total  bytes this rank sent through collectives
-//   flyp_eval_accuracy{split}    last accuracy of an eval split (0..1)
+//   flyp_eval_accuracy{split,stage}  last accuracy of an eval split (0..1) in a
+//                                stage: zeroshot, epoch, final, wiseft (the latest alpha)
 //   flyp_device_memory_bytes     CPU: resident set size (/proc/self/statm)
 //
 // A TrainObserver (worker/report/observer.h), added to the run's fan-out for
 // every step. All series are created in the constructor; OnStep/OnEval only
 // update atomics (eval splits other than id_val, id_test, ood are added on
-// first use, at most kMaxExtraSplits; later ones are folded into "other").
+// first use, at most kMaxExtraSplits; later ones are folded into "other";
+// the stage label has four values, so a split has at most four series).
 //
 // Ports: rank r serves 0.0.0.0:(FLYP_METRICS_PORT + local rank of r), so
 // several ranks on one host never collide (a Kubernetes pod runs one rank:
@@ -30,6 +32,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "common/metrics.h"
@@ -76,7 +79,7 @@ class WorkerMetrics : public report::TrainObserver {
   std::string Render() const { return RenderMetricsText(*registry_); }
 
  private:
-  prometheus::Gauge& SplitGauge(const std::string& split);
+  prometheus::Gauge& SplitGauge(const std::string& split, const std::string& stage);
 
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Gauge* loss_;
@@ -89,7 +92,9 @@ class WorkerMetrics : public report::TrainObserver {
   std::array<prometheus::Histogram*, 6> phase_seconds_;
   prometheus::Family<prometheus::Gauge>* accuracy_family_;
   Mutex split_mu_;
-  std::map<std::string, prometheus::Gauge*> accuracy_ FLYP_GUARDED_BY(split_mu_);
+  std::set<std::string> splits_ FLYP_GUARDED_BY(split_mu_);  // distinct split label values
+  std::map<std::pair<std::string, std::string>, prometheus::Gauge*> accuracy_
+      FLYP_GUARDED_BY(split_mu_);  // by (split, stage)
   std::unique_ptr<MetricsServer> server_;
 };
 

@@ -56,6 +56,9 @@ TEST(WorkerMetrics, StepsUpdateEveryFamilyWithExactValues) {
   m.OnStep(Step(t, 1.25, 2e-5, 99.5, 32, -5));  // negative bytes ignored: counters never go down
   m.OnEval(Eval("id_val", 0.75));
   m.OnEval(Eval("ood", 0.5));
+  report::EvalEvent zs = Eval("ood", 0.25);  // the same split before training: its own series
+  zs.stage = report::EvalStage::kZeroShot;
+  m.OnEval(zs);
   const std::string text = m.Render();
   EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_train_loss{" + kL + "}"), 1.25);
   EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_train_learning_rate{" + kL + "}"), 2e-5);
@@ -63,8 +66,12 @@ TEST(WorkerMetrics, StepsUpdateEveryFamilyWithExactValues) {
   EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_train_step_total{" + kL + "}"), 2);
   EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_train_samples_total{" + kL + "}"), 64);
   EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_collective_bytes_total{" + kL + "}"), 4096);
-  EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_eval_accuracy{" + kL + ",split=\"id_val\"}"), 0.75);
-  EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_eval_accuracy{" + kL + ",split=\"ood\"}"), 0.5);
+  EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_eval_accuracy{" + kL + ",split=\"id_val\",stage=\"final\"}"),
+                   0.75);
+  EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_eval_accuracy{" + kL + ",split=\"ood\",stage=\"final\"}"),
+                   0.5);
+  EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_eval_accuracy{" + kL + ",split=\"ood\",stage=\"zeroshot\"}"),
+                   0.25);
   // Histograms: two observations per phase; sums and bucket placement.
   for (const char* phase : WorkerMetrics::kPhases) {
     EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_step_seconds_count{" + kL + ",phase=\"" + phase + "\"}"), 2)
@@ -95,7 +102,8 @@ TEST(WorkerMetrics, UnmeasuredValuesAreNaNNotZero) {
   WorkerMetrics m("j", 0);
   const std::string text = m.Render();
   EXPECT_NE(text.find("flyp_train_loss{job=\"j\",rank=\"0\"} Nan"), std::string::npos) << text;
-  EXPECT_NE(text.find("flyp_eval_accuracy{job=\"j\",rank=\"0\",split=\"id_test\"} Nan"), std::string::npos);
+  EXPECT_NE(text.find("flyp_eval_accuracy{job=\"j\",rank=\"0\",split=\"id_test\",stage=\"final\"} Nan"),
+            std::string::npos);
   EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_train_step_total{job=\"j\",rank=\"0\"}"), 0);
 }
 
@@ -109,7 +117,8 @@ TEST(WorkerMetrics, CardinalityIsBoundedWhateverTheSteps) {
   for (int i = 0; i < 40; ++i) m.OnEval(Eval("ood/set" + std::to_string(i), 0.1));
   const std::string text = m.Render();
   EXPECT_EQ(SeriesCount(text), after_one + WorkerMetrics::kMaxExtraSplits + 1);
-  EXPECT_DOUBLE_EQ(ExpositionValue(text, "flyp_eval_accuracy{job=\"j\",rank=\"0\",split=\"other\"}"), 0.1);
+  EXPECT_DOUBLE_EQ(
+      ExpositionValue(text, "flyp_eval_accuracy{job=\"j\",rank=\"0\",split=\"other\",stage=\"final\"}"), 0.1);
 }
 
 TEST(WorkerMetrics, FromEnvIsOffByDefaultAndServesOnBasePlusLocalRank) {

@@ -1,5 +1,7 @@
 #include "worker/report/observer.h"
 
+#include <cstdio>
+
 namespace flyp::report {
 
 const char* PhaseName(Phase phase) {
@@ -12,6 +14,77 @@ const char* PhaseName(Phase phase) {
       return "completed";
     case Phase::kFailed:
       return "failed";
+  }
+  return "unknown";
+}
+
+const char* EvalStageName(EvalStage stage) {
+  switch (stage) {
+    case EvalStage::kZeroShot:
+      return "zeroshot";
+    case EvalStage::kEpoch:
+      return "epoch";
+    case EvalStage::kFinal:
+      return "final";
+    case EvalStage::kWiseFt:
+      return "wiseft";
+  }
+  return "unknown";
+}
+
+namespace {
+
+std::string Short(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%g", v);
+  return buf;
+}
+
+}  // namespace
+
+std::string EvalStageLabel(const EvalEvent& e) {
+  switch (e.stage) {
+    case EvalStage::kZeroShot:
+      return "zero-shot";
+    case EvalStage::kEpoch:
+      return e.epoch ? "epoch " + std::to_string(*e.epoch) : "epoch";
+    case EvalStage::kFinal:
+      return "final";
+    case EvalStage::kWiseFt:
+      return e.alpha ? "WiSE-FT alpha=" + Short(*e.alpha) : "WiSE-FT";
+  }
+  return "unknown";
+}
+
+const char* StageName(Stage stage) {
+  switch (stage) {
+    case Stage::kTraining:
+      return "training";
+    case Stage::kEvaluating:
+      return "evaluating";
+    case Stage::kWiseFt:
+      return "wise_ft";
+    case Stage::kWritingReport:
+      return "writing_report";
+  }
+  return "unknown";
+}
+
+std::string FormatStage(const StageEvent& e) {
+  switch (e.stage) {
+    case Stage::kTraining:
+      return "training";
+    case Stage::kEvaluating: {
+      std::string s = "evaluating";
+      if (!e.label.empty()) s += " " + e.label;
+      if (!e.split.empty()) s += " \xC2\xB7 " + e.split;
+      return s;
+    }
+    case Stage::kWiseFt:
+      return "WiSE-FT alpha " + std::to_string(e.index) + " of " + std::to_string(e.count) + " (" +
+             Short(e.alpha) + ")";
+    case Stage::kWritingReport:
+      return "writing report";
   }
   return "unknown";
 }
@@ -50,6 +123,20 @@ void ObserverFanout::OnEval(const EvalEvent& e) {
 void ObserverFanout::OnPhase(const PhaseEvent& e) {
   for (TrainObserver* o : every_) o->OnPhase(e);
   for (TrainObserver* o : logged_) o->OnPhase(e);
+}
+
+}  // namespace flyp::report
+
+namespace flyp::report {
+
+void ObserverFanout::OnStage(const StageEvent& e) {
+  for (TrainObserver* o : every_) o->OnStage(e);
+  for (TrainObserver* o : logged_) o->OnStage(e);
+}
+
+void ObserverFanout::OnReport(const RunReport& r) {
+  for (TrainObserver* o : every_) o->OnReport(r);
+  for (TrainObserver* o : logged_) o->OnReport(r);
 }
 
 }  // namespace flyp::report

@@ -4,11 +4,17 @@
 //   StepProgress    one finished optimiser step: everything the trainer knows
 //                   about it (console line, events.jsonl, /metrics and the
 //                   coordinator's ProgressPoint are all views of it)
-//   EvalEvent       one evaluation of one split
+//   EvalEvent       one evaluation of one split, labelled by its stage
+//                   (zero-shot, epoch N, final, WiSE-FT alpha)
 //   PhaseEvent      a lifecycle phase (Phase: started, checkpoint, completed, failed)
-//   TrainObserver   OnStep / OnEval / OnPhase. Implemented by ProgressPrinter
-//                   and EventWriter (progress.h), WorkerMetrics
-//                   (worker/metrics) and CoordinatorReporter (worker/).
+//   StageEvent      what the run does next (Stage: training, evaluating a
+//                   split, WiSE-FT alpha k of n, writing the report)
+//   RunReport       the finished report (report.h), once written
+//   TrainObserver   OnStep / OnEval / OnPhase, and OnStage / OnReport (no-ops
+//                   unless overridden). Implemented by ProgressPrinter and
+//                   EventWriter (progress.h), TensorBoardWriter
+//                   (tensorboard.h), WorkerMetrics (worker/metrics) and
+//                   CoordinatorReporter (worker/).
 //   ObserverFanout  forwards every event to its observers: OnStep to those
 //                   added for every step, and only the logged steps
 //                   (StepProgress::logged) to those added for logged steps,
@@ -68,13 +74,28 @@ struct StepProgress {
   WallTime time{};               // default (epoch 0): stamped with now by observers
 };
 
+// Which evaluation of a run an EvalEvent belongs to.
+enum class EvalStage {
+  kZeroShot,  // the model before training
+  kEpoch,     // the end of an epoch (EvalEvent::epoch)
+  kFinal,     // the model after training
+  kWiseFt,    // the WiSE-FT ensemble at EvalEvent::alpha
+};
+// "zeroshot", "epoch", "final", "wiseft": bounded names (metric labels,
+// TensorBoard tags).
+const char* EvalStageName(EvalStage stage);
+
 struct EvalEvent {
   std::string split;
   double accuracy = 0;  // fraction in [0, 1]
   std::optional<double> macro_f1;
-  std::optional<int> epoch;  // the epoch this evaluation ends, if any
+  EvalStage stage = EvalStage::kFinal;
+  std::optional<int> epoch;     // kEpoch: the epoch this evaluation ends
+  std::optional<double> alpha;  // kWiseFt: the mixing weight
   WallTime time{};
 };
+// What people read: "zero-shot", "epoch 2", "final", "WiSE-FT alpha=0.5".
+std::string EvalStageLabel(const EvalEvent& e);
 
 enum class Phase { kStarted, kCheckpoint, kCompleted, kFailed };
 // "started", "checkpoint", "completed", "failed".
@@ -87,12 +108,39 @@ struct PhaseEvent {
   WallTime time{};
 };
 
+// What a run does from now on (the coordinator shows it as the job's stage).
+enum class Stage {
+  kTraining,
+  kEvaluating,  // StageEvent::label on StageEvent::split
+  kWiseFt,      // alpha number StageEvent::index (1-based) of StageEvent::count
+  kWritingReport,
+};
+// "training", "evaluating", "wise_ft", "writing_report".
+const char* StageName(Stage stage);
+
+struct StageEvent {
+  Stage stage = Stage::kTraining;
+  std::string label;  // kEvaluating: the evaluation (EvalStageLabel), e.g. "zero-shot"
+  std::string split;  // kEvaluating: the split about to be evaluated
+  int index = 0;      // kWiseFt: 1-based
+  int count = 0;      // kWiseFt: alphas in the sweep
+  double alpha = 0;   // kWiseFt
+  WallTime time{};
+};
+// "training", "evaluating zero-shot · id_val", "WiSE-FT alpha 3 of 11 (0.2)", "writing report".
+std::string FormatStage(const StageEvent& e);
+
+struct RunReport;  // report.h
+
 class TrainObserver {
  public:
   virtual ~TrainObserver() = default;
   virtual void OnStep(const StepProgress& p) = 0;
   virtual void OnEval(const EvalEvent& e) = 0;
   virtual void OnPhase(const PhaseEvent& e) = 0;
+  virtual void OnStage(const StageEvent&) {}
+  // The report, after report.json is written (rank 0).
+  virtual void OnReport(const RunReport&) {}
 };
 
 class ObserverFanout : public TrainObserver {
@@ -114,6 +162,8 @@ class ObserverFanout : public TrainObserver {
   void OnStep(const StepProgress& p) override;
   void OnEval(const EvalEvent& e) override;
   void OnPhase(const PhaseEvent& e) override;
+  void OnStage(const StageEvent& e) override;
+  void OnReport(const RunReport& r) override;
 
  private:
   const int64_t global_batch_;

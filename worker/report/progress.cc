@@ -10,6 +10,7 @@
 
 #include "common/json.h"
 #include "common/logging.h"
+#include "worker/report/report.h"
 
 namespace flyp::report {
 
@@ -69,16 +70,38 @@ std::string FormatProgressLine(const StepProgress& e) {
   return line;
 }
 
-std::string FormatEvalLine(const EvalEvent& e) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.2f%%", 100.0 * e.accuracy);
-  std::string line = "eval " + e.split + " accuracy " + buf;
-  if (e.macro_f1) {
-    std::snprintf(buf, sizeof(buf), "%.2f%%", 100.0 * *e.macro_f1);
-    line += std::string(" macro-F1 ") + buf;
+std::string FormatProgressBarLine(const StepProgress& e, int columns) {
+  const char* dot = " \xC2\xB7 ";
+  std::string text = "step " + std::to_string(e.step);
+  if (e.total_steps > 0) text += "/" + std::to_string(e.total_steps);
+  if (e.epoch > 0) {
+    text += dot + std::string("epoch ") + std::to_string(e.epoch);
+    if (e.total_epochs > 0) text += "/" + std::to_string(e.total_epochs);
   }
-  if (e.epoch) line += " (epoch " + std::to_string(*e.epoch) + ")";
+  char buf[160];
+  std::snprintf(buf, sizeof(buf), "%sloss %.4f%s%.1f samples/s%sETA ", dot, e.loss, dot, e.samples_per_second,
+                dot);
+  text += buf + FormatDuration(e.eta_seconds);
+  const double fraction =
+      e.total_steps > 0 ? static_cast<double>(e.step) / static_cast<double>(e.total_steps) : -1;
+  return ProgressBar(fraction, text, columns);
+}
+
+std::string FormatEvalLine(const EvalEvent& e) {
+  std::string line = EvalStageLabel(e) + " \xC2\xB7 " + e.split + " " + FormatPercent(e.accuracy) + " %";
+  if (e.macro_f1) line += " \xC2\xB7 macro-F1 " + FormatPercent(*e.macro_f1) + " %";
   return line;
+}
+
+std::string FormatStageHeading(const StageEvent& e) {
+  switch (e.stage) {
+    case Stage::kEvaluating:
+      return "== evaluating" + (e.label.empty() ? std::string() : " " + e.label);
+    case Stage::kWiseFt:
+      return "== WiSE-FT sweep (" + std::to_string(e.count) + " alphas)";
+    default:
+      return "== " + FormatStage(e);
+  }
 }
 
 std::string FormatPhaseLine(const PhaseEvent& e) {
@@ -115,7 +138,27 @@ std::string EvalEventJson(const EvalEvent& e, WallTime now) {
   j.Set("split", e.split);
   j.Set("accuracy", e.accuracy);
   if (e.macro_f1) j.Set("macro_f1", *e.macro_f1);
+  j.Set("stage", EvalStageName(e.stage));
+  j.Set("label", EvalStageLabel(e));
   if (e.epoch) j.Set("epoch", *e.epoch);
+  if (e.alpha) j.Set("alpha", *e.alpha);
+  j.Set("time", FormatRfc3339(Stamp(e.time, now)));
+  return j.Dump();
+}
+
+std::string StageEventJson(const StageEvent& e, WallTime now) {
+  Json j = Json::MakeObject();
+  j.Set("type", "stage");
+  j.Set("stage", StageName(e.stage));
+  if (e.stage == Stage::kEvaluating) {
+    j.Set("label", e.label);
+    j.Set("split", e.split);
+  }
+  if (e.stage == Stage::kWiseFt) {
+    j.Set("index", e.index);
+    j.Set("count", e.count);
+    j.Set("alpha", e.alpha);
+  }
   j.Set("time", FormatRfc3339(Stamp(e.time, now)));
   return j.Dump();
 }
@@ -131,65 +174,57 @@ std::string PhaseEventJson(const PhaseEvent& e, WallTime now) {
 
 // ------------------------------------------------------------- printer ---
 
-ProgressPrinter::ProgressPrinter(std::FILE* out, Mode mode) : out_(out) {
-  switch (mode) {
-    case Mode::kRedraw:
-      redraw_ = true;
-      break;
-    case Mode::kLines:
-      redraw_ = false;
-      break;
-    case Mode::kAuto:
-      redraw_ = out != nullptr && ::isatty(::fileno(out)) == 1;
-      break;
-  }
-}
+ProgressPrinter::ProgressPrinter(std::FILE* out, Mode mode) : line_(out, mode), redraws_(line_.redraws()) {}
 
 ProgressPrinter::~ProgressPrinter() {
   MutexLock lock(&mu_);
-  if (pending_ && out_ != nullptr) {
-    std::fputc('\n', out_);
-    std::fflush(out_);
-  }
+  line_.Finish();
 }
 
-void ProgressPrinter::PrintLine(const std::string& line) {
-  if (out_ == nullptr) return;
-  if (pending_) {
-    // Replace the redrawn progress line; the next progress event redraws it
-    // below.
-    std::fputs("\r\x1b[K", out_);
-    pending_ = false;
-  }
-  // One write for the line and its newline: stderr is unbuffered, and
-  // mpirun --tag-output prefixes every write.
-  std::fputs((line + "\n").c_str(), out_);
-  std::fflush(out_);
-}
-
+// Every write below is one write of a whole line: stderr is unbuffered, and
+// mpirun --tag-output prefixes every write.
 void ProgressPrinter::OnStep(const StepProgress& e) {
-  const std::string line = FormatProgressLine(e);
   MutexLock lock(&mu_);
-  if (out_ == nullptr) return;
-  if (redraw_) {
-    std::fputs(("\r" + line + "\x1b[K").c_str(), out_);
-    pending_ = true;
-    std::fflush(out_);
+  if (redraws_) {
+    line_.Update(FormatProgressBarLine(e, line_.columns()));
   } else {
-    PrintLine(line);
+    last_heading_.clear();
+    line_.Print(FormatProgressLine(e));
   }
 }
 
 void ProgressPrinter::OnEval(const EvalEvent& e) {
-  const std::string line = FormatEvalLine(e);
+  const std::string text = FormatEvalLine(e);
   MutexLock lock(&mu_);
-  PrintLine(line);
+  line_.Print(text);
 }
 
 void ProgressPrinter::OnPhase(const PhaseEvent& e) {
-  const std::string line = FormatPhaseLine(e);
+  const std::string text = FormatPhaseLine(e);
   MutexLock lock(&mu_);
-  PrintLine(line);
+  line_.Print(text);
+}
+
+void ProgressPrinter::OnStage(const StageEvent& e) {
+  MutexLock lock(&mu_);
+  if (redraws_) {
+    if (e.stage != Stage::kTraining) line_.Update(FormatStage(e));
+    return;
+  }
+  // Plain: one line per change of what runs, not per split or alpha.
+  const std::string heading = FormatStageHeading(e);
+  if (heading == last_heading_) return;
+  last_heading_ = heading;
+  if (e.stage != Stage::kTraining) line_.Print(heading);
+}
+
+void ProgressPrinter::OnReport(const RunReport& r) {
+  const std::string table = RenderReportText(r);
+  MutexLock lock(&mu_);
+  line_.Print("");
+  std::string block = table;
+  if (!block.empty() && block.back() == '\n') block.pop_back();
+  line_.Print(block);
 }
 
 // -------------------------------------------------------- event writer ---
@@ -235,6 +270,9 @@ void EventWriter::OnEval(const EvalEvent& e) {
 }
 void EventWriter::OnPhase(const PhaseEvent& e) {
   WriteLine(PhaseEventJson(e, std::chrono::system_clock::now()));
+}
+void EventWriter::OnStage(const StageEvent& e) {
+  WriteLine(StageEventJson(e, std::chrono::system_clock::now()));
 }
 
 }  // namespace flyp::report

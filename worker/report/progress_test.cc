@@ -91,11 +91,38 @@ TEST(ProgressLineTest, Exact) {
             "step 120 epoch 1 loss 2.3134 lr 9.87e-05 scale 14.29 312.4 samples/s ETA ?");
 }
 
+EvalEvent Ev(const std::string& split, double accuracy, EvalStage stage = EvalStage::kFinal,
+             std::optional<int> epoch = std::nullopt, std::optional<double> alpha = std::nullopt) {
+  EvalEvent e;
+  e.split = split;
+  e.accuracy = accuracy;
+  e.stage = stage;
+  e.epoch = epoch;
+  e.alpha = alpha;
+  return e;
+}
+
 TEST(ProgressLineTest, EvalAndState) {
-  EvalEvent ev{"id_test", 0.71234, 0.6, 2, FixedTime()};
-  EXPECT_EQ(FormatEvalLine(ev), "eval id_test accuracy 71.23% macro-F1 60.00% (epoch 2)");
-  EXPECT_EQ(FormatEvalLine(EvalEvent{"rotated", 0.5, std::nullopt, std::nullopt, {}}),
-            "eval rotated accuracy 50.00%");
+  EvalEvent ev = Ev("id_test", 0.71234, EvalStage::kEpoch, 2);
+  ev.macro_f1 = 0.6;
+  EXPECT_EQ(FormatEvalLine(ev), "epoch 2 \u00b7 id_test 71.2 % \u00b7 macro-F1 60.0 %");
+  EXPECT_EQ(FormatEvalLine(Ev("id_test", 0.768, EvalStage::kZeroShot)), "zero-shot \u00b7 id_test 76.8 %");
+  EXPECT_EQ(FormatEvalLine(Ev("rotated", 0.5)), "final \u00b7 rotated 50.0 %");
+  EXPECT_EQ(FormatEvalLine(Ev("ood", 0.4, EvalStage::kWiseFt, std::nullopt, 0.5)),
+            "WiSE-FT alpha=0.5 \u00b7 ood 40.0 %");
+  StageEvent wise;
+  wise.stage = Stage::kWiseFt;
+  wise.index = 3;
+  wise.count = 11;
+  wise.alpha = 0.2;
+  EXPECT_EQ(FormatStage(wise), "WiSE-FT alpha 3 of 11 (0.2)");
+  EXPECT_EQ(FormatStageHeading(wise), "== WiSE-FT sweep (11 alphas)");
+  StageEvent eval;
+  eval.stage = Stage::kEvaluating;
+  eval.label = "zero-shot";
+  eval.split = "id_val";
+  EXPECT_EQ(FormatStage(eval), "evaluating zero-shot \u00b7 id_val");
+  EXPECT_EQ(FormatStageHeading(eval), "== evaluating zero-shot");
   EXPECT_EQ(FormatPhaseLine(PhaseEvent{Phase::kCheckpoint, "/ckpt/step_100", false, {}}),
             "state checkpoint: /ckpt/step_100");
   EXPECT_EQ(FormatPhaseLine(PhaseEvent{Phase::kCompleted, "", false, {}}), "state completed");
@@ -157,7 +184,9 @@ TEST(EventWriterTest, LinesParseBackWithTheExpectedFields) {
     (*w)->OnStep(SampleProgress());
     // Flushed per line: visible before the writer is closed.
     EXPECT_EQ(Lines(flyp::testing::ReadFileOrDie(path)).size(), 2u);
-    (*w)->OnEval(EvalEvent{"rotated \"90\"", 0.625, std::nullopt, 1, FixedTime()});
+    EvalEvent e = Ev("rotated \"90\"", 0.625, EvalStage::kEpoch, 1);
+    e.time = FixedTime();
+    (*w)->OnEval(e);
     (*w)->OnPhase(PhaseEvent{Phase::kCompleted, "", false, {}});
     EXPECT_TRUE((*w)->status().ok());
   }
@@ -185,6 +214,8 @@ TEST(EventWriterTest, LinesParseBackWithTheExpectedFields) {
   EXPECT_EQ(events[2].Find("split")->as_string(), "rotated \"90\"");
   EXPECT_DOUBLE_EQ(events[2].Find("accuracy")->as_double(), 0.625);
   EXPECT_EQ(events[2].Find("epoch")->as_int64(), 1);
+  EXPECT_EQ(events[2].Find("stage")->as_string(), "epoch");
+  EXPECT_EQ(events[2].Find("label")->as_string(), "epoch 1");
   EXPECT_EQ(events[2].Find("macro_f1"), nullptr);
   EXPECT_EQ(events[3].Find("phase")->as_string(), "completed");
   EXPECT_EQ(events[3].Find("time")->as_string().size(), std::string("2024-05-01T12:34:56.789Z").size());
@@ -208,12 +239,21 @@ TEST(ProgressPrinterTest, OneLinePerUpdateWhenNotATerminal) {
     EXPECT_FALSE(p.redraws());
     p.OnPhase(PhaseEvent{Phase::kStarted, "", false, {}});
     p.OnStep(SampleProgress());
-    p.OnEval(EvalEvent{"id_test", 0.5, std::nullopt, std::nullopt, {}});
+    StageEvent st;
+    st.stage = Stage::kEvaluating;
+    st.label = "final";
+    for (const char* split : {"id_test", "ood"}) {  // one heading for the evaluation, not per split
+      st.split = split;
+      p.OnStage(st);
+      p.OnEval(Ev(split, 0.5));
+    }
   }
   EXPECT_EQ(Drain(f),
             "state started\n"
             "step 120/2000 (6.0%) epoch 1/3 loss 2.3134 lr 9.87e-05 scale 14.29 312.4 samples/s ETA 4m12s\n"
-            "eval id_test accuracy 50.00%\n");
+            "== evaluating final\n"
+            "final \u00b7 id_test 50.0 %\n"
+            "final \u00b7 ood 50.0 %\n");
   std::fclose(f);
 }
 
@@ -229,12 +269,19 @@ TEST(ProgressPrinterTest, RedrawsOneLineOnATerminal) {
     ProgressPrinter p(f, ProgressPrinter::Mode::kRedraw);
     p.OnStep(a);
     p.OnStep(b);
-    p.OnEval(EvalEvent{"id_test", 0.5, std::nullopt, std::nullopt, {}});
+    p.OnEval(Ev("id_test", 0.5, EvalStage::kZeroShot));
     p.OnStep(b);
   }  // the destructor ends the pending line
-  const std::string la = FormatProgressLine(a), lb = FormatProgressLine(b);
+  // The bar for a known total; none for an unknown one (99 columns).
+  const std::string la = FormatProgressBarLine(a, 99);
+  const std::string lb = FormatProgressBarLine(b, 99);
+  // 6 % of the 19 cells a 99-column line gives the bar: 9.12 eighths, one full cell and 1/8.
+  EXPECT_EQ(
+      la, "   6% \u2588\u258F" + std::string(17, ' ') +
+              "  step 120/2000 \u00b7 epoch 1/3 \u00b7 loss 2.3134 \u00b7 312.4 samples/s \u00b7 ETA 4m12s");
+  EXPECT_EQ(lb.rfind("step 140 \u00b7 epoch 1 \u00b7 loss", 0), 0u) << lb;
   EXPECT_EQ(Drain(f), "\r" + la + "\x1b[K" + "\r" + lb + "\x1b[K" + "\r\x1b[K" +
-                          "eval id_test accuracy 50.00%\n" + "\r" + lb + "\x1b[K" + "\n");
+                          "zero-shot \u00b7 id_test 50.0 %\n" + "\r" + lb + "\x1b[K" + "\n");
   std::fclose(f);
 }
 
@@ -272,7 +319,7 @@ TEST(ObserverFanoutTest, EveryStepObserversSeeAllStepsLoggedOnesOnlyLoggedSteps)
     p.logged = step % 2 == 0;
     fan.OnStep(p);
   }
-  fan.OnEval(EvalEvent{"ood", 0.1, std::nullopt, std::nullopt, {}});
+  fan.OnEval(Ev("ood", 0.1));
   // The first logged step only starts the ETA's clock (unknown, -1); at the
   // last step the ETA is 0. Every-step observers get the trainer's own
   // numbers untouched.

@@ -17,8 +17,8 @@ bool RunReport::operator==(const RunReport& o) const {
          id_val_split == o.id_val_split && id_test_split == o.id_test_split && timings == o.timings &&
          steps == o.steps && samples_per_second == o.samples_per_second &&
          final_train_loss == o.final_train_loss && hyperparameters == o.hyperparameters &&
-         zeroshot == o.zeroshot && finetuned == o.finetuned && epochs == o.epochs && wise_ft == o.wise_ft &&
-         chosen_alpha == o.chosen_alpha && chosen == o.chosen && lp_l2 == o.lp_l2 &&
+         zeroshot == o.zeroshot && finetuned == o.finetuned && epochs == o.epochs && training == o.training &&
+         wise_ft == o.wise_ft && chosen_alpha == o.chosen_alpha && chosen == o.chosen && lp_l2 == o.lp_l2 &&
          extra_rows == o.extra_rows;
 }
 
@@ -177,6 +177,126 @@ std::string RenderWiseFtSvg(const RunReport& report) {
   return svg::RenderSvgPlot(opt, series);
 }
 
+// ------------------------------------------------------------ headline ---
+
+namespace {
+
+bool IsZeroshotOnly(const RunReport& r) { return r.method == "zeroshot" && r.finetuned == r.zeroshot; }
+
+}  // namespace
+
+std::optional<Headline> HeadlineOf(const RunReport& r) {
+  Headline h;
+  const std::vector<SplitEval>* evals = nullptr;
+  if (r.chosen_alpha && !r.chosen.empty()) {
+    evals = &r.chosen;
+    h.model = MethodDisplayName(r.method) + " + WiSE-FT (alpha=" + FormatG(*r.chosen_alpha) + ")";
+    h.chosen_alpha = r.chosen_alpha;
+  } else if (!r.finetuned.empty() && !IsZeroshotOnly(r)) {
+    evals = &r.finetuned;
+    h.model = MethodDisplayName(r.method);
+  } else if (!r.zeroshot.empty()) {
+    evals = &r.zeroshot;
+    h.model = "Zeroshot";
+  }
+  if (evals == nullptr) return std::nullopt;
+  const SplitEval* id = FindIdEval(*evals, r.id_val_split, r.id_test_split);
+  if (id == nullptr) return std::nullopt;
+  h.id_split = id->split;
+  h.id_accuracy = id->accuracy;
+  h.avg_ood = AverageOod(*evals);
+  for (const SplitEval& e : *evals) h.ood_splits += e.is_ood ? 1 : 0;
+  return h;
+}
+
+// --------------------------------------------------------- more plots ---
+
+std::string RenderTrainingSvg(const RunReport& r) {
+  struct Curve {
+    const char* title;
+    const char* y_label;
+    double (*value)(const TrainPoint&);
+  };
+  const Curve curves[] = {
+      {"loss", "loss", [](const TrainPoint& p) { return p.loss; }},
+      {"learning rate", "learning rate", [](const TrainPoint& p) { return p.learning_rate; }},
+      {"logit scale", "exp(logit_scale)", [](const TrainPoint& p) { return p.logit_scale; }},
+      {"throughput", "samples/s", [](const TrainPoint& p) { return p.samples_per_second; }},
+  };
+  std::vector<std::string> panels;
+  for (const Curve& c : curves) {
+    svg::PlotSeries s;
+    s.name = c.title;
+    s.markers = r.training.size() <= 30;
+    for (const TrainPoint& p : r.training)
+      s.points.push_back({static_cast<double>(p.step), c.value(p), "", false});
+    svg::PlotOptions opt;
+    opt.title = r.job + ": " + c.title;
+    opt.x_label = "step";
+    opt.y_label = c.y_label;
+    opt.width = 480;
+    opt.height = 320;
+    opt.legend = false;
+    panels.push_back(svg::RenderSvgPlot(opt, {s}));
+  }
+  return svg::RenderSvgPanels(panels, 2);
+}
+
+namespace {
+
+// The rows of the accuracy table, as bars: label and evaluations.
+std::vector<std::pair<std::string, const std::vector<SplitEval>*>> BarRows(const RunReport& r) {
+  std::vector<std::pair<std::string, const std::vector<SplitEval>*>> rows;
+  if (!r.zeroshot.empty()) rows.emplace_back("Zeroshot", &r.zeroshot);
+  if (!r.finetuned.empty() && !IsZeroshotOnly(r))
+    rows.emplace_back(MethodDisplayName(r.method), &r.finetuned);
+  if (r.chosen_alpha && !r.chosen.empty()) {
+    rows.emplace_back(MethodDisplayName(r.method) + " + WiSE-FT (alpha=" + FormatG(*r.chosen_alpha) + ")",
+                      &r.chosen);
+  }
+  for (const MethodRow& x : r.extra_rows) rows.emplace_back(x.label, &x.evaluations);
+  return rows;
+}
+
+}  // namespace
+
+std::string RenderEvaluationSvg(const RunReport& r) {
+  const auto rows = BarRows(r);
+  std::vector<std::string> splits;  // ID splits first, then OOD, in order of appearance
+  for (bool ood : {false, true}) {
+    for (const auto& [label, evals] : rows) {
+      for (const SplitEval& e : *evals) {
+        if (e.is_ood == ood && std::find(splits.begin(), splits.end(), e.split) == splits.end()) {
+          splits.push_back(e.split);
+        }
+      }
+    }
+  }
+  std::vector<svg::BarSeries> series;
+  for (const auto& [label, evals] : rows) {
+    svg::BarSeries b;
+    b.name = label;
+    for (const std::string& split : splits) {
+      const SplitEval* e = FindSplit(*evals, split);
+      b.values.push_back(e ? std::optional<double>(std::round(1000.0 * e->accuracy) / 10.0) : std::nullopt);
+    }
+    series.push_back(std::move(b));
+  }
+  svg::PlotOptions opt;
+  opt.title = r.job + ": accuracy per split";
+  opt.y_label = "accuracy (%)";
+  opt.y_range = svg::AxisRange{0, 100};
+  return svg::RenderSvgBarChart(opt, splits, series);
+}
+
+std::vector<std::string> ReportPlotFiles(const RunReport& r) {
+  std::vector<std::string> files;
+  if (!r.training.empty()) files.push_back("training.svg");
+  if (!BarRows(r).empty()) files.push_back("evaluation.svg");
+  if (!r.wise_ft.empty()) files.push_back("wiseft.svg");
+  return files;
+}
+
 // ---------------------------------------------------------------- files ---
 
 Status WriteReport(const RunReport& report, const std::string& dir) {
@@ -184,8 +304,19 @@ Status WriteReport(const RunReport& report, const std::string& dir) {
   std::filesystem::create_directories(dir, ec);
   if (ec) return PermissionDeniedError("cannot create report directory " + dir + ": " + ec.message());
   FLYP_RETURN_IF_ERROR(WriteFileAtomic(dir + "/report.json", ReportToJson(report)));
+  const std::vector<std::string> plots = ReportPlotFiles(report);
+  for (const char* plot : {"training.svg", "evaluation.svg", "wiseft.svg"}) {
+    const std::string path = dir + "/" + plot;
+    if (std::find(plots.begin(), plots.end(), plot) == plots.end()) {
+      std::filesystem::remove(path, ec);  // a plot of an earlier report would contradict this one
+      continue;
+    }
+    const std::string svg = std::string(plot) == "training.svg"     ? RenderTrainingSvg(report)
+                            : std::string(plot) == "evaluation.svg" ? RenderEvaluationSvg(report)
+                                                                    : RenderWiseFtSvg(report);
+    FLYP_RETURN_IF_ERROR(WriteFileAtomic(path, svg));
+  }
   FLYP_RETURN_IF_ERROR(WriteFileAtomic(dir + "/report.md", RenderReportMarkdown(report)));
-  FLYP_RETURN_IF_ERROR(WriteFileAtomic(dir + "/wiseft.svg", RenderWiseFtSvg(report)));
   return Status::Ok();
 }
 

@@ -1,12 +1,18 @@
 // The evaluation report of one training job and how it is written:
-//   report.json  everything, machine-readable (schema below);
-//   report.md    a FLYP-paper "Table 1" style table (rows: zero-shot, the
-//                method, the method + WiSE-FT at the chosen alpha, extra rows;
-//                columns: ID, every OOD split, Avg OOD), a macro-F1 table when
-//                any split has one, then per-epoch and alpha-sweep tables. A
-//                "zeroshot" run whose finetuned results equal its zero-shot
-//                results shows only the Zeroshot row;
-//   wiseft.svg   ID accuracy (x) vs average OOD accuracy (y) over alpha.
+//   report.json     everything, machine-readable (schema below);
+//   report.md       a FLYP-paper "Table 1" style table (rows: zero-shot, the
+//                   method, the method + WiSE-FT at the chosen alpha, extra
+//                   rows; columns: ID, every OOD split, Avg OOD), a macro-F1
+//                   table when any split has one, the plots below, then
+//                   per-epoch and alpha-sweep tables. A "zeroshot" run whose
+//                   finetuned results equal its zero-shot results shows only
+//                   the Zeroshot row;
+//   training.svg    training curves over steps: loss, learning rate, logit
+//                   scale, samples/s (when the run trained);
+//   evaluation.svg  accuracy per split, one bar per row of the table (when
+//                   there are evaluations);
+//   wiseft.svg      ID accuracy (x) vs average OOD accuracy (y) over alpha
+//                   (only when there is a sweep: no empty plot).
 //
 // Accuracies are fractions in [0, 1] everywhere in the data model and JSON;
 // tables and plots show percent. Percent text has one decimal, rounded half
@@ -18,16 +24,20 @@
 // OOD. "Avg OOD" is the arithmetic mean of the row's OOD accuracies (a
 // missing cell, in comparison tables, makes the average "-").
 //
-// report.json schema (format_version 1; every key always written; numbers
-// as JSON numbers; an absent optional value is null):
-//   {"format_version": 1, "job": str, "method": str, "model": str,
+// report.json schema (schema_version 2; every key always written; numbers
+// as JSON numbers, never strings; an absent optional value is null):
+//   {"schema_version": 2, "job": str, "method": str, "model": str,
 //    "world_size": int, "id_val_split": str, "id_test_split": str,
 //    "timings": {"total_seconds": num, "train_seconds": num,
 //                "eval_seconds": num, "epoch_seconds": [num]},
 //    "steps": int, "samples_per_second": num, "final_train_loss": num|null,
-//    "hyperparameters": {str: str},
+//    "hyperparameters": {str: num|bool|str},
 //    "zeroshot": [Evaluation], "finetuned": [Evaluation],
-//    "epochs": [{"epoch": int, "evaluations": [Evaluation]}],
+//    "epochs": [{"epoch": int, "last_step": int, "train_loss": num|null,
+//                "seconds": num|null, "evaluations": [Evaluation]}],
+//    "training": [{"step": int, "epoch": int, "loss": num,
+//                  "learning_rate": num, "logit_scale": num,
+//                  "samples_per_second": num}],
 //    "wise_ft": {"sweep": [{"alpha": num, "evaluations": [Evaluation]}],
 //                "chosen_alpha": num|null, "chosen": [Evaluation]},
 //    "lp_l2": num|null,
@@ -35,11 +45,15 @@
 //                    "evaluations": [Evaluation]}]}
 //   Evaluation = {"split": str, "ood": bool, "accuracy": num,
 //                 "macro_f1": num|null}
-// ReadReportJson requires "format_version" 1 and, in each Evaluation, "split"
-// and "accuracy" (and "alpha" in a sweep point); other absent keys keep their
-// defaults. It ignores unknown keys (forward compatibility) and rejects a
-// present key of the wrong type, naming it ("report.json: finetuned[1].
-// accuracy: expected a number").
+// "epochs" lists every trained epoch (its evaluations empty unless
+// schedule.eval_every_epochs asked for them; the last epoch's are the
+// final evaluation); "training" every logged step.
+// ReadReportJson reads schema_version 2 and the older format_version 1
+// (hyperparameters as strings, epochs with evaluations only); it requires,
+// in each Evaluation, "split" and "accuracy" (and "alpha" in a sweep point);
+// other absent keys keep their defaults. It ignores unknown keys (forward
+// compatibility) and rejects a present key of the wrong type, naming it
+// ("report.json: finetuned[1].accuracy: expected a number").
 //
 // Thread safety: plain values and pure functions; WriteReport touches only
 // files inside `dir`.
@@ -51,6 +65,7 @@
 #include <string>
 #include <vector>
 
+#include "common/json.h"
 #include "common/status.h"
 
 namespace flyp::report {
@@ -88,6 +103,34 @@ struct MethodRow {
   }
 };
 
+// One epoch of training.
+struct EpochReport {
+  int64_t last_step = 0;               // optimiser steps done at its end
+  std::optional<double> train_loss;    // the loss of its last step
+  std::optional<double> seconds;       // wall time of the epoch (its evaluation excluded)
+  std::vector<SplitEval> evaluations;  // at its end, when evaluated
+
+  bool operator==(const EpochReport& o) const {
+    return last_step == o.last_step && train_loss == o.train_loss && seconds == o.seconds &&
+           evaluations == o.evaluations;
+  }
+};
+
+// One logged training step (the training curves).
+struct TrainPoint {
+  int64_t step = 0;
+  int epoch = 0;
+  double loss = 0;
+  double learning_rate = 0;
+  double logit_scale = 0;
+  double samples_per_second = 0;
+
+  bool operator==(const TrainPoint& o) const {
+    return step == o.step && epoch == o.epoch && loss == o.loss && learning_rate == o.learning_rate &&
+           logit_scale == o.logit_scale && samples_per_second == o.samples_per_second;
+  }
+};
+
 struct RunTimings {
   double total_seconds = 0;
   double train_seconds = 0;
@@ -114,15 +157,18 @@ struct RunReport {
   int64_t steps = 0;
   double samples_per_second = 0;
   std::optional<double> final_train_loss;
-  // lr, wd, batch, ... as the job spec spelled them.
-  std::map<std::string, std::string> hyperparameters;
+  // learning_rate, weight_decay, batch_size, ...: numbers, booleans or
+  // strings, typed as the job spec has them.
+  std::map<std::string, Json> hyperparameters;
 
   // The zero-shot model (before training) and the finetuned model (end of
   // training).
   std::vector<SplitEval> zeroshot;
   std::vector<SplitEval> finetuned;
-  // Evaluations during training, by epoch (1-based).
-  std::map<int, std::vector<SplitEval>> epochs;
+  // Every trained epoch (1-based), with its evaluations when evaluated.
+  std::map<int, EpochReport> epochs;
+  // Every logged training step, in order.
+  std::vector<TrainPoint> training;
 
   // WiSE-FT sweep and the alpha chosen on ID validation accuracy.
   std::vector<WiseFtPoint> wise_ft;
@@ -150,11 +196,25 @@ std::optional<size_t> ChooseAlphaIndex(const std::vector<WiseFtPoint>& sweep,
 // point carries the id_val split; an empty sweep clears both.
 Status SelectWiseFtAlpha(RunReport* report);
 
-// Writes report.json, report.md and wiseft.svg into `dir` (created when
-// missing). Each file is written to a temporary name in `dir` and renamed,
-// so readers see the old or the new file, never a partial one. Errors name
-// the file.
+// Writes report.json, report.md and the plots that have data (above) into
+// `dir` (created when missing). Each file is written to a temporary name in
+// `dir` and renamed, so readers see the old or the new file, never a
+// partial one. Errors name the file.
 Status WriteReport(const RunReport& report, const std::string& dir);
+
+// The headline result: the chosen model (WiSE-FT at the chosen alpha when
+// there is one, else the method's finetuned model, else zero-shot) on the
+// ID split and on average over the OOD splits.
+struct Headline {
+  std::string model;  // "FLYP + WiSE-FT (alpha=0.5)", "FLYP", "Zeroshot"
+  std::string id_split;
+  double id_accuracy = 0;
+  std::optional<double> avg_ood;
+  int ood_splits = 0;
+  std::optional<double> chosen_alpha;
+};
+// nullopt when the run has no evaluation with an ID split.
+std::optional<Headline> HeadlineOf(const RunReport& report);
 
 // Reads a report.json written by WriteReport (schema above).
 StatusOr<RunReport> ReadReportJson(const std::string& path);
@@ -164,6 +224,14 @@ std::string ReportToJson(const RunReport& report);  // indented JSON
 StatusOr<RunReport> ReportFromJson(const std::string& text, const std::string& source_name);
 std::string RenderReportMarkdown(const RunReport& report);
 std::string RenderWiseFtSvg(const RunReport& report);
+std::string RenderTrainingSvg(const RunReport& report);
+std::string RenderEvaluationSvg(const RunReport& report);
+// The plots WriteReport writes for `report`, by file name.
+std::vector<std::string> ReportPlotFiles(const RunReport& report);
+// For a terminal (flypctl report, the end of flypctl watch and of the
+// worker's console output): a summary line, the accuracy table with aligned
+// columns, and the headline.
+std::string RenderReportText(const RunReport& report);
 
 // Table-1-style markdown over several runs: a "Zeroshot" row (from the first
 // run that has zero-shot evaluations), then per run its method row, its

@@ -1,4 +1,4 @@
-// report.json: RunReport to and from JSON (format_version 1).
+// report.json: RunReport to and from JSON (schema_version 2; reads format_version 1 too).
 #include <string>
 #include <vector>
 
@@ -128,7 +128,7 @@ class JsonReader {
 
 std::string ReportToJson(const RunReport& r) {
   Json root = Json::MakeObject();
-  root.Set("format_version", 1);
+  root.Set("schema_version", 2);
   root.Set("job", r.job);
   root.Set("method", r.method);
   root.Set("model", r.model);
@@ -152,13 +152,28 @@ std::string ReportToJson(const RunReport& r) {
   root.Set("zeroshot", EvalsToJson(r.zeroshot));
   root.Set("finetuned", EvalsToJson(r.finetuned));
   Json epochs = Json::MakeArray();
-  for (const auto& [epoch, evals] : r.epochs) {
+  for (const auto& [epoch, er] : r.epochs) {
     Json e = Json::MakeObject();
     e.Set("epoch", epoch);
-    e.Set("evaluations", EvalsToJson(evals));
+    e.Set("last_step", static_cast<long long>(er.last_step));
+    e.Set("train_loss", OptionalNumber(er.train_loss));
+    e.Set("seconds", OptionalNumber(er.seconds));
+    e.Set("evaluations", EvalsToJson(er.evaluations));
     epochs.Append(std::move(e));
   }
   root.Set("epochs", std::move(epochs));
+  Json training = Json::MakeArray();
+  for (const TrainPoint& p : r.training) {
+    Json t = Json::MakeObject();
+    t.Set("step", static_cast<long long>(p.step));
+    t.Set("epoch", p.epoch);
+    t.Set("loss", p.loss);
+    t.Set("learning_rate", p.learning_rate);
+    t.Set("logit_scale", p.logit_scale);
+    t.Set("samples_per_second", p.samples_per_second);
+    training.Append(std::move(t));
+  }
+  root.Set("training", std::move(training));
   Json wise = Json::MakeObject();
   Json sweep = Json::MakeArray();
   for (const WiseFtPoint& p : r.wise_ft) {
@@ -191,12 +206,22 @@ StatusOr<RunReport> ReportFromJson(const std::string& text, const std::string& s
   const Json& root = *parsed;
   const JsonReader rd(source_name);
   if (!root.is_object()) return rd.Error("(root)", "expected an object");
-  if (JsonReader::Member(root, "format_version") == nullptr) return rd.Error("format_version", "missing");
+  // schema_version 2; format_version 1 is the schema before it.
   int64_t version = 0;
-  FLYP_RETURN_IF_ERROR(rd.Int(root, "", "format_version", &version));
-  if (version != 1) {
-    return rd.Error("format_version",
-                    "unsupported version " + std::to_string(version) + " (this build reads 1)");
+  if (JsonReader::Member(root, "schema_version") != nullptr) {
+    FLYP_RETURN_IF_ERROR(rd.Int(root, "", "schema_version", &version));
+    if (version != 2) {
+      return rd.Error("schema_version", "unsupported version " + std::to_string(version) +
+                                            " (this build reads 2, and format_version 1)");
+    }
+  } else if (JsonReader::Member(root, "format_version") != nullptr) {
+    FLYP_RETURN_IF_ERROR(rd.Int(root, "", "format_version", &version));
+    if (version != 1) {
+      return rd.Error("format_version", "unsupported version " + std::to_string(version) +
+                                            " (this build reads 1, and schema_version 2)");
+    }
+  } else {
+    return rd.Error("schema_version", "missing");
   }
   RunReport r;
   FLYP_RETURN_IF_ERROR(rd.String(root, "", "job", &r.job));
@@ -234,8 +259,11 @@ StatusOr<RunReport> ReportFromJson(const std::string& text, const std::string& s
   FLYP_RETURN_IF_ERROR(rd.Object(root, "", "hyperparameters", &hp));
   if (hp != nullptr) {
     for (const auto& [k, v] : hp->as_object()) {
-      if (!v.is_string()) return rd.Error("hyperparameters." + k, "expected a string");
-      r.hyperparameters[k] = v.as_string();
+      if (version == 1 && !v.is_string()) return rd.Error("hyperparameters." + k, "expected a string");
+      if (!v.is_string() && !v.is_number() && !v.is_bool()) {
+        return rd.Error("hyperparameters." + k, "expected a number, true/false or a string");
+      }
+      r.hyperparameters[k] = v;
     }
   }
   FLYP_RETURN_IF_ERROR(rd.Evals(root, "", "zeroshot", &r.zeroshot));
@@ -254,7 +282,31 @@ StatusOr<RunReport> ReportFromJson(const std::string& text, const std::string& s
       if (r.epochs.count(static_cast<int>(epoch)) != 0) {
         return rd.Error(p + ".epoch", "epoch " + std::to_string(epoch) + " appears twice");
       }
-      FLYP_RETURN_IF_ERROR(rd.Evals(e, p, "evaluations", &r.epochs[static_cast<int>(epoch)]));
+      EpochReport& er = r.epochs[static_cast<int>(epoch)];
+      FLYP_RETURN_IF_ERROR(rd.Int(e, p, "last_step", &er.last_step));
+      FLYP_RETURN_IF_ERROR(rd.OptNumber(e, p, "train_loss", &er.train_loss));
+      FLYP_RETURN_IF_ERROR(rd.OptNumber(e, p, "seconds", &er.seconds));
+      FLYP_RETURN_IF_ERROR(rd.Evals(e, p, "evaluations", &er.evaluations));
+    }
+  }
+  const Json* training = nullptr;
+  FLYP_RETURN_IF_ERROR(rd.Array(root, "", "training", &training));
+  if (training != nullptr) {
+    for (size_t i = 0; i < training->size(); ++i) {
+      const Json& e = training->as_array()[i];
+      const std::string p = "training[" + std::to_string(i) + "]";
+      if (!e.is_object()) return rd.Error(p, "expected an object");
+      TrainPoint t;
+      int64_t epoch = 0;
+      FLYP_RETURN_IF_ERROR(rd.Int(e, p, "step", &t.step));
+      FLYP_RETURN_IF_ERROR(rd.Int(e, p, "epoch", &epoch));
+      if (epoch < 0 || epoch > 1000000000) return rd.Error(p + ".epoch", "outside [0, 1e9]");
+      t.epoch = static_cast<int>(epoch);
+      FLYP_RETURN_IF_ERROR(rd.Number(e, p, "loss", &t.loss));
+      FLYP_RETURN_IF_ERROR(rd.Number(e, p, "learning_rate", &t.learning_rate));
+      FLYP_RETURN_IF_ERROR(rd.Number(e, p, "logit_scale", &t.logit_scale));
+      FLYP_RETURN_IF_ERROR(rd.Number(e, p, "samples_per_second", &t.samples_per_second));
+      r.training.push_back(t);
     }
   }
 

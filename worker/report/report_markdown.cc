@@ -83,23 +83,69 @@ std::string CellText(const std::string& s) {
   return out;
 }
 
-// | first | col... | with the first column left-aligned, numbers right.
-std::string RenderTable(const std::string& first_header, const std::vector<Column>& cols,
-                        const std::vector<Row>& rows, Metric metric) {
-  std::string out = "| " + CellText(first_header) + " |";
-  for (const Column& c : cols) out += " " + CellText(c.header) + " |";
-  out += "\n|:---|";
-  for (size_t i = 0; i < cols.size(); ++i) out += "---:|";
-  out += "\n";
+// The table as text cells: the header row, then one row per Row.
+std::vector<std::vector<std::string>> TableCells(const std::string& first_header,
+                                                 const std::vector<Column>& cols,
+                                                 const std::vector<Row>& rows, Metric metric) {
+  std::vector<std::vector<std::string>> cells;
+  cells.push_back({first_header});
+  for (const Column& c : cols) cells.back().push_back(c.header);
   for (const Row& row : rows) {
-    out += "| " + CellText(row.label) + " |";
+    cells.push_back({row.label});
     for (const Column& c : cols) {
       const std::optional<double> v = CellValue(c, row, cols, metric);
-      out += " " + (v ? FormatPercent(*v) : std::string("-")) + " |";
+      cells.back().push_back(v ? FormatPercent(*v) : std::string("-"));
     }
+  }
+  return cells;
+}
+
+// | first | col... | with the first column left-aligned, numbers right.
+std::string MarkdownTable(const std::vector<std::vector<std::string>>& cells) {
+  std::string out;
+  for (size_t r = 0; r < cells.size(); ++r) {
+    out += "|";
+    for (const std::string& c : cells[r]) out += " " + CellText(c) + " |";
     out += "\n";
+    if (r == 0) {
+      out += "|:---|";
+      for (size_t i = 1; i < cells[0].size(); ++i) out += "---:|";
+      out += "\n";
+    }
   }
   return out;
+}
+
+size_t Width(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+// Aligned columns for a terminal: the first left, the others right.
+std::string TextTable(const std::vector<std::vector<std::string>>& cells) {
+  std::vector<size_t> widths;
+  for (const auto& row : cells) {
+    for (size_t i = 0; i < row.size(); ++i) {
+      if (widths.size() <= i) widths.push_back(0);
+      widths[i] = std::max(widths[i], Width(row[i]));
+    }
+  }
+  std::string out;
+  for (const auto& row : cells) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      const std::string pad(widths[i] - Width(row[i]), ' ');
+      line += i == 0 ? row[i] + pad : "  " + pad + row[i];
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::string RenderTable(const std::string& first_header, const std::vector<Column>& cols,
+                        const std::vector<Row>& rows, Metric metric) {
+  return MarkdownTable(TableCells(first_header, cols, rows, metric));
 }
 
 // OOD split names in order of first appearance over `lists`.
@@ -192,7 +238,7 @@ std::string RenderReportMarkdown(const RunReport& r) {
     out += "- hyperparameters:";
     bool first = true;
     for (const auto& [k, v] : r.hyperparameters) {
-      out += (first ? " " : ", ") + k + "=" + v;
+      out += (first ? " " : ", ") + k + "=" + (v.is_string() ? v.as_string() : v.Dump());
       first = false;
     }
     out += "\n";
@@ -205,16 +251,34 @@ std::string RenderReportMarkdown(const RunReport& r) {
     if (AnyMacroF1(rows)) out += "\n## Macro-F1 (%)\n\n" + RenderTable("Method", cols, rows, MacroF1);
   }
 
-  if (!r.epochs.empty()) {
-    std::vector<Row> erows;
-    std::vector<std::string> labels;
-    for (const auto& [epoch, evals] : r.epochs) {
-      std::string label = std::to_string(epoch);
-      if (epoch >= 1 && static_cast<size_t>(epoch) <= r.timings.epoch_seconds.size()) {
-        label += " (" + FormatDuration(r.timings.epoch_seconds[epoch - 1]) + ")";
-      }
-      erows.push_back({label, &evals, r.id_val_split, r.id_test_split});
+  const std::vector<std::string> plots = ReportPlotFiles(r);
+  if (!plots.empty()) {
+    out += "\n## Plots\n\n";
+    for (const std::string& p : plots) {
+      const std::string alt = p == "training.svg"
+                                  ? "training curves: loss, learning rate, logit scale, samples/s"
+                              : p == "evaluation.svg" ? "accuracy per split"
+                                                      : "WiSE-FT: ID vs OOD accuracy over alpha";
+      out += "![" + alt + "](" + p + ")\n\n";
     }
+    out.pop_back();
+  }
+
+  if (!r.epochs.empty()) {
+    out += "\n## Training per epoch\n\n| Epoch | Last step | Train loss | Time |\n|:---|---:|---:|---:|\n";
+    for (const auto& [epoch, er] : r.epochs) {
+      char loss[32] = "-";
+      if (er.train_loss) std::snprintf(loss, sizeof(loss), "%.4f", *er.train_loss);
+      out += "| " + std::to_string(epoch) + " | " + std::to_string(er.last_step) + " | " + loss + " | " +
+             (er.seconds ? FormatDuration(*er.seconds) : std::string("-")) + " |\n";
+    }
+  }
+  std::vector<Row> erows;
+  for (const auto& [epoch, er] : r.epochs) {
+    if (!er.evaluations.empty())
+      erows.push_back({std::to_string(epoch), &er.evaluations, r.id_val_split, r.id_test_split});
+  }
+  if (!erows.empty()) {
     out += "\n## Per epoch (accuracy %)\n\n" + RenderTable("Epoch", StandardColumns(erows), erows, Accuracy);
   }
 
@@ -238,6 +302,34 @@ std::string RenderReportMarkdown(const RunReport& r) {
     }
     out += "\n## WiSE-FT alpha sweep (accuracy %; alpha chosen on " + r.id_val_split + ")\n\n" +
            RenderTable("alpha", cols, srows, Accuracy);
+  }
+  return out;
+}
+
+std::string RenderReportText(const RunReport& r) {
+  char buf[160];
+  std::snprintf(buf, sizeof(buf), "%s: %s on %s, %d rank%s, %lld steps, %.1f samples/s", r.job.c_str(),
+                MethodDisplayName(r.method).c_str(), r.model.c_str(), r.world_size,
+                r.world_size == 1 ? "" : "s", static_cast<long long>(r.steps), r.samples_per_second);
+  std::string out = buf;
+  if (r.final_train_loss) {
+    std::snprintf(buf, sizeof(buf), ", final loss %.4f", *r.final_train_loss);
+    out += buf;
+  }
+  out += "\n";
+  const std::vector<Row> rows = MainRows(r);
+  if (!rows.empty()) {
+    const std::vector<Column> cols = StandardColumns(rows);
+    out += "\nAccuracy (%)\n" + TextTable(TableCells("", cols, rows, Accuracy));
+    if (AnyMacroF1(rows)) out += "\nMacro-F1 (%)\n" + TextTable(TableCells("", cols, rows, MacroF1));
+  }
+  if (const std::optional<Headline> h = HeadlineOf(r)) {
+    out += "\nResult: " + h->model + ": " + h->id_split + " " + FormatPercent(h->id_accuracy) + " %";
+    if (h->avg_ood) {
+      out += ", OOD " + FormatPercent(*h->avg_ood) + " % (mean of " + std::to_string(h->ood_splits) +
+             " split" + (h->ood_splits == 1 ? "" : "s") + ")";
+    }
+    out += "\n";
   }
   return out;
 }

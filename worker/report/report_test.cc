@@ -9,6 +9,7 @@
 
 #include "common/json.h"
 #include "tests/testing/test_env.h"
+#include "worker/report/svg_plot.h"
 
 namespace flyp::report {
 namespace {
@@ -35,11 +36,16 @@ RunReport SampleReport() {
   r.steps = 1200;
   r.samples_per_second = 312.44;
   r.final_train_loss = 0.12344;
-  r.hyperparameters = {{"lr", "1e-05"}, {"wd", "0.1"}, {"batch", "512"}};
+  r.hyperparameters = {
+      {"lr", Json(1e-05)}, {"wd", Json(0.1)}, {"batch", Json(512)}, {"optimizer", Json("adamw")}};
   r.zeroshot = Evals(0.6012, 0.6785, 0.5, 0.25);
   r.finetuned = Evals(0.9, 0.91249, 0.6, 0.3);
-  r.epochs[1] = {Id("id_test", 0.85), Ood("rotated", 0.55), Ood("inverted", 0.28)};
-  r.epochs[2] = {Id("id_test", 0.91249), Ood("rotated", 0.6), Ood("inverted", 0.3)};
+  r.epochs[1] = {600, 0.5, 1650, {Id("id_test", 0.85), Ood("rotated", 0.55), Ood("inverted", 0.28)}};
+  r.epochs[2] = {1200, 0.12344, 1650, {Id("id_test", 0.91249), Ood("rotated", 0.6), Ood("inverted", 0.3)}};
+  for (int64_t step = 100; step <= 1200; step += 100) {
+    r.training.push_back(
+        {step, step <= 600 ? 1 : 2, 2.0 / static_cast<double>(step), 1e-5, 14.0 + step / 100.0, 300});
+  }
   r.wise_ft = {{0.0, r.zeroshot},
                {0.7, Evals(0.92, 0.92, 0.62, 0.33)},
                {0.5, Evals(0.92, 0.93, 0.65, 0.35)},
@@ -110,7 +116,7 @@ TEST(ReportMarkdownTest, HandBuiltReport) {
       "- steps: 1200 (312.4 samples/s)\n"
       "- time: total 1h02m, train 55m00s, eval 7m05s\n"
       "- final train loss: 0.1234\n"
-      "- hyperparameters: batch=512, lr=1e-05, wd=0.1\n"
+      "- hyperparameters: batch=512, lr=1e-05, optimizer=adamw, wd=0.1\n"
       "\n"
       "## Accuracy (%)\n"
       "\n"
@@ -120,12 +126,27 @@ TEST(ReportMarkdownTest, HandBuiltReport) {
       "| FLYP | 91.2 | 60.0 | 30.0 | 45.0 |\n"
       "| FLYP + WiSE-FT (alpha=0.5) | 93.0 | 65.0 | 35.0 | 50.0 |\n"
       "\n"
+      "## Plots\n"
+      "\n"
+      "![training curves: loss, learning rate, logit scale, samples/s](training.svg)\n"
+      "\n"
+      "![accuracy per split](evaluation.svg)\n"
+      "\n"
+      "![WiSE-FT: ID vs OOD accuracy over alpha](wiseft.svg)\n"
+      "\n"
+      "## Training per epoch\n"
+      "\n"
+      "| Epoch | Last step | Train loss | Time |\n"
+      "|:---|---:|---:|---:|\n"
+      "| 1 | 600 | 0.5000 | 27m30s |\n"
+      "| 2 | 1200 | 0.1234 | 27m30s |\n"
+      "\n"
       "## Per epoch (accuracy %)\n"
       "\n"
       "| Epoch | ID (id_test) | rotated | inverted | Avg OOD |\n"
       "|:---|---:|---:|---:|---:|\n"
-      "| 1 (27m30s) | 85.0 | 55.0 | 28.0 | 41.5 |\n"
-      "| 2 (27m30s) | 91.2 | 60.0 | 30.0 | 45.0 |\n"
+      "| 1 | 85.0 | 55.0 | 28.0 | 41.5 |\n"
+      "| 2 | 91.2 | 60.0 | 30.0 | 45.0 |\n"
       "\n"
       "## WiSE-FT alpha sweep (accuracy %; alpha chosen on id_val)\n"
       "\n"
@@ -165,7 +186,11 @@ TEST(ReportMarkdownTest, LpStrengthMacroF1AndFallbackToIdVal) {
       "\n"
       "| Method | ID (id_val) | camera | Avg OOD |\n"
       "|:---|---:|---:|---:|\n"
-      "| LP | 75.0 | 25.0 | 25.0 |\n";
+      "| LP | 75.0 | 25.0 | 25.0 |\n"
+      "\n"
+      "## Plots\n"
+      "\n"
+      "![accuracy per split](evaluation.svg)\n";  // no sweep: no WiSE-FT plot
   EXPECT_EQ(RenderReportMarkdown(r), expected);
 }
 
@@ -241,18 +266,20 @@ TEST(ReportJsonTest, WriteReadRoundTrip) {
   EXPECT_FALSE(back->final_train_loss.has_value());
   EXPECT_FALSE(back->chosen_alpha.has_value());
 
-  // The three files and nothing else (no temporaries left behind).
+  // The files of the bare report and nothing else: no temporaries left
+  // behind, and the first report's training and WiSE-FT plots are gone (a
+  // run without a sweep has no WiSE-FT plot, not an empty one).
   std::vector<std::string> names;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) names.push_back(entry.path().filename());
   std::sort(names.begin(), names.end());
-  EXPECT_EQ(names, (std::vector<std::string>{"report.json", "report.md", "wiseft.svg"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"evaluation.svg", "report.json", "report.md"}));
   EXPECT_EQ(flyp::testing::ReadFileOrDie(dir + "/report.md"), RenderReportMarkdown(bare));
 }
 
 TEST(ReportJsonTest, NumbersAreNumbersAndKeysAreStable) {
   StatusOr<Json> j = ParseJson(ReportToJson(SampleReport()));
   ASSERT_TRUE(j.ok()) << j.status();
-  EXPECT_EQ(j->Find("format_version")->as_int64(), 1);
+  EXPECT_EQ(j->Find("schema_version")->as_int64(), 2);
   EXPECT_EQ(j->Find("world_size")->as_int64(), 2);
   EXPECT_EQ(j->Find("steps")->as_int64(), 1200);
   EXPECT_DOUBLE_EQ(j->Find("timings")->Find("total_seconds")->as_double(), 3725);
@@ -264,7 +291,18 @@ TEST(ReportJsonTest, NumbersAreNumbersAndKeysAreStable) {
   EXPECT_DOUBLE_EQ(j->Find("wise_ft")->Find("chosen_alpha")->as_double(), 0.5);
   EXPECT_EQ(j->Find("wise_ft")->Find("sweep")->size(), 4u);
   EXPECT_EQ(j->Find("epochs")->as_array()[1].Find("epoch")->as_int64(), 2);
-  EXPECT_EQ(j->Find("hyperparameters")->Find("lr")->as_string(), "1e-05");
+  // Typed: numbers as numbers, strings as strings.
+  EXPECT_DOUBLE_EQ(j->Find("hyperparameters")->Find("lr")->as_double(), 1e-05);
+  EXPECT_EQ(j->Find("hyperparameters")->Find("batch")->as_int64(), 512);
+  EXPECT_EQ(j->Find("hyperparameters")->Find("optimizer")->as_string(), "adamw");
+  // Every epoch, with its last step, loss and time; every logged step.
+  const Json& e1 = j->Find("epochs")->as_array()[0];
+  EXPECT_EQ(e1.Find("last_step")->as_int64(), 600);
+  EXPECT_DOUBLE_EQ(e1.Find("train_loss")->as_double(), 0.5);
+  EXPECT_DOUBLE_EQ(e1.Find("seconds")->as_double(), 1650);
+  ASSERT_EQ(j->Find("training")->size(), 12u);
+  EXPECT_EQ(j->Find("training")->as_array()[11].Find("step")->as_int64(), 1200);
+  EXPECT_DOUBLE_EQ(j->Find("training")->as_array()[11].Find("logit_scale")->as_double(), 26);
   EXPECT_TRUE(j->Find("lp_l2")->is_null());
 }
 
@@ -286,9 +324,14 @@ TEST(ReportJsonTest, BadInputNamesFileAndField) {
        "r.json: epochs[1].epoch: epoch 1 appears twice"},
       {"{\"format_version\": 1, \"hyperparameters\": {\"lr\": 0.1}}",
        "r.json: hyperparameters.lr: expected a string"},
-      {"{\"format_version\": 2}", "r.json: format_version: unsupported version 2 (this build reads 1)"},
+      {"{\"format_version\": 2}", "r.json: format_version: unsupported version 2"},
+      {"{\"schema_version\": 3}", "r.json: schema_version: unsupported version 3 (this build reads 2"},
+      {"{\"schema_version\": 2, \"hyperparameters\": {\"lr\": [1]}}",
+       "r.json: hyperparameters.lr: expected a number, true/false or a string"},
+      {"{\"schema_version\": 2, \"training\": [{\"step\": \"1\"}]}",
+       "r.json: training[0].step: expected an integer"},
       {"[]", "r.json: (root): expected an object"},
-      {"{\"job\": \"j\"}", "r.json: format_version: missing"},
+      {"{\"job\": \"j\"}", "r.json: schema_version: missing"},
       {"{\"format_version\": 1,}", "r.json: JSON line 1, column 22"},
   };
   for (const Case& c : cases) {
@@ -340,6 +383,92 @@ TEST(ReportSvgTest, AlphaCurvesOneSeriesPerRun) {
     ++points;
   }
   EXPECT_EQ(points, 6u);
+}
+
+}  // namespace
+}  // namespace flyp::report
+
+namespace flyp::report {
+namespace {
+
+TEST(ReportPlotsTest, TrainingCurvesEvaluationBarsAndNoEmptySweepPlot) {
+  const RunReport r = SampleReport();
+  EXPECT_EQ(ReportPlotFiles(r), (std::vector<std::string>{"training.svg", "evaluation.svg", "wiseft.svg"}));
+  const std::string training = RenderTrainingSvg(r);
+  for (const char* panel : {"fmnist-flyp: loss", "fmnist-flyp: learning rate", "fmnist-flyp: logit scale",
+                            "fmnist-flyp: throughput"}) {
+    EXPECT_NE(training.find(panel), std::string::npos) << panel;
+  }
+  // Four panels, one point per logged step each.
+  size_t points = 0;
+  for (size_t at = training.find("class=\"point\""); at != std::string::npos;
+       at = training.find("class=\"point\"", at + 1)) {
+    ++points;
+  }
+  EXPECT_EQ(points, 4 * r.training.size());
+  const std::string bars = RenderEvaluationSvg(r);
+  // One bar per (row, split): 3 rows x 4 splits; each labelled with its value.
+  size_t n = 0;
+  for (size_t at = bars.find("<g class=\"bar\">"); at != std::string::npos;
+       at = bars.find("<g class=\"bar\">", at + 1)) {
+    ++n;
+  }
+  EXPECT_EQ(n, 12u);
+  EXPECT_NE(bars.find("<title>FLYP \xC2\xB7 id_test: 91.2</title>"), std::string::npos) << bars;
+
+  RunReport pretrain;
+  pretrain.job = "pre";
+  pretrain.method = "pretrain";
+  pretrain.training = r.training;
+  EXPECT_EQ(ReportPlotFiles(pretrain), (std::vector<std::string>{"training.svg"}));
+}
+
+TEST(ReportPlotsTest, LegendsAreNeverClipped) {
+  std::vector<flyp::svg::PlotSeries> series(1);
+  series[0].name = std::string(80, 'W');
+  series[0].points = {{0, 0, "", false}, {1, 1, "", false}};
+  flyp::svg::PlotOptions opt;
+  const std::string doc = flyp::svg::RenderSvgPlot(opt, series);
+  const double width = std::atof(doc.c_str() + doc.find(" width=\"") + 8);
+  // The legend text starts 30 px after the key; its estimated end fits.
+  const size_t text_at = doc.rfind("<text x=\"");
+  const double text_x = std::atof(doc.c_str() + text_at + 9);
+  EXPECT_LE(text_x + flyp::svg::kLegendCharWidth * 80, width) << doc.substr(text_at, 200);
+  EXPECT_GT(width, 640);  // widened beyond the requested width
+}
+
+TEST(ReportTextTest, TableAndHeadline) {
+  const RunReport r = SampleReport();
+  const std::optional<Headline> h = HeadlineOf(r);
+  ASSERT_TRUE(h.has_value());
+  EXPECT_EQ(h->model, "FLYP + WiSE-FT (alpha=0.5)");
+  EXPECT_EQ(h->id_split, "id_test");
+  EXPECT_DOUBLE_EQ(h->id_accuracy, 0.93);
+  EXPECT_DOUBLE_EQ(*h->avg_ood, 0.5);  // (0.65 + 0.35) / 2
+  EXPECT_EQ(h->ood_splits, 2);
+  EXPECT_DOUBLE_EQ(*h->chosen_alpha, 0.5);
+  EXPECT_EQ(RenderReportText(r),
+            "fmnist-flyp: FLYP on tiny, 2 ranks, 1200 steps, 312.4 samples/s, final loss 0.1234\n"
+            "\n"
+            "Accuracy (%)\n"
+            "                            ID (id_test)  rotated  inverted  Avg OOD\n"
+            "Zeroshot                            67.9     50.0      25.0     37.5\n"
+            "FLYP                                91.2     60.0      30.0     45.0\n"
+            "FLYP + WiSE-FT (alpha=0.5)          93.0     65.0      35.0     50.0\n"
+            "\n"
+            "Result: FLYP + WiSE-FT (alpha=0.5): id_test 93.0 %, OOD 50.0 % (mean of 2 splits)\n");
+  RunReport none;
+  EXPECT_FALSE(HeadlineOf(none).has_value());
+}
+
+TEST(ReportJsonTest, FormatVersionOneStillReads) {
+  StatusOr<RunReport> r = ReportFromJson(
+      "{\"format_version\": 1, \"hyperparameters\": {\"lr\": \"1e-05\"}, "
+      "\"epochs\": [{\"epoch\": 2, \"evaluations\": [{\"split\": \"a\", \"accuracy\": 0.5}]}]}",
+      "old.json");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->hyperparameters.at("lr").as_string(), "1e-05");
+  EXPECT_DOUBLE_EQ(r->epochs.at(2).evaluations[0].accuracy, 0.5);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
 
 namespace flyp::svg {
@@ -36,6 +37,20 @@ std::string Short(double v) {
 }
 
 bool Finite(const PlotPoint& p) { return std::isfinite(p.x) && std::isfinite(p.y); }
+
+size_t Characters(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+// Width of the legend column right of the plot area: the key (30 px), the
+// longest name, and a margin; at least the 170 px the plots always had.
+double LegendColumn(const std::vector<std::string>& names) {
+  size_t longest = 0;
+  for (const std::string& n : names) longest = std::max(longest, Characters(n));
+  return std::max(170.0, 15 + 30 + kLegendCharWidth * static_cast<double>(longest) + 15);
+}
 
 // Data range of one coordinate over every finite point, padded and rounded
 // to ticks; or the fixed range.
@@ -86,6 +101,43 @@ void MarkerElement(std::string& out, Marker m, double cx, double cy, const std::
              Num(cx) + "," + Num(cy + 5) + " " + Num(cx - 5) + "," + Num(cy) + "\"" + fill + "/>";
       break;
   }
+}
+
+// The document's opening: XML declaration, root element, white background
+// and the title centred over the plot area.
+std::string DocumentStart(double width, double height, const std::string& title, double title_x) {
+  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  out += "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"" + Num(width) + "\" height=\"" +
+         Num(height) + "\" viewBox=\"0 0 " + Num(width) + " " + Num(height) +
+         "\" font-family=\"sans-serif\" font-size=\"12\">\n";
+  out +=
+      "<rect x=\"0\" y=\"0\" width=\"" + Num(width) + "\" height=\"" + Num(height) + "\" fill=\"white\"/>\n";
+  if (!title.empty()) {
+    out += "<text class=\"title\" x=\"" + Num(title_x) +
+           "\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">" + EscapeXml(title) + "</text>\n";
+  }
+  return out;
+}
+
+// Axis titles, and "no data" in the middle of an empty plot area.
+std::string AxisTitles(const PlotOptions& options, double left, double top, double pw, double ph,
+                       bool empty) {
+  std::string out;
+  if (!options.x_label.empty()) {
+    out += "<text class=\"x-label\" x=\"" + Num(left + pw / 2) + "\" y=\"" + Num(top + ph + 42) +
+           "\" text-anchor=\"middle\">" + EscapeXml(options.x_label) + "</text>\n";
+  }
+  if (!options.y_label.empty()) {
+    const double cx = 18, cy = top + ph / 2;
+    out += "<text class=\"y-label\" x=\"" + Num(cx) + "\" y=\"" + Num(cy) +
+           "\" text-anchor=\"middle\" transform=\"rotate(-90 " + Num(cx) + " " + Num(cy) + ")\">" +
+           EscapeXml(options.y_label) + "</text>\n";
+  }
+  if (empty) {
+    out += "<text class=\"no-data\" x=\"" + Num(left + pw / 2) + "\" y=\"" + Num(top + ph / 2) +
+           "\" text-anchor=\"middle\" fill=\"#808080\">no data</text>\n";
+  }
+  return out;
 }
 
 }  // namespace
@@ -155,12 +207,15 @@ std::string FormatTick(double value, double step) {
 }
 
 std::string RenderSvgPlot(const PlotOptions& options, const std::vector<PlotSeries>& series) {
-  const double width = std::max(options.width, 200);
+  double width = std::max(options.width, 200);
   const double height = std::max(options.height, 150);
   const int ticks = std::max(options.ticks, 2);
-  const bool legend = !series.empty();
+  const bool legend = options.legend && !series.empty();
   const double left = 70, top = options.title.empty() ? 20 : 40, bottom = 55;
-  const double right = legend ? 170 : 20;
+  std::vector<std::string> names;
+  for (const PlotSeries& s : series) names.push_back(s.name);
+  const double right = legend ? LegendColumn(names) : 20;
+  width = std::max(width, left + kMinPlotWidth + right);
   const double pw = std::max(width - left - right, 10.0);
   const double ph = std::max(height - top - bottom, 10.0);
 
@@ -169,17 +224,7 @@ std::string RenderSvgPlot(const PlotOptions& options, const std::vector<PlotSeri
   auto px = [&](double x) { return left + (x - xr.min) / (xr.max - xr.min) * pw; };
   auto py = [&](double y) { return top + ph - (y - yr.min) / (yr.max - yr.min) * ph; };
 
-  std::string out;
-  out += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  out += "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"" + Num(width) + "\" height=\"" +
-         Num(height) + "\" viewBox=\"0 0 " + Num(width) + " " + Num(height) +
-         "\" font-family=\"sans-serif\" font-size=\"12\">\n";
-  out +=
-      "<rect x=\"0\" y=\"0\" width=\"" + Num(width) + "\" height=\"" + Num(height) + "\" fill=\"white\"/>\n";
-  if (!options.title.empty()) {
-    out += "<text class=\"title\" x=\"" + Num(left + pw / 2) +
-           "\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">" + EscapeXml(options.title) + "</text>\n";
-  }
+  std::string out = DocumentStart(width, height, options.title, left + pw / 2);
 
   // Grid, ticks and tick labels.
   const double xstep = NiceTickStep(xr.min, xr.max, ticks);
@@ -206,25 +251,11 @@ std::string RenderSvgPlot(const PlotOptions& options, const std::vector<PlotSeri
   out += "<rect x=\"" + Num(left) + "\" y=\"" + Num(top) + "\" width=\"" + Num(pw) + "\" height=\"" +
          Num(ph) + "\" fill=\"none\"/>\n";
   out += "</g>\n";
-  if (!options.x_label.empty()) {
-    out += "<text class=\"x-label\" x=\"" + Num(left + pw / 2) + "\" y=\"" + Num(top + ph + 42) +
-           "\" text-anchor=\"middle\">" + EscapeXml(options.x_label) + "</text>\n";
-  }
-  if (!options.y_label.empty()) {
-    const double cx = 18, cy = top + ph / 2;
-    out += "<text class=\"y-label\" x=\"" + Num(cx) + "\" y=\"" + Num(cy) +
-           "\" text-anchor=\"middle\" transform=\"rotate(-90 " + Num(cx) + " " + Num(cy) + ")\">" +
-           EscapeXml(options.y_label) + "</text>\n";
-  }
-
   bool any_point = false;
   for (const PlotSeries& s : series) {
     for (const PlotPoint& p : s.points) any_point = any_point || Finite(p);
   }
-  if (!any_point) {
-    out += "<text class=\"no-data\" x=\"" + Num(left + pw / 2) + "\" y=\"" + Num(top + ph / 2) +
-           "\" text-anchor=\"middle\" fill=\"#808080\">no data</text>\n";
-  }
+  out += AxisTitles(options, left, top, pw, ph, !any_point);
 
   // Series.
   for (size_t i = 0; i < series.size(); ++i) {
@@ -254,7 +285,7 @@ std::string RenderSvgPlot(const PlotOptions& options, const std::vector<PlotSeri
         out += "<circle class=\"highlight\" cx=\"" + Num(cx) + "\" cy=\"" + Num(cy) +
                "\" r=\"9\" fill=\"none\" stroke=\"" + color + "\" stroke-width=\"1.5\"/>";
       }
-      MarkerElement(out, marker, cx, cy, color);
+      if (s.markers || p.highlight) MarkerElement(out, marker, cx, cy, color);
       out += "</g>";
       if (!p.label.empty()) {
         out += "<text class=\"point-label\" x=\"" + Num(cx + 6) + "\" y=\"" + Num(cy - 6) +
@@ -279,6 +310,131 @@ std::string RenderSvgPlot(const PlotOptions& options, const std::vector<PlotSeri
       out += "<text x=\"" + Num(lx + 30) + "\" y=\"" + Num(ly + 4) + "\">" + EscapeXml(s.name) + "</text>\n";
     }
     out += "</g>\n";
+  }
+  out += "</svg>\n";
+  return out;
+}
+
+std::string RenderSvgBarChart(const PlotOptions& options, const std::vector<std::string>& categories,
+                              const std::vector<BarSeries>& series) {
+  const double height = std::max(options.height, 150);
+  const int ticks = std::max(options.ticks, 2);
+  const bool legend = options.legend && !series.empty();
+  const double left = 70, top = options.title.empty() ? 20 : 40, bottom = 55;
+  std::vector<std::string> names;
+  for (const BarSeries& b : series) names.push_back(b.name);
+  const double right = legend ? LegendColumn(names) : 20;
+  const double width =
+      std::max({static_cast<double>(std::max(options.width, 200)), left + kMinPlotWidth + right,
+                left + right + 24.0 * static_cast<double>(categories.size() * (series.size() + 1))});
+  const double pw = width - left - right;
+  const double ph = std::max(height - top - bottom, 10.0);
+  double hi = 0;
+  bool any = false;
+  for (const BarSeries& b : series) {
+    for (const auto& v : b.values) {
+      if (v && std::isfinite(*v)) {
+        hi = std::max(hi, *v);
+        any = true;
+      }
+    }
+  }
+  AxisRange yr{0, hi > 0 ? hi : 1};
+  if (options.y_range && options.y_range->max > options.y_range->min) {
+    yr = *options.y_range;
+  } else {
+    const double step = NiceTickStep(0, yr.max, ticks);
+    yr.max = std::ceil(yr.max / step) * step;
+  }
+  auto py = [&](double y) {
+    return top + ph - (std::clamp(y, yr.min, yr.max) - yr.min) / (yr.max - yr.min) * ph;
+  };
+
+  std::string out = DocumentStart(width, height, options.title, left + pw / 2);
+  const double ystep = NiceTickStep(yr.min, yr.max, ticks);
+  out += "<g class=\"axes\" stroke=\"#000\" stroke-width=\"1\">\n";
+  for (double t : TickValues(yr.min, yr.max, ystep)) {
+    const double y = py(t);
+    out += "<line x1=\"" + Num(left) + "\" y1=\"" + Num(y) + "\" x2=\"" + Num(left + pw) + "\" y2=\"" +
+           Num(y) + "\" stroke=\"#e0e0e0\"/>";
+    out += "<text x=\"" + Num(left - 8) + "\" y=\"" + Num(y + 4) + "\" text-anchor=\"end\" stroke=\"none\">" +
+           FormatTick(t, ystep) + "</text>\n";
+  }
+  out += "<rect x=\"" + Num(left) + "\" y=\"" + Num(top) + "\" width=\"" + Num(pw) + "\" height=\"" +
+         Num(ph) + "\" fill=\"none\"/>\n</g>\n";
+  out += AxisTitles(options, left, top, pw, ph, !any);
+  const double group = categories.empty() ? pw : pw / static_cast<double>(categories.size());
+  const double bar = group / static_cast<double>(series.size() + 1);
+  for (size_t c = 0; c < categories.size(); ++c) {
+    const double gx = left + group * static_cast<double>(c);
+    out += "<text class=\"category\" x=\"" + Num(gx + group / 2) + "\" y=\"" + Num(top + ph + 18) +
+           "\" text-anchor=\"middle\">" + EscapeXml(categories[c]) + "</text>\n";
+    for (size_t i = 0; i < series.size(); ++i) {
+      const BarSeries& b = series[i];
+      if (c >= b.values.size() || !b.values[c] || !std::isfinite(*b.values[c])) continue;
+      const double v = *b.values[c];
+      const std::string color = b.color.empty() ? kPalette[i % kPaletteSize] : EscapeXml(b.color);
+      const double x = gx + bar / 2 + bar * static_cast<double>(i);
+      const double y = py(v);
+      out += "<g class=\"bar\"><title>" + EscapeXml(b.name + " \xC2\xB7 " + categories[c] + ": " + Short(v)) +
+             "</title><rect x=\"" + Num(x) + "\" y=\"" + Num(y) + "\" width=\"" + Num(bar * 0.9) +
+             "\" height=\"" + Num(top + ph - y) + "\" fill=\"" + color + "\"/></g>";
+      out += "<text class=\"bar-label\" x=\"" + Num(x + bar * 0.45) + "\" y=\"" + Num(y - 3) +
+             "\" text-anchor=\"middle\" font-size=\"9\">" + EscapeXml(Short(v)) + "</text>\n";
+    }
+  }
+  if (legend) {
+    out += "<g class=\"legend\">\n";
+    const double lx = left + pw + 15;
+    for (size_t i = 0; i < series.size(); ++i) {
+      const std::string color =
+          series[i].color.empty() ? kPalette[i % kPaletteSize] : EscapeXml(series[i].color);
+      const double ly = top + 10 + 20 * static_cast<double>(i);
+      out += "<rect x=\"" + Num(lx) + "\" y=\"" + Num(ly - 6) + "\" width=\"24\" height=\"12\" fill=\"" +
+             color + "\"/><text x=\"" + Num(lx + 30) + "\" y=\"" + Num(ly + 4) + "\">" +
+             EscapeXml(series[i].name) + "</text>\n";
+    }
+    out += "</g>\n";
+  }
+  out += "</svg>\n";
+  return out;
+}
+
+std::string RenderSvgPanels(const std::vector<std::string>& panels, int columns) {
+  columns = std::max(1, columns);
+  // Each panel's size from its root element.
+  auto attr = [](const std::string& doc, const std::string& name) {
+    const std::string key = " " + name + "=\"";
+    const size_t at = doc.find(key);
+    if (at == std::string::npos) return 0.0;
+    return std::atof(doc.c_str() + at + key.size());
+  };
+  std::vector<double> col_w(static_cast<size_t>(columns), 0);
+  std::vector<double> row_h((panels.size() + static_cast<size_t>(columns) - 1) / static_cast<size_t>(columns),
+                            0);
+  for (size_t i = 0; i < panels.size(); ++i) {
+    col_w[i % columns] = std::max(col_w[i % columns], attr(panels[i], "width"));
+    row_h[i / columns] = std::max(row_h[i / columns], attr(panels[i], "height"));
+  }
+  double width = 0, height = 0;
+  for (double w : col_w) width += w;
+  for (double h : row_h) height += h;
+  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  out += "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"" + Num(width) + "\" height=\"" +
+         Num(height) + "\" viewBox=\"0 0 " + Num(width) + " " + Num(height) + "\">\n";
+  double y = 0;
+  for (size_t r = 0; r < row_h.size(); ++r) {
+    double x = 0;
+    for (size_t c = 0; c < static_cast<size_t>(columns) && r * columns + c < panels.size(); ++c) {
+      std::string doc = panels[r * columns + c];
+      const size_t root = doc.find("<svg ");
+      if (root == std::string::npos) continue;
+      doc = doc.substr(root);  // drop the XML declaration: a nested <svg> element
+      doc.insert(4, " x=\"" + Num(x) + "\" y=\"" + Num(y) + "\"");
+      out += doc;
+      x += col_w[c];
+    }
+    y += row_h[r];
   }
   out += "</svg>\n";
   return out;

@@ -1,7 +1,8 @@
-// A minimal SVG line/scatter plot writer (no dependencies): axes with "nice"
-// ticks and tick labels, axis titles, a title, a legend, and several series,
-// each drawn as a polyline through its points with a marker per point and an
-// optional text label beside each point.
+// A minimal SVG plot writer (no dependencies): axes with "nice" ticks and
+// tick labels, axis titles, a title, a legend, and several series, each
+// drawn as a polyline through its points with a marker per point and an
+// optional text label beside each point; grouped bar charts; several plots
+// side by side in one document (panels).
 //
 // Contract of RenderSvgPlot:
 //  - the result is a complete, well-formed SVG 1.1 document (XML declaration
@@ -17,7 +18,11 @@
 //    by 5% and widened to the enclosing tick multiples; a degenerate range
 //    (one distinct value or no data) becomes value ± 1 (or [0, 1] without
 //    data);
-//  - numbers in the document are written with at most 2 decimals.
+//  - numbers in the document are written with at most 2 decimals;
+//  - the legend is never clipped: its column is as wide as its longest
+//    entry (estimated at kLegendCharWidth pixels per character), and the
+//    document widens when the requested width would leave the plot area
+//    narrower than kMinPlotWidth.
 //
 // Thread safety: pure functions.
 #pragma once
@@ -48,6 +53,8 @@ struct PlotSeries {
   std::string color;
   // Empty: circle, square, triangle, diamond by series index.
   std::optional<Marker> marker;
+  // Draw a marker per point (curves of hundreds of steps: no).
+  bool markers = true;
 };
 
 struct AxisRange {
@@ -65,9 +72,33 @@ struct PlotOptions {
   std::optional<AxisRange> y_range;
   // Target number of ticks per axis (the actual number is 1-2-5 rounded).
   int ticks = 6;
+  // A legend right of the plot (when there are series).
+  bool legend = true;
 };
 
+// Legend text is estimated at this many pixels per character (12 px
+// sans-serif averages ~6.5; the estimate errs wide).
+inline constexpr double kLegendCharWidth = 7.5;
+inline constexpr double kMinPlotWidth = 320;
+
 std::string RenderSvgPlot(const PlotOptions& options, const std::vector<PlotSeries>& series);
+
+// One bar series of a grouped bar chart: a value per category (nullopt: no bar).
+struct BarSeries {
+  std::string name;
+  std::vector<std::optional<double>> values;
+  std::string color;  // empty: the palette by index
+};
+// Bars grouped by category (x), one per series, each labelled with its
+// value; y from options.y_range or [0, the largest value rounded up to a
+// tick]. Same document and legend contract as RenderSvgPlot; "no data"
+// when no value is set.
+std::string RenderSvgBarChart(const PlotOptions& options, const std::vector<std::string>& categories,
+                              const std::vector<BarSeries>& series);
+
+// Several complete SVG documents (RenderSvgPlot / RenderSvgBarChart) laid
+// out in a grid of `columns` panels per row, as one document.
+std::string RenderSvgPanels(const std::vector<std::string>& panels, int columns);
 
 // Helpers, exposed for tests.
 

@@ -2,7 +2,7 @@
 
 #include <climits>
 #include <iostream>
-#include <map>
+#include <memory>
 
 #include "common/exit_codes.h"
 #include "common/file_util.h"
@@ -14,87 +14,14 @@
 namespace flyp::text {
 namespace {
 
-constexpr char kTokenizeUsage[] =
-    "usage: flyp-worker tokenize --vocab VOCAB [--context N] TEXT...\n"
-    "  VOCAB: 'byte', a CLIP merges file (.txt or .txt.gz), or a HuggingFace\n"
-    "         vocab.json (merges.txt beside it) or its directory\n";
 // train-bpe holds the whole corpus (plain or gzip) in memory while counting
 // words; a larger one is refused rather than exhausting the host.
 constexpr size_t kMaxCorpusBytes = 1024 * kMiB;
 
-constexpr char kTrainBpeUsage[] =
-    "usage: flyp-worker train-bpe --corpus FILE --merges N [--min-frequency F] --out FILE\n";
-
-// "--name value" / "--name=value" options (all take a value) and positionals.
-struct ParsedArgs {
-  std::map<std::string, std::string> options;
-  std::vector<std::string> positional;
-  bool help = false;
-};
-
-bool ParseArgs(const std::vector<std::string>& args, const std::vector<std::string>& known,
-               ParsedArgs* parsed, std::ostream& err) {
-  bool only_positional = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (only_positional || a.size() < 2 || a.compare(0, 2, "--") != 0) {
-      parsed->positional.push_back(a);
-      continue;
-    }
-    if (a == "--") {
-      only_positional = true;
-      continue;
-    }
-    if (a == "--help") {
-      parsed->help = true;
-      continue;
-    }
-    std::string name = a.substr(2), value;
-    const size_t eq = name.find('=');
-    bool has_value = eq != std::string::npos;
-    if (has_value) {
-      value = name.substr(eq + 1);
-      name.resize(eq);
-    }
-    bool is_known = false;
-    for (const auto& k : known) {
-      is_known |= k == name;
-    }
-    if (!is_known) {
-      err << "error: unknown option --" << name << "\n";
-      return false;
-    }
-    if (!has_value) {
-      if (i + 1 >= args.size()) {
-        err << "error: option --" << name << " needs a value\n";
-        return false;
-      }
-      value = args[++i];
-    }
-    parsed->options[name] = value;
-  }
-  return true;
-}
-
-// Parses a decimal int in [lo, hi]; prints an error naming the option.
-bool ParseInt(const std::string& name, const std::string& text, int lo, int hi, int* out, std::ostream& err) {
-  StatusOr<int32_t> v = ParseInt32(text, "--" + name, lo, hi);
-  if (!v.ok()) {
-    err << "error: " << v.status().message() << "\n";
-    return false;
-  }
-  *out = *v;
-  return true;
-}
-
-// Prints "error: message" (and the usage text, if any); returns `code`.
-int Fail(std::ostream& err, int code, const std::string& message, const char* usage = nullptr) {
-  if (!message.empty()) {
-    err << "error: " << message << "\n";
-  }
-  if (usage != nullptr) {
-    err << usage;
-  }
+// Prints "error: message"; returns `code`.
+int Fail(std::ostream& err, int code, const std::string& message, const char* command) {
+  err << "flyp-worker " << command << ": " << message << "\n";
+  if (code == kWorkerExitUsage) err << "Run 'flyp-worker " << command << " --help' for usage.\n";
   return code;
 }
 
@@ -107,29 +34,20 @@ void PrintIds(const int32_t* ids, size_t n, std::ostream& out) {
 
 }  // namespace
 
-int RunTokenizeCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  ParsedArgs p;
-  if (!ParseArgs(args, {"vocab", "context"}, &p, err)) {
-    return Fail(err, kWorkerExitUsage, "", kTokenizeUsage);
+int RunTokenize(const TokenizeOptions& o, std::ostream& out, std::ostream& err) {
+  if (o.vocab.empty()) return Fail(err, kWorkerExitUsage, "--vocab is required", "tokenize");
+  if (o.texts.empty()) return Fail(err, kWorkerExitUsage, "no TEXT given", "tokenize");
+  if (o.context != -1 && (o.context < 1 || o.context > (1 << 20))) {
+    return Fail(err, kWorkerExitUsage,
+                "--context: expected an integer in [1, 1048576], got " + std::to_string(o.context),
+                "tokenize");
   }
-  if (p.help) {
-    return Fail(out, kWorkerExitOk, "", kTokenizeUsage);
-  }
-  if (!p.options.count("vocab")) {
-    return Fail(err, kWorkerExitUsage, "--vocab is required", kTokenizeUsage);
-  }
-  if (p.positional.empty()) {
-    return Fail(err, kWorkerExitUsage, "no TEXT given", kTokenizeUsage);
-  }
-  int context = 0;
-  if (p.options.count("context") && !ParseInt("context", p.options["context"], 1, 1 << 20, &context, err)) {
-    return kWorkerExitUsage;
-  }
-  auto tok = Tokenizer::Load(p.options["vocab"]);
+  const int context = o.context;
+  auto tok = Tokenizer::Load(o.vocab);
   if (!tok.ok()) {
-    return Fail(err, kWorkerExitFailure, tok.status().ToString());
+    return Fail(err, kWorkerExitFailure, tok.status().ToString(), "tokenize");
   }
-  for (const std::string& text : p.positional) {
+  for (const std::string& text : o.texts) {
     if (context > 0) {
       const auto row = tok->TokenizeBatch({text}, context);
       PrintIds(row.data(), row.size(), out);
@@ -141,33 +59,26 @@ int RunTokenizeCommand(const std::vector<std::string>& args, std::ostream& out, 
   return kWorkerExitOk;
 }
 
-int RunTrainBpeCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  ParsedArgs p;
-  if (!ParseArgs(args, {"corpus", "merges", "min-frequency", "out"}, &p, err)) {
-    return Fail(err, kWorkerExitUsage, "", kTrainBpeUsage);
+int RunTrainBpe(const TrainBpeOptions& o, std::ostream& out, std::ostream& err) {
+  for (const auto& [flag, value] : {std::make_pair("--corpus", &o.corpus), std::make_pair("--out", &o.out)}) {
+    if (value->empty()) return Fail(err, kWorkerExitUsage, std::string(flag) + " is required", "train-bpe");
   }
-  if (p.help) {
-    return Fail(out, kWorkerExitOk, "", kTrainBpeUsage);
+  if (o.merges < 0) return Fail(err, kWorkerExitUsage, "--merges is required", "train-bpe");
+  if (o.merges > kMaxClipMerges) {
+    return Fail(err, kWorkerExitUsage,
+                "--merges: expected an integer in [0, " + std::to_string(kMaxClipMerges) + "], got " +
+                    std::to_string(o.merges),
+                "train-bpe");
   }
-  for (const char* required : {"corpus", "merges", "out"}) {
-    if (!p.options.count(required)) {
-      return Fail(err, kWorkerExitUsage, std::string("--") + required + " is required", kTrainBpeUsage);
-    }
+  if (o.min_frequency < 1) {
+    return Fail(err, kWorkerExitUsage,
+                "--min-frequency: expected an integer >= 1, got " + std::to_string(o.min_frequency),
+                "train-bpe");
   }
-  if (!p.positional.empty()) {
-    return Fail(err, kWorkerExitUsage, "unexpected argument '" + p.positional[0] + "'", kTrainBpeUsage);
-  }
-  int merges = 0, min_frequency = 2;
-  if (!ParseInt("merges", p.options["merges"], 0, kMaxClipMerges, &merges, err)) {
-    return kWorkerExitUsage;
-  }
-  if (p.options.count("min-frequency") &&
-      !ParseInt("min-frequency", p.options["min-frequency"], 1, INT_MAX, &min_frequency, err)) {
-    return kWorkerExitUsage;
-  }
-  auto content = ReadMaybeGzipFile(p.options["corpus"], kMaxCorpusBytes);
+  const int merges = o.merges, min_frequency = o.min_frequency;
+  auto content = ReadMaybeGzipFile(o.corpus, kMaxCorpusBytes);
   if (!content.ok()) {
-    return Fail(err, kWorkerExitFailure, content.status().ToString());
+    return Fail(err, kWorkerExitFailure, content.status().ToString(), "train-bpe");
   }
   std::vector<std::string> corpus;
   size_t start = 0;
@@ -183,14 +94,14 @@ int RunTrainBpeCommand(const std::vector<std::string>& args, std::ostream& out, 
   }
   auto learned = LearnBpeMerges(corpus, merges, min_frequency);
   if (!learned.ok()) {
-    return Fail(err, kWorkerExitFailure, p.options["corpus"] + ": " + learned.status().ToString());
+    return Fail(err, kWorkerExitFailure, o.corpus + ": " + learned.status().ToString(), "train-bpe");
   }
-  const Status written = WriteClipVocab(p.options["out"], *learned);
+  const Status written = WriteClipVocab(o.out, *learned);
   if (!written.ok()) {
-    return Fail(err, kWorkerExitFailure, written.ToString());
+    return Fail(err, kWorkerExitFailure, written.ToString(), "train-bpe");
   }
-  out << "learned " << learned->size() << " merges from " << corpus.size() << " captions; wrote "
-      << p.options["out"] << " (vocabulary " << 512 + learned->size() + 2 << " ids)\n";
+  out << "learned " << learned->size() << " merges from " << corpus.size() << " captions; wrote " << o.out
+      << " (vocabulary " << 512 + learned->size() + 2 << " ids)\n";
   if (static_cast<int>(learned->size()) < merges) {
     out << "note: stopped before " << merges << " merges: no pair occurs " << min_frequency
         << " or more times\n";
@@ -198,12 +109,59 @@ int RunTrainBpeCommand(const std::vector<std::string>& args, std::ostream& out, 
   return kWorkerExitOk;
 }
 
-int RunTokenizeCommand(const std::vector<std::string>& args) {
-  return RunTokenizeCommand(args, std::cout, std::cerr);
+Command TokenizeCommand(std::ostream& out, std::ostream& err) {
+  return {
+      "tokenize", "print CLIP token ids of texts",
+      "One line per TEXT: its ids separated by spaces, SOT and EOT included; with --context N, exactly N ids "
+      "(zero "
+      "padded, or cut with EOT last).",
+      [&out, &err](FlagSet& f) {
+        auto o = std::make_shared<TokenizeOptions>();
+        f.String(
+            "vocab", &o->vocab, "VOCAB",
+            "'byte', a CLIP merges file (.txt or .txt.gz), or a HuggingFace vocab.json (merges.txt beside "
+            "it) or its directory; required");
+        f.Int("context", &o->context, "N", "pad or cut every text to N ids");
+        f.Args("TEXT", &o->texts, "the texts");
+        return [o, &out, &err] { return RunTokenize(*o, out, err); };
+      }};
 }
 
-int RunTrainBpeCommand(const std::vector<std::string>& args) {
-  return RunTrainBpeCommand(args, std::cout, std::cerr);
+Command TrainBpeCommand(std::ostream& out, std::ostream& err) {
+  return {"train-bpe", "learn BPE merges from captions (CLIP vocab format)",
+          "Learns up to N merges from FILE (one caption per line, plain or gzip; empty lines skipped) and "
+          "writes a "
+          "CLIP merges file that --vocab FILE loads.",
+          [&out, &err](FlagSet& f) {
+            auto o = std::make_shared<TrainBpeOptions>();
+            f.String("corpus", &o->corpus, "FILE", "captions, one per line (plain or gzip); required");
+            f.Int("merges", &o->merges, "N", "merges to learn; required");
+            f.Int("min-frequency", &o->min_frequency, "F", "stop when no pair occurs F times (default 2)");
+            f.String("out", &o->out, "FILE", "the merges file to write; required");
+            return [o, &out, &err] { return RunTrainBpe(*o, out, err); };
+          }};
+}
+
+namespace {
+
+int RunAlone(const Command& c, const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  Program p;
+  p.name = "flyp-worker " + c.name;
+  p.summary = c.summary;
+  p.description = c.description;
+  p.setup = c.setup;
+  p.usage_exit = kWorkerExitUsage;
+  return RunProgram(p, args, out, err);
+}
+
+}  // namespace
+
+int RunTokenizeCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  return RunAlone(TokenizeCommand(out, err), args, out, err);
+}
+
+int RunTrainBpeCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  return RunAlone(TrainBpeCommand(out, err), args, out, err);
 }
 
 }  // namespace flyp::text

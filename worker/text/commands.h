@@ -1,7 +1,6 @@
-// flyp-worker sub-commands of the text component. `args` are the arguments
-// after the command name. Return value is the process exit code: 0 success,
-// 1 failure (message on `err`), 2 usage error (message and usage on `err`).
-// The one-argument forms write to std::cout / std::cerr.
+// flyp-worker commands of the text component, in the common grammar
+// (common/flags.h). Exit codes: 0 success, 1 failure (message on `err`), 2
+// usage error.
 //
 //   flyp-worker tokenize --vocab VOCAB [--context N] TEXT...
 //     One line per TEXT: its ids separated by spaces, SOT and EOT included;
@@ -19,12 +18,29 @@
 #include <string>
 #include <vector>
 
+#include "common/flags.h"
+
 namespace flyp::text {
 
-int RunTokenizeCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
-int RunTokenizeCommand(const std::vector<std::string>& args);
+struct TokenizeOptions {
+  std::string vocab;
+  int context = -1;  // -1: not given (no padding)
+  std::vector<std::string> texts;
+};
+struct TrainBpeOptions {
+  std::string corpus;
+  int merges = -1;  // required
+  int min_frequency = 2;
+  std::string out;
+};
 
+// The commands for flyp-worker's table; they write to `out` / `err`, which
+// must outlive them.
+Command TokenizeCommand(std::ostream& out, std::ostream& err);
+Command TrainBpeCommand(std::ostream& out, std::ostream& err);
+
+// One command on its own: `args` are the arguments after its name.
+int RunTokenizeCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int RunTrainBpeCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
-int RunTrainBpeCommand(const std::vector<std::string>& args);
 
 }  // namespace flyp::text

@@ -3,8 +3,8 @@
 #include <chrono>
 #include <filesystem>
 #include <optional>
-#include <sstream>
 
+#include "common/json.h"
 #include "common/logging.h"
 #include "common/spec/spec_yaml.h"
 #include "worker/model/checkpoint.h"
@@ -47,12 +47,6 @@ optim::NamedTensors Concat(optim::NamedTensors a, const optim::NamedTensors& b) 
   return a;
 }
 
-std::string Num(double v) {
-  std::ostringstream ss;
-  ss << v;
-  return ss.str();
-}
-
 // The job's state while it runs; one object so the phases stay readable.
 class Run {
  public:
@@ -75,7 +69,12 @@ class Run {
     InitReport();
     out.status = Body();
     report_.timings.total_seconds = Seconds(t0);
-    if (out.status.ok() && comm_.rank() == 0) out.status = report::WriteReport(report_, options_.out_dir);
+    if (out.status.ok()) {
+      Stage(report::Stage::kWritingReport);
+      if (comm_.rank() == 0) out.status = report::WriteReport(report_, options_.out_dir);
+      if (out.status.ok() && comm_.rank() == 0 && options_.observer != nullptr)
+        options_.observer->OnReport(report_);
+    }
     if (out.status.ok()) Notify(report::Phase::kCompleted, options_.out_dir);
     out.report = report_;
     return out;
@@ -94,6 +93,19 @@ class Run {
     options_.observer->OnPhase(e);
   }
 
+  void Stage(report::Stage stage, const std::string& label = "", const std::string& split = "", int index = 0,
+             int count = 0, double alpha = 0) {
+    if (options_.observer == nullptr) return;
+    report::StageEvent e;
+    e.stage = stage;
+    e.label = label;
+    e.split = split;
+    e.index = index;
+    e.count = count;
+    e.alpha = alpha;
+    options_.observer->OnStage(e);
+  }
+
   void InitReport() {
     report_.job = spec_.name();
     report_.method = MethodName(method_);
@@ -106,15 +118,15 @@ class Run {
         report_.id_test_split = s.name;
     }
     auto& hp = report_.hyperparameters;
-    hp["learning_rate"] = Num(spec_.optim().learning_rate());
-    hp["weight_decay"] = Num(spec_.optim().weight_decay());
-    hp["batch_size"] = std::to_string(spec_.schedule().batch_size());
-    hp["epochs"] = std::to_string(spec_.schedule().epochs());
-    hp["warmup_steps"] = std::to_string(spec_.schedule().warmup_steps());
-    hp["local_loss"] = spec_.method().local_loss() ? "true" : "false";
-    hp["mask_same_class"] = spec_.method().mask_same_class() ? "true" : "false";
-    hp["templates"] = std::to_string(in_.templates.size());
-    hp["seed"] = std::to_string(spec_.schedule().seed());
+    hp["learning_rate"] = Json(spec_.optim().learning_rate());
+    hp["weight_decay"] = Json(spec_.optim().weight_decay());
+    hp["batch_size"] = Json(static_cast<long long>(spec_.schedule().batch_size()));
+    hp["epochs"] = Json(static_cast<long long>(spec_.schedule().epochs()));
+    hp["warmup_steps"] = Json(static_cast<long long>(spec_.schedule().warmup_steps()));
+    hp["local_loss"] = Json(spec_.method().local_loss());
+    hp["mask_same_class"] = Json(spec_.method().mask_same_class());
+    hp["templates"] = Json(static_cast<long long>(in_.templates.size()));
+    hp["seed"] = Json(static_cast<long long>(spec_.schedule().seed()));
   }
 
   // ---- evaluation -------------------------------------------------------
@@ -131,16 +143,17 @@ class Run {
     return [model, head](const torch::Tensor& x) mutable { return head->forward(model->encode_image(x)); };
   }
 
-  // `epoch`: the training epoch this evaluation ends (the observers and the
-  // coordinator's early stopping see it); none for zero-shot, final and
-  // WiSE-FT evaluations.
-  StatusOr<std::vector<report::SplitEval>> EvaluateAll(const Scorer& scorer,
-                                                       std::optional<int> epoch = std::nullopt) {
+  // Evaluates every split; each result is told to the observer labelled as
+  // `label` says (its stage, epoch, alpha), and, when `announce`, each split
+  // is announced as the stage first.
+  StatusOr<std::vector<report::SplitEval>> EvaluateAll(const Scorer& scorer, const report::EvalEvent& label,
+                                                       bool announce = true) {
     const auto t0 = Clock::now();
     const bool was_training = in_.model->is_training();
     in_.model->eval();
     std::vector<report::SplitEval> out;
     for (auto& split : in_.splits) {
+      if (announce) Stage(report::Stage::kEvaluating, report::EvalStageLabel(label), split.name);
       FLYP_ASSIGN_OR_RETURN(EvalResult r, EvaluateSplit(split, scorer, comm_, in_.device,
                                                         static_cast<int64_t>(in_.class_names.size())));
       report::SplitEval e;
@@ -150,10 +163,10 @@ class Run {
       if (spec_.method().macro_f1()) e.macro_f1 = r.macro_f1;
       out.push_back(e);
       if (options_.observer != nullptr) {
-        report::EvalEvent event;
+        report::EvalEvent event = label;
         event.split = r.split;
         event.accuracy = r.accuracy;
-        event.epoch = epoch;
+        event.macro_f1 = e.macro_f1;
         options_.observer->OnEval(event);
       }
     }
@@ -168,7 +181,8 @@ class Run {
     if (method_ != v1::METHOD_PRETRAIN) {
       auto zs_head = ZeroShotHead(*in_.model, *in_.tokenizer, in_.class_names, in_.templates);
       zs_head_ = zs_head;
-      FLYP_ASSIGN_OR_RETURN(report_.zeroshot, EvaluateAll(ContrastiveScorer()));
+      FLYP_ASSIGN_OR_RETURN(report_.zeroshot,
+                            EvaluateAll(ContrastiveScorer(), Label(report::EvalStage::kZeroShot)));
     }
     zeroshot_state_ = CloneState(ModelParams(*in_.model));
 
@@ -197,7 +211,12 @@ class Run {
         return InvalidArgumentError("method.name: unsupported method " + MethodName(method_));
     }
     if (!in_.splits.empty()) {
-      FLYP_ASSIGN_OR_RETURN(report_.finetuned, EvaluateAll(CurrentScorer()));
+      FLYP_ASSIGN_OR_RETURN(report_.finetuned,
+                            EvaluateAll(CurrentScorer(), Label(report::EvalStage::kFinal)));
+      // The final evaluation is the last epoch's.
+      if (!report_.epochs.empty() && report_.epochs.rbegin()->second.evaluations.empty()) {
+        report_.epochs.rbegin()->second.evaluations = report_.finetuned;
+      }
     }
     FLYP_RETURN_IF_ERROR(SaveFinal());
     if (spec_.wise_ft().enabled()) FLYP_RETURN_IF_ERROR(WiseFt(init_scale));
@@ -206,22 +225,45 @@ class Run {
 
   Scorer CurrentScorer() { return IsContrastive(method_) ? ContrastiveScorer() : HeadScorer(head_); }
 
+  static report::EvalEvent Label(report::EvalStage stage, std::optional<int> epoch = std::nullopt,
+                                 std::optional<double> alpha = std::nullopt) {
+    report::EvalEvent e;
+    e.stage = stage;
+    e.epoch = epoch;
+    e.alpha = alpha;
+    return e;
+  }
+
+  // Per-step bookkeeping for the report (the training curves, every
+  // epoch's last step and loss) and the observer; the epoch's clock starts
+  // when its first step does (and again after an epoch's evaluation).
   LoopHooks CommonHooks() {
     LoopHooks hooks;
     hooks.on_step = [this](const report::StepProgress& info) {
-      if (options_.observer == nullptr) return;
       report::StepProgress p = info;
       p.logit_scale = in_.model->logit_scale().exp().item<double>();
-      options_.observer->OnStep(p);
+      report::EpochReport& er = report_.epochs[p.epoch];
+      er.last_step = p.step;
+      er.train_loss = p.loss;
+      if (p.logged) {
+        report_.training.push_back(
+            {p.step, p.epoch, p.loss, p.learning_rate, p.logit_scale, p.samples_per_second});
+      }
+      if (options_.observer != nullptr) options_.observer->OnStep(p);
     };
     hooks.on_checkpoint = [this](const std::string& folder) { Notify(report::Phase::kCheckpoint, folder); };
     hooks.on_epoch_end = [this](int64_t epoch, bool last) -> Status {
+      const double secs = Seconds(epoch_clock_);
+      report_.epochs[static_cast<int>(epoch)].seconds = secs;
+      report_.timings.epoch_seconds.push_back(secs);
       const int every = spec_.schedule().eval_every_epochs();
-      if (last || every <= 0 || epoch % every != 0 || in_.splits.empty() || method_ == v1::METHOD_PRETRAIN) {
-        return Status::Ok();
+      if (!last && every > 0 && epoch % every == 0 && !in_.splits.empty() && method_ != v1::METHOD_PRETRAIN) {
+        FLYP_ASSIGN_OR_RETURN(
+            report_.epochs[static_cast<int>(epoch)].evaluations,
+            EvaluateAll(CurrentScorer(), Label(report::EvalStage::kEpoch, static_cast<int>(epoch))));
+        Stage(report::Stage::kTraining);
       }
-      FLYP_ASSIGN_OR_RETURN(report_.epochs[static_cast<int>(epoch)],
-                            EvaluateAll(CurrentScorer(), static_cast<int>(epoch)));
+      epoch_clock_ = Clock::now();  // the next epoch's time excludes this evaluation
       return Status::Ok();
     };
     return hooks;
@@ -245,6 +287,8 @@ class Run {
     LoopHooks hooks = CommonHooks();
     hooks.step = [this](const data::Batch& b, int64_t step) { return ContrastiveStep(*ctx_, b, step); };
     hooks.after_step = [this] { ClampLogitScale(*in_.model); };
+    Stage(report::Stage::kTraining);
+    epoch_clock_ = Clock::now();
     FLYP_ASSIGN_OR_RETURN(LoopResult r, RunTrainLoop(spec_, comm_, *in_.train_loader, cfg, hooks));
     Absorb(r);
     in_.model->eval();
@@ -294,6 +338,8 @@ class Run {
     hooks.step = [this, anchor](const data::Batch& b, int64_t) {
       return ClassifierStep(*ctx_, head_, anchor, b);
     };
+    Stage(report::Stage::kTraining);
+    epoch_clock_ = Clock::now();
     FLYP_ASSIGN_OR_RETURN(LoopResult r, RunTrainLoop(spec_, comm_, *in_.train_loader, cfg, hooks));
     Absorb(r);
     in_.model->eval();
@@ -335,12 +381,18 @@ class Run {
       for (auto& [n, t] : CloneState(HeadParams(zs_head))) zeroshot[n] = t;
       live = Concat(live, HeadParams(head_));
     }
-    for (float alpha : spec_.wise_ft().alphas()) {
+    const int count = spec_.wise_ft().alphas_size();
+    for (int k = 0; k < count; ++k) {
+      const float alpha = spec_.wise_ft().alphas(k);
+      Stage(report::Stage::kWiseFt, "", "", k + 1, count, alpha);
       FLYP_ASSIGN_OR_RETURN(StateDict mixed, Interpolate(zeroshot, finetuned, alpha));
       FLYP_RETURN_IF_ERROR(LoadState(live, mixed));
       report::WiseFtPoint point;
       point.alpha = alpha;
-      FLYP_ASSIGN_OR_RETURN(point.evaluations, EvaluateAll(CurrentScorer()));
+      FLYP_ASSIGN_OR_RETURN(
+          point.evaluations,
+          EvaluateAll(CurrentScorer(), Label(report::EvalStage::kWiseFt, std::nullopt, alpha),
+                      /*announce=*/false));
       report_.wise_ft.push_back(point);
     }
     FLYP_RETURN_IF_ERROR(report::SelectWiseFtAlpha(&report_));
@@ -360,6 +412,7 @@ class Run {
   JobInputs in_;
   std::optional<StepContext> ctx_;  // over in_, once set up
   report::RunReport report_;
+  Clock::time_point epoch_clock_;  // when the current epoch started
   StateDict zeroshot_state_;
   torch::Tensor zs_head_;
   LinearHead head_{nullptr};
