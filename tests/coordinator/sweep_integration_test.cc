@@ -418,5 +418,68 @@ search_space:
             grpc::StatusCode::NOT_FOUND);
 }
 
+// flypctl sweep through the real binary: validate, submit, watch (exit 0 on
+// success), get, list, list --sweep (the trials' jobs), report to a file,
+// and a cancel of the finished sweep refused.
+TEST_F(FakeSweepTest, FlypctlSweepCommands) {
+  const std::string ctl =
+      "env -u FLYP_SERVER -u FLYP_TOKEN -u FLYP_TOKEN_FILE -u FLYP_TLS_CA -u FLYP_CONTEXT "
+      "FLYP_CONFIG=" +
+      options_.dir + "/no-config.yaml " FLYP_FLYPCTL_BIN " ";
+  const std::string global =
+      " --server 127.0.0.1:" + std::to_string(coordinator_->port()) + " --token usertoken";
+  const std::string spec = options_.dir + "/sweep.yaml";
+  std::ofstream(spec) << FakeEvalSweep("fake-eval", 1, R"(max_concurrent_trials: 2
+search_space:
+  optim.learning_rate: [0.1, 0.3]
+)");
+  CommandResult validate = RunCommand(ctl + "sweep validate " + spec);
+  ASSERT_EQ(validate.code, 0) << validate.out;
+  EXPECT_NE(validate.out.find("# 2 trials"), std::string::npos) << validate.out;
+  std::ofstream(options_.dir + "/bad.yaml")
+      << FakeEvalSweep("fake-eval", 1, "search_space: {optim.learning_rat: [1]}\n");
+  CommandResult bad = RunCommand(ctl + "sweep submit " + options_.dir + "/bad.yaml" + global);
+  EXPECT_EQ(bad.code, 3) << bad.out;
+  EXPECT_NE(bad.out.find("optim.learning_rat"), std::string::npos) << bad.out;
+
+  CommandResult submit = RunCommand(ctl + "sweep submit " + spec + global);
+  ASSERT_EQ(submit.code, 0) << submit.out;
+  const std::string id = submit.out.substr(0, submit.out.find('\n'));
+  ASSERT_EQ(id.rfind("sweep-", 0), 0u) << submit.out;
+  CommandResult watch = RunCommand(ctl + "sweep watch " + id + global);
+  EXPECT_EQ(watch.code, 0) << watch.out;
+  EXPECT_NE(watch.out.find("SUCCEEDED"), std::string::npos) << watch.out;
+  const v1::Sweep sweep = GetSweep(sweeps_.get(), id);
+  ASSERT_EQ(sweep.status().state(), v1::SWEEP_STATE_SUCCEEDED) << sweep.DebugString();
+
+  CommandResult get = RunCommand(ctl + "sweep get " + id + global);
+  ASSERT_EQ(get.code, 0) << get.out;
+  for (const v1::Trial& t : sweep.trials()) EXPECT_NE(get.out.find(t.job_id()), std::string::npos) << get.out;
+  EXPECT_NE(get.out.find("optim.learning_rate=0.3"), std::string::npos) << get.out;
+  CommandResult list = RunCommand(ctl + "sweep list" + global);
+  ASSERT_EQ(list.code, 0) << list.out;
+  EXPECT_NE(list.out.find(id), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("2/2"), std::string::npos) << list.out;
+  CommandResult others = RunCommand(
+      ctl + "sweep list --server 127.0.0.1:" + std::to_string(coordinator_->port()) + " --token othertoken");
+  ASSERT_EQ(others.code, 0) << others.out;
+  EXPECT_EQ(others.out.find(id), std::string::npos) << "bob sees alice's sweep:\n" << others.out;
+  CommandResult jobs = RunCommand(ctl + "list --sweep " + id + " -o json" + global);
+  ASSERT_EQ(jobs.code, 0) << jobs.out;
+  for (const v1::Trial& t : sweep.trials())
+    EXPECT_NE(jobs.out.find(t.job_id()), std::string::npos) << jobs.out;
+
+  const std::string out = options_.dir + "/report.json";
+  CommandResult report = RunCommand(ctl + "sweep report " + id + " --format json --out " + out + global);
+  ASSERT_EQ(report.code, 0) << report.out;
+  EXPECT_EQ(ChosenTrials(ReadFileOrDie(out)), std::vector<int>{1});  // 0.31 beats 0.11
+  CommandResult md = RunCommand(ctl + "sweep report " + id + global);
+  ASSERT_EQ(md.code, 0) << md.out;
+  EXPECT_NE(md.out.find("optim.learning_rate=0.3"), std::string::npos) << md.out;
+  CommandResult cancel = RunCommand(ctl + "sweep cancel " + id + global);
+  EXPECT_EQ(cancel.code, 1) << cancel.out;
+  EXPECT_NE(cancel.out.find("FAILED_PRECONDITION"), std::string::npos) << cancel.out;
+}
+
 }  // namespace
 }  // namespace flyp::testing
