@@ -1,5 +1,5 @@
 // flypctl sweep validate | submit | get | list | watch | cancel | report:
-// the SweepService from the command line (docs/coordinator.md, "Sweeps").
+// the SweepService from the command line (docs/sweeps.md).
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -298,7 +298,7 @@ Command SweepCommand() {
   Command sweep{"sweep", "hyperparameter sweeps: trials as ordinary jobs, the best by ID validation",
                 "A sweep spec is a base job spec, a search space over its field paths, a method (grid, "
                 "random, successive halving), an objective (id_val accuracy) and a group_by "
-                "(docs/coordinator.md, \"Sweeps\"; examples/table1-mini.sweep.yaml).",
+                "(docs/sweeps.md; examples/table1-mini.sweep.yaml).",
                 nullptr};
   sweep.subcommands.push_back(
       {"validate", "check a sweep spec and every trial's job spec; print them",

@@ -15,7 +15,7 @@
 // decisions included). Job submissions, stops and report files run on the
 // thread that took the decision, after it released mu_.
 //
-// Durability (docs/coordinator.md, "Sweeps"): a trial is recorded STARTING
+// Durability (docs/sweeps.md): a trial is recorded STARTING
 // before its job is submitted and RUNNING with its job id after, so after a
 // crash a STARTING trial is submitted again with the same idempotency key,
 // which returns the job if it was created: no trial is lost or duplicated.

@@ -22,7 +22,7 @@
 //                   interval (did validation separate them?);
 //                5. every trial: parameters, state, objective, ID, Avg OOD,
 //                   alpha, and why it ended (early stopping's reason).
-//   report.json  the same numbers (schema in docs/coordinator.md).
+//   report.json  the same numbers (schema in docs/sweeps.md).
 //   report.svg   ID vs Avg OOD over alpha of each group's chosen
 //                configuration (mean over its replicates), the alpha with
 //                the best mean ID validation accuracy circled.

@@ -1,7 +1,7 @@
 // Loading sweep specs: YAML text (or a SweepSpec message) -> the sweep with
 // its defaults -> every trial expanded, its job spec normalised and
 // validated like a job's. flypctl and the coordinator both call this, so a
-// sweep means the same everywhere (docs/coordinator.md, "Sweeps").
+// sweep means the same everywhere (docs/sweeps.md).
 //
 // The YAML is the SweepSpec message (proto/flyp/v1/sweep_spec.proto) read by
 // the job spec's front end (YamlToMessage: field paths, did-you-mean), except

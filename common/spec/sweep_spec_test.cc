@@ -6,6 +6,8 @@
 
 #include <set>
 
+#include "tests/testing/test_env.h"
+
 namespace flyp {
 namespace {
 
@@ -306,6 +308,26 @@ TEST(SweepSpec, FieldValueTextReadsScalarsByPath) {
   EXPECT_EQ(*FieldValueText(spec, "data.ood[4].name"), "-");
   EXPECT_EQ(*FieldValueText(spec, "method.mask_same_class"), "false");
   EXPECT_FALSE(FieldValueText(spec, "optim.lr").ok());
+}
+
+// The shipped Table 1 sweep: lp over 5 seeds, a 3-rate grid for each of
+// ft, l2sp, lpft, flyp and masked flyp over 5 seeds; 6 groups; seeds are
+// replicates; every trial evaluates the full test set.
+TEST(SweepSpec, TheShippedTable1SweepIsThePapersProtocol) {
+  SweepLoad load = LoadSweepSpecFile(testing::SourceDir() + "/examples/table1-mini.sweep.yaml");
+  ASSERT_TRUE(load.ok()) << load.ErrorText();
+  ASSERT_EQ(load.trials.size(), 5u + 4 * 3 * 5 + 3 * 5);
+  std::set<std::string> groups;
+  for (const TrialPlan& t : load.trials) {
+    groups.insert(t.group);
+    EXPECT_EQ(t.spec.data().id_test().limit(), 10000);
+    EXPECT_EQ(t.spec.data().id_val().limit(), 10000);
+    EXPECT_EQ(t.spec.data().train().seed(), t.spec.schedule().seed()) << t.index;
+  }
+  EXPECT_EQ(groups.size(), 6u);
+  EXPECT_EQ(load.spec.objective().metric(), "id_val");
+  ASSERT_EQ(load.spec.replicate_by_size(), 1);
+  EXPECT_EQ(load.spec.replicate_by(0), "schedule.seed");
 }
 
 }  // namespace
