@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "tests/testing/test_env.h"
@@ -328,6 +329,22 @@ TEST(SweepSpec, TheShippedTable1SweepIsThePapersProtocol) {
   EXPECT_EQ(load.spec.objective().metric(), "id_val");
   ASSERT_EQ(load.spec.replicate_by_size(), 1);
   EXPECT_EQ(load.spec.replicate_by(0), "schedule.seed");
+}
+
+// The shipped few-shot sweep: every method at each k, each with its own
+// rate chosen on ID validation (3 k x (lp + 5 methods x 3 rates) x 5 seeds).
+TEST(SweepSpec, TheShippedFewShotSweepHasEveryMethodAtEveryK) {
+  SweepLoad load = LoadSweepSpecFile(testing::SourceDir() + "/examples/fewshot-mini.sweep.yaml");
+  ASSERT_TRUE(load.ok()) << load.ErrorText();
+  ASSERT_EQ(load.trials.size(), 3u * (5 + 5 * 3 * 5));
+  std::set<std::string> groups;
+  for (const TrialPlan& t : load.trials) {
+    groups.insert(t.group);
+    const int k = t.spec.data().train().k_shot();
+    EXPECT_EQ(t.spec.schedule().batch_size(), std::min(10 * k, 128)) << t.index;
+    EXPECT_EQ(t.spec.method().lp_steps(), 200) << "the base's method fields survive the merge";
+  }
+  EXPECT_EQ(groups.size(), 3u * 6);
 }
 
 }  // namespace
