@@ -170,13 +170,13 @@ class FakeSweepTest : public ::testing::Test {
   std::unique_ptr<v1::SweepService::Stub> sweeps_;
 };
 
-// A 2x2 grid of real tiny finetuning runs (from a checkpoint pretrained
-// for 2 steps here) picks, by ID validation accuracy, the trial the
-// trials' own report.json files say is best.
-TEST(SweepIntegrationTest, GridSweepOfRealTrialsPicksTheBestIdValTrial) {
-  const std::string dir = CaseDir();
-  std::filesystem::create_directories(dir + "/data");
-  {
+// Real tiny flyp-worker trials from a checkpoint pretrained for 2 steps
+// here (<dir>/data/base/final.safetensors, inside the data root).
+class RealSweepTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string dir = CaseDir();
+    std::filesystem::create_directories(dir + "/data");
     std::ofstream(dir + "/pretrain.yaml")
         << "name: base\n"
         << "model: {preset: tiny, vocab: byte, architecture: {text: {vocab_size: 514}}}\n"
@@ -188,17 +188,28 @@ TEST(SweepIntegrationTest, GridSweepOfRealTrialsPicksTheBestIdValTrial) {
         << "output: {dir: " << dir << "/data/base}\n";
     CommandResult pre = RunCommand("FLYP_THREADS=1 " FLYP_WORKER_BIN " --spec " + dir + "/pretrain.yaml");
     ASSERT_EQ(pre.code, 0) << pre.out;
+    CoordinatorOptions o;
+    o.dir = dir;
+    o.cpu_slots = 2;
+    o.extra_flags = {"--worker-binary=" FLYP_WORKER_BIN};
+    o.env = {"FLYP_THREADS=1", "OMP_WAIT_POLICY=PASSIVE"};
+    coordinator_ = std::make_unique<CoordinatorProcess>(o);
+    coordinator_->Start();
+    jobs_ = coordinator_->Client();
+    sweeps_ = coordinator_->SweepClient();
   }
-  CoordinatorOptions o;
-  o.dir = dir;
-  o.cpu_slots = 2;
-  o.extra_flags = {"--worker-binary=" FLYP_WORKER_BIN};
-  o.env = {"FLYP_THREADS=1", "OMP_WAIT_POLICY=PASSIVE"};
-  CoordinatorProcess coordinator(o);
-  coordinator.Start();
-  auto jobs = coordinator.Client();
-  auto sweeps = coordinator.SweepClient();
-  const v1::Sweep submitted = SubmitSweep(sweeps.get(), R"(name: grid
+
+  std::unique_ptr<CoordinatorProcess> coordinator_;
+  std::unique_ptr<v1::JobService::Stub> jobs_;
+  std::unique_ptr<v1::SweepService::Stub> sweeps_;
+};
+
+// A 2x2 grid of real tiny finetuning runs picks, by ID validation
+// accuracy, the configuration the trials' own report.json files say is best.
+TEST_F(RealSweepTest, GridSweepOfRealTrialsPicksTheBestIdValTrial) {
+  auto* jobs = jobs_.get();
+  auto* sweeps = sweeps_.get();
+  const v1::Sweep submitted = SubmitSweep(sweeps, R"(name: grid
 base:
   model: {preset: tiny, vocab: byte, architecture: {text: {vocab_size: 514}}, checkpoint: base/final.safetensors}
   method: {name: ft}
@@ -215,7 +226,7 @@ search_space:
   schedule.seed: [0, 1]
 )");
   ASSERT_FALSE(submitted.id().empty());
-  const v1::Sweep sweep = WaitForEnd(sweeps.get(), submitted.id(), 240);
+  const v1::Sweep sweep = WaitForEnd(sweeps, submitted.id(), 240);
   ASSERT_EQ(sweep.status().state(), v1::SWEEP_STATE_SUCCEEDED) << sweep.DebugString();
   ASSERT_EQ(sweep.trials_size(), 4);
   // Each trial's objective is its own report's id_val accuracy. The seed
@@ -229,7 +240,7 @@ search_space:
   for (const v1::Trial& t : sweep.trials()) {
     ASSERT_EQ(t.state(), v1::TRIAL_STATE_SUCCEEDED) << t.DebugString();
     job_ids.insert(t.job_id());
-    const v1::Job job = GetJob(jobs.get(), t.job_id());
+    const v1::Job job = GetJob(jobs, t.job_id());
     EXPECT_EQ(job.sweep_id(), sweep.id());
     EXPECT_EQ(job.status().state(), v1::JOB_STATE_SUCCEEDED);
     EXPECT_DOUBLE_EQ(job.spec().optim().learning_rate(), ParamNumber(t, "optim.learning_rate"));
@@ -250,13 +261,67 @@ search_space:
     sum_of[rate] += id_val->accuracy;
   }
   EXPECT_EQ(job_ids.size(), 4u);
-  EXPECT_EQ(SweepJobs(jobs.get(), sweep.id()).size(), 4u);
+  EXPECT_EQ(SweepJobs(jobs, sweep.id()).size(), 4u);
   ASSERT_EQ(rates.size(), 2u);
   const std::string best = sum_of[rates[1]] / 2 > sum_of[rates[0]] / 2 ? rates[1] : rates[0];
-  EXPECT_EQ(ChosenTrials(ReportJson(sweeps.get(), sweep.id())), trials_of[best]) << "best rate " << best;
+  EXPECT_EQ(ChosenTrials(ReportJson(sweeps, sweep.id())), trials_of[best]) << "best rate " << best;
   for (const char* f : {"report.md", "report.json", "report.svg"}) {
     EXPECT_TRUE(std::filesystem::exists(sweep.artifact_dir() + "/" + f)) << f;
   }
+}
+
+// Successive halving on real trials: flyp-worker's epoch-end evaluations
+// reach the coordinator as progress points with their epoch, the rung at
+// epoch 1 records both trials' values, and the second trial is stopped
+// there exactly when its value is below the first's (keep 1 of 2, ties in
+// its favour).
+TEST_F(RealSweepTest, SuccessiveHalvingJudgesTheWorkersEpochEvaluations) {
+  const v1::Sweep submitted = SubmitSweep(sweeps_.get(), R"(name: halving
+base:
+  model: {preset: tiny, vocab: byte, architecture: {text: {vocab_size: 514}}, checkpoint: base/final.safetensors}
+  method: {name: ft}
+  data:
+    train: {format: fashion_mnist, split: train, limit: 256}
+    id_val: {format: fashion_mnist, split: train, offset: 50000, limit: 200}
+    templates: {builtin: simple}
+  schedule: {epochs: 3, batch_size: 32, warmup_steps: 1, eval_every_epochs: 1}
+  resources: {world_size: 1, threads_per_rank: 1}
+  wise_ft: {enabled: false}
+max_concurrent_trials: 1
+early_stopping: {method: successive_halving, reduction_factor: 2}
+search_space:
+  optim.learning_rate: [1e-3, 1e-6]
+)");
+  const v1::Sweep sweep = WaitForEnd(sweeps_.get(), submitted.id(), 240);
+  ASSERT_EQ(sweep.status().state(), v1::SWEEP_STATE_SUCCEEDED) << sweep.DebugString();
+  ASSERT_EQ(sweep.trials_size(), 2);
+  const v1::Trial& first = sweep.trials(0);
+  const v1::Trial& second = sweep.trials(1);
+  EXPECT_EQ(first.state(), v1::TRIAL_STATE_SUCCEEDED) << first.DebugString();
+  ASSERT_GE(first.rungs_size(), 1) << first.DebugString();
+  ASSERT_GE(second.rungs_size(), 1) << second.DebugString();
+  EXPECT_EQ(first.rungs(0).epoch(), 1);
+  EXPECT_EQ(second.rungs(0).epoch(), 1);
+  std::printf("[ halving ] rung 0: trial 0 %.3f, trial 1 %.3f\n", first.rungs(0).value(),
+              second.rungs(0).value());
+  if (second.rungs(0).value() < first.rungs(0).value()) {
+    EXPECT_EQ(second.state(), v1::TRIAL_STATE_EARLY_STOPPED) << second.DebugString();
+    EXPECT_EQ(GetJob(jobs_.get(), second.job_id()).status().state(), v1::JOB_STATE_CANCELLED);
+  } else {
+    EXPECT_EQ(second.state(), v1::TRIAL_STATE_SUCCEEDED) << second.DebugString();
+  }
+  // The value at the rung is the worker's own epoch-1 evaluation (report.json).
+  auto report = report::ReadReportJson(GetJob(jobs_.get(), first.job_id()).artifact_dir() + "/report.json");
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_TRUE(report->epochs.count(1)) << "no epoch-1 evaluation in the report";
+  bool found = false;
+  for (const auto& e : report->epochs.at(1).evaluations) {
+    if (e.split == "id_val") {
+      found = true;
+      EXPECT_DOUBLE_EQ(e.accuracy, first.rungs(0).value());
+    }
+  }
+  EXPECT_TRUE(found);
 }
 
 // max_trials trials, never more than max_concurrent_trials jobs alive at
