@@ -26,7 +26,8 @@ std::vector<std::string> ReplicateBy(const v1::Sweep& s) {
 
 bool Maximize(const v1::Sweep& s) { return s.spec().objective().goal() != v1::OBJECTIVE_GOAL_MINIMIZE; }
 
-// "method.name=flyp, method.mask_same_class=true" -> "FLYP, mask_same_class=true".
+}  // namespace
+
 std::string GroupLabel(const std::string& key) {
   if (key.empty()) return "all trials";
   std::string out;
@@ -38,12 +39,15 @@ std::string GroupLabel(const std::string& key) {
     const size_t eq = part.find('=');
     const std::string path = part.substr(0, eq), value = eq == std::string::npos ? "" : part.substr(eq + 1);
     const std::string leaf = path.substr(path.rfind('.') == std::string::npos ? 0 : path.rfind('.') + 1);
+    start = end + 2;
+    if (value == "false") continue;  // a switch that is off says nothing
     out += (out.empty() ? "" : ", ") +
            (path == "method.name" ? report::MethodDisplayName(value) : leaf + "=" + value);
-    start = end + 2;
   }
-  return out;
+  return out.empty() ? key : out;
 }
+
+namespace {
 
 const SplitEval* IdEval(const RunReport& r, const std::vector<SplitEval>& evals) {
   return report::FindIdEval(evals, r.id_val_split, r.id_test_split);

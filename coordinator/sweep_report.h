@@ -98,6 +98,12 @@ struct SweepReportData {
   std::vector<std::string> problems;         // reports that could not be read
 };
 
+// A group's label from its key ("method.name=flyp, method.mask_same_class=true"):
+// the method by its display name, other paths as "leaf=value", switches that
+// are off left out ("FLYP, mask_same_class=true", "FT"); "all trials" for
+// no key; the key itself when nothing is left.
+std::string GroupLabel(const std::string& key);
+
 // Computes the report from the sweep and its succeeded trials' reports.
 SweepReportData BuildSweepReport(const v1::Sweep& sweep, std::map<int, report::RunReport> reports,
                                  std::vector<std::string> problems = {});

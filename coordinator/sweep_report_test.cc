@@ -216,5 +216,13 @@ TEST(SweepReport, WithoutATestSplitTheIdColumnSaysItIsValidation) {
   EXPECT_NE(RenderSweepMarkdown(d).find("the objective itself"), std::string::npos);
 }
 
+TEST(SweepReport, GroupLabelsNameTheMethodAndOnlySwitchesThatAreOn) {
+  EXPECT_EQ(GroupLabel("method.name=flyp, method.mask_same_class=true"), "FLYP, mask_same_class=true");
+  EXPECT_EQ(GroupLabel("method.name=lpft, method.mask_same_class=false"), "LP-FT");
+  EXPECT_EQ(GroupLabel("data.train.k_shot=4, method.name=ft, method.mask_same_class=false"), "k_shot=4, FT");
+  EXPECT_EQ(GroupLabel("method.mask_same_class=false"), "method.mask_same_class=false");
+  EXPECT_EQ(GroupLabel(""), "all trials");
+}
+
 }  // namespace
 }  // namespace flyp::coord
