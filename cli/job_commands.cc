@@ -128,6 +128,8 @@ int RunDescribe(const std::string& id) {
             << "Started:     " << FormatTime(st.start_time()) << "\n"
             << "Ended:       " << FormatTime(st.end_time()) << "\n"
             << "Artifacts:   " << job.artifact_dir() << "\n";
+  if (!job.sweep_id().empty())
+    std::cout << "Sweep:       " << job.sweep_id() << " (a trial; flypctl sweep get)\n";
   if (p.step() > 0) {
     std::cout << "Progress:    step " << p.step() << "/" << p.total_steps() << "  epoch " << p.epoch()
               << "  loss " << p.loss() << "  " << p.samples_per_second() << " samples/s\n";

@@ -529,6 +529,9 @@ search_space:
       ctl + "sweep list --server 127.0.0.1:" + std::to_string(coordinator_->port()) + " --token othertoken");
   ASSERT_EQ(others.code, 0) << others.out;
   EXPECT_EQ(others.out.find(id), std::string::npos) << "bob sees alice's sweep:\n" << others.out;
+  CommandResult describe = RunCommand(ctl + "describe " + sweep.trials(0).job_id() + global);
+  ASSERT_EQ(describe.code, 0) << describe.out;
+  EXPECT_NE(describe.out.find("Sweep:       " + id), std::string::npos) << describe.out;
   CommandResult jobs = RunCommand(ctl + "list --sweep " + id + " -o json" + global);
   ASSERT_EQ(jobs.code, 0) << jobs.out;
   for (const v1::Trial& t : sweep.trials())
