@@ -34,20 +34,8 @@ JobManager::JobManager(JobManagerOptions opts, JobStore* store, Launcher* launch
 
 JobManager::~JobManager() { Stop(); }
 
-void JobManager::Notify() {
-  {
-    MutexLock lock(&change_mu_);
-    ++version_;
-  }
-  changed_.SignalAll();
-}
-
 uint64_t JobManager::WaitForChange(uint64_t seen, int64_t timeout_ms) {
-  MutexLock lock(&change_mu_);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (version_.load() == seen && changed_.WaitUntil(&change_mu_, deadline)) {
-  }
-  return version_.load();
+  return changes_.WaitForChange(seen, timeout_ms);
 }
 
 void JobManager::Wake() {

@@ -134,7 +134,7 @@ class JobManager {
   // or progress point recorded in the store. Blocks until it differs from
   // `seen` or `timeout_ms` passed; returns the current value.
   uint64_t WaitForChange(uint64_t seen, int64_t timeout_ms);
-  uint64_t version() const { return version_.load(); }
+  uint64_t version() const { return changes_.version(); }
 
  private:
   // Where an unfinished job is in its lifecycle.
@@ -195,7 +195,7 @@ class JobManager {
   Launcher* launcher() FLYP_EXCLUDES(mu_) { return launcher_; }
   void Loop() FLYP_EXCLUDES(mu_);
   void Wake() FLYP_EXCLUDES(mu_);
-  void Notify() FLYP_EXCLUDES(change_mu_);
+  void Notify() { changes_.Bump(); }
   // Runs `fx` (store writes, then stops, then launches). Never under mu_.
   void RunEffects(Effects fx) FLYP_EXCLUDES(mu_);
   // Writes the job's queued updates in order unless another thread already
@@ -258,9 +258,7 @@ class JobManager {
   bool stop_ FLYP_GUARDED_BY(mu_) = false;
   std::thread loop_;  // Start() and Stop() only
 
-  Mutex change_mu_;
-  CondVar changed_;
-  std::atomic<uint64_t> version_{0};  // written under change_mu_
+  ChangeCounter changes_;
 };
 
 }  // namespace flyp::coord

@@ -102,7 +102,7 @@ class SweepManager {
 
   // Change notification for watchers: bumped on every sweep store write.
   uint64_t WaitForChange(uint64_t seen, int64_t timeout_ms);
-  uint64_t version() const { return version_.load(); }
+  uint64_t version() const { return changes_.version(); }
 
  private:
   struct TrialMem {
@@ -169,7 +169,7 @@ class SweepManager {
 
   void Loop() FLYP_EXCLUDES(mu_);
   void Wake() FLYP_EXCLUDES(mu_);
-  void Notify() FLYP_EXCLUDES(change_mu_);
+  void Notify() { changes_.Bump(); }
   void RunEffects(Effects fx) FLYP_EXCLUDES(mu_);
   void DrainWrites(const std::string& id) FLYP_EXCLUDES(mu_);
   // Submits a trial's job (its STARTING is in the store), records the result.
@@ -205,9 +205,7 @@ class SweepManager {
   bool stop_ FLYP_GUARDED_BY(mu_) = false;
   std::thread loop_;  // Start() and Stop() only
 
-  Mutex change_mu_;
-  CondVar changed_;
-  std::atomic<uint64_t> version_{0};  // written under change_mu_
+  ChangeCounter changes_;
 };
 
 // The idempotency key of a trial's job: "<sweep-id>/t<index>".
