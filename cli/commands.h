@@ -27,6 +27,7 @@ struct SubmitOptions {
 struct ListOptions {
   std::string states;  // "running,queued"
   std::string name;
+  std::string sweep;  // a sweep id: only its trials' jobs
   bool watch = false;
   double interval_s = 2;
 };
@@ -70,5 +71,7 @@ int RunCompletion(const std::string& shell);
 
 // `flypctl config ...`: its subcommands.
 Command ConfigCommand();
+// `flypctl sweep ...`: its subcommands (cli/sweep_commands.cc).
+Command SweepCommand();
 
 }  // namespace flyp::cli

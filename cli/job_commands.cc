@@ -128,6 +128,8 @@ int RunDescribe(const std::string& id) {
             << "Started:     " << FormatTime(st.start_time()) << "\n"
             << "Ended:       " << FormatTime(st.end_time()) << "\n"
             << "Artifacts:   " << job.artifact_dir() << "\n";
+  if (!job.sweep_id().empty())
+    std::cout << "Sweep:       " << job.sweep_id() << " (a trial; flypctl sweep get)\n";
   if (p.step() > 0) {
     std::cout << "Progress:    step " << p.step() << "/" << p.total_steps() << "  epoch " << p.epoch()
               << "  loss " << p.loss() << "  " << p.samples_per_second() << " samples/s\n";
@@ -173,6 +175,7 @@ int RunList(const ListOptions& o) {
     req.add_states(v);
   }
   req.set_name_contains(o.name);
+  req.set_sweep_id(o.sweep);
   req.set_page_size(500);
   if (o.watch && (o.interval_s <= 0 || Globals().output != "table")) {
     std::cerr << "flypctl list: --watch needs the table output and an --interval > 0\n";

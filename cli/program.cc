@@ -94,6 +94,7 @@ Program FlypctlProgram() {
          f.String("state", &o->states, "STATE[,STATE...]",
                   "only jobs in these states (queued, running, succeeded, failed, ...)");
          f.String("name", &o->name, "TEXT", "only jobs whose name contains TEXT");
+         f.String("sweep", &o->sweep, "SWEEP-ID", "only the jobs of this sweep's trials");
          f.Switch("watch", &o->watch, "after the table, print a job's row again whenever it changes")
              .Short('w');
          f.Double("interval", &o->interval_s, "SECONDS", "how often --watch polls (default 2)");
@@ -189,6 +190,7 @@ Program FlypctlProgram() {
                           return [shell] { return RunCompletion(*shell); };
                         }});
   p.commands.push_back(ConfigCommand());
+  p.commands.push_back(SweepCommand());
   return p;
 }
 

@@ -1,4 +1,4 @@
-// Mutex, SharedMutex, their scoped locks, CondVar, and the thread-safety
+// Mutex, SharedMutex, their scoped locks, CondVar, ChangeCounter, and the thread-safety
 // annotation macros that let clang check the lock discipline at compile time
 // (-Wthread-safety; scripts/check-thread-safety runs it in CI).
 //
@@ -22,8 +22,10 @@
 // primitives themselves; a scoped lock belongs to the thread that made it.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <shared_mutex>
 
@@ -164,6 +166,34 @@ class CondVar {
 
  private:
   std::condition_variable cv_;
+};
+
+// A version number that threads can wait on changing: Bump() increments it
+// and wakes every waiter. The managers' "something changed" signal to their
+// Watch RPCs. Thread-safe.
+class ChangeCounter {
+ public:
+  void Bump() FLYP_EXCLUDES(mu_) {
+    {
+      MutexLock lock(&mu_);
+      ++version_;
+    }
+    changed_.SignalAll();
+  }
+  // The version once it differs from `seen`, or after `timeout_ms`.
+  uint64_t WaitForChange(uint64_t seen, int64_t timeout_ms) FLYP_EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (version_.load() == seen && changed_.WaitUntil(&mu_, deadline)) {
+    }
+    return version_.load();
+  }
+  uint64_t version() const { return version_.load(); }
+
+ private:
+  Mutex mu_;
+  CondVar changed_;
+  std::atomic<uint64_t> version_{0};  // written under mu_
 };
 
 }  // namespace flyp

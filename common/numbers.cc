@@ -87,6 +87,18 @@ StatusOr<T> ParseFloating(std::string_view text, std::string_view what, T min, T
 
 }  // namespace
 
+std::string FormatShortest(double v) {
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof(buf), v);
+  return std::string(buf, r.ptr);
+}
+
+std::string FormatShortest(float v) {
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof(buf), v);
+  return std::string(buf, r.ptr);
+}
+
 std::string QuoteForError(std::string_view text) {
   std::string out;
   const size_t n = std::min(text.size(), kMaxQuotedChars);

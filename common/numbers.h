@@ -49,6 +49,12 @@ StatusOr<double> ParseDouble(std::string_view text, std::string_view what,
 StatusOr<float> ParseFloat(std::string_view text, std::string_view what);
 StatusOr<long double> ParseLongDouble(std::string_view text, std::string_view what);
 
+// The shortest decimal text that parses back (ParseDouble) to exactly `v`:
+// 0.25 -> "0.25", 1e-4 -> "1e-04", 3.0 -> "3" (std::to_chars' shortest form).
+// The float overload is shortest for the float (0.1f -> "0.1").
+std::string FormatShortest(double v);
+std::string FormatShortest(float v);
+
 // `text` for an error message: at most kMaxQuotedChars characters ("..."
 // after a cut), control and non-ASCII bytes as \xNN.
 std::string QuoteForError(std::string_view text);

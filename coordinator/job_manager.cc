@@ -45,20 +45,8 @@ JobManager::JobManager(JobManagerOptions opts, JobStore* store, Launcher* launch
 
 JobManager::~JobManager() { Stop(); }
 
-void JobManager::Notify() {
-  {
-    MutexLock lock(&change_mu_);
-    ++version_;
-  }
-  changed_.SignalAll();
-}
-
 uint64_t JobManager::WaitForChange(uint64_t seen, int64_t timeout_ms) {
-  MutexLock lock(&change_mu_);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (version_.load() == seen && changed_.WaitUntil(&change_mu_, deadline)) {
-  }
-  return version_.load();
+  return changes_.WaitForChange(seen, timeout_ms);
 }
 
 void JobManager::Wake() {
@@ -957,13 +945,16 @@ Status JobManager::Recover() {
 
 // ------------------------------------------------------------ public calls
 
-StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec, const std::string& spec_yaml,
-                                     const std::string& owner, const std::string& idempotency_key) {
+Status JobManager::CheckSubmittable(const v1::JobSpec& spec) {
   FLYP_RETURN_IF_ERROR(launcher()->CheckResources(spec.resources()));
-  {
-    MutexLock lock(&mu_);
-    FLYP_RETURN_IF_ERROR(scheduler_.CheckFits(GangFor("", 0, spec)));
-  }
+  MutexLock lock(&mu_);
+  return scheduler_.CheckFits(GangFor("", 0, spec));
+}
+
+StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec, const std::string& spec_yaml,
+                                     const std::string& owner, const std::string& idempotency_key,
+                                     const std::string& sweep_id) {
+  FLYP_RETURN_IF_ERROR(CheckSubmittable(spec));
   NewJob nj;
   nj.spec = spec;
   nj.spec_yaml = spec_yaml;
@@ -972,6 +963,7 @@ StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec, const std::string&
   nj.artifact_root = opts_.artifact_root;
   nj.worker_token = RandomToken();
   nj.create_time_ms = clock_->NowMillis();
+  nj.sweep_id = sweep_id;
   bool created = false;
   FLYP_ASSIGN_OR_RETURN(JobRecord rec, store()->CreateJob(nj, &created));
   if (created) {
@@ -1000,7 +992,11 @@ Status JobManager::NotActiveStatus(const std::string& id) {
 }
 
 Status JobManager::RequestCancel(const std::string& id, const std::string& reason) {
-  const std::string message = reason.empty() ? "cancelled by the user" : reason;
+  return RequestStop(id, "UserCancelled", reason.empty() ? "cancelled by the user" : reason);
+}
+
+Status JobManager::RequestStop(const std::string& id, const std::string& reason_code,
+                               const std::string& message) {
   uint64_t seen = version();
   for (int round = 0;; ++round) {
     Effects fx;
@@ -1010,7 +1006,7 @@ Status JobManager::RequestCancel(const std::string& id, const std::string& reaso
       auto it = jobs_.find(id);
       if (it != jobs_.end()) {
         known = true;
-        RequestStopLocked(id, it->second, v1::JOB_STATE_CANCELLED, "UserCancelled", message, &fx);
+        RequestStopLocked(id, it->second, v1::JOB_STATE_CANCELLED, reason_code, message, &fx);
       }
     }
     if (known) {

@@ -130,14 +130,21 @@ class JobManager {
 
   // `spec` must be normalised, validated and path-resolved. FAILED_PRECONDITION
   // when the gang can never fit. With a used idempotency key returns the
-  // existing job.
+  // existing job. `sweep_id`: the sweep the job is a trial of (SweepManager).
   StatusOr<v1::Job> Submit(const v1::JobSpec& spec, const std::string& spec_yaml, const std::string& owner,
-                           const std::string& idempotency_key);
+                           const std::string& idempotency_key, const std::string& sweep_id = "");
+  // What Submit checks before storing anything: the launcher can lay the
+  // resources out, the gang can ever fit. For a sweep, before its trials
+  // exist.
+  Status CheckSubmittable(const v1::JobSpec& spec) FLYP_EXCLUDES(mu_);
   // Asks the job to stop, without waiting: a queued job, or one waiting to
   // restart, is CANCELLED at once; one being launched or running is stopped
   // (TERM, KILL after grace_ms) and CANCELLED once its world is gone.
   // FAILED_PRECONDITION for a finished job, NOT_FOUND for an unknown one.
   Status RequestCancel(const std::string& id, const std::string& reason);
+  // RequestCancel with another reason than the user's (the job ends
+  // CANCELLED `reason_code`, e.g. "EarlyStopped" from the SweepManager).
+  Status RequestStop(const std::string& id, const std::string& reason_code, const std::string& message);
   // RequestCancel(), then blocks until the job's final state is in the store
   // (at most the grace period plus a few seconds) and returns the job as it
   // is then.
@@ -160,7 +167,7 @@ class JobManager {
   // or progress point recorded in the store. Blocks until it differs from
   // `seen` or `timeout_ms` passed; returns the current value.
   uint64_t WaitForChange(uint64_t seen, int64_t timeout_ms);
-  uint64_t version() const { return version_.load(); }
+  uint64_t version() const { return changes_.version(); }
 
   // Every host with its usage and health (ClusterService.ListNodes); from
   // memory, never waits.
@@ -252,7 +259,7 @@ class JobManager {
   Launcher* launcher() FLYP_EXCLUDES(mu_) { return launcher_; }
   void Loop() FLYP_EXCLUDES(mu_);
   void Wake() FLYP_EXCLUDES(mu_);
-  void Notify() FLYP_EXCLUDES(change_mu_);
+  void Notify() { changes_.Bump(); }
   // Runs `fx` (store writes, then stops, then launches). Never under mu_.
   void RunEffects(Effects fx) FLYP_EXCLUDES(mu_);
   // Writes the job's queued updates in order unless another thread already
@@ -348,9 +355,7 @@ class JobManager {
   Mutex targets_mu_;  // orders writes of the worker targets file (no other lock is held with it)
   uint64_t targets_written_ FLYP_GUARDED_BY(targets_mu_) = 0;
 
-  Mutex change_mu_;
-  CondVar changed_;
-  std::atomic<uint64_t> version_{0};  // written under change_mu_
+  ChangeCounter changes_;
 };
 
 }  // namespace flyp::coord

@@ -10,6 +10,7 @@
 
 #include "flyp/v1/cluster.pb.h"
 #include "flyp/v1/service.pb.h"
+#include "flyp/v1/sweep.pb.h"
 
 namespace flyp::coord {
 namespace {
@@ -46,12 +47,27 @@ class RpcCounterFactory : public grpc::experimental::ServerInterceptorFactoryInt
 
 }  // namespace
 
-std::string JobStateLabel(v1::JobState s) {
-  std::string name = v1::JobState_Name(s);
-  if (name.rfind("JOB_STATE_", 0) == 0) name = name.substr(10);
+namespace {
+
+// "JOB_STATE_RUNNING" without `prefix`, in lower case.
+std::string StateLabel(std::string name, const std::string& prefix) {
+  if (name.rfind(prefix, 0) == 0) name = name.substr(prefix.size());
   std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
   return name;
 }
+
+template <size_t N>
+void Move(std::array<prometheus::Gauge*, N>& gauges, int from, int to) {
+  if (from == to) return;
+  if (from > 0 && from < static_cast<int>(N)) gauges[from]->Decrement();
+  if (to > 0 && to < static_cast<int>(N)) gauges[to]->Increment();
+}
+
+}  // namespace
+
+std::string JobStateLabel(v1::JobState s) { return StateLabel(v1::JobState_Name(s), "JOB_STATE_"); }
+std::string SweepStateLabel(v1::SweepState s) { return StateLabel(v1::SweepState_Name(s), "SWEEP_STATE_"); }
+std::string TrialStateLabel(v1::TrialState s) { return StateLabel(v1::TrialState_Name(s), "TRIAL_STATE_"); }
 
 std::string GrpcCodeName(int code) {
   static const char* kNames[] = {
@@ -67,7 +83,8 @@ const std::vector<std::string>& KnownRpcMethods() {
     std::vector<std::string> out;
     // Through a message of each file, so the descriptors are linked in.
     for (const google::protobuf::FileDescriptor* file :
-         {v1::SubmitJobRequest::descriptor()->file(), v1::ListNodesRequest::descriptor()->file()}) {
+         {v1::SubmitJobRequest::descriptor()->file(), v1::ListNodesRequest::descriptor()->file(),
+          v1::SubmitSweepRequest::descriptor()->file()}) {
       for (int s = 0; s < file->service_count(); ++s) {
         const auto* d = file->service(s);
         for (int i = 0; i < d->method_count(); ++i)
@@ -122,6 +139,15 @@ CoordinatorMetrics::CoordinatorMetrics() : registry_(std::make_shared<prometheus
                             .Name("flyp_node_slots")
                             .Help("A host's CPU slots (kind cpu) and GPUs (kind gpu), free and used")
                             .Register(r);
+  auto& sweeps = BuildGauge().Name("flyp_sweeps").Help("Sweeps in each state").Register(r);
+  for (int st = v1::SWEEP_STATE_RUNNING; st <= v1::SWEEP_STATE_CANCELLED; ++st) {
+    sweeps_[st] = &sweeps.Add({{"state", SweepStateLabel(static_cast<v1::SweepState>(st))}});
+  }
+  auto& trials =
+      BuildGauge().Name("flyp_sweep_trials").Help("Trials of all sweeps in each state").Register(r);
+  for (int st = v1::TRIAL_STATE_PENDING; st <= v1::TRIAL_STATE_EARLY_STOPPED; ++st) {
+    trials_[st] = &trials.Add({{"state", TrialStateLabel(static_cast<v1::TrialState>(st))}});
+  }
   rpc_family_ = &BuildCounter()
                      .Name("flyp_rpc_requests_total")
                      .Help("Finished RPCs by method and status code")
@@ -164,6 +190,41 @@ void CoordinatorMetrics::OnRestart() { restarts_->Increment(); }
 
 void CoordinatorMetrics::OnWorkerMetricsEndpointFailures(int ranks) {
   if (ranks > 0) worker_metrics_failures_->Increment(ranks);
+}
+
+Status CoordinatorMetrics::LoadSweepCounts(SweepStore* store) {
+  std::array<int64_t, 5> sweeps{};
+  std::array<int64_t, 8> trials{};
+  SweepQuery q;
+  q.limit = 100;
+  for (;;) {
+    FLYP_ASSIGN_OR_RETURN(std::vector<SweepRecord> page, store->ListSweeps(q));
+    if (page.empty()) break;
+    q.after_seq = page.back().seq;
+    for (const SweepRecord& rec : page) {
+      const int s = rec.sweep.status().state();
+      if (s > 0 && s < static_cast<int>(sweeps.size())) ++sweeps[s];
+      for (const v1::Trial& t : rec.sweep.trials()) {
+        if (t.state() > 0 && t.state() < static_cast<int>(trials.size())) ++trials[t.state()];
+      }
+    }
+  }
+  for (size_t s = 1; s < sweeps.size(); ++s) sweeps_[s]->Set(static_cast<double>(sweeps[s]));
+  for (size_t s = 1; s < trials.size(); ++s) trials_[s]->Set(static_cast<double>(trials[s]));
+  return Status::Ok();
+}
+
+void CoordinatorMetrics::OnSweepSubmitted(int trials) {
+  sweeps_[v1::SWEEP_STATE_RUNNING]->Increment();
+  trials_[v1::TRIAL_STATE_PENDING]->Increment(trials);
+}
+
+void CoordinatorMetrics::OnSweepTransition(v1::SweepState from, v1::SweepState to) {
+  Move(sweeps_, from, to);
+}
+
+void CoordinatorMetrics::OnTrialTransition(v1::TrialState from, v1::TrialState to) {
+  Move(trials_, from, to);
 }
 
 void CoordinatorMetrics::SetSlots(bool gpu, int free, int used) {

@@ -7,6 +7,8 @@
 //   flyp_job_restarts_total               counter: worlds relaunched (rank failures, coordinator restarts)
 //   flyp_slots{pool,state}                gauge: pool cpu|gpu, state free|used
 //   flyp_rpc_requests_total{method,code}  counter: finished RPCs by full method and status code name
+//   flyp_sweeps{state}                    gauge: sweeps per state (running, succeeded, failed, cancelled)
+//   flyp_sweep_trials{state}              gauge: trials of all sweeps per state (pending, ..., early_stopped)
 //   flyp_worker_metrics_endpoint_failures_total
 //                                         counter: ranks that started without their /metrics endpoint
 //                                         (port taken; reported by rank 0 with STARTED)
@@ -18,7 +20,8 @@
 // Every series except rpc codes other than OK is created in the
 // constructor; the JobManager calls the On*/Set* methods, the gRPC server
 // counts calls through RpcInterceptorFactory(). Method labels are limited
-// to the services this server registers (anything else is "other").
+// to the services this server registers (anything else is "other"). The
+// SweepManager calls the *Sweep* / *Trial* methods.
 //
 // Thread safety: all methods may be called from any thread.
 #pragma once
@@ -36,6 +39,7 @@
 #include "common/metrics.h"
 #include "common/mutex.h"
 #include "coordinator/store/job_store.h"
+#include "coordinator/store/sweep_store.h"
 #include "flyp/v1/job.pb.h"
 
 namespace flyp::coord {
@@ -67,6 +71,12 @@ class CoordinatorMetrics {
   // (series of a host are created on its first appearance; hosts come from
   // the configuration, so their number is bounded).
   void SetNodes(const std::vector<NodeUsage>& nodes);
+  // Sets flyp_sweeps and flyp_sweep_trials from the store (once, at start-up).
+  Status LoadSweepCounts(SweepStore* store);
+  // A new sweep (RUNNING) with `trials` trials (PENDING).
+  void OnSweepSubmitted(int trials);
+  void OnSweepTransition(v1::SweepState from, v1::SweepState to);
+  void OnTrialTransition(v1::TrialState from, v1::TrialState to);
 
   // A factory for grpc::ServerBuilder::experimental().SetInterceptorCreators.
   std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> RpcInterceptorFactory();
@@ -81,7 +91,9 @@ class CoordinatorMetrics {
   prometheus::Histogram* queue_wait_;
   prometheus::Counter* restarts_;
   prometheus::Counter* worker_metrics_failures_;
-  std::array<prometheus::Gauge*, 4> slots_{};  // cpu free, cpu used, gpu free, gpu used
+  std::array<prometheus::Gauge*, 4> slots_{};   // cpu free, cpu used, gpu free, gpu used
+  std::array<prometheus::Gauge*, 5> sweeps_{};  // by SweepState value; [0] unused
+  std::array<prometheus::Gauge*, 8> trials_{};  // by TrialState value; [0] unused
   prometheus::Family<prometheus::Counter>* rpc_family_;
   std::array<prometheus::Gauge*, 2> nodes_{};  // up, down
   prometheus::Family<prometheus::Gauge>* node_up_family_;
@@ -98,6 +110,9 @@ class CoordinatorMetrics {
 
 // "JOB_STATE_RUNNING" -> "running".
 std::string JobStateLabel(v1::JobState s);
+// "SWEEP_STATE_RUNNING" -> "running", "TRIAL_STATE_EARLY_STOPPED" -> "early_stopped".
+std::string SweepStateLabel(v1::SweepState s);
+std::string TrialStateLabel(v1::TrialState s);
 // grpc::StatusCode -> "OK", "INVALID_ARGUMENT", ...; "UNKNOWN" for out-of-range codes.
 std::string GrpcCodeName(int code);
 // The RPC methods the coordinator serves ("/flyp.v1.JobService/SubmitJob", ...).

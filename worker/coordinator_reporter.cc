@@ -160,6 +160,7 @@ void CoordinatorReporter::OnEval(const report::EvalEvent& e) {
   v1::ProgressPoint p;
   (*p.mutable_eval_accuracy())[e.split] = e.accuracy;
   p.set_eval_stage(report::EvalStageLabel(e));
+  if (e.stage == report::EvalStage::kEpoch && e.epoch) p.set_epoch(*e.epoch);  // early stopping judges these
   *p.mutable_time() = ToTimestamp(e.time);
   SendPoint(p, "evaluation");
 }

@@ -105,6 +105,7 @@ grpc::Status JobServiceImpl::ListJobs(grpc::ServerContext* ctx, const v1::ListJo
   ListQuery q;
   for (int s : req->states()) q.states.push_back(static_cast<v1::JobState>(s));
   q.name_contains = req->name_contains();
+  q.sweep_id = req->sweep_id();
   int size = req->page_size() <= 0 ? 50 : std::min(req->page_size(), 500);
   q.limit = size + 1;
   if (!req->page_token().empty()) {

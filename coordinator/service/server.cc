@@ -21,6 +21,7 @@
 #include "coordinator/launcher/local_launcher.h"
 #include "coordinator/launcher/slurm_launcher.h"
 #include "coordinator/store/sqlite_job_store.h"
+#include "coordinator/store/sqlite_sweep_store.h"
 
 #ifndef FLYP_MPIEXEC
 #define FLYP_MPIEXEC "mpirun"
@@ -147,6 +148,8 @@ StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const Coor
   FLYP_ASSIGN_OR_RETURN(s->store_, SqliteJobStore::Open(config.db_path));
   s->metrics_ = std::make_unique<CoordinatorMetrics>();
   FLYP_RETURN_IF_ERROR(s->metrics_->LoadJobCounts(s->store_.get()));
+  FLYP_ASSIGN_OR_RETURN(s->sweep_store_, SqliteSweepStore::Open(config.db_path));
+  FLYP_RETURN_IF_ERROR(s->metrics_->LoadSweepCounts(s->sweep_store_.get()));
 
   const std::vector<PoolConfig> pools =
       EffectivePools(config, AllowedCpus(), static_cast<int>(EnvInt(env::kMetricsPort)));
@@ -239,8 +242,16 @@ StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const Coor
   mo.backoff_max_ms = static_cast<int64_t>(config.backoff_max_s * 1000);
   mo.metrics = s->metrics_.get();
   s->manager_ = std::make_unique<JobManager>(mo, s->store_.get(), s->launcher_.get(), &s->clock_);
+  SweepManagerOptions so;
+  so.artifact_root = artifact_root;
+  so.metrics = s->metrics_.get();
+  so.cancel_wait_ms = mo.grace_ms + 5000;
+  s->sweep_manager_ =
+      std::make_unique<SweepManager>(so, s->sweep_store_.get(), s->manager_.get(), &s->clock_);
   s->job_service_ = std::make_unique<JobServiceImpl>(s->manager_.get(), &s->auth_, config.data_roots,
                                                      LauncherKindName(config.launcher));
+  s->sweep_service_ = std::make_unique<SweepServiceImpl>(s->sweep_manager_.get(), s->manager_.get(),
+                                                         &s->auth_, config.data_roots);
   s->worker_service_ = std::make_unique<WorkerServiceImpl>(s->manager_.get(), s->metrics_.get());
   s->cluster_service_ = std::make_unique<ClusterServiceImpl>(s->manager_.get(), &s->auth_);
 
@@ -260,6 +271,7 @@ StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const Coor
   builder.RegisterService(s->job_service_.get());
   builder.RegisterService(s->worker_service_.get());
   builder.RegisterService(s->cluster_service_.get());
+  builder.RegisterService(s->sweep_service_.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(s->metrics_->RpcInterceptorFactory());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
@@ -293,6 +305,7 @@ StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const Coor
   }
   s->manager_->set_coordinator_address(advertise);
   FLYP_RETURN_IF_ERROR(s->manager_->Start());
+  FLYP_RETURN_IF_ERROR(s->sweep_manager_->Start());
   int cpu_slots = 0, gpus = 0, hosts = 0;
   for (const PoolConfig& p : pools) {
     for (const HostConfig& h : p.hosts) {
@@ -329,6 +342,7 @@ void CoordinatorServer::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
   if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  if (sweep_manager_) sweep_manager_->Stop();
   if (manager_) manager_->Stop();
 }
 

@@ -1,5 +1,6 @@
-// The whole coordinator in one object: job store, launcher, JobManager and
-// the gRPC server (JobService, WorkerService, grpc.health.v1, reflection).
+// The whole coordinator in one object: job and sweep stores, launcher,
+// JobManager, SweepManager and the gRPC server (JobService, WorkerService,
+// SweepService, grpc.health.v1, reflection).
 // main() only parses flags, starts this and waits for a signal.
 //
 // Thread safety: Shutdown() may be called from any thread, once.
@@ -19,8 +20,11 @@
 #include "coordinator/metrics.h"
 #include "coordinator/service/cluster_service.h"
 #include "coordinator/service/job_service.h"
+#include "coordinator/service/sweep_service.h"
 #include "coordinator/service/worker_service.h"
 #include "coordinator/store/job_store.h"
+#include "coordinator/store/sweep_store.h"
+#include "coordinator/sweep_manager.h"
 
 namespace flyp::coord {
 
@@ -60,7 +64,10 @@ class CoordinatorServer {
   std::unique_ptr<Launcher> launcher_;
   std::unique_ptr<HostProber> prober_;
   std::unique_ptr<JobManager> manager_;
+  std::unique_ptr<SweepStore> sweep_store_;
+  std::unique_ptr<SweepManager> sweep_manager_;
   std::unique_ptr<JobServiceImpl> job_service_;
+  std::unique_ptr<SweepServiceImpl> sweep_service_;
   std::unique_ptr<WorkerServiceImpl> worker_service_;
   std::unique_ptr<ClusterServiceImpl> cluster_service_;
   std::unique_ptr<grpc::Server> server_;

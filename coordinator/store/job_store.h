@@ -40,6 +40,7 @@ struct NewJob {
   std::string artifact_root;  // artifact_dir = artifact_root/<id>
   std::string worker_token;
   int64_t create_time_ms = 0;
+  std::string sweep_id;  // the sweep this job is a trial of; empty: none
 };
 
 // A change applied atomically by UpdateJob. Unset members are left alone.
@@ -59,6 +60,7 @@ struct JobUpdate {
 struct ListQuery {
   std::vector<v1::JobState> states;  // empty: all
   std::string name_contains;
+  std::string sweep_id;   // only this sweep's trials; empty: every job
   int64_t after_seq = 0;  // paging: only jobs with seq > after_seq
   int limit = 50;
 };

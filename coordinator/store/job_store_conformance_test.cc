@@ -97,6 +97,28 @@ TEST_P(JobStoreConformance, IdempotencyKeyReturnsTheFirstJob) {
   EXPECT_EQ(all->size(), 4u);
 }
 
+// A sweep's trials are jobs that name their sweep; ListJobs filters by it.
+TEST_P(JobStoreConformance, TrialsNameTheirSweepAndListBySweep) {
+  for (int i = 0; i < 5; ++i) {
+    NewJob j = MakeJob("t" + std::to_string(i));
+    j.sweep_id = i % 2 == 0 ? "sweep-000001" : "";
+    ASSERT_TRUE(store_->CreateJob(j, nullptr).ok());
+  }
+  auto one = store_->GetJob("job-000003");
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->job.sweep_id(), "sweep-000001");
+  EXPECT_EQ(store_->GetJob("job-000002")->job.sweep_id(), "");
+  ListQuery q;
+  q.sweep_id = "sweep-000001";
+  auto trials = store_->ListJobs(q);
+  ASSERT_TRUE(trials.ok());
+  ASSERT_EQ(trials->size(), 3u);
+  EXPECT_EQ((*trials)[0].job.id(), "job-000001");
+  EXPECT_EQ((*trials)[2].job.id(), "job-000005");
+  q.sweep_id = "sweep-000002";
+  EXPECT_TRUE(store_->ListJobs(q)->empty());
+}
+
 TEST_P(JobStoreConformance, HistoryKeepsOrderAndUpdatesApply) {
   auto a = store_->CreateJob(MakeJob("h"), nullptr);
   ASSERT_TRUE(a.ok());

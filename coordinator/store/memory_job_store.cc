@@ -28,6 +28,7 @@ StatusOr<JobRecord> MemoryJobStore::CreateJob(const NewJob& job, bool* created) 
   r.job.set_id(id);
   *r.job.mutable_spec() = job.spec;
   r.job.set_owner(job.owner);
+  r.job.set_sweep_id(job.sweep_id);
   r.job.set_artifact_dir(job.artifact_root.empty() ? std::string() : job.artifact_root + "/" + id);
   auto* st = r.job.mutable_status();
   st->set_state(v1::JOB_STATE_QUEUED);
@@ -62,6 +63,7 @@ StatusOr<std::vector<JobRecord>> MemoryJobStore::ListJobs(const ListQuery& q) {
       continue;
     }
     if (!q.name_contains.empty() && r.job.spec().name().find(q.name_contains) == std::string::npos) continue;
+    if (!q.sweep_id.empty() && r.job.sweep_id() != q.sweep_id) continue;
     out.push_back(r);
   }
   return out;

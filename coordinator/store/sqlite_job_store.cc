@@ -5,136 +5,16 @@
 #include <cstdio>
 
 #include "coordinator/proto_time.h"
+#include "coordinator/store/sqlite_db.h"
 
 namespace flyp::coord {
 namespace {
 
-// Migration i (1-based) takes the schema from version i-1 to i. Never edit a
-// shipped migration; append a new one.
-const char* const kMigrations[] = {
-    // 1: jobs and their state history.
-    "CREATE TABLE jobs ("
-    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-    "  id TEXT UNIQUE,"
-    "  name TEXT NOT NULL,"
-    "  spec BLOB NOT NULL,"
-    "  spec_yaml TEXT NOT NULL,"
-    "  state INTEGER NOT NULL,"
-    "  owner TEXT NOT NULL,"
-    "  priority INTEGER NOT NULL,"
-    "  create_time_ms INTEGER NOT NULL,"
-    "  start_time_ms INTEGER NOT NULL DEFAULT 0,"
-    "  end_time_ms INTEGER NOT NULL DEFAULT 0,"
-    "  restarts INTEGER NOT NULL DEFAULT 0,"
-    "  attempt INTEGER NOT NULL DEFAULT 0,"
-    "  pgid INTEGER NOT NULL DEFAULT 0,"
-    "  artifact_dir TEXT NOT NULL,"
-    "  idempotency_key TEXT UNIQUE,"
-    "  worker_token TEXT NOT NULL,"
-    "  last_checkpoint TEXT NOT NULL DEFAULT '');"
-    "CREATE INDEX jobs_state ON jobs(state);"
-    "CREATE TABLE transitions ("
-    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-    "  job_id TEXT NOT NULL,"
-    "  state INTEGER NOT NULL,"
-    "  reason TEXT NOT NULL,"
-    "  message TEXT NOT NULL,"
-    "  time_ms INTEGER NOT NULL);"
-    "CREATE INDEX transitions_job ON transitions(job_id, seq);",
-    // 2: progress points.
-    "CREATE TABLE progress ("
-    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-    "  job_id TEXT NOT NULL,"
-    "  point BLOB NOT NULL);"
-    "CREATE INDEX progress_job ON progress(job_id, seq);"
-    "ALTER TABLE jobs ADD COLUMN latest_progress BLOB;",
-    // 3: the current world as its launcher's opaque handle (TEXT) instead of
-    // a process group id; a recorded pgid N was mpirun's pid: "local:N".
-    "ALTER TABLE jobs ADD COLUMN world TEXT NOT NULL DEFAULT '';"
-    "UPDATE jobs SET world = 'local:' || pgid WHERE pgid > 0;"
-    "ALTER TABLE jobs DROP COLUMN pgid;",
-};
-static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == SqliteJobStore::kSchemaVersion);
-
-Status SqlError(sqlite3* db, const std::string& what) {
-  int code = sqlite3_errcode(db);
-  std::string msg = what + ": " + sqlite3_errmsg(db);
-  if (code == SQLITE_BUSY || code == SQLITE_LOCKED) return UnavailableError(msg);
-  return InternalError(msg);
-}
-
-// A prepared statement with positional binding; finalized on destruction.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) : db_(db) { rc_ = sqlite3_prepare_v2(db, sql, -1, &st_, nullptr); }
-  ~Stmt() { sqlite3_finalize(st_); }
-  bool ok() const { return rc_ == SQLITE_OK; }
-  Stmt& Bind(int64_t v) {
-    sqlite3_bind_int64(st_, ++n_, v);
-    return *this;
-  }
-  Stmt& Bind(const std::string& v) {
-    sqlite3_bind_text(st_, ++n_, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& BindBlob(const std::string& v) {
-    sqlite3_bind_blob(st_, ++n_, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& BindNull() {
-    sqlite3_bind_null(st_, ++n_);
-    return *this;
-  }
-  // SQLITE_ROW, SQLITE_DONE or an error code.
-  int Step() { return sqlite3_step(st_); }
-  int64_t Int(int col) { return sqlite3_column_int64(st_, col); }
-  std::string Text(int col) {
-    const void* p = sqlite3_column_blob(st_, col);
-    int n = sqlite3_column_bytes(st_, col);
-    return p ? std::string(static_cast<const char*>(p), n) : std::string();
-  }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* st_ = nullptr;
-  int rc_;
-  int n_ = 0;
-};
-
-Status Exec(sqlite3* db, const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "unknown";
-    sqlite3_free(err);
-    int code = sqlite3_errcode(db);
-    if (code == SQLITE_BUSY || code == SQLITE_LOCKED) return UnavailableError(std::string(sql) + ": " + msg);
-    return InternalError(std::string("sqlite: ") + msg + " in: " + sql);
-  }
-  return Status::Ok();
-}
-
-// BEGIN IMMEDIATE ... COMMIT, rolled back unless Commit() succeeded.
-class Txn {
- public:
-  explicit Txn(sqlite3* db) : db_(db) { status_ = Exec(db, "BEGIN IMMEDIATE"); }
-  ~Txn() {
-    if (status_.ok() && !done_) (void)Exec(db_, "ROLLBACK");
-  }
-  const Status& status() const { return status_; }
-  Status Commit() {
-    done_ = true;
-    return Exec(db_, "COMMIT");
-  }
-
- private:
-  sqlite3* db_;
-  Status status_;
-  bool done_ = false;
-};
-
 constexpr const char* kJobColumns =
     "seq, id, spec, spec_yaml, state, owner, create_time_ms, start_time_ms, end_time_ms, restarts, attempt, "
-    "world, artifact_dir, idempotency_key, worker_token, last_checkpoint, latest_progress";
+    "world, artifact_dir, idempotency_key, worker_token, last_checkpoint, latest_progress, sweep_id";
+
+static_assert(SqliteJobStore::kSchemaVersion == kStoreSchemaVersion);
 
 JobRecord ReadJobRow(Stmt& s) {
   JobRecord r;
@@ -157,6 +37,7 @@ JobRecord ReadJobRow(Stmt& s) {
   r.last_checkpoint = s.Text(15);
   std::string progress = s.Text(16);
   if (!progress.empty()) st->mutable_latest_progress()->ParseFromString(progress);
+  r.job.set_sweep_id(s.Text(17));
   return r;
 }
 
@@ -167,52 +48,11 @@ bool IsTerminal(v1::JobState s) {
 }
 
 StatusOr<std::unique_ptr<SqliteJobStore>> SqliteJobStore::Open(const std::string& path) {
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-    sqlite3_close(db);
-    return UnavailableError("cannot open job store '" + path + "': " + msg);
-  }
-  std::unique_ptr<SqliteJobStore> store(new SqliteJobStore(db));
-  sqlite3_busy_timeout(db, 10000);
-  FLYP_RETURN_IF_ERROR(Exec(db, "PRAGMA journal_mode=WAL"));
-  FLYP_RETURN_IF_ERROR(Exec(db, "PRAGMA synchronous=NORMAL"));
-  FLYP_RETURN_IF_ERROR(Exec(db, "PRAGMA foreign_keys=ON"));
-  FLYP_RETURN_IF_ERROR(store->Migrate().WithContext("job store '" + path + "'"));
-  return store;
+  FLYP_ASSIGN_OR_RETURN(sqlite3 * db, OpenStoreDatabase(path));
+  return std::unique_ptr<SqliteJobStore>(new SqliteJobStore(db));
 }
 
 SqliteJobStore::~SqliteJobStore() { sqlite3_close(db_); }
-
-Status SqliteJobStore::Migrate() {
-  MutexLock lock(&mu_);
-  Txn txn(db_);
-  FLYP_RETURN_IF_ERROR(txn.status());
-  FLYP_RETURN_IF_ERROR(Exec(db_, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"));
-  int64_t version = 0;
-  {
-    Stmt s(db_, "SELECT version FROM schema_version");
-    if (s.Step() == SQLITE_ROW) {
-      version = s.Int(0);
-    } else {
-      FLYP_RETURN_IF_ERROR(Exec(db_, "INSERT INTO schema_version VALUES (0)"));
-    }
-  }
-  if (version > kSchemaVersion) {
-    return FailedPreconditionError("schema version " + std::to_string(version) +
-                                   " is newer than this coordinator understands (" +
-                                   std::to_string(kSchemaVersion) + ")");
-  }
-  for (int64_t v = version; v < kSchemaVersion; ++v) {
-    FLYP_RETURN_IF_ERROR(Exec(db_, kMigrations[v]));
-  }
-  Stmt s(db_, "UPDATE schema_version SET version = ?");
-  s.Bind(int64_t{kSchemaVersion});
-  if (s.Step() != SQLITE_DONE) return SqlError(db_, "schema_version");
-  return txn.Commit();
-}
 
 StatusOr<JobRecord> SqliteJobStore::CreateJob(const NewJob& job, bool* created) {
   MutexLock lock(&mu_);
@@ -232,14 +72,14 @@ StatusOr<JobRecord> SqliteJobStore::CreateJob(const NewJob& job, bool* created) 
   {
     Stmt s(db_,
            "INSERT INTO jobs (name, spec, spec_yaml, state, owner, priority, create_time_ms, artifact_dir, "
-           "idempotency_key, worker_token) VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, ?)");
+           "idempotency_key, worker_token, sweep_id) VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?)");
     s.Bind(job.spec.name()).BindBlob(spec_bytes).Bind(job.spec_yaml).Bind(int64_t{v1::JOB_STATE_QUEUED});
     s.Bind(job.owner).Bind(int64_t{job.spec.priority()}).Bind(job.create_time_ms);
     if (job.idempotency_key.empty())
       s.BindNull();
     else
       s.Bind(job.idempotency_key);
-    s.Bind(job.worker_token);
+    s.Bind(job.worker_token).Bind(job.sweep_id);
     if (s.Step() != SQLITE_DONE) return SqlError(db_, "insert job");
   }
   int64_t seq = sqlite3_last_insert_rowid(db_);
@@ -306,12 +146,14 @@ StatusOr<std::vector<JobRecord>> SqliteJobStore::ListJobs(const ListQuery& q) {
     sql += ")";
   }
   if (!q.name_contains.empty()) sql += " AND instr(name, ?) > 0";
+  if (!q.sweep_id.empty()) sql += " AND sweep_id = ?";
   sql += " ORDER BY seq LIMIT ?";
   Stmt s(db_, sql.c_str());
   if (!s.ok()) return SqlError(db_, "list jobs");
   s.Bind(q.after_seq);
   for (auto st : q.states) s.Bind(int64_t{st});
   if (!q.name_contains.empty()) s.Bind(q.name_contains);
+  if (!q.sweep_id.empty()) s.Bind(q.sweep_id);
   s.Bind(int64_t{q.limit});
   std::vector<JobRecord> out;
   int rc;

@@ -1,7 +1,8 @@
 // JobStore on SQLite: one database file in WAL mode with a busy timeout, so
-// several connections (threads, or a second coordinator process during a
-// restart) may write concurrently. The schema is versioned (table
-// schema_version); Open() applies the missing migrations in order.
+// several connections (threads, the sweep store, or a second coordinator
+// process during a restart) may write concurrently. The schema is versioned
+// (table schema_version); Open() applies the missing migrations in order
+// (coordinator/store/sqlite_db.h).
 //
 // Thread safety: one connection guarded by a mutex; every public method is one
 // transaction.
@@ -30,12 +31,11 @@ class SqliteJobStore : public JobStore {
   Status AddProgress(const std::string& id, const v1::ProgressPoint& point) override;
   StatusOr<std::vector<v1::ProgressPoint>> GetProgress(const std::string& id, int64_t from) override;
 
-  // The schema version this code writes.
-  static constexpr int kSchemaVersion = 3;
+  // The schema version this code writes (kStoreSchemaVersion of sqlite_db.h).
+  static constexpr int kSchemaVersion = 4;
 
  private:
   explicit SqliteJobStore(sqlite3* db) : db_(db) {}
-  Status Migrate() FLYP_EXCLUDES(mu_);
   StatusOr<JobRecord> GetJobLocked(const std::string& id) FLYP_REQUIRES(mu_);
   Status LoadHistoryLocked(JobRecord* rec) FLYP_REQUIRES(mu_);
 

@@ -11,6 +11,15 @@
 //   fake-permanent  rank 1 exits 3 (invalid spec) after STARTED
 //   fake-slow       20 progress points 250 ms apart; resumes after the last
 //                   "checkpoint" (a file in the artifact dir), like flyp-worker
+//   fake-eval       a trial of a sweep: schedule.epochs epochs of 300 ms
+//                   (fake-eval-slow: 1 s), each ending in an evaluation of
+//                   id_val reported as a progress point with its epoch, of
+//                   accuracy optim.learning_rate + 0.01 * epoch (the rate
+//                   is the test's knob of a trial's quality); then a
+//                   report.json (worker/report) with that accuracy at the
+//                   last epoch as the finetuned id_val evaluation
+// A sweep's trials are named "<name>-t<index>": the suffix is not part of
+// the mode.
 // Every rank appends "attempt rank pid" to <artifact_dir>/pids.txt and
 // writes what it was given to <artifact_dir>/env.<attempt>.<rank>: the
 // variables the launcher sets per rank or pins (CUDA_VISIBLE_DEVICES,
@@ -39,6 +48,7 @@
 #include "common/exit_codes.h"
 #include "common/spec/job_spec.h"
 #include "flyp/v1/service.grpc.pb.h"
+#include "worker/report/report.h"
 
 namespace {
 
@@ -71,6 +81,14 @@ struct Reporter {
     ctx.AddMetadata("authorization", "Bearer " + token);
     grpc::Status s = stub->ReportProgress(&ctx, req, &ack);
     return s.ok() && !ack.stop();
+  }
+  // An epoch-end evaluation of id_val, as flyp-worker's CoordinatorReporter sends it.
+  bool Eval(int epoch, double accuracy) {
+    flyp::v1::ProgressPoint p;
+    (*p.mutable_eval_accuracy())["id_val"] = accuracy;
+    p.set_eval_stage("epoch " + std::to_string(epoch));
+    p.set_epoch(epoch);
+    return Point(p);
   }
   bool Progress(int64_t step, int64_t total) {
     flyp::v1::ProgressPoint p;
@@ -176,7 +194,11 @@ int main(int argc, char** argv) {
     std::cerr << load.ErrorText();
     return flyp::kWorkerExitInvalidSpec;
   }
-  const std::string mode = load.spec.name();
+  std::string mode = load.spec.name();
+  if (const size_t t = mode.rfind("-t"); t != std::string::npos && t + 2 < mode.size() &&
+                                         mode.find_first_not_of("0123456789", t + 2) == std::string::npos) {
+    mode.resize(t);  // a sweep's trial
+  }
   const std::string dir = flyp::EnvString(flyp::env::kArtifactDir);
   Reporter r;
   r.job = flyp::EnvString(flyp::env::kJobId);
@@ -199,6 +221,31 @@ int main(int argc, char** argv) {
     Sleep(200);
     std::cerr << "rank 1 crashing (on purpose)" << std::endl;
     return flyp::kWorkerExitFailure;
+  }
+  if (mode == "fake-eval" || mode == "fake-eval-slow") {
+    const int epochs = load.spec.schedule().epochs();
+    const double lr = load.spec.optim().learning_rate();
+    double accuracy = 0;
+    for (int epoch = 1; epoch <= epochs; ++epoch) {
+      Sleep(mode == "fake-eval" ? 300 : 1000);
+      accuracy = lr + 0.01 * epoch;
+      if (rank == 0 && !r.Eval(epoch, accuracy)) {
+        std::cerr << "told to stop after epoch " << epoch << std::endl;
+        MPI_Abort(MPI_COMM_WORLD, flyp::kWorkerExitFailure);
+      }
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank == 0) {
+      flyp::report::RunReport report;
+      report.job = load.spec.name();
+      report.method = "ft";
+      report.world_size = size;
+      report.finetuned.push_back({"id_val", false, accuracy, std::nullopt});
+      std::ofstream(dir + "/report.json") << flyp::report::ReportToJson(report);
+      r.State(flyp::v1::WORKER_PHASE_COMPLETED);
+    }
+    MPI_Finalize();
+    return flyp::kWorkerExitOk;
   }
   int steps = 5, pause = 100, start = 0;
   if (mode == "fake-quick") pause = 0;

@@ -87,11 +87,19 @@ void CoordinatorProcess::Terminate() {
   pid_ = 0;
 }
 
-std::unique_ptr<v1::JobService::Stub> CoordinatorProcess::Client(const std::string& token) const {
+std::shared_ptr<grpc::Channel> CoordinatorProcess::Channel() const {
   grpc::SslCredentialsOptions ssl;
   if (!opts_.tls_ca.empty()) ssl.pem_root_certs = ReadFileOrDie(opts_.tls_ca);
   auto creds = opts_.tls_ca.empty() ? grpc::InsecureChannelCredentials() : grpc::SslCredentials(ssl);
-  return v1::JobService::NewStub(grpc::CreateChannel(address(), creds));
+  return grpc::CreateChannel(address(), creds);
+}
+
+std::unique_ptr<v1::JobService::Stub> CoordinatorProcess::Client(const std::string& token) const {
+  return v1::JobService::NewStub(Channel());
+}
+
+std::unique_ptr<v1::SweepService::Stub> CoordinatorProcess::SweepClient() const {
+  return v1::SweepService::NewStub(Channel());
 }
 
 std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token, int deadline_s) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "flyp/v1/service.grpc.pb.h"
+#include "flyp/v1/sweep.grpc.pb.h"
 
 namespace flyp::testing {
 
@@ -40,9 +41,13 @@ class CoordinatorProcess {
   std::string address() const { return opts_.client_host + ":" + std::to_string(port_); }
   pid_t pid() const { return pid_; }
   std::unique_ptr<v1::JobService::Stub> Client(const std::string& token = "usertoken") const;
+  // The SweepService on the same address (the token goes in Ctx()).
+  std::unique_ptr<v1::SweepService::Stub> SweepClient() const;
   std::string data_root() const { return opts_.dir + "/data"; }
 
  private:
+  std::shared_ptr<grpc::Channel> Channel() const;
+
   CoordinatorOptions opts_;
   pid_t pid_ = 0;
   int port_ = 0;
