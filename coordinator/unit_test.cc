@@ -60,18 +60,31 @@ TEST(SpecPathsTest, EscapesAreRefusedWithFieldPaths) {
 }
 
 TEST(TokenAuthTest, ParsesAndAuthenticates) {
-  auto auth = TokenAuth::Parse("# tokens\ns3cret alice\n\nt0ken bob  # ops\n", "tokens.txt");
+  auto auth =
+      TokenAuth::Parse("# tokens\ns3cret alice\n\nt0ken bob  # ops\nr00t carol admin\n", "tokens.txt");
   ASSERT_TRUE(auth.ok()) << auth.status();
   std::string h = "Bearer s3cret";
-  EXPECT_EQ(*auth->Authenticate(&h), "alice");
+  EXPECT_EQ(auth->Authenticate(&h)->name, "alice");
+  EXPECT_EQ(auth->Authenticate(&h)->role, Role::kUser);  // the default role
+  h = "Bearer r00t";
+  EXPECT_EQ(auth->Authenticate(&h)->name, "carol");
+  EXPECT_EQ(auth->Authenticate(&h)->role, Role::kAdmin);
   h = "Bearer nope";
   EXPECT_EQ(auth->Authenticate(&h).status().code(), StatusCode::kUnauthenticated);
   h = "s3cret";
   EXPECT_EQ(auth->Authenticate(&h).status().code(), StatusCode::kUnauthenticated);
   EXPECT_EQ(auth->Authenticate(nullptr).status().code(), StatusCode::kUnauthenticated);
-  EXPECT_EQ(TokenAuth::Parse("a b c\n", "t").status().message(), "t:1: expected 'TOKEN NAME'");
+  EXPECT_EQ(TokenAuth::Parse("a b c\n", "t").status().message(), "t:1: role must be admin or user (got 'c')");
+  EXPECT_EQ(TokenAuth::Parse("a b user x\n", "t").status().message(),
+            "t:1: expected 'TOKEN NAME [admin|user]'");
+  EXPECT_EQ(TokenAuth::Parse("a\n", "t").status().message(), "t:1: expected 'TOKEN NAME [admin|user]'");
   EXPECT_EQ(TokenAuth::Parse("a b\na c\n", "t").status().message(), "t:2: duplicate token");
-  EXPECT_EQ(*TokenAuth().Authenticate(nullptr), "anonymous");
+  EXPECT_EQ(TokenAuth().Authenticate(nullptr)->name, "anonymous");
+  EXPECT_EQ(TokenAuth().Authenticate(nullptr)->role, Role::kAdmin);  // auth off: one user, who sees all
+  Principal alice{"alice", Role::kUser}, root{"root", Role::kAdmin};
+  EXPECT_TRUE(alice.MaySee("alice"));
+  EXPECT_FALSE(alice.MaySee("bob"));
+  EXPECT_TRUE(root.MaySee("bob"));
 }
 
 TEST(ConfigTest, FileThenFlags) {

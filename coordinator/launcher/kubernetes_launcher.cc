@@ -158,6 +158,7 @@ StatusOr<Json> BuildMpiJob(const KubernetesLauncherOptions& o, const LaunchReque
       {env::kAttempt.name, attempt},
       {env::kMetricsPort.name, std::to_string(o.worker_metrics_port)},
   };
+  if (!req.data_roots.empty()) env.emplace_back(env::kDataRoots.name, JoinDataRoots(req.data_roots));
   if (!o.coordinator_ca_pem.empty()) env.emplace_back(env::kCoordinatorCa.name, kCoordinatorCaPath);
   if (!o.coordinator_server_name.empty())
     env.emplace_back(env::kCoordinatorName.name, o.coordinator_server_name);

@@ -37,6 +37,12 @@ ExitClass ClassifyExit(const WorldExit& exit, bool reported_permanent) {
   return ExitClass::kRetryable;
 }
 
+std::string JoinDataRoots(const std::vector<std::string>& roots) {
+  std::string out;
+  for (const std::string& r : roots) out += (out.empty() ? "" : ":") + r;
+  return out;
+}
+
 int64_t BackoffMillis(int restart, int64_t base_ms, int64_t max_ms) {
   int64_t d = base_ms;
   for (int i = 1; i < restart && d < max_ms; ++i) d *= 2;

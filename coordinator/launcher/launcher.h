@@ -42,6 +42,7 @@
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/exit_codes.h"
 #include "common/status.h"
@@ -92,7 +93,14 @@ struct LaunchRequest {
   std::string worker_token;         // FLYP_WORKER_TOKEN
   bool cuda = false;                // resources.device == cuda
   int slots_per_rank = 1;           // GPUs (cuda) or CPU slots per rank
+  // FLYP_DATA_ROOTS (':'-joined): the folders the ranks may read inputs
+  // from, checked by the worker at every open (common/confine.h).
+  std::vector<std::string> data_roots;
 };
+
+// The value of FLYP_DATA_ROOTS for `roots` (which contain no ':'; the
+// coordinator refuses such data roots at start).
+std::string JoinDataRoots(const std::vector<std::string>& roots);
 
 // How a world ended.
 struct WorldExit {

@@ -106,6 +106,10 @@ std::vector<std::string> LocalLauncher::Argv(const LaunchRequest& req) const {
     argv.push_back("-x");
     argv.push_back(v->name);
   }
+  if (!req.data_roots.empty()) {
+    argv.push_back("-x");
+    argv.push_back(env::kDataRoots.name);
+  }
   for (const auto& [var, value] : {std::make_pair(&env::kCoordinatorCa, &opts_.coordinator_ca),
                                    std::make_pair(&env::kCoordinatorName, &opts_.coordinator_server_name)}) {
     if (value->empty()) continue;
@@ -133,6 +137,9 @@ StatusOr<WorldHandle> LocalLauncher::Launch(const LaunchRequest& req) {
   SetEnv(&env, env::kWorkerToken, req.worker_token);
   SetEnv(&env, env::kArtifactDir, req.artifact_dir);
   SetEnv(&env, env::kAttempt, std::to_string(req.attempt));
+  // Never the coordinator's own: the ranks are confined to this job's roots.
+  env.erase(env::kDataRoots.name);
+  if (!req.data_roots.empty()) SetEnv(&env, env::kDataRoots, JoinDataRoots(req.data_roots));
   // The coordinator's own environment must not leak a CA into a plaintext world.
   env.erase(env::kCoordinatorCa.name);
   env.erase(env::kCoordinatorName.name);

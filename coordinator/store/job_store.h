@@ -59,6 +59,7 @@ struct JobUpdate {
 struct ListQuery {
   std::vector<v1::JobState> states;  // empty: all
   std::string name_contains;
+  std::string owner;      // only this owner's jobs; empty: every owner
   int64_t after_seq = 0;  // paging: only jobs with seq > after_seq
   int limit = 50;
 };
