@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/health_command.h"
+#include "common/exception_edge.h"
 
 namespace {
 
@@ -40,9 +41,7 @@ int Usage(std::ostream& os, int code) {
   return code;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   if (argc < 2) return Usage(std::cerr, flyp::cli::kExitUsage);
   std::string name = argv[1];
   if (name == "-h" || name == "--help" || name == "help") return Usage(std::cout, flyp::cli::kExitOk);
@@ -53,4 +52,11 @@ int main(int argc, char** argv) {
   }
   flyp::cli::Args args(argv + 2, argv + argc);
   return it->second.run(args);
+}
+
+}  // namespace
+
+// An exception nothing else caught is an error message and exit 1, not an abort.
+int main(int argc, char** argv) {
+  return flyp::CatchAtMain("flypctl", flyp::cli::kExitFailure, [&] { return Main(argc, argv); });
 }

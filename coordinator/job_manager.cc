@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <random>
 
+#include "common/exception_edge.h"
 #include "common/file_util.h"
 #include "common/logging.h"
 #include "common/numbers.h"
@@ -330,7 +331,9 @@ void JobManager::Loop() {
       if (stop_) return;
       wake_pending_ = false;
     }
-    Step();
+    // An exception from a store or launcher bug is logged and the loop goes
+    // on: the next Step() starts from the recorded state.
+    CatchAtThread("job manager loop", [this] { Step(); });
     MutexLock lock(&mu_);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opts_.tick_ms);
     while (!stop_ && !wake_pending_ && wake_.WaitUntil(&mu_, deadline)) {
@@ -448,7 +451,8 @@ StatusOr<WorldHandle> JobManager::StartWorld(const LaunchPlan& plan) {
 
 void JobManager::RunLaunch(const LaunchPlan& plan) {
   WaitWritten(plan.job_id, plan.attempt_write);
-  StatusOr<WorldHandle> world = StartWorld(plan);
+  StatusOr<WorldHandle> world = InternalError("launch ended by an exception (see the coordinator's log)");
+  CatchAtThread("launching a world", [&] { world = StartWorld(plan); });
   Effects fx;
   {
     MutexLock lock(&mu_);

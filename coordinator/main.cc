@@ -3,11 +3,14 @@
 #include <iostream>
 #include <thread>
 
+#include "common/exception_edge.h"
 #include "common/logging.h"
 #include "coordinator/config.h"
 #include "coordinator/service/server.h"
 
-int main(int argc, char** argv) {
+namespace {
+
+int Main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   for (const auto& a : args) {
     if (a == "-h" || a == "--help") {
@@ -39,4 +42,11 @@ int main(int argc, char** argv) {
   FLYP_LOG(INFO) << "signal " << sig << ": shutting down (running jobs are recovered on the next start)";
   (*server)->Shutdown();
   return 0;
+}
+
+}  // namespace
+
+// An exception nothing else caught is an error message and exit 1, not an abort.
+int main(int argc, char** argv) {
+  return flyp::CatchAtMain("flyp-coordinator", 1, [&] { return Main(argc, argv); });
 }

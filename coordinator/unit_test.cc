@@ -59,6 +59,31 @@ TEST(SpecPathsTest, EscapesAreRefusedWithFieldPaths) {
   EXPECT_NE(ResolveSpecPaths({}, &none).message().find("no data roots"), std::string::npos);
 }
 
+// A symlink that dangled at submit time was accepted (weakly_canonical
+// stops at the first missing component) and later followed outside.
+TEST(SpecPathsTest, DanglingLinksAreFollowedToTheirTarget) {
+  std::string root = testing::TempDir() + "/data3";
+  std::filesystem::create_directories(root + "/sub");
+  root = std::filesystem::canonical(root).string();
+  std::filesystem::create_symlink("/nonexistent-outside/ckpt.safetensors", root + "/later");
+  std::filesystem::create_symlink("../../nowhere/x", root + "/sub/rel-later");
+  std::filesystem::create_symlink(root + "/sub/not-yet", root + "/inside-later");
+  for (const char* p : {"later", "sub/rel-later"}) {
+    v1::JobSpec spec;
+    spec.mutable_model()->set_checkpoint(p);
+    Status s = ResolveSpecPaths({root}, &spec);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << p;
+  }
+  v1::JobSpec ok;
+  ok.mutable_model()->set_checkpoint("inside-later");
+  ASSERT_TRUE(ResolveSpecPaths({root}, &ok).ok());
+  EXPECT_EQ(ok.model().checkpoint(), root + "/sub/not-yet");
+  v1::JobSpec missing;  // plain missing files stay allowed (a dataset may appear before the job runs)
+  missing.mutable_model()->set_checkpoint("sub/new/file");
+  ASSERT_TRUE(ResolveSpecPaths({root}, &missing).ok());
+  EXPECT_EQ(missing.model().checkpoint(), root + "/sub/new/file");
+}
+
 TEST(TokenAuthTest, ParsesAndAuthenticates) {
   auto auth =
       TokenAuth::Parse("# tokens\ns3cret alice\n\nt0ken bob  # ops\nr00t carol admin\n", "tokens.txt");

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <map>
 
+#include "common/exception_edge.h"
 #include "common/exit_codes.h"
 #include "worker/commands.h"
 #include "worker/openblas.h"
@@ -39,9 +40,7 @@ int Usage(std::ostream& os, int code) {
   return code;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   flyp::worker::Args args(argv + 1, argv + argc);
   if (args.empty()) return Usage(std::cerr, flyp::kWorkerExitUsage);
   if (args[0] == "-h" || args[0] == "--help" || args[0] == "help")
@@ -61,4 +60,11 @@ int main(int argc, char** argv) {
     return Usage(std::cerr, flyp::kWorkerExitUsage);
   }
   return it->second.run(flyp::worker::Args(args.begin() + 1, args.end()));
+}
+
+}  // namespace
+
+// An exception nothing else caught is a failure (exit 1), not an abort.
+int main(int argc, char** argv) {
+  return flyp::CatchAtMain("flyp-worker", flyp::kWorkerExitFailure, [&] { return Main(argc, argv); });
 }

@@ -6,6 +6,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/confine.h"
 #include "common/env.h"
 #include "common/exit_codes.h"
 #include "common/file_util.h"
@@ -29,15 +30,18 @@ struct TrainFlags {
   std::string output;
   std::string device;
   bool resume = true;
+  bool resume_anyway = false;
 };
 
 int Usage(const std::string& problem) {
   if (!problem.empty()) std::cerr << "flyp-worker: " << problem << "\n";
   std::cerr << "usage: flyp-worker [train] --spec FILE [--output DIR] [--device cpu|cuda] [--no-resume]\n"
+               "                  [--resume-anyway]\n"
                "  --spec FILE     the job spec (YAML; see examples/)\n"
                "  --output DIR    artifact folder (default: the spec's output.dir; FLYP_ARTIFACT_DIR wins)\n"
                "  --device D      override resources.device\n"
                "  --no-resume     ignore checkpoints in the artifact folder\n"
+               "  --resume-anyway resume a checkpoint even if it was written with a different spec\n"
                "Run with mpirun -np N for N data-parallel ranks.\n";
   return kWorkerExitUsage;
 }
@@ -59,6 +63,8 @@ std::optional<int> ParseFlags(const Args& args, TrainFlags* flags) {
       if (!value(&flags->device)) return Usage("--device needs cpu or cuda");
     } else if (a == "--no-resume") {
       flags->resume = false;
+    } else if (a == "--resume-anyway") {
+      flags->resume_anyway = true;
     } else if (a == "-h" || a == "--help") {
       Usage("");
       return kWorkerExitOk;
@@ -162,7 +168,6 @@ class Telemetry {
     fanout_.Add(metrics_.get(), report::ObserverFanout::Steps::kEvery);
     if (comm.rank() != 0) return kWorkerExitOk;
 
-    std::filesystem::create_directories(out_dir);
     Status wrote = WriteFileAtomic(out_dir + "/spec.yaml", JobSpecToYaml(spec));
     if (!wrote.ok()) FLYP_LOG(WARNING) << wrote;
     fanout_.Add(std::make_unique<report::ProgressPrinter>(stderr), report::ObserverFanout::Steps::kLogged);
@@ -222,6 +227,30 @@ int Finish(const train::JobOutcome& outcome, const dist::Communicator& comm, rep
   return outcome.bad_input ? kWorkerExitBadInput : kWorkerExitFailure;
 }
 
+// The output folder exists (created if needed) and takes files; checked
+// before anything is trained, not at the first checkpoint. Exit code 4 for
+// a folder that cannot be one (a file, below a file, read-only, no
+// permission), 1 for a full disk (a retry may find room).
+int CheckOutputDir(const std::string& dir) {
+  if (dir.empty()) {
+    std::cerr << "flyp-worker: no output folder (set output.dir, --output or FLYP_ARTIFACT_DIR)\n";
+    return kWorkerExitInvalidSpec;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  Status s = ec ? Status(ec == std::errc::no_space_on_device ? StatusCode::kResourceExhausted
+                                                             : StatusCode::kPermissionDenied,
+                         "cannot create '" + dir + "': " + ec.message())
+                : WriteFileAtomic(dir + "/.flyp-write-check", "");
+  if (s.ok()) {
+    std::filesystem::remove(dir + "/.flyp-write-check", ec);
+    return kWorkerExitOk;
+  }
+  const bool full = s.code() == StatusCode::kResourceExhausted;
+  std::cerr << "flyp-worker: output folder '" << dir << "' is not writable: " << s.message() << "\n";
+  return full ? kWorkerExitFailure : kWorkerExitBadInput;
+}
+
 }  // namespace
 
 int RunTrainCommand(const Args& args) {
@@ -231,6 +260,11 @@ int RunTrainCommand(const Args& args) {
   if (ParseLogLevel(EnvString(env::kLogLevel), &level)) SetLogLevel(level);
   v1::JobSpec spec;
   if (!LoadSpec(flags, &spec)) return kWorkerExitInvalidSpec;
+  // Every input file the job opens must lie inside these (common/confine.h).
+  if (Status roots = SetInputRootsFromEnv(); !roots.ok()) {
+    std::cerr << "flyp-worker: " << roots.message() << "\n";
+    return kWorkerExitBadInput;
+  }
   int code = kWorkerExitOk;
   std::unique_ptr<dist::Communicator> comm = StartWorld(spec, &code);
   if (!comm) return code;
@@ -243,6 +277,10 @@ int RunTrainCommand(const Args& args) {
                     : !flags.output.empty()     ? flags.output
                                                 : spec.output().dir();
   options.resume = flags.resume;
+  options.resume_anyway = flags.resume_anyway;
+  if (comm->rank() == 0) {
+    if ((code = CheckOutputDir(options.out_dir)) != kWorkerExitOk) return code;
+  }
   Telemetry telemetry(spec);
   if ((code = telemetry.Start(spec, *comm, job_id, options.out_dir)) != kWorkerExitOk) return code;
   options.observer = telemetry.observer();

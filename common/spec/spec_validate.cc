@@ -121,6 +121,14 @@ class MessageChecks {
 
 class Validator {
  public:
+  std::vector<FieldError> RunModel(const v1::JobSpec& s) {
+    MessageChecks(&errors_).Walk(s, "");
+    if (!errors_.empty()) return std::move(errors_);
+    method_ = s.method().name();
+    Model(s.model());
+    return std::move(errors_);
+  }
+
   std::vector<FieldError> Run(const v1::JobSpec& s) {
     MessageChecks(&errors_).Walk(s, "");
     if (!errors_.empty()) return std::move(errors_);  // the rules below assume sane values
@@ -580,6 +588,15 @@ class Validator {
 const std::vector<std::string>& BuiltinTemplateSetNames() {
   static const std::vector<std::string> names = {"simple", "openai_imagenet", "custom"};
   return names;
+}
+
+std::vector<FieldError> ValidateModelSpec(const v1::ModelSpec& model) {
+  v1::JobSpec spec;
+  *spec.mutable_model() = model;
+  spec.mutable_method()->set_name(v1::METHOD_PRETRAIN);  // the one method without a checkpoint
+  std::vector<FieldError> errors = Validator().RunModel(spec);
+  CapSpecErrors(&errors);
+  return errors;
 }
 
 std::vector<FieldError> ValidateJobSpec(const v1::JobSpec& spec) {

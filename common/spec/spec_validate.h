@@ -49,6 +49,10 @@ inline constexpr float kMaxMlpRatio = 64;                    // vision/text mlp_
 inline constexpr int64_t kMaxModelParameters = 20000000000;  // estimated from the architecture
 
 std::vector<FieldError> ValidateJobSpec(const v1::JobSpec& spec);
+// The model section alone (preset, architecture and its bounds, vocab), as
+// for a spec that only names a model (flyp-worker encode); a checkpoint is
+// not required. Paths are "model.*".
+std::vector<FieldError> ValidateModelSpec(const v1::ModelSpec& model);
 
 // Names accepted by data.templates.builtin.
 const std::vector<std::string>& BuiltinTemplateSetNames();

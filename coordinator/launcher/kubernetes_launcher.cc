@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "common/env.h"
+#include "common/exception_edge.h"
 #include "common/logging.h"
 #include "common/numbers.h"
 
@@ -493,7 +494,7 @@ void KubernetesLauncher::PollLoop() {
       if (!w.exit) todo.emplace_back(id, w);
     }
     mu_.Unlock();  // the API calls run without the lock
-    for (auto& [id, w] : todo) PollOne(id, w);
+    for (auto& [id, w] : todo) CatchAtThread("polling an MPIJob", [&, &id = id, &w = w] { PollOne(id, w); });
     mu_.Lock();
     bool urgent = false;
     for (const auto& [id, w] : worlds_) urgent |= (w.stop == 1) || (w.stop == 2 && !w.force_sent);
