@@ -41,11 +41,9 @@ std::optional<size_t> FirstInvalidUtf8(std::string_view text) {
   return std::nullopt;
 }
 
-Status CheckUtf8(std::string_view text, std::string_view what) {
-  const std::optional<size_t> bad = FirstInvalidUtf8(text);
-  if (!bad) return Status::Ok();
+std::string TextPosition(std::string_view text, size_t offset) {
   size_t line = 1, column = 1;
-  for (size_t i = 0; i < *bad; ++i) {
+  for (size_t i = 0; i < offset && i < text.size(); ++i) {
     if (text[i] == '\n') {
       ++line;
       column = 1;
@@ -53,11 +51,17 @@ Status CheckUtf8(std::string_view text, std::string_view what) {
       ++column;
     }
   }
+  return "byte " + std::to_string(offset) + " (line " + std::to_string(line) + ", column " +
+         std::to_string(column) + ")";
+}
+
+Status CheckUtf8(std::string_view text, std::string_view what) {
+  const std::optional<size_t> bad = FirstInvalidUtf8(text);
+  if (!bad) return Status::Ok();
   char byte[8];
   std::snprintf(byte, sizeof(byte), "0x%02X", static_cast<unsigned char>(text[*bad]));
   return InvalidArgumentError((what.empty() ? std::string() : std::string(what) + ": ") +
-                              "invalid UTF-8 at byte " + std::to_string(*bad) + " (line " +
-                              std::to_string(line) + ", column " + std::to_string(column) + "): " + byte);
+                              "invalid UTF-8 at " + TextPosition(text, *bad) + ": " + byte);
 }
 
 }  // namespace flyp

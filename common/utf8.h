@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "common/status.h"
@@ -23,6 +24,10 @@ size_t Utf8SequenceLength(std::string_view text, size_t pos);
 // The offset of the first byte of `text` that is not part of a well-formed
 // sequence; nullopt when all of `text` is well-formed UTF-8.
 std::optional<size_t> FirstInvalidUtf8(std::string_view text);
+
+// "byte 1234 (line 7, column 3)" for `offset` in `text` (offsets from 0,
+// lines and columns from 1, columns counted in bytes).
+std::string TextPosition(std::string_view text, size_t offset);
 
 // OK for well-formed UTF-8; otherwise INVALID_ARGUMENT
 //   "<what>: invalid UTF-8 at byte 1234 (line 7, column 3): 0xFF"

@@ -166,6 +166,29 @@ TEST(SpecLimitsTest, InvalidUtf8IsRefusedWithItsOffset) {
   EXPECT_EQ(load.errors[0].message, "the spec: invalid UTF-8 at byte 9 (line 1, column 10): 0xE9");
 }
 
+// yaml-cpp read a NUL byte in a value as another character (a\0b became
+// "a\x08 "): control characters are refused with their position.
+TEST(SpecLimitsTest, ControlCharactersAreRefused) {
+  SpecLoad nul = LoadJobSpecYaml(std::string("name: a\0b\n", 10));
+  ASSERT_EQ(nul.errors.size(), 1u) << nul.ErrorText();
+  EXPECT_EQ(nul.errors[0].message,
+            "the spec: control character 0x00 at byte 7 (line 1, column 8) (YAML does not allow it)");
+  EXPECT_FALSE(LoadJobSpecYaml("name: a\x01b\n").ok());
+  EXPECT_FALSE(LoadJobSpecYaml("name: a\x7f\n").ok());
+  EXPECT_FALSE(LoadJobSpecYaml("name: a\xC2\x81\n").ok());  // C1 control U+0081
+  // Tabs, CR LF and NEL are fine.
+  EXPECT_TRUE(LoadJobSpecYaml(Spec("name: \"a\tb\"\r\n")).errors.size() <= 1);
+  // What YAML escapes can still express is refused where it would misname a file.
+  SpecLoad escaped = LoadJobSpecYaml(Spec("output: {dir: \"/tmp/ok\\0/../x\"}\n"));
+  EXPECT_TRUE(HasError(escaped, "output.dir", "must not contain a NUL character")) << escaped.ErrorText();
+}
+
+TEST(SpecLimitsTest, DeepNestingIsAnError) {
+  SpecLoad deep = LoadJobSpecYaml("x: " + std::string(3000, '[') + std::string(3000, ']') + "\n");
+  ASSERT_EQ(deep.errors.size(), 1u);
+  EXPECT_NE(deep.errors[0].message.find("YAML nested too deeply"), std::string::npos) << deep.ErrorText();
+}
+
 TEST(SpecLimitsTest, ErrorsQuoteABoundedPrefix) {
   const std::string key(100000, 'k');
   SpecLoad load = LoadJobSpecYaml(Spec(key + ": 1\nmodel2: {preset: " + std::string(100000, 'p') + "}\n"));

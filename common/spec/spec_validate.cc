@@ -91,6 +91,9 @@ class MessageChecks {
                         std::to_string(kMaxSpecScalarBytes));
         } else if (Status u = CheckUtf8(v, ""); !u.ok()) {
           Err(path, u.message());
+        } else if (v.find('\0') != std::string::npos) {
+          // A path would end there for the system, and name another file.
+          Err(path, "must not contain a NUL character (at byte " + std::to_string(v.find('\0')) + ")");
         }
         break;
       }

@@ -4,12 +4,14 @@
 #include <google/protobuf/duration.pb.h>
 #include <google/protobuf/timestamp.pb.h>
 #include <google/protobuf/util/time_util.h>
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <map>
 
@@ -459,6 +461,24 @@ bool YamlToMessage(std::string_view yaml, Message* msg, std::vector<FieldError>*
     errors->push_back(FieldError{"", utf8.message()});
     return false;
   }
+  // Nor may the text hold what YAML does not allow (C0 controls other than
+  // tab and line ends, DEL, C1 controls other than NEL): yaml-cpp read a NUL
+  // in a value as a different character instead of refusing it.
+  for (size_t i = 0; i < yaml.size(); ++i) {
+    const auto c = static_cast<unsigned char>(yaml[i]);
+    const bool c1 = c == 0xC2 && i + 1 < yaml.size() && static_cast<unsigned char>(yaml[i + 1]) >= 0x80 &&
+                    static_cast<unsigned char>(yaml[i + 1]) <= 0x9F &&
+                    static_cast<unsigned char>(yaml[i + 1]) != 0x85;
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F || c1) {
+      char code[16];
+      std::snprintf(
+          code, sizeof(code), c1 ? "U+%04X" : "0x%02X",
+          c1 ? static_cast<unsigned>(static_cast<unsigned char>(yaml[i + 1])) : static_cast<unsigned>(c));
+      errors->push_back(FieldError{"", "the spec: control character " + std::string(code) + " at " +
+                                           TextPosition(yaml, i) + " (YAML does not allow it)"});
+      return false;
+    }
+  }
   try {
     YAML::Node root = YAML::Load(std::string(yaml));
     if (root.IsNull()) {
@@ -466,6 +486,11 @@ bool YamlToMessage(std::string_view yaml, Message* msg, std::vector<FieldError>*
       return false;
     }
     YamlReader(errors).Read(root, msg);
+  } catch (const YAML::DeepRecursion& e) {
+    errors->push_back(FieldError{"", "YAML nested too deeply (around line " +
+                                         std::to_string(e.mark.line + 1) + ", column " +
+                                         std::to_string(e.mark.column + 1) + ")"});
+    return false;
   } catch (const YAML::Exception& e) {
     std::string where = e.mark.is_null() ? std::string()
                                          : " at line " + std::to_string(e.mark.line + 1) + ", column " +

@@ -127,7 +127,7 @@ int RunTokenizeCommand(const std::vector<std::string>& args, std::ostream& out, 
   }
   auto tok = Tokenizer::Load(p.options["vocab"]);
   if (!tok.ok()) {
-    return Fail(err, kWorkerExitFailure, tok.status().ToString());
+    return Fail(err, kWorkerExitBadInput, tok.status().ToString());
   }
   for (const std::string& text : p.positional) {
     if (context > 0) {
@@ -167,7 +167,7 @@ int RunTrainBpeCommand(const std::vector<std::string>& args, std::ostream& out, 
   }
   auto content = ReadMaybeGzipFile(p.options["corpus"], kMaxCorpusBytes);
   if (!content.ok()) {
-    return Fail(err, kWorkerExitFailure, content.status().ToString());
+    return Fail(err, kWorkerExitBadInput, content.status().ToString());
   }
   std::vector<std::string> corpus;
   size_t start = 0;
@@ -183,7 +183,7 @@ int RunTrainBpeCommand(const std::vector<std::string>& args, std::ostream& out, 
   }
   auto learned = LearnBpeMerges(corpus, merges, min_frequency);
   if (!learned.ok()) {
-    return Fail(err, kWorkerExitFailure, p.options["corpus"] + ": " + learned.status().ToString());
+    return Fail(err, kWorkerExitBadInput, p.options["corpus"] + ": " + learned.status().ToString());
   }
   const Status written = WriteClipVocab(p.options["out"], *learned);
   if (!written.ok()) {

@@ -1,6 +1,9 @@
 // flyp-worker sub-commands of the text component. `args` are the arguments
-// after the command name. Return value is the process exit code: 0 success,
-// 1 failure (message on `err`), 2 usage error (message and usage on `err`).
+// after the command name. Return value is the process exit code
+// (common/exit_codes.h): 0 success, 2 usage error (message and usage on
+// `err`), 4 bad input (a vocabulary or corpus that is missing, unreadable,
+// corrupt or over its budget; message on `err`), 1 any other failure
+// (writing the output).
 // The one-argument forms write to std::cout / std::cerr.
 //
 //   flyp-worker tokenize --vocab VOCAB [--context N] TEXT...
