@@ -17,11 +17,11 @@
 //   fuzz_TARGET [-runs=N] [-seed=S] [-max_len=L] [-timeout=SECONDS]
 //               [-dict=FILE] [-artifact_prefix=DIR/] CORPUS_DIR_OR_FILE...
 //
-// Before each input runs it is written to <artifact_prefix>crash-input, so
-// an input that kills the process (a signal, an abort, ASan) is on disk;
-// the file is removed when the run ends well. An input running longer than
-// -timeout seconds is a hang: SIGALRM ends the process the same way. Exit 0
-// when every input ran.
+// When an input kills the process (a fatal signal, an abort, a sanitizer
+// report) it is written to <artifact_prefix>crash-input on the way out. An
+// input running longer than -timeout seconds is a hang: SIGALRM saves it
+// the same way and exits 70. Exit 0 when every input ran.
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -99,9 +99,9 @@ class Mutator {
   size_t Below(size_t n) { return n == 0 ? 0 : static_cast<size_t>(rng_() % n); }
 
   void MutateOnce(std::string* s) {
-    static const char kInteresting[] = {'\0', '\x01', '\x7f', '\x80', '\xff', '\n', '\r', '\t', ' ', ':', ',', '{',
-                                        '}',  '[',    ']',    '"',    '\'',   '\\', '&',  '*',  '!', '#', '-', '0',
-                                        '9',  '.',    'e',    '%',    '|',    '>',  '?'};
+    static const char kInteresting[] = {'\0', '\x01', '\x7f', '\x80', '\xff', '\n', '\r', '\t', ' ', ':', ',',
+                                        '{',  '}',    '[',    ']',    '"',    '\'', '\\', '&',  '*', '!', '#',
+                                        '-',  '0',    '9',    '.',    'e',    '%',  '|',  '>',  '?'};
     const size_t pos = Below(s->size() + 1);
     switch (Below(9)) {
       case 0:  // flip a bit
@@ -150,10 +150,20 @@ class Mutator {
       case 8: {  // a number where digits are
         const size_t at = s->find_first_of("0123456789", pos);
         if (at == std::string::npos) break;
-        static const char* const kNumbers[] = {"0",   "-1", "2147483648", "9223372036854775807", "18446744073709551616",
-                                               "1e309", "-0", "4294967295", "65536", "1e-400", "nan"};
+        static const char* const kNumbers[] = {"0",
+                                               "-1",
+                                               "2147483648",
+                                               "9223372036854775807",
+                                               "18446744073709551616",
+                                               "1e309",
+                                               "-0",
+                                               "4294967295",
+                                               "65536",
+                                               "1e-400",
+                                               "nan"};
         const size_t end = s->find_first_not_of("0123456789", at);
-        s->replace(at, (end == std::string::npos ? s->size() : end) - at, kNumbers[Below(std::size(kNumbers))]);
+        s->replace(at, (end == std::string::npos ? s->size() : end) - at,
+                   kNumbers[Below(std::size(kNumbers))]);
         break;
       }
     }
@@ -165,25 +175,68 @@ class Mutator {
   size_t max_len_;
 };
 
-std::string g_crash_file;
+// The input running now, written out by the handlers when the process dies
+// (open/write/close only: async-signal-safe). Writing every input to disk
+// before it runs cost more than running it.
+char g_crash_file[4096];
+const std::string* g_current = nullptr;
+struct sigaction g_previous[NSIG];
+
+void SaveCurrentInput() {
+  if (g_current == nullptr) return;
+  const int fd = ::open(g_crash_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  size_t done = 0;
+  while (done < g_current->size()) {
+    const ssize_t n = ::write(fd, g_current->data() + done, g_current->size() - done);
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  static const char kMsg[] = "fuzz: the input that ran is in ";
+  (void)!::write(2, kMsg, sizeof(kMsg) - 1);
+  (void)!::write(2, g_crash_file, std::strlen(g_crash_file));
+  (void)!::write(2, "\n", 1);
+}
+
+// A fatal signal: save the input, then let the previous handler (the
+// default, or a sanitizer's report) have it.
+void OnFatalSignal(int sig) {
+  SaveCurrentInput();
+  g_current = nullptr;
+  ::sigaction(sig, &g_previous[sig], nullptr);
+  // A fault re-executes the faulting instruction on return; others are raised again.
+  if (sig != SIGSEGV && sig != SIGBUS && sig != SIGFPE && sig != SIGILL) ::raise(sig);
+}
 
 void OnAlarm(int) {
-  static const char kMsg[] = "fuzz: an input ran past -timeout (a hang); it is in the crash-input file\n";
+  static const char kMsg[] = "fuzz: an input ran past -timeout (a hang)\n";
   (void)!::write(2, kMsg, sizeof(kMsg) - 1);
+  SaveCurrentInput();
   ::_exit(70);
 }
 
+void InstallHandlers() {
+  struct sigaction sa {};
+  sa.sa_handler = OnFatalSignal;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) ::sigaction(sig, &sa, &g_previous[sig]);
+  ::signal(SIGALRM, OnAlarm);
+}
+
 void RunOne(const std::string& input, unsigned timeout_s) {
-  {
-    std::ofstream out(g_crash_file, std::ios::binary | std::ios::trunc);
-    out << input;
-  }
+  g_current = &input;
   ::alarm(timeout_s);
   LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(input.data()), input.size());
   ::alarm(0);
+  g_current = nullptr;
 }
 
 }  // namespace
+
+// Sanitizers report and exit without a signal: their death callback saves
+// the input too.
+extern "C" void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));
 
 int main(int argc, char** argv) {
   uint64_t runs = 10000, seed = 1;
@@ -217,8 +270,14 @@ int main(int argc, char** argv) {
       inputs.emplace_back(a);
     }
   }
-  g_crash_file = prefix + "crash-input";
-  ::signal(SIGALRM, OnAlarm);
+  const std::string crash_file = prefix + "crash-input";
+  if (crash_file.size() >= sizeof(g_crash_file)) {
+    std::fprintf(stderr, "fuzz: -artifact_prefix is too long\n");
+    return 2;
+  }
+  std::memcpy(g_crash_file, crash_file.c_str(), crash_file.size() + 1);
+  InstallHandlers();
+  if (__sanitizer_set_death_callback != nullptr) __sanitizer_set_death_callback(SaveCurrentInput);
   std::vector<std::string> corpus;
   for (const fs::path& p : inputs) {
     std::error_code ec;
@@ -243,8 +302,7 @@ int main(int argc, char** argv) {
   for (const std::string& c : corpus) RunOne(c, timeout_s);
   Mutator mutator(seed, corpus, dict, max_len);
   for (uint64_t i = 0; i < runs; ++i) RunOne(mutator.Next(), timeout_s);
-  std::remove(g_crash_file.c_str());
-  std::printf("fuzz: %zu corpus inputs and %llu mutants (seed %llu) ran without a crash or a hang\n", corpus.size(),
-              static_cast<unsigned long long>(runs), static_cast<unsigned long long>(seed));
+  std::printf("fuzz: %zu corpus inputs and %llu mutants (seed %llu) ran without a crash or a hang\n",
+              corpus.size(), static_cast<unsigned long long>(runs), static_cast<unsigned long long>(seed));
   return 0;
 }

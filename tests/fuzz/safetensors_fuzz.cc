@@ -40,7 +40,8 @@ const std::string& FilePath(int* fd_out) {
 void Check(const std::string& bytes) {
   int fd = -1;
   const std::string& path = FilePath(&fd);
-  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size())) {
+  if (::ftruncate(fd, 0) != 0 ||
+      ::pwrite(fd, bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size())) {
     Fail("cannot write the memfd");
   }
   auto reader = flyp::model::SafetensorsReader::Open(path);
@@ -51,19 +52,22 @@ void Check(const std::string& bytes) {
     return;
   }
   uint64_t header = 0;
-  for (int i = 0; i < 8; ++i) header |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[i])) << (8 * i);
+  for (int i = 0; i < 8; ++i)
+    header |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[i])) << (8 * i);
   const uint64_t data_size = bytes.size() - 8 - header;  // the reader checked header <= size - 8
   std::vector<std::pair<uint64_t, uint64_t>> ranges;
   for (const auto& e : reader->entries()) {
     uint64_t numel = 1;
     for (int64_t d : e.shape) {
-      if (d < 0 || (d != 0 && numel > UINT64_MAX / static_cast<uint64_t>(d))) Fail("accepted shape overflows: " + e.name);
+      if (d < 0 || (d != 0 && numel > UINT64_MAX / static_cast<uint64_t>(d)))
+        Fail("accepted shape overflows: " + e.name);
       numel *= static_cast<uint64_t>(d);
     }
     const uint64_t want = numel * c10::elementSize(e.dtype);
     if (e.begin > e.end || e.end > data_size || e.end - e.begin != want) {
-      Fail("accepted entry '" + e.name + "' with bytes [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
-           ") for " + std::to_string(want) + " in a data area of " + std::to_string(data_size));
+      Fail("accepted entry '" + e.name + "' with bytes [" + std::to_string(e.begin) + ", " +
+           std::to_string(e.end) + ") for " + std::to_string(want) + " in a data area of " +
+           std::to_string(data_size));
     }
     if (e.end > e.begin) ranges.emplace_back(e.begin, e.end);
   }

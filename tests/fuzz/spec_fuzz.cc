@@ -39,7 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const std::string printed = flyp::JobSpecToYaml(load.spec);
   const flyp::SpecLoad again = flyp::LoadJobSpecYaml(printed);
-  if (!again.ok()) Fail("an accepted spec prints as YAML that is refused", printed + "\n--\n" + again.ErrorText());
+  if (!again.ok())
+    Fail("an accepted spec prints as YAML that is refused", printed + "\n--\n" + again.ErrorText());
   if (!google::protobuf::util::MessageDifferencer::Equals(load.spec, again.spec)) {
     Fail("an accepted spec reads back as another spec", printed + "\n--\n" + flyp::JobSpecToYaml(again.spec));
   }
