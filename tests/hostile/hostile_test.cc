@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/confine.h"
 #include "common/numbers.h"
 #include "common/spec/job_spec.h"
 #include "tests/coordinator/harness.h"
@@ -41,7 +42,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const char kMarker[] = "\n@@hostile-code=";
+const char kMarker[] = "\n@@hostile-case=";
+const char kEndMarker[] = "\n@@hostile-end@@\n";
 
 // The inputs of the library cases, made once by the parent.
 const std::string& InputDir() {
@@ -54,38 +56,64 @@ const std::string& InputDir() {
   return dir;
 }
 
-// Runs one library case in a child process.
-Outcome RunInChild(const LibraryCase& c) {
-  Outcome got = Spawn({"/proc/self/exe", "--hostile-case=" + c.group + "/" + c.name}, c.timeout_s,
-                      {"FLYP_HOSTILE_DIR=" + InputDir(), "FLYP_LOG_LEVEL=error"});
-  if (got.died == Verdict::kOk) {
-    const size_t at = got.message.rfind(kMarker);
-    if (at == std::string::npos) {
-      got.died = Verdict::kCrash;  // exited without reporting
+// Runs `batch` in one child process (each child spends most of its time
+// loading LibTorch, so cases share one) and returns their outcomes. A case
+// the child did not finish (it crashed, hung or died in it) is run again
+// alone, so every crash or hang is pinned on its own case.
+std::vector<Outcome> RunInChild(const std::vector<const LibraryCase*>& batch) {
+  std::string ids;
+  double timeout_s = 0;
+  for (const LibraryCase* c : batch) {
+    ids += (ids.empty() ? "" : ",") + c->group + "/" + c->name;
+    timeout_s += c->timeout_s;
+  }
+  const Outcome got = Spawn({"/proc/self/exe", "--hostile-case=" + ids}, timeout_s,
+                            {"FLYP_HOSTILE_DIR=" + InputDir(), "FLYP_LOG_LEVEL=error"});
+  std::vector<Outcome> out(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const std::string begin = std::string(kMarker) + batch[i]->group + "/" + batch[i]->name + " code=";
+    const size_t at = got.message.find(begin);
+    const size_t body = at == std::string::npos ? at : got.message.find("@@\n", at + begin.size());
+    const size_t end = body == std::string::npos ? body : got.message.find(kEndMarker, body);
+    if (end != std::string::npos) {
+      out[i].code = std::atoi(got.message.c_str() + at + begin.size());
+      const size_t ms = got.message.find(" ms=", at + begin.size());
+      // Over its own limit inside a batch is a hang too.
+      if (ms < body && std::atof(got.message.c_str() + ms + 4) > batch[i]->timeout_s * 1000) {
+        out[i].died = Verdict::kHang;
+      }
+      out[i].message = got.message.substr(body + 3, end - body - 3);
+    } else if (batch.size() > 1) {
+      out[i] = RunInChild({batch[i]})[0];
     } else {
-      const size_t nl = got.message.find('\n', at + 1);
-      got.code = std::atoi(got.message.c_str() + at + sizeof(kMarker) - 1);
-      got.message = nl == std::string::npos ? "" : got.message.substr(nl + 1);
+      out[i] = got;
+      if (out[i].died == Verdict::kOk) out[i].died = Verdict::kCrash;  // exited without reporting
     }
   }
-  return got;
+  return out;
 }
 
-// Runs the group's cases, a few children at a time (each child spends most
-// of its time loading LibTorch), and judges them in table order.
+// Runs the group's cases, in batches on a few children at a time, and judges
+// them in table order.
 void RunGroup(const std::string& group) {
   std::vector<LibraryCase> cases;
   for (LibraryCase& c : LibraryCases(InputDir())) {
     if (c.group == group) cases.push_back(std::move(c));
   }
   ASSERT_GT(cases.size(), 0u);
+  constexpr size_t kBatch = 8;
   std::vector<Outcome> outcomes(cases.size());
   std::atomic<size_t> next{0};
   std::vector<std::thread> pool;
-  const unsigned n = std::max(2u, std::min(8u, std::thread::hardware_concurrency() * 2));
+  const unsigned n = std::max(2u, std::min(4u, std::thread::hardware_concurrency()));
   for (unsigned t = 0; t < n; ++t) {
     pool.emplace_back([&] {
-      for (size_t i = next++; i < cases.size(); i = next++) outcomes[i] = RunInChild(cases[i]);
+      for (size_t first = next.fetch_add(kBatch); first < cases.size(); first = next.fetch_add(kBatch)) {
+        std::vector<const LibraryCase*> batch;
+        for (size_t i = first; i < std::min(cases.size(), first + kBatch); ++i) batch.push_back(&cases[i]);
+        const std::vector<Outcome> got = RunInChild(batch);
+        for (size_t i = 0; i < got.size(); ++i) outcomes[first + i] = got[i];
+      }
     });
   }
   for (std::thread& t : pool) t.join();
@@ -681,23 +709,38 @@ class TallyPrinter : public ::testing::Environment {
 }  // namespace
 }  // namespace flyp::hostile
 
-// A child runs one library case: --hostile-case=GROUP/NAME, inputs in
-// $FLYP_HOSTILE_DIR. It prints the marker and the outcome last.
+// A child runs library cases: --hostile-case=GROUP/NAME[,GROUP/NAME...],
+// inputs in $FLYP_HOSTILE_DIR. It prints each outcome between markers as the
+// case ends, with its time (what the case itself printed lies outside them).
 int main(int argc, char** argv) {
   if (argc == 2 && std::string(argv[1]).rfind("--hostile-case=", 0) == 0) {
-    const std::string id = std::string(argv[1]).substr(15);
+    const std::string ids = std::string(argv[1]).substr(15);
     const char* dir = std::getenv("FLYP_HOSTILE_DIR");
-    for (const auto& c : flyp::hostile::LibraryCases(dir ? dir : "")) {
-      if (c.group + "/" + c.name != id) continue;
-      const flyp::hostile::Outcome o = c.run();
+    const std::vector<flyp::hostile::LibraryCase> cases = flyp::hostile::LibraryCases(dir ? dir : "");
+    size_t start = 0;
+    while (start <= ids.size()) {
+      const size_t comma = std::min(ids.find(',', start), ids.size());
+      const std::string id = ids.substr(start, comma - start);
+      start = comma + 1;
+      auto c = std::find_if(cases.begin(), cases.end(), [&](const flyp::hostile::LibraryCase& x) {
+        return x.group + "/" + x.name == id;
+      });
+      if (c == cases.end()) {
+        std::fprintf(stderr, "no case %s\n", id.c_str());
+        return 2;
+      }
+      (void)flyp::SetInputRoots({});  // cases that confine set their own roots
+      const auto t0 = std::chrono::steady_clock::now();
+      const flyp::hostile::Outcome o = c->run();
+      const auto ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
       std::cout.flush();
       std::cerr.flush();
-      std::printf("%s%d@@\n%s", flyp::hostile::kMarker, o.code, o.message.c_str());
+      std::printf("%s%s code=%d ms=%lld@@\n%s%s", flyp::hostile::kMarker, id.c_str(), o.code,
+                  static_cast<long long>(ms.count()), o.message.c_str(), flyp::hostile::kEndMarker);
       std::fflush(stdout);
-      return 0;
     }
-    std::fprintf(stderr, "no case %s\n", id.c_str());
-    return 2;
+    return 0;
   }
   ::testing::InitGoogleTest(&argc, argv);
   ::testing::AddGlobalTestEnvironment(new flyp::hostile::TallyPrinter());
