@@ -60,7 +60,9 @@ bool MagnitudeBelowOne(std::string_view t) {
     if (r.ec == std::errc::result_out_of_range) return t[i] == '-';
   }
   if (!nonzero_int && !nonzero_frac) return true;  // zero itself never overflows
-  const int64_t decimal_exponent = nonzero_int ? exp + int_digits - 1 : exp - frac_zeros - 1;
+  // In 128 bits: exp may be any int64 and the digit counts push it past.
+  const __int128 decimal_exponent =
+      nonzero_int ? static_cast<__int128>(exp) + int_digits - 1 : static_cast<__int128>(exp) - frac_zeros - 1;
   return decimal_exponent < 0;
 }
 

@@ -70,7 +70,10 @@ TEST(ParseDouble, ParsesExactlyAsTheShortestRoundTrip) {
 }
 
 TEST(ParseDouble, RefusesNonFiniteAndMalformedText) {
-  for (const char* inf : {"inf", "-inf", "nan", "infinity", "1e309", "-1e400", "1e99999999999999999999"}) {
+  // 10e(2^63 - 1): the decimal exponent is 2^63, one past int64 (it wrapped
+  // to negative and the text was called too small; UBSan found it).
+  for (const char* inf : {"inf", "-inf", "nan", "infinity", "1e309", "-1e400", "1e99999999999999999999",
+                          "10e9223372036854775807"}) {
     EXPECT_EQ(Error(ParseDouble(inf, "grace-period-s").status()),
               std::string("grace-period-s: expected a finite number, got '") + inf + "'");
   }
@@ -83,7 +86,8 @@ TEST(ParseDouble, RefusesNonFiniteAndMalformedText) {
 // These rounded to (signed) zero, as strtod does: a spec's "eps: 1e-400"
 // silently became 0. Out of the type's range is refused either way.
 TEST(ParseDouble, UnderflowIsRefusedNotRoundedToZero) {
-  for (const char* tiny : {"1e-400", "123456e-400", "0.000001e-320", "1e-99999999999999999999", "-1e-400"}) {
+  for (const char* tiny : {"1e-400", "123456e-400", "0.000001e-320", "1e-99999999999999999999", "-1e-400",
+                           "0.01e-9223372036854775808"}) {
     auto r = ParseDouble(tiny, "x");
     ASSERT_FALSE(r.ok()) << tiny << " read as " << *r;
     EXPECT_EQ(r.status().message(),

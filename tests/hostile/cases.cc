@@ -119,6 +119,8 @@ void AddSpecCases(std::vector<LibraryCase>* out) {
       "optim.eps: expected 0 or a number of magnitude at least");
   add("float-underflow", Spec("method: {label_smoothing: 1e-50}\n"), kInvalid,
       "method.label_smoothing: expected 0 or a number of magnitude at least");
+  add("exponent-past-int64", Spec("optim: {learning_rate: 10e9223372036854775807}\n"), kInvalid,
+      "optim.learning_rate: expected a finite number, got '10e9223372036854775807'");
   add("nan", Spec("optim: {learning_rate: nan}\n"), kInvalid,
       "optim.learning_rate: expected a finite number, got 'nan'");
   add("yaml-infinity", Spec("optim: {learning_rate: .inf}\n"), kInvalid,
