@@ -135,7 +135,7 @@ int RunLogs(const LogsOptions& o) {
     int64_t secs = 0;
     int32_t nanos = 0;
     google::protobuf::Timestamp t;
-    if (ParseDuration(o.since, &secs, &nanos) && secs >= 0) {
+    if (ParseDuration(o.since, &secs, &nanos).ok() && secs >= 0) {
       const auto now = std::chrono::system_clock::now().time_since_epoch();
       t.set_seconds(std::chrono::duration_cast<std::chrono::seconds>(now).count() - secs);
     } else if (!google::protobuf::util::TimeUtil::FromString(o.since, &t)) {

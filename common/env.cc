@@ -35,6 +35,10 @@ const EnvVar kArtifactDir{"FLYP_ARTIFACT_DIR", "", "where a worker writes checkp
 const EnvVar kAttempt{"FLYP_ATTEMPT", "0", "restart attempt number of this world (set by the launcher)"};
 const EnvVar kFashionMnistDir{"FLYP_FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist",
                               "where the Fashion-MNIST IDX files are (Debian's dataset-fashion-mnist)"};
+const EnvVar kDataRoots{"FLYP_DATA_ROOTS", "",
+                        "':'-separated folders a worker may read job inputs from (the coordinator's data "
+                        "roots, set by the launcher); every input file is checked when opened; empty: "
+                        "not confined"};
 const EnvVar kThreads{"FLYP_THREADS", "0", "intra-op threads per rank; 0: all cores / local ranks"};
 const EnvVar kOpenBlasTuning{
     "FLYP_OPENBLAS_TUNING", "1",
@@ -47,11 +51,12 @@ const EnvVar kOpenBlasReexec{"FLYP_OPENBLAS_REEXEC", "",
 
 const std::vector<const EnvVar*>& AllEnvVars() {
   static const std::vector<const EnvVar*> all = {
-      &env::kLogLevel,        &env::kServer,         &env::kToken,          &env::kTokenFile,
-      &env::kTlsCa,           &env::kConfig,         &env::kContext,        &env::kJobId,
-      &env::kCoordinator,     &env::kWorkerToken,    &env::kCoordinatorCa,  &env::kCoordinatorName,
-      &env::kMetricsPort,     &env::kMetricsAddress, &env::kArtifactDir,    &env::kAttempt,
-      &env::kFashionMnistDir, &env::kThreads,        &env::kOpenBlasTuning, &env::kOpenBlasReexec};
+      &env::kLogLevel,        &env::kServer,         &env::kToken,         &env::kTokenFile,
+      &env::kTlsCa,           &env::kConfig,         &env::kContext,       &env::kJobId,
+      &env::kCoordinator,     &env::kWorkerToken,    &env::kCoordinatorCa, &env::kCoordinatorName,
+      &env::kMetricsPort,     &env::kMetricsAddress, &env::kArtifactDir,   &env::kAttempt,
+      &env::kFashionMnistDir, &env::kDataRoots,      &env::kThreads,       &env::kOpenBlasTuning,
+      &env::kOpenBlasReexec};
   return all;
 }
 

@@ -36,6 +36,7 @@ extern const EnvVar kMetricsAddress;   // FLYP_METRICS_ADDRESS
 extern const EnvVar kArtifactDir;      // FLYP_ARTIFACT_DIR
 extern const EnvVar kAttempt;          // FLYP_ATTEMPT
 extern const EnvVar kFashionMnistDir;  // FLYP_FASHION_MNIST_DIR
+extern const EnvVar kDataRoots;        // FLYP_DATA_ROOTS
 extern const EnvVar kThreads;          // FLYP_THREADS
 extern const EnvVar kOpenBlasTuning;   // FLYP_OPENBLAS_TUNING
 extern const EnvVar kOpenBlasReexec;   // FLYP_OPENBLAS_REEXEC

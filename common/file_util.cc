@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 namespace flyp {
 namespace {
@@ -47,28 +48,27 @@ Status OverBudget(const std::string& path, size_t max_bytes, const std::string& 
   return ResourceExhaustedError("'" + path + "' " + detail + ", over the budget of " + BudgetText(max_bytes));
 }
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 // Reads `path`; with `truncate` stops after max_bytes, otherwise more than
 // max_bytes is RESOURCE_EXHAUSTED.
-StatusOr<std::string> ReadUpTo(const std::string& path, size_t max_bytes, bool truncate) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+StatusOr<std::string> ReadUpTo(const std::string& path, size_t max_bytes, bool truncate,
+                               const OpenedFileCheck& check) {
+  // O_NONBLOCK: opening a FIFO that has no writer must not block forever.
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (fd.get() < 0) return ErrnoStatus(errno, "cannot open '" + path + "'");
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(errno, "cannot stat '" + path + "'");
   if (S_ISDIR(st.st_mode)) return InvalidArgumentError("'" + path + "' is a directory, not a file");
+  if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISSOCK(st.st_mode)) {
+    return InvalidArgumentError("'" + path + "' is a device or a socket, not a file");
+  }
+  if (S_ISFIFO(st.st_mode)) {
+    // Blocking reads from here: a pipe with a writer delivers everything.
+    const int flags = ::fcntl(fd.get(), F_GETFL);
+    if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0) {
+      return ErrnoStatus(errno, "cannot read '" + path + "'");
+    }
+  }
+  if (check) FLYP_RETURN_IF_ERROR(check(fd.get(), path));
   const bool sized = S_ISREG(st.st_mode) && st.st_size > 0;
   if (sized && !truncate && static_cast<uint64_t>(st.st_size) > max_bytes) {
     return OverBudget(path, max_bytes, "is " + std::to_string(st.st_size) + " bytes");
@@ -157,18 +157,62 @@ std::string BaseName(const std::string& path) {
 
 }  // namespace
 
-StatusOr<std::string> ReadFileToString(const std::string& path, size_t max_bytes) {
-  return ReadUpTo(path, max_bytes, /*truncate=*/false);
+void UniqueFd::reset(int fd) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
 }
 
-StatusOr<std::string> ReadFilePrefix(const std::string& path, size_t max_bytes) {
-  return ReadUpTo(path, max_bytes, /*truncate=*/true);
+StatusOr<std::string> ReadFileToString(const std::string& path, size_t max_bytes,
+                                       const OpenedFileCheck& check) {
+  return ReadUpTo(path, max_bytes, /*truncate=*/false, check);
 }
 
-StatusOr<std::string> ReadMaybeGzipFile(const std::string& path, size_t max_bytes) {
-  StatusOr<std::string> data = ReadFileToString(path, max_bytes);
+StatusOr<std::string> ReadFilePrefix(const std::string& path, size_t max_bytes,
+                                     const OpenedFileCheck& check) {
+  return ReadUpTo(path, max_bytes, /*truncate=*/true, check);
+}
+
+StatusOr<std::string> ReadMaybeGzipFile(const std::string& path, size_t max_bytes,
+                                        const OpenedFileCheck& check) {
+  StatusOr<std::string> data = ReadFileToString(path, max_bytes, check);
   if (!data.ok() || !IsGzip(*data)) return data;
   return Gunzip(*data, path, max_bytes);
+}
+
+StatusOr<UniqueFd> OpenFileBeneath(const std::string& dir, const std::string& relative) {
+  std::vector<std::string> parts;
+  for (size_t start = 0; start <= relative.size();) {
+    size_t slash = relative.find('/', start);
+    if (slash == std::string::npos) slash = relative.size();
+    std::string part = relative.substr(start, slash - start);
+    if (part == "..") return InvalidArgumentError("'" + relative + "' leaves its folder");
+    if (!part.empty() && part != ".") parts.push_back(std::move(part));
+    start = slash + 1;
+  }
+  if (relative.empty() || relative[0] == '/' || parts.empty()) {
+    return InvalidArgumentError("'" + relative + "' is not a relative file name");
+  }
+  const Status not_found = NotFoundError("'" + relative + "' not found");
+  UniqueFd at(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!at.valid()) return ErrnoStatus(errno, "cannot open '" + dir + "'");
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const bool last = i + 1 == parts.size();
+    const int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | (last ? 0 : O_DIRECTORY);
+    UniqueFd next(::openat(at.get(), parts[i].c_str(), flags));
+    // ELOOP: a symlink (O_NOFOLLOW); ENOTDIR: a symlink or file where a
+    // directory should be.
+    if (!next.valid())
+      return errno == ENOENT || errno == ELOOP || errno == ENOTDIR
+                 ? not_found
+                 : ErrnoStatus(errno, "cannot open '" + relative + "'");
+    at = std::move(next);
+  }
+  struct stat st;
+  if (::fstat(at.get(), &st) != 0) return ErrnoStatus(errno, "cannot stat '" + relative + "'");
+  if (!S_ISREG(st.st_mode)) return not_found;
+  const int flags = ::fcntl(at.get(), F_GETFL);
+  if (flags >= 0) ::fcntl(at.get(), F_SETFL, flags & ~O_NONBLOCK);
+  return at;
 }
 
 // ------------------------------------------------------------- writing ---
@@ -259,7 +303,7 @@ Status AtomicFileWriter::Commit() {
   // Persist the rename itself. Some file systems cannot fsync a directory
   // (EINVAL); the rename is then as durable as they make it.
   const std::string dir = DirectoryOf(path_);
-  Fd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (d.get() < 0)
     return ErrnoStatus(errno, "'" + path_ + "' written, but cannot open its directory to sync it");
   if (::fsync(d.get()) != 0 && errno != EINVAL && errno != ENOTSUP) {

@@ -7,7 +7,9 @@
 // Errors name the path and say what went wrong:
 //   NOT_FOUND           the file (or, when writing, its directory) does not exist
 //   PERMISSION_DENIED   no permission (also a read-only file system)
-//   INVALID_ARGUMENT    the path is a directory
+//   INVALID_ARGUMENT    the path is a directory, a device or a socket (readers
+//                       take regular files and pipes; a FIFO without a writer
+//                       reads as empty instead of blocking)
 //   RESOURCE_EXHAUSTED  the file, or its decompressed contents, exceed the
 //                       caller's budget (the message gives the budget); when
 //                       writing, the disk or quota is full
@@ -24,8 +26,10 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "common/status.h"
 
@@ -45,21 +49,62 @@ inline constexpr size_t kMaxConfigFileBytes = 16 * kMiB;
 // "/a/b" nor "/a/bc" is.
 bool PathIsBelow(std::string_view path, std::string_view dir);
 
+// An owned file descriptor (-1: none), closed when destroyed. Move-only.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    if (this != &other) reset(std::exchange(other.fd_, -1));
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { reset(); }
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  void reset(int fd = -1);
+
+ private:
+  int fd_ = -1;
+};
+
+// Called by the readers below with the file they opened, before reading it;
+// a non-OK status is returned instead of the contents. The confinement of
+// job inputs (common/confine.h) is one.
+using OpenedFileCheck = std::function<Status(int fd, const std::string& path)>;
+
 // The whole contents of `path`. RESOURCE_EXHAUSTED when it holds more than
 // `max_bytes` (checked before reading for regular files, and while reading
 // for files whose size the kernel does not know, such as /proc files).
-StatusOr<std::string> ReadFileToString(const std::string& path, size_t max_bytes);
+StatusOr<std::string> ReadFileToString(const std::string& path, size_t max_bytes,
+                                       const OpenedFileCheck& check = nullptr);
 
 // At most the first `max_bytes` bytes of `path` (fewer when it is shorter);
 // for sniffing a file's magic number. A longer file is not an error.
-StatusOr<std::string> ReadFilePrefix(const std::string& path, size_t max_bytes);
+StatusOr<std::string> ReadFilePrefix(const std::string& path, size_t max_bytes,
+                                     const OpenedFileCheck& check = nullptr);
 
 // The contents of `path`, gunzipped when it starts with the gzip magic
 // (1f 8b; concatenated members are read as one stream), as they are
 // otherwise. `max_bytes` bounds both the file and what it decompresses to.
 // DATA_LOSS naming the path for a corrupt or truncated stream or bytes after
 // the last member.
-StatusOr<std::string> ReadMaybeGzipFile(const std::string& path, size_t max_bytes);
+StatusOr<std::string> ReadMaybeGzipFile(const std::string& path, size_t max_bytes,
+                                        const OpenedFileCheck& check = nullptr);
+
+// Opens the regular file `relative` below the directory `dir` for reading
+// without following a symlink in any component of `relative`: each one is
+// opened with O_NOFOLLOW relative to the one before, so no link planted
+// inside `dir` (a file, or a directory such as `leak -> /etc`) reaches
+// anything outside it, even if it appears between a check and the open.
+// `relative` must be relative and free of ".." (INVALID_ARGUMENT). NOT_FOUND
+// naming `relative` for a missing component, a symlinked component or a
+// final component that is not a regular file (one message for all three, so
+// a caller cannot tell what lies outside).
+StatusOr<UniqueFd> OpenFileBeneath(const std::string& dir, const std::string& relative);
 
 // Replaces `path` with `contents` atomically: writes a temporary file in the
 // same directory, fsyncs it, renames it over `path` and fsyncs the

@@ -325,3 +325,69 @@ TEST(PathIsBelow, ComparesWholeComponents) {
 }
 
 }  // namespace flyp
+
+namespace flyp {
+namespace {
+
+// A FIFO without a writer blocked the open forever (a spec path that is a
+// pipe hung flypctl and the worker).
+TEST(ReadFileToString, FifoWithoutWriterReadsAsEmptyInsteadOfHanging) {
+  const std::string dir = TestDir();
+  ASSERT_EQ(::mkfifo((dir + "/pipe").c_str(), 0600), 0);
+  auto r = ReadFileToString(dir + "/pipe", kMiB);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(*r, "");
+}
+
+TEST(ReadFileToString, DevicesAreRefused) {
+  for (const char* dev : {"/dev/zero", "/dev/null"}) {
+    auto r = ReadFileToString(dev, kMiB);
+    ASSERT_FALSE(r.ok()) << dev;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(r.status().message(), std::string("'") + dev + "' is a device or a socket, not a file");
+  }
+}
+
+TEST(ReadFileToString, CheckSeesTheOpenedFileAndCanRefuseIt) {
+  const std::string dir = TestDir();
+  Put(dir + "/f", "data");
+  int seen = -1;
+  auto r = ReadFileToString(dir + "/f", kMiB, [&](int fd, const std::string& path) {
+    seen = fd;
+    EXPECT_EQ(path, dir + "/f");
+    return PermissionDeniedError("no");
+  });
+  EXPECT_GE(seen, 0);
+  EXPECT_EQ(r.status().code(), StatusCode::kPermissionDenied);
+}
+
+// GetArtifact followed a symlinked directory (leak-dir -> /etc, then
+// leak-dir/passwd): every component must be a real file or directory.
+TEST(OpenFileBeneath, FollowsNoSymlinkInAnyComponent) {
+  const std::string dir = TestDir();
+  fs::create_directories(dir + "/job/sub");
+  fs::create_directories(dir + "/outside");
+  Put(dir + "/job/sub/ok.txt", "inside");
+  Put(dir + "/outside/secret", "outside");
+  fs::create_directory_symlink(dir + "/outside", dir + "/job/leak-dir");
+  fs::create_symlink(dir + "/outside/secret", dir + "/job/leak-file");
+  fs::create_symlink(dir + "/job/sub/ok.txt", dir + "/job/inner-link");  // even links that stay inside
+  auto ok = OpenFileBeneath(dir + "/job", "sub/ok.txt");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  char buf[16] = {};
+  EXPECT_EQ(::read(ok->get(), buf, sizeof(buf)), 6);
+  EXPECT_EQ(std::string(buf), "inside");
+  EXPECT_TRUE(OpenFileBeneath(dir + "/job", "./sub//ok.txt").ok());
+  for (const char* bad : {"leak-dir/secret", "leak-file", "inner-link", "sub", "missing", "sub/missing"}) {
+    auto r = OpenFileBeneath(dir + "/job", bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().code(), StatusCode::kNotFound) << bad;
+    EXPECT_EQ(r.status().message(), std::string("'") + bad + "' not found");
+  }
+  for (const char* bad : {"../outside/secret", "sub/../../outside/secret", "/etc/passwd", ""}) {
+    EXPECT_EQ(OpenFileBeneath(dir + "/job", bad).status().code(), StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace flyp

@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "common/numbers.h"
+#include "common/utf8.h"
 
 namespace flyp {
 
@@ -379,36 +380,16 @@ class JsonParser {
   // Validates one raw UTF-8 sequence starting at pos_ (first byte >= 0x80)
   // and copies it to `out`.
   Status CopyUtf8(std::string& out) {
-    const auto* u = reinterpret_cast<const unsigned char*>(s_.data());
-    const size_t start = pos_;
-    unsigned char b0 = u[pos_];
-    int n;
-    uint32_t cp, min;
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-      n = 1;
-      cp = b0 & 0x1F;
-      min = 0x80;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-      n = 2;
-      cp = b0 & 0x0F;
-      min = 0x800;
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-      n = 3;
-      cp = b0 & 0x07;
-      min = 0x10000;
-    } else
-      return Error(start, "invalid UTF-8 in string");
-    if (pos_ + n >= s_.size()) return Error(start, "truncated UTF-8 sequence in string");
-    for (int i = 1; i <= n; ++i) {
-      unsigned char b = u[pos_ + i];
-      if ((b & 0xC0) != 0x80) return Error(start, "invalid UTF-8 in string");
-      cp = (cp << 6) | (b & 0x3F);
+    const size_t n = Utf8SequenceLength(s_, pos_);
+    if (n == 0) {
+      // Say "truncated" when the sequence runs into the end of the text.
+      const auto b0 = static_cast<unsigned char>(s_[pos_]);
+      const size_t want = b0 >= 0xF0 ? 4 : b0 >= 0xE0 ? 3 : 2;
+      const bool truncated = b0 >= 0xC2 && b0 <= 0xF4 && pos_ + want > s_.size();
+      return Error(pos_, truncated ? "truncated UTF-8 sequence in string" : "invalid UTF-8 in string");
     }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return Error(start, "invalid UTF-8 in string");
-    }
-    out.append(s_.data() + pos_, n + 1);
-    pos_ += n + 1;
+    out.append(s_.data() + pos_, n);
+    pos_ += n;
     return Status::Ok();
   }
 

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "common/exception_edge.h"
 #include "common/numbers.h"
 
 namespace flyp {
@@ -98,7 +99,8 @@ StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string&
   if (s->wake_fd_ < 0) return InternalError(std::string("metrics: eventfd: ") + std::strerror(errno));
   s->registry_ = std::move(registry);
   s->pages_ = std::move(pages);
-  s->thread_ = std::thread([server = s.get()] { server->Serve(); });
+  s->thread_ =
+      std::thread([server = s.get()] { CatchAtThread("metrics server", [server] { server->Serve(); }); });
   return s;
 }
 

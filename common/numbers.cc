@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <type_traits>
 
 namespace flyp {
@@ -59,7 +60,9 @@ bool MagnitudeBelowOne(std::string_view t) {
     if (r.ec == std::errc::result_out_of_range) return t[i] == '-';
   }
   if (!nonzero_int && !nonzero_frac) return true;  // zero itself never overflows
-  const int64_t decimal_exponent = nonzero_int ? exp + int_digits - 1 : exp - frac_zeros - 1;
+  // In 128 bits: exp may be any int64 and the digit counts push it past.
+  const __int128 decimal_exponent =
+      nonzero_int ? static_cast<__int128>(exp) + int_digits - 1 : static_cast<__int128>(exp) - frac_zeros - 1;
   return decimal_exponent < 0;
 }
 
@@ -72,8 +75,13 @@ StatusOr<T> ParseFloating(std::string_view text, std::string_view what, T min, T
     return Expected(what, "a number", text);
   }
   if (ec == std::errc::result_out_of_range) {
+    // Either way the text names a number the type cannot hold: refused, not
+    // silently replaced by infinity or zero.
     if (!MagnitudeBelowOne(text)) return Expected(what, "a finite number", text);
-    v = text[0] == '-' ? -T(0) : T(0);  // underflow: as strtod, a signed zero
+    char smallest[64];
+    *std::to_chars(smallest, smallest + sizeof(smallest) - 1, std::numeric_limits<T>::denorm_min()).ptr =
+        '\0';
+    return Expected(what, std::string("0 or a number of magnitude at least ") + smallest, text);
   }
   if (!std::isfinite(v)) return Expected(what, "a finite number", text);
   if (v < min || v > max) {

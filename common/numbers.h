@@ -6,8 +6,8 @@
 // leading '-' (not for unsigned types); no '+', no surrounding whitespace,
 // no "0x". Floating-point text is what from_chars accepts in general format
 // ("1.5", "-2e-3", "inf" and "nan" are recognised but refused: results must
-// be finite); values too small to represent round to zero or a subnormal, as
-// strtod does.
+// be finite); a non-zero value too small for the type (it would round to
+// zero) is refused too, so no number is silently replaced by another.
 //
 // Errors are INVALID_ARGUMENT; the message starts with `what` (the flag, key
 // or field; omitted when empty) and quotes at most kMaxQuotedChars of the

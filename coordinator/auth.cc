@@ -4,8 +4,11 @@
 #include <sstream>
 
 #include "common/file_util.h"
+#include "common/numbers.h"
 
 namespace flyp::coord {
+
+const char* RoleName(Role role) { return role == Role::kAdmin ? "admin" : "user"; }
 
 std::string BearerToken(const std::string& header) {
   const std::string prefix = "Bearer ";
@@ -37,31 +40,37 @@ StatusOr<TokenAuth> TokenAuth::Parse(const std::string& text, const std::string&
   std::istringstream in(text);
   std::string line;
   for (int n = 1; std::getline(in, line); ++n) {
+    const std::string where = origin + ":" + std::to_string(n) + ": ";
     size_t hash = line.find('#');
     if (hash != std::string::npos) line.resize(hash);
     std::istringstream fields(line);
-    std::string token, name, extra;
+    std::string token, name, role, extra;
     if (!(fields >> token)) continue;
-    if (!(fields >> name) || (fields >> extra)) {
-      return InvalidArgumentError(origin + ":" + std::to_string(n) + ": expected 'TOKEN NAME'");
+    if (!(fields >> name)) return InvalidArgumentError(where + "expected 'TOKEN NAME [admin|user]'");
+    Principal p{name, Role::kUser};
+    if (fields >> role) {
+      if (role == "admin") {
+        p.role = Role::kAdmin;
+      } else if (role != "user") {
+        return InvalidArgumentError(where + "role must be admin or user (got '" + QuoteForError(role) + "')");
+      }
     }
-    if (std::string p = PlaceholderTokenProblem(token); !p.empty()) {
-      return InvalidArgumentError(origin + ":" + std::to_string(n) + ": the token of '" + name + "' is " + p +
+    if (fields >> extra) return InvalidArgumentError(where + "expected 'TOKEN NAME [admin|user]'");
+    if (std::string problem = PlaceholderTokenProblem(token); !problem.empty()) {
+      return InvalidArgumentError(where + "the token of '" + name + "' is " + problem +
                                   "; write a random one, e.g. openssl rand -hex 32");
     }
-    if (!auth.names_.emplace(token, name).second) {
-      return InvalidArgumentError(origin + ":" + std::to_string(n) + ": duplicate token");
-    }
+    if (!auth.principals_.emplace(token, p).second) return InvalidArgumentError(where + "duplicate token");
   }
-  if (auth.names_.empty()) return InvalidArgumentError(origin + ": no tokens");
+  if (auth.principals_.empty()) return InvalidArgumentError(origin + ": no tokens");
   return auth;
 }
 
-StatusOr<std::string> TokenAuth::Authenticate(const std::string* header) const {
-  if (!enabled_) return std::string("anonymous");
+StatusOr<Principal> TokenAuth::Authenticate(const std::string* header) const {
+  if (!enabled_) return Principal{"anonymous", Role::kAdmin};
   if (!header) return UnauthenticatedError("missing 'authorization: Bearer <token>' metadata");
-  auto it = names_.find(BearerToken(*header));
-  if (it == names_.end()) return UnauthenticatedError("unknown bearer token");
+  auto it = principals_.find(BearerToken(*header));
+  if (it == principals_.end()) return UnauthenticatedError("unknown bearer token");
   return it->second;
 }
 

@@ -4,9 +4,11 @@
 #include <filesystem>
 #include <random>
 
+#include "common/exception_edge.h"
 #include "common/file_util.h"
 #include "common/json.h"
 #include "common/logging.h"
+#include "common/numbers.h"
 #include "coordinator/proto_time.h"
 
 namespace flyp::coord {
@@ -18,6 +20,18 @@ std::string RandomToken() {
   std::string t;
   for (int i = 0; i < 32; ++i) t += kHex[rd() % 16];
   return t;
+}
+
+// Compares in time independent of where the tokens differ.
+bool WorkerTokenMatches(const std::string& given, const std::string& expected) {
+  if (given.empty() || given.size() != expected.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < given.size(); ++i) diff |= static_cast<unsigned char>(given[i] ^ expected[i]);
+  return diff == 0;
+}
+
+Status WorkerTokenMismatch(const std::string& job_id) {
+  return PermissionDeniedError("worker token does not match job " + QuoteForError(job_id));
 }
 
 // How long RequestCancel waits for a job the store has and the manager does
@@ -399,7 +413,9 @@ void JobManager::Loop() {
       if (stop_) return;
       wake_pending_ = false;
     }
-    Step();
+    // An exception from a store or launcher bug is logged and the loop goes
+    // on: the next Step() starts from the recorded state.
+    CatchAtThread("job manager loop", [this] { Step(); });
     MutexLock lock(&mu_);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opts_.tick_ms);
     while (!stop_ && !wake_pending_ && wake_.WaitUntil(&mu_, deadline)) {
@@ -772,6 +788,7 @@ LaunchRequest JobManager::RequestFor(const JobRecord& rec, int attempt) const {
   req.worker_token = rec.worker_token;
   req.kubernetes = res.kubernetes();
   req.ranks_per_host = res.ranks_per_host();
+  req.data_roots = opts_.data_roots;
   return req;
 }
 
@@ -809,7 +826,8 @@ void JobManager::RunLaunch(const LaunchPlan& plan) {
       return;
     }
   }
-  StatusOr<WorldHandle> world = StartWorld(plan);
+  StatusOr<WorldHandle> world = InternalError("launch ended by an exception (see the coordinator's log)");
+  CatchAtThread("launching a world", [&] { world = StartWorld(plan); });
   Effects fx;
   {
     MutexLock lock(&mu_);
@@ -959,7 +977,10 @@ StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec, const std::string&
   nj.spec = spec;
   nj.spec_yaml = spec_yaml;
   nj.owner = owner;
-  nj.idempotency_key = idempotency_key;
+  // Keys are per owner: another tenant who happens to use the same key gets
+  // a job of their own, not this one.
+  nj.idempotency_key =
+      idempotency_key.empty() ? "" : std::to_string(owner.size()) + ":" + owner + ":" + idempotency_key;
   nj.artifact_root = opts_.artifact_root;
   nj.worker_token = RandomToken();
   nj.create_time_ms = clock_->NowMillis();
@@ -1038,19 +1059,18 @@ std::optional<Status> JobManager::CheckWorkerLocked(const std::string& job_id, i
   auto it = jobs_.find(job_id);
   if (it == jobs_.end()) return std::nullopt;
   const Job& j = it->second;
-  if (token.empty() || token != j.worker_token) {
-    return PermissionDeniedError("worker token does not match job " + job_id);
-  }
+  if (!WorkerTokenMatches(token, j.worker_token)) return WorkerTokenMismatch(job_id);
   const bool has_world = j.phase == Phase::kLaunching || j.phase == Phase::kRunning;
   *stop = !has_world || j.attempt != attempt || j.stop.has_value();
   return Status::Ok();
 }
 
 Status JobManager::CheckFinishedWorker(const std::string& job_id, const std::string& token, bool* stop) {
-  FLYP_ASSIGN_OR_RETURN(JobRecord rec, store()->GetJob(job_id));
-  if (token.empty() || token != rec.worker_token) {
-    return PermissionDeniedError("worker token does not match job " + job_id);
-  }
+  StatusOr<JobRecord> rec = store()->GetJob(job_id);
+  if (!rec.ok() && rec.status().code() != StatusCode::kNotFound) return rec.status();
+  // An unknown job answers exactly as a wrong token does: whether a job
+  // exists is not told to a caller who cannot prove it runs it.
+  if (!rec.ok() || !WorkerTokenMatches(token, rec->worker_token)) return WorkerTokenMismatch(job_id);
   *stop = true;
   return Status::Ok();
 }

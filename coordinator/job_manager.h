@@ -88,10 +88,11 @@ struct JobManagerOptions {
   // Prometheus file_sd JSON of the live ranks' /metrics, rewritten
   // atomically when it changes; empty: not written.
   std::string worker_targets_file;
-  std::string artifact_root;        // <root>/<job-id>/{spec.yaml,logs/world.log,...}
-  std::string coordinator_address;  // what workers dial (FLYP_COORDINATOR)
-  int64_t grace_ms = 10000;         // SIGTERM -> SIGKILL
-  int64_t backoff_base_ms = 1000;   // first restart delay, doubled each time
+  std::string artifact_root;            // <root>/<job-id>/{spec.yaml,logs/world.log,...}
+  std::string coordinator_address;      // what workers dial (FLYP_COORDINATOR)
+  std::vector<std::string> data_roots;  // what workers may read (FLYP_DATA_ROOTS); empty: not confined
+  int64_t grace_ms = 10000;             // SIGTERM -> SIGKILL
+  int64_t backoff_base_ms = 1000;       // first restart delay, doubled each time
   int64_t backoff_max_ms = 60000;
   int64_t tick_ms = 50;
   CoordinatorMetrics* metrics = nullptr;  // optional; must outlive the manager
@@ -129,7 +130,7 @@ class JobManager {
   void Step();
 
   // `spec` must be normalised, validated and path-resolved. FAILED_PRECONDITION
-  // when the gang can never fit. With a used idempotency key returns the
+  // when the gang can never fit. With an idempotency key `owner` used before returns the
   // existing job. `sweep_id`: the sweep the job is a trial of (SweepManager).
   StatusOr<v1::Job> Submit(const v1::JobSpec& spec, const std::string& spec_yaml, const std::string& owner,
                            const std::string& idempotency_key, const std::string& sweep_id = "");
@@ -150,7 +151,8 @@ class JobManager {
   // is then.
   StatusOr<v1::Job> Cancel(const std::string& id, const std::string& reason);
 
-  // WorkerService. PERMISSION_DENIED for a wrong worker token. Sets *stop when
+  // WorkerService. PERMISSION_DENIED for a wrong worker token, and (with the
+  // same message) for a job that does not exist. Sets *stop when
   // the world should stop (job cancelled, or the report comes from a
   // superseded attempt). Never waits for a launch or the loop.
   Status ReportState(const v1::ReportStateRequest& req, const std::string& token, bool* stop);

@@ -373,8 +373,10 @@ TEST_F(JobManagerTest, WorkerCallsCheckTheTokenWithoutTheStoreForRunningJobs) {
   bool stop = false;
   EXPECT_EQ(manager_->ReportProgress(req, "wrong", &stop).code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(manager_->ReportProgress(req, "", &stop).code(), StatusCode::kPermissionDenied);
+  // An unknown job answers like a wrong token: existence is not revealed
+  // to a caller without the job's token.
   req.set_job_id("job-000404");
-  EXPECT_EQ(manager_->ReportProgress(req, "x", &stop).code(), StatusCode::kNotFound);
+  EXPECT_EQ(manager_->ReportProgress(req, "x", &stop).code(), StatusCode::kPermissionDenied);
   v1::ReportStateRequest bad_phase;
   bad_phase.set_job_id(id);
   bad_phase.set_attempt(1);

@@ -4,6 +4,7 @@
 #include <memory>
 #include <thread>
 
+#include "common/exception_edge.h"
 #include "common/flags.h"
 #include "common/logging.h"
 #include "common/version.h"
@@ -61,6 +62,9 @@ flyp::Program CoordinatorProgram() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return flyp::RunProgram(CoordinatorProgram(), std::vector<std::string>(argv + 1, argv + argc), std::cout,
-                          std::cerr);
+  // An exception nothing else caught is an error message and exit 1, not an abort.
+  return flyp::CatchAtMain("flyp-coordinator", 1, [&] {
+    return flyp::RunProgram(CoordinatorProgram(), std::vector<std::string>(argv + 1, argv + argc), std::cout,
+                            std::cerr);
+  });
 }

@@ -1,5 +1,7 @@
 #include "coordinator/scheduler.h"
 
+#include <algorithm>
+#include <climits>
 #include <set>
 
 namespace flyp::coord {
@@ -27,14 +29,20 @@ GangRequest GangFor(const std::string& job_id, int64_t seq, const v1::JobSpec& s
   g.seq = seq;
   g.priority = spec.priority();
   g.device = spec.resources().device() == v1::DEVICE_CUDA ? v1::DEVICE_CUDA : v1::DEVICE_CPU;
-  g.units = spec.resources().world_size() * spec.resources().slots_per_rank();
+  // In 64 bits, saturated: validation bounds both factors, but a stored spec
+  // from an older coordinator was validated by older rules (a product that
+  // does not fit can never fit the capacity either).
+  const int64_t units = int64_t{spec.resources().world_size()} * spec.resources().slots_per_rank();
+  g.units = static_cast<int>(std::clamp<int64_t>(units, 0, INT_MAX));
   g.shape.world_size = std::max(1, spec.resources().world_size());
   g.shape.slots_per_rank = std::max(1, spec.resources().slots_per_rank());
   g.shape.ranks_per_host = std::max(0, spec.resources().ranks_per_host());
   g.shape.cuda = g.device == v1::DEVICE_CUDA;
   g.requested_pool = spec.resources().pool();
   const auto& d = spec.run_policy().active_deadline();
-  g.active_deadline_ms = d.seconds() * 1000 + d.nanos() / 1000000;
+  // |seconds| is at most kMaxDurationSeconds (validation): no overflow.
+  const int64_t seconds = std::clamp<int64_t>(d.seconds(), 0, INT64_MAX / 1000 - 1);
+  g.active_deadline_ms = seconds * 1000 + d.nanos() / 1000000;
   return g;
 }
 

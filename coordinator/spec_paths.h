@@ -1,6 +1,9 @@
 // Confines the file paths of a job spec to the coordinator's data roots.
 // Relative paths are taken relative to the first root; absolute paths must
-// lie inside one of the roots once ".." and symlinks are resolved.
+// lie inside one of the roots once ".." and symlinks are resolved, dangling
+// symlinks included. This is the check at submit time; the worker checks
+// every file again when it opens it (FLYP_DATA_ROOTS, common/confine.h),
+// since what a path means can change until then.
 #pragma once
 
 #include <string>

@@ -61,19 +61,57 @@ TEST(SpecPathsTest, EscapesAreRefusedWithFieldPaths) {
   EXPECT_NE(ResolveSpecPaths({}, &none).message().find("no data roots"), std::string::npos);
 }
 
+// A symlink that dangled at submit time was accepted (weakly_canonical
+// stops at the first missing component) and later followed outside.
+TEST(SpecPathsTest, DanglingLinksAreFollowedToTheirTarget) {
+  std::string root = testing::TempDir() + "/data3";
+  std::filesystem::create_directories(root + "/sub");
+  root = std::filesystem::canonical(root).string();
+  std::filesystem::create_symlink("/nonexistent-outside/ckpt.safetensors", root + "/later");
+  std::filesystem::create_symlink("../../nowhere/x", root + "/sub/rel-later");
+  std::filesystem::create_symlink(root + "/sub/not-yet", root + "/inside-later");
+  for (const char* p : {"later", "sub/rel-later"}) {
+    v1::JobSpec spec;
+    spec.mutable_model()->set_checkpoint(p);
+    Status s = ResolveSpecPaths({root}, &spec);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << p;
+  }
+  v1::JobSpec ok;
+  ok.mutable_model()->set_checkpoint("inside-later");
+  ASSERT_TRUE(ResolveSpecPaths({root}, &ok).ok());
+  EXPECT_EQ(ok.model().checkpoint(), root + "/sub/not-yet");
+  v1::JobSpec missing;  // plain missing files stay allowed (a dataset may appear before the job runs)
+  missing.mutable_model()->set_checkpoint("sub/new/file");
+  ASSERT_TRUE(ResolveSpecPaths({root}, &missing).ok());
+  EXPECT_EQ(missing.model().checkpoint(), root + "/sub/new/file");
+}
+
 TEST(TokenAuthTest, ParsesAndAuthenticates) {
-  auto auth = TokenAuth::Parse("# tokens\ns3cret alice\n\nt0ken bob  # ops\n", "tokens.txt");
+  auto auth =
+      TokenAuth::Parse("# tokens\ns3cret alice\n\nt0ken bob  # ops\nr00t carol admin\n", "tokens.txt");
   ASSERT_TRUE(auth.ok()) << auth.status();
   std::string h = "Bearer s3cret";
-  EXPECT_EQ(*auth->Authenticate(&h), "alice");
+  EXPECT_EQ(auth->Authenticate(&h)->name, "alice");
+  EXPECT_EQ(auth->Authenticate(&h)->role, Role::kUser);  // the default role
+  h = "Bearer r00t";
+  EXPECT_EQ(auth->Authenticate(&h)->name, "carol");
+  EXPECT_EQ(auth->Authenticate(&h)->role, Role::kAdmin);
   h = "Bearer nope";
   EXPECT_EQ(auth->Authenticate(&h).status().code(), StatusCode::kUnauthenticated);
   h = "s3cret";
   EXPECT_EQ(auth->Authenticate(&h).status().code(), StatusCode::kUnauthenticated);
   EXPECT_EQ(auth->Authenticate(nullptr).status().code(), StatusCode::kUnauthenticated);
-  EXPECT_EQ(TokenAuth::Parse("a b c\n", "t").status().message(), "t:1: expected 'TOKEN NAME'");
+  EXPECT_EQ(TokenAuth::Parse("a b c\n", "t").status().message(), "t:1: role must be admin or user (got 'c')");
+  EXPECT_EQ(TokenAuth::Parse("a b user x\n", "t").status().message(),
+            "t:1: expected 'TOKEN NAME [admin|user]'");
+  EXPECT_EQ(TokenAuth::Parse("a\n", "t").status().message(), "t:1: expected 'TOKEN NAME [admin|user]'");
   EXPECT_EQ(TokenAuth::Parse("a b\na c\n", "t").status().message(), "t:2: duplicate token");
-  EXPECT_EQ(*TokenAuth().Authenticate(nullptr), "anonymous");
+  EXPECT_EQ(TokenAuth().Authenticate(nullptr)->name, "anonymous");
+  EXPECT_EQ(TokenAuth().Authenticate(nullptr)->role, Role::kAdmin);  // auth off: one user, who sees all
+  Principal alice{"alice", Role::kUser}, root{"root", Role::kAdmin};
+  EXPECT_TRUE(alice.MaySee("alice"));
+  EXPECT_FALSE(alice.MaySee("bob"));
+  EXPECT_TRUE(root.MaySee("bob"));
 }
 
 // A coordinator never starts with a documentation token (the old base

@@ -9,12 +9,13 @@
 
 namespace flyp::worker {
 
-// flyp-worker [train] --spec FILE [--output DIR] [--device cpu|cuda] [--no-resume]
+// flyp-worker [train] --spec FILE [--output DIR] [--device cpu|cuda] [--no-resume] [--resume-anyway]
 struct TrainFlags {
   std::string spec;
   std::string output;
   std::string device;
   bool resume = true;
+  bool resume_anyway = false;  // resume a checkpoint whose recorded spec differs
 };
 Command TrainCommand();
 int RunTrainCommand(const TrainFlags& flags);

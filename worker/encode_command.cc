@@ -7,6 +7,7 @@
 #include <iostream>
 #include <memory>
 
+#include "common/confine.h"
 #include "common/exit_codes.h"
 #include "common/file_util.h"
 #include "common/spec/job_spec.h"
@@ -23,8 +24,10 @@ namespace flyp::worker {
 namespace {
 namespace fs = std::filesystem;
 
-// --texts holds one text per line, all encoded in one batch.
+// --texts holds one text per line.
 constexpr size_t kMaxTextsFileBytes = 64 * kMiB;
+// Images or texts encoded at once.
+constexpr size_t kEncodeBatch = 64;
 
 int Usage(const std::string& problem) {
   std::cerr << "flyp-worker encode: " << problem << "\nRun 'flyp-worker encode --help' for usage.\n";
@@ -35,6 +38,80 @@ bool IsImage(const fs::path& p) {
   std::string ext = p.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
   return ext == ".jpg" || ext == ".jpeg" || ext == ".png";
+}
+
+// The model, then the embeddings in batches of kEncodeBatch (so the memory
+// needed does not grow with the number of inputs), then the output.
+int Encode(const v1::JobSpec& spec, const std::vector<std::string>& image_files,
+           const std::vector<std::string>& texts, const std::string& out_path, bool similarity) {
+  auto model_or = model::BuildClipModel(spec.model());
+  if (!model_or.ok()) {
+    std::cerr << "flyp-worker encode: " << model_or.status().message() << "\n";
+    return kWorkerExitBadInput;
+  }
+  auto& model = **model_or;
+  model.eval();
+  torch::NoGradGuard no_grad;
+
+  model::NamedTensors out;
+  torch::Tensor img_emb, txt_emb;
+  if (!image_files.empty()) {
+    data::TransformOptions topts;
+    topts.resolution = static_cast<int>(model.image_size());
+    const int64_t r = model.image_size();
+    std::vector<torch::Tensor> parts;
+    for (size_t first = 0; first < image_files.size(); first += kEncodeBatch) {
+      const size_t n = std::min<size_t>(kEncodeBatch, image_files.size() - first);
+      auto batch = torch::empty({static_cast<int64_t>(n), 3, r, r});
+      for (size_t i = 0; i < n; ++i) {
+        auto image = data::DecodeImageFile(image_files[first + i]);
+        if (!image.ok()) {
+          std::cerr << "flyp-worker encode: " << image.status().message() << "\n";
+          return kWorkerExitBadInput;
+        }
+        data::TransformImage(*image, topts, static_cast<int64_t>(first + i), 0,
+                             batch[static_cast<int64_t>(i)].data_ptr<float>());
+      }
+      parts.push_back(train::NormalizeRows(
+          model.encode_image(batch.to(model.logit_scale().dtype())).to(torch::kFloat32)));
+    }
+    img_emb = torch::cat(parts);
+    out.emplace_back("image_embeddings", img_emb.contiguous());
+  }
+  if (!texts.empty()) {
+    auto tok = text::Tokenizer::Load(spec.model().vocab().empty() ? "byte" : spec.model().vocab());
+    if (!tok.ok()) {
+      std::cerr << "flyp-worker encode: " << tok.status().message() << "\n";
+      return kWorkerExitBadInput;
+    }
+    std::vector<torch::Tensor> parts;
+    for (size_t first = 0; first < texts.size(); first += kEncodeBatch) {
+      const size_t n = std::min<size_t>(kEncodeBatch, texts.size() - first);
+      const std::vector<std::string> chunk(texts.begin() + static_cast<long>(first),
+                                           texts.begin() + static_cast<long>(first + n));
+      auto ids = train::TokenizeToTensor(*tok, chunk, model.context_length(), torch::kCPU);
+      parts.push_back(train::NormalizeRows(model.encode_text(ids).to(torch::kFloat32)));
+    }
+    txt_emb = torch::cat(parts);
+    out.emplace_back("text_embeddings", txt_emb.contiguous());
+  }
+  Status s = model::WriteSafetensors(out_path, out, {{"checkpoint", spec.model().checkpoint()}});
+  if (!s.ok()) {
+    std::cerr << "flyp-worker encode: " << s.message() << "\n";
+    return kWorkerExitFailure;
+  }
+  std::cerr << "wrote " << out_path << " (" << image_files.size() << " images, " << texts.size()
+            << " texts)\n";
+  if (similarity && img_emb.defined() && txt_emb.defined()) {
+    auto sim = torch::matmul(img_emb, txt_emb.t());
+    std::cout << std::fixed << std::setprecision(4);
+    for (int64_t i = 0; i < sim.size(0); ++i) {
+      std::cout << fs::path(image_files[static_cast<size_t>(i)]).filename().string();
+      for (int64_t j = 0; j < sim.size(1); ++j) std::cout << "\t" << sim[i][j].item<float>();
+      std::cout << "\n";
+    }
+  }
+  return kWorkerExitOk;
 }
 
 }  // namespace
@@ -71,30 +148,33 @@ int RunEncodeCommand(const EncodeFlags& flags) {
   // checks (an encode spec needs no data or method).
   v1::JobSpec spec;
   std::vector<FieldError> errors;
-  StatusOr<std::string> yaml = ReadFileToString(spec_path, kMaxConfigFileBytes);
+  StatusOr<std::string> yaml = ReadFileToString(spec_path, kMaxSpecYamlBytes);
   if (!yaml.ok()) return Usage("--spec: " + yaml.status().message());
   if (!YamlToMessage(*yaml, &spec, &errors)) {
     for (const auto& e : errors) std::cerr << e.ToString() << "\n";
     return kWorkerExitInvalidSpec;
   }
   ApplyJobSpecDefaults(&spec);
-  auto model_or = model::BuildClipModel(spec.model());
-  if (!model_or.ok()) {
-    std::cerr << "flyp-worker encode: " << model_or.status().message() << "\n";
+  if (std::vector<FieldError> bad = ValidateModelSpec(spec.model()); !bad.empty()) {
+    for (const auto& e : bad) std::cerr << e.ToString() << "\n";
+    return kWorkerExitInvalidSpec;
+  }
+  if (Status roots = SetInputRootsFromEnv(); !roots.ok()) {
+    std::cerr << "flyp-worker encode: " << roots.message() << "\n";
     return kWorkerExitBadInput;
   }
-  auto& model = **model_or;
-  model.eval();
-  torch::NoGradGuard no_grad;
-
-  model::NamedTensors out;
-  torch::Tensor img_emb, txt_emb;
   std::vector<std::string> image_files;
   for (const auto& a : image_args) {
-    if (fs::is_directory(a)) {
+    std::error_code ec;
+    if (fs::is_directory(a, ec)) {
       std::vector<std::string> found;
-      for (const auto& e : fs::recursive_directory_iterator(a)) {
-        if (e.is_regular_file() && IsImage(e.path())) found.push_back(e.path().string());
+      for (fs::recursive_directory_iterator it(a, ec), end; !ec && it != end; it.increment(ec)) {
+        std::error_code type_ec;
+        if (it->is_regular_file(type_ec) && IsImage(it->path())) found.push_back(it->path().string());
+      }
+      if (ec) {
+        std::cerr << "flyp-worker encode: --images " << a << ": " << ec.message() << "\n";
+        return kWorkerExitBadInput;
       }
       std::sort(found.begin(), found.end());
       image_files.insert(image_files.end(), found.begin(), found.end());
@@ -102,27 +182,9 @@ int RunEncodeCommand(const EncodeFlags& flags) {
       image_files.push_back(a);
     }
   }
-  if (!image_files.empty()) {
-    data::TransformOptions topts;
-    topts.resolution = static_cast<int>(model.image_size());
-    const int64_t r = model.image_size();
-    auto batch = torch::empty({static_cast<int64_t>(image_files.size()), 3, r, r});
-    for (size_t i = 0; i < image_files.size(); ++i) {
-      auto image = data::DecodeImageFile(image_files[i]);
-      if (!image.ok()) {
-        std::cerr << "flyp-worker encode: " << image.status().message() << "\n";
-        return kWorkerExitBadInput;
-      }
-      data::TransformImage(*image, topts, static_cast<int64_t>(i), 0,
-                           batch[static_cast<int64_t>(i)].data_ptr<float>());
-    }
-    img_emb =
-        train::NormalizeRows(model.encode_image(batch.to(model.logit_scale().dtype())).to(torch::kFloat32));
-    out.emplace_back("image_embeddings", img_emb.contiguous());
-  }
   std::vector<std::string> texts;
   if (!texts_path.empty()) {
-    StatusOr<std::string> lines = ReadFileToString(texts_path, kMaxTextsFileBytes);
+    StatusOr<std::string> lines = ReadInputFile(texts_path, kMaxTextsFileBytes);
     if (!lines.ok()) {
       std::cerr << "flyp-worker encode: --texts: " << lines.status().message() << "\n";
       return kWorkerExitBadInput;
@@ -132,32 +194,13 @@ int RunEncodeCommand(const EncodeFlags& flags) {
       if (end > start) texts.push_back(lines->substr(start, end - start));
       start = end + 1;
     }
-    auto tok = text::Tokenizer::Load(spec.model().vocab().empty() ? "byte" : spec.model().vocab());
-    if (!tok.ok()) {
-      std::cerr << "flyp-worker encode: " << tok.status().message() << "\n";
-      return kWorkerExitBadInput;
-    }
-    auto ids = train::TokenizeToTensor(*tok, texts, model.context_length(), torch::kCPU);
-    txt_emb = train::NormalizeRows(model.encode_text(ids).to(torch::kFloat32));
-    out.emplace_back("text_embeddings", txt_emb.contiguous());
   }
-  Status s = model::WriteSafetensors(out_path, out, {{"checkpoint", spec.model().checkpoint()}});
-  if (!s.ok()) {
-    std::cerr << "flyp-worker encode: " << s.message() << "\n";
+  try {
+    return Encode(spec, image_files, texts, out_path, similarity);
+  } catch (const c10::Error& e) {
+    std::cerr << "flyp-worker encode: LibTorch error: " << e.what_without_backtrace() << "\n";
     return kWorkerExitFailure;
   }
-  std::cerr << "wrote " << out_path << " (" << image_files.size() << " images, " << texts.size()
-            << " texts)\n";
-  if (similarity && img_emb.defined() && txt_emb.defined()) {
-    auto sim = torch::matmul(img_emb, txt_emb.t());
-    std::cout << std::fixed << std::setprecision(4);
-    for (int64_t i = 0; i < sim.size(0); ++i) {
-      std::cout << fs::path(image_files[static_cast<size_t>(i)]).filename().string();
-      for (int64_t j = 0; j < sim.size(1); ++j) std::cout << "\t" << sim[i][j].item<float>();
-      std::cout << "\n";
-    }
-  }
-  return kWorkerExitOk;
 }
 
 }  // namespace flyp::worker

@@ -3,6 +3,7 @@
 // only runs the command line; the commands declare their flags.
 #include <iostream>
 
+#include "common/exception_edge.h"
 #include "common/exit_codes.h"
 #include "common/flags.h"
 #include "common/version.h"
@@ -29,9 +30,7 @@ flyp::Program WorkerProgram() {
   return p;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   // Commands that run the model: before anything else (no thread has
   // started, MPI is not initialised), re-execute with OpenBLAS's kernels
@@ -43,4 +42,11 @@ int main(int argc, char** argv) {
     flyp::worker::ReexecWithTunedOpenBlas(argv);
   }
   return flyp::RunProgram(WorkerProgram(), args, std::cout, std::cerr);
+}
+
+}  // namespace
+
+// An exception nothing else caught is a failure (exit 1), not an abort.
+int main(int argc, char** argv) {
+  return flyp::CatchAtMain("flyp-worker", flyp::kWorkerExitFailure, [&] { return Main(argc, argv); });
 }

@@ -8,6 +8,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/confine.h"
 #include "common/env.h"
 #include "common/exit_codes.h"
 #include "common/file_util.h"
@@ -134,7 +135,6 @@ class Telemetry {
     fanout_.Add(metrics_.get(), report::ObserverFanout::Steps::kEvery);
     if (comm.rank() != 0) return kWorkerExitOk;
 
-    std::filesystem::create_directories(out_dir);
     Status wrote = WriteFileAtomic(out_dir + "/spec.yaml", JobSpecToYaml(spec));
     if (!wrote.ok()) FLYP_LOG(WARNING) << wrote;
     fanout_.Add(std::make_unique<report::ProgressPrinter>(stderr), report::ObserverFanout::Steps::kLogged);
@@ -201,6 +201,30 @@ int Finish(const train::JobOutcome& outcome, const dist::Communicator& comm, rep
   return outcome.bad_input ? kWorkerExitBadInput : kWorkerExitFailure;
 }
 
+// The output folder exists (created if needed) and takes files; checked
+// before anything is trained, not at the first checkpoint. Exit code 4 for
+// a folder that cannot be one (a file, below a file, read-only, no
+// permission), 1 for a full disk (a retry may find room).
+int CheckOutputDir(const std::string& dir) {
+  if (dir.empty()) {
+    std::cerr << "flyp-worker: no output folder (set output.dir, --output or FLYP_ARTIFACT_DIR)\n";
+    return kWorkerExitInvalidSpec;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  Status s = ec ? Status(ec == std::errc::no_space_on_device ? StatusCode::kResourceExhausted
+                                                             : StatusCode::kPermissionDenied,
+                         "cannot create '" + dir + "': " + ec.message())
+                : WriteFileAtomic(dir + "/.flyp-write-check", "");
+  if (s.ok()) {
+    std::filesystem::remove(dir + "/.flyp-write-check", ec);
+    return kWorkerExitOk;
+  }
+  const bool full = s.code() == StatusCode::kResourceExhausted;
+  std::cerr << "flyp-worker: output folder '" << dir << "' is not writable: " << s.message() << "\n";
+  return full ? kWorkerExitFailure : kWorkerExitBadInput;
+}
+
 }  // namespace
 
 Command TrainCommand() {
@@ -225,6 +249,9 @@ Command TrainCommand() {
           flags->resume = v != "true";
           return Status::Ok();
         });
+        f.Switch("resume-anyway", &flags->resume_anyway,
+                 "resume a checkpoint even if it was written with a different spec (the fields that differ "
+                 "are logged)");
         return [flags] { return RunTrainCommand(*flags); };
       }};
 }
@@ -238,6 +265,11 @@ int RunTrainCommand(const TrainFlags& flags) {
   if (ParseLogLevel(EnvString(env::kLogLevel), &level)) SetLogLevel(level);
   v1::JobSpec spec;
   if (!LoadSpec(flags, &spec)) return kWorkerExitInvalidSpec;
+  // Every input file the job opens must lie inside these (common/confine.h).
+  if (Status roots = SetInputRootsFromEnv(); !roots.ok()) {
+    std::cerr << "flyp-worker: " << roots.message() << "\n";
+    return kWorkerExitBadInput;
+  }
   int code = kWorkerExitOk;
   std::unique_ptr<dist::Communicator> comm = StartWorld(spec, &code);
   if (!comm) return code;
@@ -250,6 +282,10 @@ int RunTrainCommand(const TrainFlags& flags) {
                     : !flags.output.empty()     ? flags.output
                                                 : spec.output().dir();
   options.resume = flags.resume;
+  options.resume_anyway = flags.resume_anyway;
+  if (comm->rank() == 0) {
+    if ((code = CheckOutputDir(options.out_dir)) != kWorkerExitOk) return code;
+  }
   Telemetry telemetry(spec);
   if ((code = telemetry.Start(spec, *comm, job_id, options.out_dir)) != kWorkerExitOk) return code;
   options.observer = telemetry.observer();

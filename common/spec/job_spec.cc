@@ -34,7 +34,7 @@ SpecLoad LoadJobSpecYaml(std::string_view yaml) {
 }
 
 SpecLoad LoadJobSpecFile(const std::string& path) {
-  StatusOr<std::string> yaml = ReadFileToString(path, kMaxConfigFileBytes);
+  StatusOr<std::string> yaml = ReadFileToString(path, kMaxSpecYamlBytes);
   if (!yaml.ok()) {
     SpecLoad load;
     load.errors.push_back({"", "spec file: " + yaml.status().message()});

@@ -5,16 +5,20 @@
 #include <google/protobuf/text_format.h>
 #include <google/protobuf/timestamp.pb.h>
 #include <google/protobuf/util/time_util.h>
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <limits>
+#include <map>
 
 #include "common/json.h"
 #include "common/numbers.h"
+#include "common/utf8.h"
 
 namespace flyp {
 namespace {
@@ -44,7 +48,7 @@ std::string KindName(const YAML::Node& n) {
     case YAML::NodeType::Null:
       return "nothing";
     case YAML::NodeType::Scalar:
-      return "'" + n.Scalar() + "'";
+      return "'" + QuoteForError(n.Scalar()) + "'";
     case YAML::NodeType::Sequence:
       return "a list";
     case YAML::NodeType::Map:
@@ -53,6 +57,8 @@ std::string KindName(const YAML::Node& n) {
       return "an undefined value";
   }
 }
+
+std::string LineOf(const YAML::Mark& m) { return m.is_null() ? "?" : std::to_string(m.line + 1); }
 
 // "ACTIVATION" for enum Activation, "LR_SCHEDULE" for LrSchedule.
 std::string EnumPrefix(const EnumDescriptor* type) {
@@ -68,7 +74,60 @@ std::string EnumPrefix(const EnumDescriptor* type) {
 
 class YamlReader {
  public:
-  explicit YamlReader(std::vector<FieldError>* errors) : errors_(errors) {}
+  explicit YamlReader(std::vector<FieldError>* errors) : errors_(errors), first_error_(errors->size()) {}
+
+  // Reads the document into `msg`; problems go to `errors`.
+  void Read(const YAML::Node& root, Message* msg) {
+    ReadMessage(root, msg, "");
+    if (suppressed_ > 0) {
+      errors_->push_back(FieldError{
+          "", "... and " + std::to_string(suppressed_) + " more problem" + (suppressed_ == 1 ? "" : "s")});
+    }
+  }
+
+ private:
+  void Error(const std::string& path, const std::string& message) {
+    if (errors_->size() - first_error_ >= kMaxSpecErrors) {
+      ++suppressed_;
+      return;
+    }
+    errors_->push_back(FieldError{path, message});
+  }
+
+  // Counts one value against kMaxSpecNodes; false (after one error) once
+  // the budget is spent, and from then on.
+  bool Visit(const std::string& path) {
+    if (exhausted_) return false;
+    if (++nodes_ > kMaxSpecNodes) {
+      Exhausted(path, "the spec has more than " + std::to_string(kMaxSpecNodes) +
+                          " values (aliases count every time they are used)");
+      return false;
+    }
+    return true;
+  }
+
+  void Exhausted(const std::string& path, const std::string& message) {
+    exhausted_ = true;
+    Error(path, message + "; stopped reading");
+  }
+
+  // The scalar of `node`, counted against kMaxSpecScalarBytes and
+  // kMaxSpecValueBytes; nullptr (after an error) when over budget.
+  const std::string* TakeScalar(const YAML::Node& node, const std::string& path) {
+    const std::string& s = node.Scalar();
+    if (s.size() > kMaxSpecScalarBytes) {
+      Error(path, "value of " + std::to_string(s.size()) + " bytes is longer than the limit of " +
+                      std::to_string(kMaxSpecScalarBytes));
+      return nullptr;
+    }
+    value_bytes_ += s.size();
+    if (value_bytes_ > kMaxSpecValueBytes) {
+      Exhausted(path, "the spec's values add up to more than " + std::to_string(kMaxSpecValueBytes) +
+                          " bytes (aliases count every time they are used)");
+      return nullptr;
+    }
+    return &s;
+  }
 
   void ReadMessage(const YAML::Node& node, Message* msg, const std::string& path) {
     if (!node.IsMap()) {
@@ -76,25 +135,33 @@ class YamlReader {
       return;
     }
     const Descriptor* d = msg->GetDescriptor();
+    std::map<std::string, YAML::Mark> seen;  // key -> where it was first given
     for (const auto& kv : node) {
-      const std::string key = kv.first.Scalar();
+      if (!Visit(path)) return;
+      if (!kv.first.IsScalar()) {
+        Error(path,
+              "keys must be field names, got " + KindName(kv.first) + " at line " + LineOf(kv.first.Mark()));
+        continue;
+      }
+      const std::string& key = kv.first.Scalar();
       const FieldDescriptor* f = d->FindFieldByName(key);
-      const std::string fpath = Child(path, key);
+      const std::string fpath = Child(path, f != nullptr ? key : QuoteForError(key));
+      auto [first, inserted] = seen.emplace(key, kv.first.Mark());
+      if (!inserted) {
+        Error(fpath, "given twice (line " + LineOf(first->second) + " and line " + LineOf(kv.first.Mark()) +
+                         "); a key may appear once per mapping");
+        continue;
+      }
       if (f == nullptr) {
         std::vector<std::string> names;
         for (int i = 0; i < d->field_count(); ++i) names.push_back(d->field(i)->name());
-        std::string guess = ClosestMatch(key, names);
+        std::string guess = key.size() <= kMaxQuotedChars ? ClosestMatch(key, names) : std::string();
         Error(fpath, guess.empty() ? "unknown field (known: " + Join(names, ", ") + ")"
                                    : "unknown field; did you mean " + guess + "?");
         continue;
       }
       ReadField(kv.second, msg, f, fpath);
     }
-  }
-
- private:
-  void Error(const std::string& path, const std::string& message) {
-    errors_->push_back(FieldError{path, message});
   }
 
   void ReadField(const YAML::Node& node, Message* msg, const FieldDescriptor* f, const std::string& path) {
@@ -112,9 +179,16 @@ class YamlReader {
         Error(path, "expected a list, got " + KindName(node));
         return;
       }
+      if (node.size() > kMaxSpecListItems) {
+        Error(path, "list of " + std::to_string(node.size()) + " items is longer than the limit of " +
+                        std::to_string(kMaxSpecListItems));
+        return;
+      }
       r->ClearField(msg, f);
       for (size_t i = 0; i < node.size(); ++i) {
-        ReadValue(node[i], msg, f, path + "[" + std::to_string(i) + "]", /*repeated=*/true);
+        const std::string ipath = path + "[" + std::to_string(i) + "]";
+        if (!Visit(ipath)) return;
+        ReadValue(node[i], msg, f, ipath, /*repeated=*/true);
       }
       return;
     }
@@ -163,10 +237,11 @@ class YamlReader {
     }
   }
 
-  bool Scalar(const YAML::Node& node, const std::string& path, const char* want) {
-    if (node.IsScalar()) return true;
+  // The scalar of `node` (budgeted), or nullptr after an error naming `want`.
+  const std::string* Scalar(const YAML::Node& node, const std::string& path, const char* want) {
+    if (node.IsScalar()) return TakeScalar(node, path);
     Error(path, std::string("expected ") + want + ", got " + KindName(node));
-    return false;
+    return nullptr;
   }
 
   void ReadValue(const YAML::Node& node, Message* msg, const FieldDescriptor* f, const std::string& path,
@@ -174,35 +249,39 @@ class YamlReader {
     const Reflection* r = msg->GetReflection();
     switch (f->cpp_type()) {
       case FieldDescriptor::CPPTYPE_MESSAGE: {
-        Message* sub = repeated ? r->AddMessage(msg, f) : r->MutableMessage(msg, f);
         if (f->message_type()->full_name() == "google.protobuf.Duration") {
-          if (!Scalar(node, path, "a duration such as 30s, 5m or 2h")) return;
+          const std::string* text = Scalar(node, path, "a duration such as 30s, 5m or 2h");
+          if (text == nullptr) return;
           int64_t s = 0;
           int32_t ns = 0;
-          if (!ParseDuration(node.Scalar(), &s, &ns)) {
-            Error(path, "expected a duration such as 30s, 5m or 2h, got '" + node.Scalar() + "'");
+          Status parsed = ParseDuration(*text, &s, &ns);
+          if (!parsed.ok()) {
+            Error(path, parsed.message());
             return;
           }
-          auto* dur = static_cast<google::protobuf::Duration*>(sub);
+          auto* dur = static_cast<google::protobuf::Duration*>(repeated ? r->AddMessage(msg, f)
+                                                                        : r->MutableMessage(msg, f));
           dur->set_seconds(s);
           dur->set_nanos(ns);
           return;
         }
+        Message* sub = repeated ? r->AddMessage(msg, f) : r->MutableMessage(msg, f);
         ReadMessage(node, sub, path);
         return;
       }
       case FieldDescriptor::CPPTYPE_ENUM: {
-        if (!Scalar(node, path, "a name")) return;
+        const std::string* text = Scalar(node, path, "a name");
+        if (text == nullptr) return;
         const EnumDescriptor* type = f->enum_type();
-        std::string want = node.Scalar();
+        const std::string& want = *text;
         std::string upper = EnumPrefix(type);
         for (char c : want) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
         const EnumValueDescriptor* v = type->FindValueByName(upper);
         if (v == nullptr || v->number() == 0 || want.empty() ||
             std::any_of(want.begin(), want.end(), [](unsigned char c) { return std::isupper(c); })) {
           std::vector<std::string> names = EnumYamlNames(type);
-          std::string guess = ClosestMatch(want, names);
-          Error(path, "unknown value '" + want + "'" +
+          std::string guess = want.size() <= kMaxQuotedChars ? ClosestMatch(want, names) : std::string();
+          Error(path, "unknown value '" + QuoteForError(want) + "'" +
                           (guess.empty() ? "" : "; did you mean " + guess + "?") +
                           " (one of: " + Join(names, ", ") + ")");
           return;
@@ -214,15 +293,16 @@ class YamlReader {
         return;
       }
       case FieldDescriptor::CPPTYPE_BOOL: {
-        if (!Scalar(node, path, "true or false")) return;
-        const std::string& s = node.Scalar();
+        const std::string* text = Scalar(node, path, "true or false");
+        if (text == nullptr) return;
+        const std::string& s = *text;
         bool b;
         if (s == "true" || s == "True" || s == "yes")
           b = true;
         else if (s == "false" || s == "False" || s == "no")
           b = false;
         else {
-          Error(path, "expected true or false, got '" + s + "'");
+          Error(path, "expected true or false, got '" + QuoteForError(s) + "'");
           return;
         }
         if (repeated)
@@ -232,19 +312,21 @@ class YamlReader {
         return;
       }
       case FieldDescriptor::CPPTYPE_STRING: {
-        if (!Scalar(node, path, "a string")) return;
+        const std::string* text = Scalar(node, path, "a string");
+        if (text == nullptr) return;
         if (repeated)
-          r->AddString(msg, f, node.Scalar());
+          r->AddString(msg, f, *text);
         else
-          r->SetString(msg, f, node.Scalar());
+          r->SetString(msg, f, *text);
         return;
       }
       case FieldDescriptor::CPPTYPE_INT32:
       case FieldDescriptor::CPPTYPE_INT64:
       case FieldDescriptor::CPPTYPE_UINT32:
       case FieldDescriptor::CPPTYPE_UINT64: {
-        if (!Scalar(node, path, "an integer")) return;
-        const std::string& s = node.Scalar();
+        const std::string* text = Scalar(node, path, "an integer");
+        if (text == nullptr) return;
+        const std::string& s = *text;
         switch (f->cpp_type()) {
           case FieldDescriptor::CPPTYPE_INT32: {
             int32_t v;
@@ -275,10 +357,11 @@ class YamlReader {
       }
       case FieldDescriptor::CPPTYPE_FLOAT:
       case FieldDescriptor::CPPTYPE_DOUBLE: {
-        if (!Scalar(node, path, "a number")) return;
-        const std::string& s = node.Scalar();
+        const std::string* text = Scalar(node, path, "a number");
+        if (text == nullptr) return;
+        const std::string& s = *text;
         if (f->cpp_type() == FieldDescriptor::CPPTYPE_FLOAT) {
-          float v;  // rounded from the text, not through double
+          float v;  // rounded from the text, not through double; out of float's range is an error
           if (!Parsed(ParseFloat(s, ""), path, &v)) return;
           repeated ? r->AddFloat(msg, f, v) : r->SetFloat(msg, f, v);
         } else {
@@ -292,6 +375,11 @@ class YamlReader {
   }
 
   std::vector<FieldError>* errors_;
+  const size_t first_error_;  // errors_ entries before this document's
+  size_t suppressed_ = 0;     // problems beyond kMaxSpecErrors
+  size_t nodes_ = 0;
+  size_t value_bytes_ = 0;
+  bool exhausted_ = false;
 };
 
 template <typename T>
@@ -558,20 +646,63 @@ std::vector<std::string> EnumYamlNames(const EnumDescriptor* type) {
 
 bool YamlToMessage(std::string_view yaml, Message* msg, std::vector<FieldError>* errors) {
   size_t before = errors->size();
-  YAML::Node root;
+  if (yaml.size() > kMaxSpecYamlBytes) {
+    errors->push_back(FieldError{"", "the spec is " + std::to_string(yaml.size()) +
+                                         " bytes, more than the limit of " +
+                                         std::to_string(kMaxSpecYamlBytes)});
+    return false;
+  }
+  // yaml-cpp would read malformed bytes as U+FFFD: refuse them instead.
+  if (Status utf8 = CheckUtf8(yaml, "the spec"); !utf8.ok()) {
+    errors->push_back(FieldError{"", utf8.message()});
+    return false;
+  }
+  // Nor may the text hold what YAML does not allow (C0 controls other than
+  // tab and line ends, DEL, C1 controls other than NEL): yaml-cpp read a NUL
+  // in a value as a different character instead of refusing it.
+  for (size_t i = 0; i < yaml.size(); ++i) {
+    const auto c = static_cast<unsigned char>(yaml[i]);
+    const bool c1 = c == 0xC2 && i + 1 < yaml.size() && static_cast<unsigned char>(yaml[i + 1]) >= 0x80 &&
+                    static_cast<unsigned char>(yaml[i + 1]) <= 0x9F &&
+                    static_cast<unsigned char>(yaml[i + 1]) != 0x85;
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F || c1) {
+      char code[16];
+      std::snprintf(
+          code, sizeof(code), c1 ? "U+%04X" : "0x%02X",
+          c1 ? static_cast<unsigned>(static_cast<unsigned char>(yaml[i + 1])) : static_cast<unsigned>(c));
+      errors->push_back(FieldError{"", "the spec: control character " + std::string(code) + " at " +
+                                           TextPosition(yaml, i) + " (YAML does not allow it)"});
+      return false;
+    }
+  }
   try {
-    root = YAML::Load(std::string(yaml));
+    YAML::Node root = YAML::Load(std::string(yaml));
+    if (root.IsNull()) {
+      errors->push_back(FieldError{"", "the spec is empty"});
+      return false;
+    }
+    YamlReader(errors).Read(root, msg);
+  } catch (const YAML::DeepRecursion& e) {
+    errors->push_back(FieldError{"", "YAML nested too deeply (around line " +
+                                         std::to_string(e.mark.line + 1) + ", column " +
+                                         std::to_string(e.mark.column + 1) + ")"});
+    return false;
   } catch (const YAML::Exception& e) {
-    errors->push_back(FieldError{"", "YAML syntax error at line " + std::to_string(e.mark.line + 1) +
-                                         ", column " + std::to_string(e.mark.column + 1) + ": " + e.msg});
+    std::string where = e.mark.is_null() ? std::string()
+                                         : " at line " + std::to_string(e.mark.line + 1) + ", column " +
+                                               std::to_string(e.mark.column + 1);
+    errors->push_back(FieldError{"", "YAML syntax error" + where + ": " + e.msg});
     return false;
   }
-  if (root.IsNull()) {
-    errors->push_back(FieldError{"", "the spec is empty"});
-    return false;
-  }
-  YamlReader(errors).ReadMessage(root, msg, "");
   return errors->size() == before;
+}
+
+void CapSpecErrors(std::vector<FieldError>* errors) {
+  if (errors->size() <= kMaxSpecErrors) return;
+  const size_t more = errors->size() - kMaxSpecErrors;
+  errors->resize(kMaxSpecErrors);
+  errors->push_back(
+      FieldError{"", "... and " + std::to_string(more) + " more problem" + (more == 1 ? "" : "s")});
 }
 
 std::string MessageToYaml(const Message& msg) {
@@ -668,74 +799,108 @@ bool ApplyFieldOverride(std::string_view assignment, Message* msg, std::vector<F
   return true;
 }
 
-bool ParseDuration(std::string_view text, int64_t* seconds, int32_t* nanos) {
-  std::string s(text);
-  if (s.empty()) return false;
-  bool neg = false;
-  size_t i = 0;
-  if (s[0] == '-') {
-    neg = true;
-    i = 1;
-  }
+Status ParseDuration(std::string_view text, int64_t* seconds, int32_t* nanos) {
+  auto invalid = [&] {
+    return InvalidArgumentError("expected a duration such as 30s, 5m or 2h, got '" + QuoteForError(text) +
+                                "'");
+  };
+  auto too_long = [&] {
+    return InvalidArgumentError("duration '" + QuoteForError(text) + "' is out of range (at most " +
+                                std::to_string(kMaxDurationSeconds) + "s, 10000 years)");
+  };
+  std::string_view s = text;
+  if (s.empty()) return invalid();
+  const bool neg = s[0] == '-';
+  if (neg) s.remove_prefix(1);
   // A bare integer is seconds.
-  if (i < s.size() && std::all_of(s.begin() + static_cast<long>(i), s.end(), ::isdigit)) {
-    StatusOr<int64_t> v = ParseInt64(std::string_view(s).substr(i), "");
-    if (!v.ok()) return false;
+  if (!s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    StatusOr<int64_t> v = ParseInt64(s, "");
+    if (!v.ok() || *v > kMaxDurationSeconds) return too_long();  // all digits: only the range can fail
     *seconds = neg ? -*v : *v;
     *nanos = 0;
-    return true;
+    return Status::Ok();
   }
-  long double total = 0;  // seconds
+  // Exact arithmetic in nanoseconds (128 bits: a term's digits times its
+  // unit cannot overflow once the integer part is range-checked).
+  using Wide = __int128;
+  constexpr Wide kMaxNanos = static_cast<Wide>(kMaxDurationSeconds) * 1000000000;
+  Wide total = 0;
   bool any = false;
+  size_t i = 0;
   while (i < s.size()) {
-    size_t start = i;
-    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
-    if (start == i) return false;
-    StatusOr<long double> num = ParseLongDouble(std::string_view(s).substr(start, i - start), "");
-    if (!num.ok()) return false;
-    size_t ustart = i;
+    const size_t start = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    const std::string_view whole_digits = s.substr(start, i - start);
+    std::string_view frac_digits;
+    if (i < s.size() && s[i] == '.') {
+      const size_t f = ++i;
+      while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+      frac_digits = s.substr(f, i - f);
+    }
+    if (whole_digits.empty() && frac_digits.empty()) return invalid();
+    const size_t ustart = i;
     while (i < s.size() && std::isalpha(static_cast<unsigned char>(s[i]))) ++i;
-    std::string unit = s.substr(ustart, i - ustart);
-    long double scale;
+    const std::string_view unit = s.substr(ustart, i - ustart);
+    int64_t unit_ns;
     if (unit == "h")
-      scale = 3600;
+      unit_ns = 3600000000000LL;
     else if (unit == "m")
-      scale = 60;
+      unit_ns = 60000000000LL;
     else if (unit == "s")
-      scale = 1;
+      unit_ns = 1000000000LL;
     else if (unit == "ms")
-      scale = 1e-3L;
+      unit_ns = 1000000LL;
     else if (unit == "us")
-      scale = 1e-6L;
+      unit_ns = 1000LL;
     else if (unit == "ns")
-      scale = 1e-9L;
+      unit_ns = 1LL;
     else
-      return false;
-    total += *num * scale;
+      return invalid();
+    Wide term = 0;
+    if (!whole_digits.empty()) {
+      StatusOr<int64_t> w = ParseInt64(whole_digits, "");
+      if (!w.ok()) return too_long();  // digits only: only the range can fail
+      term = static_cast<Wide>(*w) * unit_ns;
+      if (term > kMaxNanos) return too_long();
+    }
+    // The fraction, rounded to the nanosecond (digits past 18 cannot matter).
+    frac_digits = frac_digits.substr(0, std::min<size_t>(frac_digits.size(), 18));
+    if (!frac_digits.empty()) {
+      StatusOr<int64_t> f = ParseInt64(frac_digits, "");
+      if (!f.ok()) return invalid();
+      Wide scale = 1;
+      for (size_t k = 0; k < frac_digits.size(); ++k) scale *= 10;
+      term += (static_cast<Wide>(*f) * unit_ns * 2 + scale) / (2 * scale);
+    }
+    total += term;
+    if (total > kMaxNanos) return too_long();
     any = true;
   }
-  if (!any) return false;
-  long long whole = static_cast<long long>(total);
-  long long ns = std::llround((total - static_cast<long double>(whole)) * 1e9L);
-  if (ns >= 1000000000LL) {
-    whole += 1;
-    ns -= 1000000000LL;
-  }
+  if (!any) return invalid();
+  const int64_t whole = static_cast<int64_t>(total / 1000000000);
+  const int32_t ns = static_cast<int32_t>(total % 1000000000);
   *seconds = neg ? -whole : whole;
-  *nanos = static_cast<int32_t>(neg ? -ns : ns);
-  return true;
+  *nanos = neg ? -ns : ns;
+  return Status::Ok();
 }
 
 std::string FormatDuration(int64_t seconds, int32_t nanos) {
   if (nanos != 0) {
-    // Milliseconds when exact, else nanoseconds.
-    long long total_ns = static_cast<long long>(seconds) * 1000000000LL + nanos;
-    if (total_ns % 1000000 == 0) return std::to_string(total_ns / 1000000) + "ms";
-    return std::to_string(total_ns) + "ns";
+    // Milliseconds when exact, else nanoseconds; both in 64 bits for any
+    // valid Duration (|seconds| <= kMaxDurationSeconds).
+    const bool neg = seconds < 0 || nanos < 0;
+    // Unsigned: an invalid Duration (a gRPC client's) prints wrongly, never UB.
+    const uint64_t s = seconds < 0 ? 0 - static_cast<uint64_t>(seconds) : static_cast<uint64_t>(seconds);
+    const uint64_t n =
+        nanos < 0 ? 0 - static_cast<uint64_t>(static_cast<int64_t>(nanos)) : static_cast<uint64_t>(nanos);
+    const std::string sign = neg ? "-" : "";
+    if (n % 1000000 == 0) return sign + std::to_string(s * 1000 + n / 1000000) + "ms";
+    if (s < 9000000000ULL) return sign + std::to_string(s * 1000000000ULL + n) + "ns";
+    return sign + std::to_string(s) + "s" + std::to_string(n) + "ns";
   }
   if (seconds == 0) return "0s";
   std::string out = seconds < 0 ? "-" : "";
-  int64_t s = seconds < 0 ? -seconds : seconds;
+  uint64_t s = seconds < 0 ? 0 - static_cast<uint64_t>(seconds) : static_cast<uint64_t>(seconds);
   if (s >= 3600) {
     out += std::to_string(s / 3600) + "h";
     s %= 3600;

@@ -5,6 +5,15 @@
 //
 // This is only the front end: it checks syntax, field names and types; the
 // meaning of values is checked by ValidateJobSpec (common/spec/spec_validate.h).
+//
+// Hostile text is bounded (docs/security.md lists the budgets): the text
+// must be well-formed UTF-8 of at most kMaxSpecYamlBytes; a key may appear
+// once per mapping (a repeated key is an error naming both lines, never a
+// silent merge); the walk over the document stops with one error when it
+// has visited kMaxSpecNodes values or taken kMaxSpecValueBytes of scalars,
+// counting an alias every time it is used (so an alias bomb is refused
+// instead of expanded); one scalar may hold kMaxSpecScalarBytes and one list
+// kMaxSpecListItems items. At most kMaxSpecErrors problems are reported.
 #pragma once
 
 #include <google/protobuf/message.h>
@@ -19,6 +28,14 @@
 
 namespace flyp {
 
+// Budgets of the YAML front end.
+inline constexpr size_t kMaxSpecYamlBytes = size_t{1} << 20;     // the whole text
+inline constexpr size_t kMaxSpecNodes = 100000;                  // values visited, aliases at every use
+inline constexpr size_t kMaxSpecValueBytes = size_t{4} << 20;    // scalar bytes taken, aliases at every use
+inline constexpr size_t kMaxSpecScalarBytes = size_t{64} << 10;  // one scalar
+inline constexpr size_t kMaxSpecListItems = 65536;               // one list
+inline constexpr size_t kMaxSpecErrors = 100;                    // problems reported
+
 // One problem in a spec: the dotted field path ("optim.learning_rate",
 // "data.ood[1].shifts[0].kind") and what is wrong with it.
 struct FieldError {
@@ -32,8 +49,9 @@ inline void PrintTo(const FieldError& e, std::ostream* os) { *os << e.ToString()
 
 // Fills `msg` from YAML text. Only keys present in the YAML are set, so the
 // caller may pre-fill `msg` or apply defaults afterwards. Every problem found
-// is appended to `errors` (parsing continues past bad fields); returns true
-// when none were found.
+// is appended to `errors` (parsing continues past bad fields, up to
+// kMaxSpecErrors; a budget exceeded ends the walk); returns true when none
+// were found.
 bool YamlToMessage(std::string_view yaml, google::protobuf::Message* msg, std::vector<FieldError>* errors);
 
 // Writes every set field of `msg` as block-style YAML, in field order (map
@@ -60,11 +78,22 @@ std::string MessageToJson(const google::protobuf::Message& msg);
 bool ApplyFieldOverride(std::string_view assignment, google::protobuf::Message* msg,
                         std::vector<FieldError>* errors);
 
+// google.protobuf.Duration's range: +-10000 years.
+inline constexpr int64_t kMaxDurationSeconds = 315576000000;
+
 // "1h30m", "90s", "250ms", "2h", or a bare integer (seconds). Fractions are
 // allowed per unit ("1.5h"). Negative durations are accepted here and
-// rejected by validation where they make no sense.
-bool ParseDuration(std::string_view text, int64_t* seconds, int32_t* nanos);
+// rejected by validation where they make no sense. INVALID_ARGUMENT for
+// anything else, and for durations beyond kMaxDurationSeconds (the input is
+// quoted, cut to kMaxQuotedChars).
+Status ParseDuration(std::string_view text, int64_t* seconds, int32_t* nanos);
+// The inverse, for any valid google.protobuf.Duration (|seconds| <=
+// kMaxDurationSeconds, |nanos| < 1e9, same signs).
 std::string FormatDuration(int64_t seconds, int32_t nanos);
+
+// Caps `errors` at kMaxSpecErrors: the rest are replaced by one "... and N
+// more problems" entry.
+void CapSpecErrors(std::vector<FieldError>* errors);
 
 // Enum value <-> YAML name: ACTIVATION_QUICK_GELU of enum Activation <-> "quick_gelu".
 std::string EnumYamlName(const google::protobuf::EnumValueDescriptor* value);

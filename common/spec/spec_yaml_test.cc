@@ -14,32 +14,45 @@ using google::protobuf::util::MessageDifferencer;
 TEST(DurationTest, ParsesUnitsAndBareSeconds) {
   int64_t s = 0;
   int32_t ns = 0;
-  ASSERT_TRUE(ParseDuration("90s", &s, &ns));
+  ASSERT_TRUE(ParseDuration("90s", &s, &ns).ok());
   EXPECT_EQ(s, 90);
-  ASSERT_TRUE(ParseDuration("1h30m", &s, &ns));
+  ASSERT_TRUE(ParseDuration("1h30m", &s, &ns).ok());
   EXPECT_EQ(s, 5400);
-  ASSERT_TRUE(ParseDuration("250ms", &s, &ns));
+  ASSERT_TRUE(ParseDuration("250ms", &s, &ns).ok());
   EXPECT_EQ(s, 0);
   EXPECT_EQ(ns, 250000000);
-  ASSERT_TRUE(ParseDuration("1.5h", &s, &ns));
+  ASSERT_TRUE(ParseDuration("1.5h", &s, &ns).ok());
   EXPECT_EQ(s, 5400);
-  ASSERT_TRUE(ParseDuration("42", &s, &ns));
+  ASSERT_TRUE(ParseDuration("42", &s, &ns).ok());
   EXPECT_EQ(s, 42);
-  EXPECT_FALSE(ParseDuration("5 minutes", &s, &ns));
-  EXPECT_FALSE(ParseDuration("", &s, &ns));
-  EXPECT_FALSE(ParseDuration("m", &s, &ns));
-  EXPECT_FALSE(ParseDuration("1.2.3s", &s, &ns));  // std::stold read "1.2" and ignored the rest
-  EXPECT_FALSE(ParseDuration(".s", &s, &ns));
+  EXPECT_FALSE(ParseDuration("5 minutes", &s, &ns).ok());
+  EXPECT_FALSE(ParseDuration("", &s, &ns).ok());
+  EXPECT_FALSE(ParseDuration("m", &s, &ns).ok());
+  EXPECT_FALSE(ParseDuration("1.2.3s", &s, &ns).ok());  // std::stold read "1.2" and ignored the rest
+  EXPECT_FALSE(ParseDuration(".s", &s, &ns).ok());
 }
 
-// std::stoll threw std::out_of_range out of YamlToMessage for these.
-TEST(DurationTest, HugeBareSecondsAreRefusedNotThrown) {
+// std::stoll threw std::out_of_range out of YamlToMessage for these; then
+// INT64_MAX seconds was accepted and overflowed every "* 1000" downstream.
+TEST(DurationTest, HugeDurationsAreRefusedNotThrown) {
   int64_t s = 0;
   int32_t ns = 0;
-  EXPECT_FALSE(ParseDuration("99999999999999999999", &s, &ns));
-  EXPECT_FALSE(ParseDuration("-99999999999999999999", &s, &ns));
-  ASSERT_TRUE(ParseDuration("9223372036854775807", &s, &ns));
-  EXPECT_EQ(s, INT64_MAX);
+  EXPECT_FALSE(ParseDuration("99999999999999999999", &s, &ns).ok());
+  EXPECT_FALSE(ParseDuration("-99999999999999999999", &s, &ns).ok());
+  EXPECT_FALSE(ParseDuration("9223372036854775807", &s, &ns).ok());
+  EXPECT_FALSE(ParseDuration("315576000001", &s, &ns).ok());
+  EXPECT_FALSE(ParseDuration("87660000h1s", &s, &ns).ok());
+  EXPECT_FALSE(ParseDuration("1e30h", &s, &ns).ok());
+  Status st = ParseDuration("99999999999999999999h", &s, &ns);
+  EXPECT_EQ(st.message(),
+            "duration '99999999999999999999h' is out of range (at most 315576000000s, 10000 years)");
+  ASSERT_TRUE(ParseDuration("315576000000", &s, &ns).ok());
+  EXPECT_EQ(s, kMaxDurationSeconds);
+  ASSERT_TRUE(ParseDuration("87660000h", &s, &ns).ok());
+  EXPECT_EQ(s, kMaxDurationSeconds);
+  ASSERT_TRUE(ParseDuration("-1.5s", &s, &ns).ok());
+  EXPECT_EQ(s, -1);
+  EXPECT_EQ(ns, -500000000);
   v1::JobSpec spec;
   std::vector<FieldError> errors;
   EXPECT_FALSE(YamlToMessage("run_policy: {active_deadline: 99999999999999999999}\n", &spec, &errors));
@@ -53,6 +66,22 @@ TEST(DurationTest, FormatsCanonically) {
   EXPECT_EQ(FormatDuration(61, 0), "1m1s");
   EXPECT_EQ(FormatDuration(0, 0), "0s");
   EXPECT_EQ(FormatDuration(0, 250000000), "250ms");
+  EXPECT_EQ(FormatDuration(-1, -500000000), "-1500ms");
+  EXPECT_EQ(FormatDuration(2, 5), "2000000005ns");
+}
+
+// seconds * 1e9 overflowed int64 for long durations with nanoseconds.
+TEST(DurationTest, FormatRoundTripsTheWholeRange) {
+  for (auto [sec, nanos] : std::vector<std::pair<int64_t, int32_t>>{
+           {kMaxDurationSeconds, 999999999}, {-kMaxDurationSeconds + 1, -1}, {9000000000LL, 7}, {1, 1}}) {
+    if (sec == kMaxDurationSeconds) nanos = 0;  // the maximum itself has no fraction
+    const std::string text = FormatDuration(sec, nanos);
+    int64_t s = 0;
+    int32_t ns = 0;
+    ASSERT_TRUE(ParseDuration(text, &s, &ns).ok()) << text;
+    EXPECT_EQ(s, sec) << text;
+    EXPECT_EQ(ns, nanos) << text;
+  }
 }
 
 TEST(EditDistanceTest, SuggestsCloseNames) {

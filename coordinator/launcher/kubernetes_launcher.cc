@@ -8,6 +8,8 @@
 #include <fstream>
 #include <thread>
 
+#include "common/env.h"
+#include "common/exception_edge.h"
 #include "common/logging.h"
 #include "common/numbers.h"
 
@@ -105,10 +107,15 @@ bool ParseLogLine(const std::string& line, LogLine* out) {
 KubernetesLauncher::KubernetesLauncher(KubernetesLauncherOptions opts)
     : opts_(std::move(opts)), api_(opts_.api) {
   const std::string& ns = opts_.mpijob.ns;
-  mpijob_watcher_ = std::thread([this, ns] { WatchLoop(MpiJobsPath(ns), kManagedBy, /*pods=*/false); });
-  pod_watcher_ =
-      std::thread([this, ns] { WatchLoop(PodsPath(ns), std::string(kManagedBy) + kLauncherRole, true); });
-  worker_ = std::thread([this] { WorkLoop(); });
+  mpijob_watcher_ = std::thread([this, ns] {
+    CatchAtThread("watching MPIJobs", [&] { WatchLoop(MpiJobsPath(ns), kManagedBy, /*pods=*/false); });
+  });
+  pod_watcher_ = std::thread([this, ns] {
+    CatchAtThread("watching launcher pods",
+                  [&] { WatchLoop(PodsPath(ns), std::string(kManagedBy) + kLauncherRole, true); });
+  });
+  worker_ =
+      std::thread([this] { CatchAtThread("the Kubernetes launcher's work loop", [this] { WorkLoop(); }); });
 }
 
 KubernetesLauncher::~KubernetesLauncher() {

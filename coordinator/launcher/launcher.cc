@@ -43,6 +43,9 @@ std::map<std::string, std::string> WorkerEnvironment(const LaunchRequest& req, c
   env[env::kWorkerToken.name] = req.worker_token;
   env[env::kArtifactDir.name] = req.artifact_dir;
   env[env::kAttempt.name] = std::to_string(req.attempt);
+  // Never the coordinator's own: the ranks are confined to this job's roots.
+  env.erase(env::kDataRoots.name);
+  if (!req.data_roots.empty()) env[env::kDataRoots.name] = JoinDataRoots(req.data_roots);
   env.erase(env::kCoordinatorCa.name);
   env.erase(env::kCoordinatorName.name);
   if (!ca_file.empty()) env[env::kCoordinatorCa.name] = ca_file;
@@ -76,6 +79,12 @@ ExitClass ClassifyExit(const WorldExit& exit, bool reported_permanent) {
 }
 
 Status Launcher::CheckResources(const v1::ResourceSpec&) const { return Status::Ok(); }
+
+std::string JoinDataRoots(const std::vector<std::string>& roots) {
+  std::string out;
+  for (const std::string& r : roots) out += (out.empty() ? "" : ":") + r;
+  return out;
+}
 
 int64_t BackoffMillis(int restart, int64_t base_ms, int64_t max_ms) {
   int64_t d = base_ms;

@@ -123,12 +123,16 @@ struct LaunchRequest {
   std::vector<RankHost> ranks;
   // Pin each rank to the CPUs of its slots (a pool's binding: cores).
   bool pin_cpus = false;
+  // FLYP_DATA_ROOTS (':'-joined): the folders the ranks may read inputs
+  // from, checked by the worker at every open (common/confine.h).
+  std::vector<std::string> data_roots;
 };
 
 // The variables every world's ranks get, on top of `base` (the
 // coordinator's own environment, which forwards PATH, LD_LIBRARY_PATH,
 // OMP_* and the operator's other settings): FLYP_JOB_ID, FLYP_COORDINATOR,
-// FLYP_WORKER_TOKEN, FLYP_ARTIFACT_DIR, FLYP_ATTEMPT; FLYP_COORDINATOR_CA and
+// FLYP_WORKER_TOKEN, FLYP_ARTIFACT_DIR, FLYP_ATTEMPT; FLYP_DATA_ROOTS from
+// `req.data_roots` only (never inherited); FLYP_COORDINATOR_CA and
 // FLYP_COORDINATOR_SERVER_NAME from `ca_file`/`server_name` only (never
 // inherited: a plaintext world must not get a CA); OMP_NUM_THREADS when the
 // request names threads; OMP_WAIT_POLICY=PASSIVE unless `base` sets it
@@ -141,6 +145,10 @@ std::map<std::string, std::string> WorkerEnvironment(const LaunchRequest& req, c
 std::map<std::string, std::string> ProcessEnvironment();
 // "NAME=value" entries, for execve.
 std::vector<std::string> EnvironmentStrings(const std::map<std::string, std::string>& env);
+
+// The value of FLYP_DATA_ROOTS for `roots` (which contain no ':'; the
+// coordinator refuses such data roots at start).
+std::string JoinDataRoots(const std::vector<std::string>& roots);
 
 // How a world ended.
 struct WorldExit {

@@ -220,6 +220,9 @@ StatusOr<Json> BuildMpiJob(const MpiJobOptions& o, const LaunchRequest& req) {
       {env::kThreads.name, std::to_string(plan.omp_threads)},
       {"OMP_NUM_THREADS", std::to_string(plan.omp_threads)},
   };
+  // The ranks open inputs only below these (common/confine.h); the pods
+  // mount them at the same paths.
+  if (!req.data_roots.empty()) env.emplace_back(env::kDataRoots.name, JoinDataRoots(req.data_roots));
   if (!o.coordinator_ca_pem.empty()) env.emplace_back(env::kCoordinatorCa.name, kCoordinatorCaPath);
   if (!o.coordinator_server_name.empty())
     env.emplace_back(env::kCoordinatorName.name, o.coordinator_server_name);

@@ -1,13 +1,17 @@
 #include "coordinator/service/job_service.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <fstream>
 
 #include "common/crc32c.h"
+#include "common/file_util.h"
 #include "common/numbers.h"
 #include "common/spec/job_spec.h"
 #include "common/version.h"
@@ -38,16 +42,73 @@ std::string ArtifactKind(const std::string& rel) {
   return "other";
 }
 
-// A relative path inside the job folder, or INVALID_ARGUMENT.
-StatusOr<std::string> ArtifactPath(const std::string& dir, const std::string& rel) {
-  fs::path p(rel);
-  if (rel.empty() || p.is_absolute())
-    return InvalidArgumentError("path: must be relative to the job's artifact folder");
-  for (const auto& part : p.lexically_normal()) {
-    if (part == "..") return InvalidArgumentError("path: '" + rel + "' leaves the job's artifact folder");
-  }
-  return (fs::path(dir) / p.lexically_normal()).string();
+// INVALID_ARGUMENT "<field>: at most N bytes (got M)" when over budget.
+Status CheckBytes(const char* field, const std::string& value, size_t max) {
+  if (value.size() <= max) return Status::Ok();
+  return InvalidArgumentError(std::string(field) + ": at most " + std::to_string(max) + " bytes (got " +
+                              std::to_string(value.size()) + ")");
 }
+
+// The ranks' lines of the world log, read incrementally with bounded memory:
+// a line of the file longer than kMaxLogLineBytes is cut there ("... [cut]")
+// and the rest of it skipped; WorldLogParser puts the pieces of a rank's
+// line back together (coordinator/service/log_lines.h).
+class LogReader {
+ public:
+  explicit LogReader(std::string path) : path_(std::move(path)) {}
+
+  // Calls `emit` for each rank line completed by what was appended since the
+  // last call; `flush`: also the pieces whose line never ended (the world is
+  // gone). Stops early (returning false) when `emit` does.
+  template <typename F>
+  bool ReadNew(F&& emit, bool flush) {
+    auto feed = [&](const std::string& file_line) {
+      for (v1::LogLine& l : parser_.Feed(file_line))
+        if (!emit(std::move(l))) return false;
+      return true;
+    };
+    if (!in_.is_open()) in_.open(path_, std::ios::binary);
+    if (in_.is_open()) {
+      in_.clear();
+      char buf[8192];
+      while (in_.read(buf, sizeof(buf)) || in_.gcount() > 0) {
+        const size_t n = static_cast<size_t>(in_.gcount());
+        for (size_t i = 0; i < n; ++i) {
+          if (buf[i] == '\n') {
+            const bool go = skipping_ || feed(partial_);
+            partial_.clear();
+            skipping_ = false;
+            if (!go) return false;
+          } else if (!skipping_) {
+            partial_.push_back(buf[i]);
+            if (partial_.size() >= kMaxLogLineBytes) {
+              partial_ += " ... [cut]";
+              const bool go = feed(partial_);
+              partial_.clear();
+              skipping_ = true;
+              if (!go) return false;
+            }
+          }
+        }
+        if (in_.eof()) break;
+      }
+    }
+    if (flush) {
+      if (!partial_.empty() && !skipping_ && !feed(partial_)) return false;
+      partial_.clear();
+      for (v1::LogLine& l : parser_.Flush())
+        if (!emit(std::move(l))) return false;
+    }
+    return true;
+  }
+
+ private:
+  std::string path_;
+  std::ifstream in_;
+  std::string partial_;    // the line of the file being read
+  bool skipping_ = false;  // the rest of a line that was cut
+  WorldLogParser parser_;
+};
 
 }  // namespace
 
@@ -59,18 +120,34 @@ const std::string* AuthorizationHeader(grpc::ServerContext* ctx, std::string* st
   return storage;
 }
 
-StatusOr<std::string> JobServiceImpl::Caller(grpc::ServerContext* ctx) const {
+StatusOr<Principal> JobServiceImpl::Caller(grpc::ServerContext* ctx) const {
   std::string storage;
   return auth_->Authenticate(AuthorizationHeader(ctx, &storage));
+}
+
+StatusOr<JobRecord> JobServiceImpl::VisibleJob(const Principal& caller, const std::string& id) {
+  const Status not_found = NotFoundError("job '" + QuoteForError(id) + "' not found");
+  if (id.size() > kMaxJobIdBytes) return not_found;  // too long to exist
+  StatusOr<JobRecord> rec = manager_->store()->GetJob(id);
+  if (!rec.ok()) return rec.status().code() == StatusCode::kNotFound ? not_found : rec.status();
+  if (!caller.MaySee(rec->job.owner())) return not_found;  // as if it did not exist
+  return rec;
 }
 
 #define FLYP_AUTH_OR_RETURN(ctx) \
   auto _caller = Caller(ctx);    \
   if (!_caller.ok()) return ToGrpcStatus(_caller.status())
 
+// `rec` = the job `id` the caller may see, or return its status.
+#define FLYP_VISIBLE_JOB_OR_RETURN(rec, id) \
+  auto rec = VisibleJob(*_caller, id);      \
+  if (!rec.ok()) return ToGrpcStatus(rec.status())
+
 grpc::Status JobServiceImpl::SubmitJob(grpc::ServerContext* ctx, const v1::SubmitJobRequest* req,
                                        v1::SubmitJobResponse* resp) {
   FLYP_AUTH_OR_RETURN(ctx);
+  if (Status s = CheckBytes("idempotency_key", req->idempotency_key(), kMaxIdempotencyKeyBytes); !s.ok())
+    return ToGrpcStatus(s);
   SpecLoad load;
   switch (req->source_case()) {
     case v1::SubmitJobRequest::kSpecYaml:
@@ -85,7 +162,7 @@ grpc::Status JobServiceImpl::SubmitJob(grpc::ServerContext* ctx, const v1::Submi
   if (!load.ok()) return ToGrpcStatus(SpecLoadStatus(load));
   Status s = ResolveSpecPaths(data_roots_, &load.spec);
   if (!s.ok()) return ToGrpcStatus(s);
-  auto job = manager_->Submit(load.spec, JobSpecToYaml(load.spec), *_caller, req->idempotency_key());
+  auto job = manager_->Submit(load.spec, JobSpecToYaml(load.spec), _caller->name, req->idempotency_key());
   if (!job.ok()) return ToGrpcStatus(job.status());
   *resp->mutable_job() = *job;
   return grpc::Status::OK;
@@ -93,8 +170,7 @@ grpc::Status JobServiceImpl::SubmitJob(grpc::ServerContext* ctx, const v1::Submi
 
 grpc::Status JobServiceImpl::GetJob(grpc::ServerContext* ctx, const v1::GetJobRequest* req, v1::Job* resp) {
   FLYP_AUTH_OR_RETURN(ctx);
-  auto rec = manager_->store()->GetJob(req->id());
-  if (!rec.ok()) return ToGrpcStatus(rec.status());
+  FLYP_VISIBLE_JOB_OR_RETURN(rec, req->id());
   *resp = rec->job;
   return grpc::Status::OK;
 }
@@ -102,10 +178,15 @@ grpc::Status JobServiceImpl::GetJob(grpc::ServerContext* ctx, const v1::GetJobRe
 grpc::Status JobServiceImpl::ListJobs(grpc::ServerContext* ctx, const v1::ListJobsRequest* req,
                                       v1::ListJobsResponse* resp) {
   FLYP_AUTH_OR_RETURN(ctx);
+  if (Status s = CheckBytes("name_contains", req->name_contains(), kMaxNameFilterBytes); !s.ok())
+    return ToGrpcStatus(s);
+  if (req->states_size() > v1::JobState_ARRAYSIZE)
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "states: at most one entry per state");
   ListQuery q;
   for (int s : req->states()) q.states.push_back(static_cast<v1::JobState>(s));
   q.name_contains = req->name_contains();
   q.sweep_id = req->sweep_id();
+  if (_caller->role != Role::kAdmin) q.owner = _caller->name;
   int size = req->page_size() <= 0 ? 50 : std::min(req->page_size(), 500);
   q.limit = size + 1;
   if (!req->page_token().empty()) {
@@ -126,6 +207,8 @@ grpc::Status JobServiceImpl::ListJobs(grpc::ServerContext* ctx, const v1::ListJo
 grpc::Status JobServiceImpl::CancelJob(grpc::ServerContext* ctx, const v1::CancelJobRequest* req,
                                        v1::Job* resp) {
   FLYP_AUTH_OR_RETURN(ctx);
+  if (Status s = CheckBytes("reason", req->reason(), kMaxCancelReasonBytes); !s.ok()) return ToGrpcStatus(s);
+  FLYP_VISIBLE_JOB_OR_RETURN(rec, req->id());
   auto job = manager_->Cancel(req->id(), req->reason());
   if (!job.ok()) return ToGrpcStatus(job.status());
   *resp = *job;
@@ -136,8 +219,7 @@ grpc::Status JobServiceImpl::WatchJob(grpc::ServerContext* ctx, const v1::WatchJ
                                       grpc::ServerWriter<v1::WatchJobEvent>* writer) {
   FLYP_AUTH_OR_RETURN(ctx);
   uint64_t seen = manager_->version();
-  auto rec = manager_->store()->GetJob(req->id());
-  if (!rec.ok()) return ToGrpcStatus(rec.status());
+  FLYP_VISIBLE_JOB_OR_RETURN(rec, req->id());
   v1::WatchJobEvent first;
   *first.mutable_job() = rec->job;
   if (!writer->Write(first)) return grpc::Status::OK;
@@ -173,8 +255,12 @@ grpc::Status JobServiceImpl::WatchJob(grpc::ServerContext* ctx, const v1::WatchJ
 grpc::Status JobServiceImpl::StreamLogs(grpc::ServerContext* ctx, const v1::StreamLogsRequest* req,
                                         grpc::ServerWriter<v1::LogLine>* writer) {
   FLYP_AUTH_OR_RETURN(ctx);
-  auto rec = manager_->store()->GetJob(req->id());
-  if (!rec.ok()) return ToGrpcStatus(rec.status());
+  if (req->tail() < 0 || req->tail() > kMaxLogTailLines) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "tail: must be in [0, " +
+                                                                std::to_string(kMaxLogTailLines) + "] (got " +
+                                                                std::to_string(req->tail()) + ")");
+  }
+  FLYP_VISIBLE_JOB_OR_RETURN(rec, req->id());
   const int world = rec->job.spec().resources().world_size();
   if (req->has_rank() && (req->rank() < -1 || req->rank() >= world)) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
@@ -182,51 +268,27 @@ grpc::Status JobServiceImpl::StreamLogs(grpc::ServerContext* ctx, const v1::Stre
                             " (world size " + std::to_string(world) + ": ranks 0.." +
                             std::to_string(world - 1) + "; -1 is mpirun's own output)");
   }
-  const std::string path = rec->job.artifact_dir() + "/logs/world.log";
   const int64_t since = req->has_since() ? req->since().seconds() : 0;
   auto wanted = [&](const v1::LogLine& l) {
     if (req->has_rank() && l.rank() != req->rank()) return false;
     return since == 0 || (l.has_time() && l.time().seconds() >= since);
   };
-  std::ifstream in;
-  std::string partial;
-  WorldLogParser parser;
-  // Reads complete lines appended since the last call; `flush`: also the
-  // pieces whose line never ended (the world is gone).
-  auto read_lines = [&](std::vector<v1::LogLine>* out, bool flush) {
-    std::vector<v1::LogLine> lines;
-    if (!in.is_open()) in.open(path, std::ios::binary);
-    if (in.is_open()) {
-      in.clear();
-      char buf[8192];
-      while (in.read(buf, sizeof(buf)) || in.gcount() > 0) {
-        partial.append(buf, static_cast<size_t>(in.gcount()));
-        if (in.eof()) break;
-      }
-      size_t start = 0, nl;
-      while ((nl = partial.find('\n', start)) != std::string::npos) {
-        for (auto& l : parser.Feed(partial.substr(start, nl - start))) lines.push_back(std::move(l));
-        start = nl + 1;
-      }
-      partial.erase(0, start);
-    }
-    if (flush) {
-      if (!partial.empty()) {
-        for (auto& l : parser.Feed(partial)) lines.push_back(std::move(l));
-        partial.clear();
-      }
-      for (auto& l : parser.Flush()) lines.push_back(std::move(l));
-    }
-    for (auto& l : lines) {
-      if (wanted(l)) out->push_back(std::move(l));
-    }
-  };
-  std::vector<v1::LogLine> lines;
-  read_lines(&lines, /*flush=*/IsTerminal(rec->job.status().state()));
-  size_t from = 0;
-  if (req->tail() > 0 && lines.size() > static_cast<size_t>(req->tail())) from = lines.size() - req->tail();
-  for (size_t i = from; i < lines.size(); ++i) {
-    if (!writer->Write(lines[i])) return grpc::Status::OK;
+  LogReader log(rec->job.artifact_dir() + "/logs/world.log");
+  // What is there now: every line, or only the last `tail` (held in a
+  // window of that size, so a huge log costs no more memory).
+  std::deque<v1::LogLine> window;
+  const bool ok = log.ReadNew(
+      [&](v1::LogLine l) {
+        if (!wanted(l)) return true;
+        if (req->tail() == 0) return writer->Write(l);
+        window.push_back(std::move(l));
+        if (window.size() > static_cast<size_t>(req->tail())) window.pop_front();
+        return true;
+      },
+      /*flush=*/IsTerminal(rec->job.status().state()));
+  if (!ok) return grpc::Status::OK;  // the client went away
+  for (const auto& l : window) {
+    if (!writer->Write(l)) return grpc::Status::OK;
   }
   if (!req->follow() || IsTerminal(rec->job.status().state())) return grpc::Status::OK;
   uint64_t seen = manager_->version();
@@ -234,11 +296,8 @@ grpc::Status JobServiceImpl::StreamLogs(grpc::ServerContext* ctx, const v1::Stre
     seen = manager_->WaitForChange(seen, kWaitMs);
     auto now = manager_->store()->GetJob(req->id());
     bool done = now.ok() && IsTerminal(now->job.status().state());
-    lines.clear();
-    read_lines(&lines, done);
-    for (const auto& l : lines) {
-      if (!writer->Write(l)) return grpc::Status::OK;
-    }
+    if (!log.ReadNew([&](v1::LogLine l) { return !wanted(l) || writer->Write(l); }, done))
+      return grpc::Status::OK;
     if (done) break;  // the world is gone: everything it wrote was read above
   }
   return grpc::Status::OK;
@@ -247,19 +306,25 @@ grpc::Status JobServiceImpl::StreamLogs(grpc::ServerContext* ctx, const v1::Stre
 grpc::Status JobServiceImpl::ListArtifacts(grpc::ServerContext* ctx, const v1::ListArtifactsRequest* req,
                                            v1::ListArtifactsResponse* resp) {
   FLYP_AUTH_OR_RETURN(ctx);
-  auto rec = manager_->store()->GetJob(req->id());
-  if (!rec.ok()) return ToGrpcStatus(rec.status());
+  FLYP_VISIBLE_JOB_OR_RETURN(rec, req->id());
   const fs::path dir(rec->job.artifact_dir());
   std::error_code ec;
   std::vector<v1::Artifact> out;
+  // Directory symlinks are not descended into (the iterator's default) and
+  // file symlinks are not listed: GetArtifact would not serve them.
   for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
        it.increment(ec)) {
-    if (!it->is_regular_file(ec)) continue;
+    if (!it->is_regular_file(ec) || it->is_symlink(ec)) continue;
+    if (out.size() >= kMaxListedArtifacts) {
+      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                          "job " + req->id() + " has more than " + std::to_string(kMaxListedArtifacts) +
+                              " artifacts; fetch them by path with GetArtifact");
+    }
     v1::Artifact a;
     a.set_path(fs::relative(it->path(), dir).string());
     a.set_size_bytes(static_cast<int64_t>(it->file_size(ec)));
     struct stat st;
-    if (stat(it->path().c_str(), &st) == 0) {
+    if (lstat(it->path().c_str(), &st) == 0) {
       *a.mutable_modify_time() =
           MillisToTimestamp(int64_t{st.st_mtim.tv_sec} * 1000 + st.st_mtim.tv_nsec / 1000000);
     }
@@ -274,37 +339,47 @@ grpc::Status JobServiceImpl::ListArtifacts(grpc::ServerContext* ctx, const v1::L
 grpc::Status JobServiceImpl::GetArtifact(grpc::ServerContext* ctx, const v1::GetArtifactRequest* req,
                                          grpc::ServerWriter<v1::ArtifactChunk>* writer) {
   FLYP_AUTH_OR_RETURN(ctx);
-  auto rec = manager_->store()->GetJob(req->id());
-  if (!rec.ok()) return ToGrpcStatus(rec.status());
-  auto path = ArtifactPath(rec->job.artifact_dir(), req->path());
-  if (!path.ok()) return ToGrpcStatus(path.status());
-  std::error_code ec;
-  // Symlinks could point outside the folder: only plain files are served.
-  if (!fs::is_regular_file(fs::symlink_status(*path, ec))) {
-    return grpc::Status(grpc::StatusCode::NOT_FOUND,
-                        "artifact '" + req->path() + "' not found in job " + req->id());
+  if (Status s = CheckBytes("path", req->path(), kMaxArtifactPathBytes); !s.ok()) return ToGrpcStatus(s);
+  FLYP_VISIBLE_JOB_OR_RETURN(rec, req->id());
+  // No symlink is followed in any component: a link planted in the folder
+  // (leak-dir -> /etc) cannot serve what lies outside it.
+  StatusOr<UniqueFd> fd = OpenFileBeneath(rec->job.artifact_dir(), req->path());
+  if (!fd.ok()) {
+    if (fd.status().code() == StatusCode::kInvalidArgument) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "path: '" + QuoteForError(req->path()) +
+                              "' must be relative to the job's artifact folder and stay inside it");
+    }
+    if (fd.status().code() == StatusCode::kNotFound) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                          "artifact '" + QuoteForError(req->path()) + "' not found in job " + req->id());
+    }
+    return ToGrpcStatus(fd.status());
   }
-  std::ifstream in(*path, std::ios::binary);
-  const int64_t total = static_cast<int64_t>(fs::file_size(*path, ec));
+  struct stat st;
+  if (::fstat(fd->get(), &st) != 0) return ToGrpcStatus(InternalError(std::strerror(errno)));
+  const int64_t total = static_cast<int64_t>(st.st_size);
   std::string buf(kChunkBytes, '\0');
   int64_t offset = 0;
   uint32_t crc = 0;
-  do {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+  for (;;) {
+    const ssize_t n = ::read(fd->get(), buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ToGrpcStatus(DataLossError("reading artifact: " + std::string(std::strerror(errno))));
     v1::ArtifactChunk chunk;
-    chunk.set_data(buf.data(), static_cast<size_t>(in.gcount()));
+    chunk.set_data(buf.data(), static_cast<size_t>(n));
     chunk.set_offset(offset);
     chunk.set_total_size(total);
-    offset += in.gcount();
-    crc = Crc32cExtend(crc, buf.data(), static_cast<size_t>(in.gcount()));
-    if (!in) {  // the end: what the client must have received
-      if (in.bad())
-        return grpc::Status(grpc::StatusCode::DATA_LOSS, "reading artifact '" + req->path() + "' failed");
+    offset += n;
+    crc = Crc32cExtend(crc, buf.data(), static_cast<size_t>(n));
+    const bool last = n == 0 || offset >= total;
+    if (last) {  // the end: what the client must have received
       chunk.set_last(true);
       chunk.set_crc32c(crc);
     }
     if (!writer->Write(chunk)) return grpc::Status::OK;
-  } while (in && !ctx->IsCancelled());
+    if (last || ctx->IsCancelled()) break;
+  }
   return grpc::Status::OK;
 }
 

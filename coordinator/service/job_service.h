@@ -3,6 +3,17 @@
 // streams (WatchJob, StreamLogs with follow) poll with short waits and end
 // when the client goes away.
 //
+// Tenancy (coordinator/auth.h): a user's calls see only the user's own jobs;
+// another owner's job answers NOT_FOUND with the same message as a job that
+// does not exist, and ListJobs lists only the caller's. Admins see all.
+//
+// Requests are bounded (the budgets below; docs/security.md): a field over
+// its budget is INVALID_ARGUMENT naming it, except an id too long to exist,
+// which is plainly NOT_FOUND. Error messages quote at most a bounded prefix
+// of what the caller sent (QuoteForError). Artifacts are opened below the
+// job's folder following no symlink in any component (OpenFileBeneath);
+// StreamLogs holds at most `tail` lines and one bounded partial line.
+//
 // Thread safety: as gRPC requires, any method may run on any thread.
 #pragma once
 
@@ -14,6 +25,16 @@
 #include "flyp/v1/service.grpc.pb.h"
 
 namespace flyp::coord {
+
+// Request budgets.
+inline constexpr size_t kMaxJobIdBytes = 64;            // ids are "job-NNNNNN"
+inline constexpr size_t kMaxIdempotencyKeyBytes = 256;  // SubmitJobRequest.idempotency_key
+inline constexpr size_t kMaxCancelReasonBytes = 1024;   // CancelJobRequest.reason
+inline constexpr size_t kMaxNameFilterBytes = 256;      // ListJobsRequest.name_contains
+inline constexpr size_t kMaxArtifactPathBytes = 4096;   // GetArtifactRequest.path
+inline constexpr size_t kMaxListedArtifacts = 10000;    // ListArtifacts answers at most this many
+inline constexpr size_t kMaxLogLineBytes = 64 * 1024;   // StreamLogs cuts longer lines
+inline constexpr int kMaxLogTailLines = 100000;         // StreamLogsRequest.tail
 
 class JobServiceImpl final : public v1::JobService::Service {
  public:
@@ -40,7 +61,10 @@ class JobServiceImpl final : public v1::JobService::Service {
                              v1::ServerInfo* resp) override;
 
  private:
-  StatusOr<std::string> Caller(grpc::ServerContext* ctx) const;
+  StatusOr<Principal> Caller(grpc::ServerContext* ctx) const;
+  // The job `id` if `caller` may see it; NOT_FOUND (one message whether it
+  // does not exist or belongs to someone else) otherwise.
+  StatusOr<JobRecord> VisibleJob(const Principal& caller, const std::string& id);
 
   JobManager* manager_;
   const TokenAuth* auth_;

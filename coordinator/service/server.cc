@@ -22,6 +22,7 @@
 #include "coordinator/launcher/slurm_launcher.h"
 #include "coordinator/store/sqlite_job_store.h"
 #include "coordinator/store/sqlite_sweep_store.h"
+#include "coordinator/store/store_lock.h"
 
 #ifndef FLYP_MPIEXEC
 #define FLYP_MPIEXEC "mpirun"
@@ -39,6 +40,11 @@ Status CheckDataRoots(const std::vector<std::string>& roots) {
     if (!std::filesystem::exists(st)) return InvalidArgumentError("data-root '" + r + "': no such directory");
     if (!std::filesystem::is_directory(st))
       return InvalidArgumentError("data-root '" + r + "': not a directory");
+    if (r.find(':') != std::string::npos) {
+      return InvalidArgumentError("data-root '" + r +
+                                  "': must not contain ':' (the roots reach the workers ':'-separated, "
+                                  "as FLYP_DATA_ROOTS)");
+    }
   }
   return Status::Ok();
 }
@@ -145,6 +151,9 @@ StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const Coor
   std::filesystem::create_directories(config.artifact_root, ec);
   if (ec) return UnavailableError("artifact-root '" + config.artifact_root + "': " + ec.message());
   const std::string artifact_root = std::filesystem::canonical(config.artifact_root).string();
+  // One coordinator per store: a second one would split the jobs' worlds
+  // and their writes between two managers.
+  FLYP_ASSIGN_OR_RETURN(s->store_lock_, StoreLock::Acquire(config.db_path));
   FLYP_ASSIGN_OR_RETURN(s->store_, SqliteJobStore::Open(config.db_path));
   s->metrics_ = std::make_unique<CoordinatorMetrics>();
   FLYP_RETURN_IF_ERROR(s->metrics_->LoadJobCounts(s->store_.get()));
@@ -241,6 +250,11 @@ StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const Coor
   mo.backoff_base_ms = static_cast<int64_t>(config.backoff_base_s * 1000);
   mo.backoff_max_ms = static_cast<int64_t>(config.backoff_max_s * 1000);
   mo.metrics = s->metrics_.get();
+  for (const std::string& r : config.data_roots) {
+    std::error_code ec;
+    const auto canonical = std::filesystem::canonical(r, ec);
+    mo.data_roots.push_back(ec ? r : canonical.string());
+  }
   s->manager_ = std::make_unique<JobManager>(mo, s->store_.get(), s->launcher_.get(), &s->clock_);
   SweepManagerOptions so;
   so.artifact_root = artifact_root;
@@ -266,6 +280,9 @@ StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const Coor
   } else {
     creds = grpc::InsecureServerCredentials();
   }
+  // No SO_REUSEPORT: gRPC sets it by default, and a second coordinator on
+  // the same port would then start and split the traffic with this one.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(config.listen, creds, &s->port_);
   builder.SetMaxReceiveMessageSize(config.max_receive_mib * 1024 * 1024);
   builder.RegisterService(s->job_service_.get());

@@ -9,6 +9,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@
 #include "coordinator/service/sweep_service.h"
 #include "coordinator/service/worker_service.h"
 #include "coordinator/store/job_store.h"
+#include "coordinator/store/store_lock.h"
 #include "coordinator/store/sweep_store.h"
 #include "coordinator/sweep_manager.h"
 
@@ -36,8 +38,10 @@ class CoordinatorServer {
   // kind (or a key that is not the certificate's), a malformed or
   // unresolvable metrics-listen; FAILED_PRECONDITION for launcher kubernetes
   // outside a cluster without k8s-api-server, and when the ranks could not
-  // verify this coordinator with worker-tls-ca (checked by dialling it);
-  // UNAVAILABLE when the address cannot be bound. A metrics port that cannot
+  // verify this coordinator with worker-tls-ca (checked by dialling it),
+  // and when another coordinator holds the store (naming its pid);
+  // UNAVAILABLE when the address cannot be bound, also when another process
+  // listens on it (no SO_REUSEPORT). A metrics port that cannot
   // be bound is logged and the coordinator serves without /metrics.
   static StatusOr<std::unique_ptr<CoordinatorServer>> Start(const CoordinatorConfig& config);
   ~CoordinatorServer();
@@ -57,6 +61,7 @@ class CoordinatorServer {
   CoordinatorConfig config_;
   RealClock clock_;
   TokenAuth auth_;
+  std::optional<StoreLock> store_lock_;          // held while the store is open (outlives store_)
   std::unique_ptr<CoordinatorMetrics> metrics_;  // outlives everything that reports to it
   std::unique_ptr<MetricsServer> metrics_server_;
   std::unique_ptr<JobStore> store_;

@@ -4,6 +4,7 @@
 #include "coordinator/service/server.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -129,6 +130,50 @@ TEST_F(ServerStartTest, MalformedMetricsListenIsAnErrorButATakenPortIsNot) {
   ASSERT_TRUE(server.ok()) << server.status();
   EXPECT_EQ((*server)->metrics_port(), 0);
   (*server)->Shutdown();
+}
+
+}  // namespace
+}  // namespace flyp::coord
+
+namespace flyp::coord {
+namespace {
+
+// A second coordinator on a database another one owns started and shared
+// its jobs.
+TEST_F(ServerStartTest, SecondCoordinatorOnTheSameStoreIsRefused) {
+  auto first = CoordinatorServer::Start(config_);
+  ASSERT_TRUE(first.ok()) << first.status();
+  Status s = StartStatus();
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(
+      s.message().find("job store '" + config_.db_path + "' is in use by another flyp-coordinator (pid " +
+                       std::to_string(::getpid()) + ")"),
+      std::string::npos)
+      << s;
+  (*first)->Shutdown();
+  first->reset();
+  EXPECT_TRUE(StartStatus().ok());  // released with the first
+}
+
+// gRPC's default SO_REUSEPORT let a second coordinator bind a port another
+// one served; the two then split the traffic.
+TEST_F(ServerStartTest, SecondCoordinatorOnTheSamePortIsRefused) {
+  auto first = CoordinatorServer::Start(config_);
+  ASSERT_TRUE(first.ok()) << first.status();
+  const std::string other = dir_ + "/other";
+  std::filesystem::create_directories(other);
+  config_.listen = "127.0.0.1:" + std::to_string((*first)->port());
+  config_.db_path = other + "/coord.db";
+  config_.artifact_root = other + "/artifacts";
+  Status s = StartStatus();
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s;
+  EXPECT_EQ(s.message(), "cannot listen on '" + config_.listen + "'");
+}
+
+TEST_F(ServerStartTest, DataRootsWithAColonAreRefused) {
+  std::filesystem::create_directories(dir_ + "/a:b");
+  config_.data_roots = {dir_ + "/a:b"};
+  EXPECT_EQ(StartStatus().code(), StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -19,14 +19,16 @@ grpc::Status Invalid(const std::string& m) { return grpc::Status(grpc::StatusCod
 
 }  // namespace
 
-StatusOr<std::string> SweepServiceImpl::Caller(grpc::ServerContext* ctx) const {
+StatusOr<Principal> SweepServiceImpl::Caller(grpc::ServerContext* ctx) const {
   std::string storage;
   return auth_->Authenticate(AuthorizationHeader(ctx, &storage));
 }
 
-StatusOr<SweepRecord> SweepServiceImpl::Owned(const std::string& id, const std::string& caller) {
+// A sweep is its owner's, as jobs are (admins see every sweep): another
+// user's is NOT_FOUND, so its existence is not revealed.
+StatusOr<SweepRecord> SweepServiceImpl::Owned(const std::string& id, const Principal& caller) {
   StatusOr<SweepRecord> rec = sweeps_->store()->GetSweep(id);
-  if (rec.ok() && rec->sweep.owner() != caller)
+  if (rec.ok() && !caller.MaySee(rec->sweep.owner()))
     return NotFoundError("sweep '" + QuoteForError(id) + "' not found");
   return rec;
 }
@@ -34,7 +36,7 @@ StatusOr<SweepRecord> SweepServiceImpl::Owned(const std::string& id, const std::
 #define FLYP_SWEEP_CALLER_OR_RETURN(ctx)                    \
   auto _caller = Caller(ctx);                               \
   if (!_caller.ok()) return ToGrpcStatus(_caller.status()); \
-  const std::string& caller = *_caller
+  const Principal& caller = *_caller
 
 grpc::Status SweepServiceImpl::SubmitSweep(grpc::ServerContext* ctx, const v1::SubmitSweepRequest* req,
                                            v1::SubmitSweepResponse* resp) {
@@ -73,7 +75,7 @@ grpc::Status SweepServiceImpl::SubmitSweep(grpc::ServerContext* ctx, const v1::S
       return ToGrpcStatus(Status(s.code(), "trials[" + std::to_string(t.index) + "]: " + s.message()));
     }
   }
-  auto sweep = sweeps_->Submit(load, caller, req->idempotency_key());
+  auto sweep = sweeps_->Submit(load, caller.name, req->idempotency_key());
   if (!sweep.ok()) return ToGrpcStatus(sweep.status());
   *resp->mutable_sweep() = *sweep;
   return grpc::Status::OK;
@@ -93,7 +95,7 @@ grpc::Status SweepServiceImpl::ListSweeps(grpc::ServerContext* ctx, const v1::Li
   FLYP_SWEEP_CALLER_OR_RETURN(ctx);
   SweepQuery q;
   for (int s : req->states()) q.states.push_back(static_cast<v1::SweepState>(s));
-  q.owner = caller;
+  if (caller.role != Role::kAdmin) q.owner = caller.name;
   const int size = req->page_size() <= 0 ? 50 : std::min(req->page_size(), 500);
   q.limit = size + 1;
   if (!req->page_token().empty()) {

@@ -37,9 +37,9 @@ class SweepServiceImpl final : public v1::SweepService::Service {
                               v1::SweepReport* resp) override;
 
  private:
-  StatusOr<std::string> Caller(grpc::ServerContext* ctx) const;
+  StatusOr<Principal> Caller(grpc::ServerContext* ctx) const;
   // The caller's sweep `id`: NOT_FOUND for an unknown one and for another's.
-  StatusOr<SweepRecord> Owned(const std::string& id, const std::string& caller);
+  StatusOr<SweepRecord> Owned(const std::string& id, const Principal& caller);
 
   SweepManager* sweeps_;
   JobManager* jobs_;

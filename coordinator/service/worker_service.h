@@ -1,6 +1,10 @@
 // gRPC WorkerService: rank 0 of a world reports to the coordinator. The
 // caller presents its job's worker token (FLYP_WORKER_TOKEN) as a bearer
-// token; reports from a superseded attempt are acknowledged with stop=true.
+// token, checked before anything else: a wrong token and a job that does
+// not exist both answer PERMISSION_DENIED with one message. Reports from a
+// superseded attempt are acknowledged with stop=true. Bounded: at most
+// kMaxReportedSplits accuracies per progress point (names of at most
+// kMaxNameBytes), a failure message cut at kMaxWorkerMessageBytes.
 // An accepted STARTED report's ranks_without_metrics are counted in
 // flyp_worker_metrics_endpoint_failures_total.
 //
@@ -12,6 +16,9 @@
 #include "flyp/v1/service.grpc.pb.h"
 
 namespace flyp::coord {
+
+inline constexpr size_t kMaxReportedSplits = 256;            // ProgressPoint.eval_accuracy
+inline constexpr size_t kMaxWorkerMessageBytes = 16 * 1024;  // ReportStateRequest.message
 
 class WorkerServiceImpl final : public v1::WorkerService::Service {
  public:

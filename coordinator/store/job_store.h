@@ -61,6 +61,7 @@ struct ListQuery {
   std::vector<v1::JobState> states;  // empty: all
   std::string name_contains;
   std::string sweep_id;   // only this sweep's trials; empty: every job
+  std::string owner;      // only this owner's jobs; empty: every owner
   int64_t after_seq = 0;  // paging: only jobs with seq > after_seq
   int limit = 50;
 };

@@ -228,6 +228,33 @@ TEST_P(JobStoreConformance, ListFiltersAndPages) {
   EXPECT_EQ((*odd2)[0].job.id(), "job-000004");
 }
 
+// Users list only their own jobs (the tenancy of JobService.ListJobs).
+TEST_P(JobStoreConformance, ListFiltersByOwnerBeforeTheLimit) {
+  for (int i = 0; i < 6; ++i) {
+    NewJob j = MakeJob("j" + std::to_string(i));
+    j.owner = i % 3 == 0 ? "bob" : "alice";
+    ASSERT_TRUE(store_->CreateJob(j, nullptr).ok());
+  }
+  ListQuery q;
+  q.owner = "bob";
+  auto bob = store_->ListJobs(q);
+  ASSERT_TRUE(bob.ok());
+  ASSERT_EQ(bob->size(), 2u);
+  EXPECT_EQ((*bob)[0].job.id(), "job-000001");
+  EXPECT_EQ((*bob)[1].job.id(), "job-000004");
+  q.limit = 1;
+  q.after_seq = (*bob)[0].seq;
+  auto page = store_->ListJobs(q);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_EQ((*page)[0].job.owner(), "bob");
+  q = {};
+  q.owner = "carol";
+  EXPECT_TRUE(store_->ListJobs(q)->empty());
+  q.owner = "";
+  EXPECT_EQ(store_->ListJobs(q)->size(), 6u);
+}
+
 TEST_P(JobStoreConformance, ProgressAppendsInOrderAndSetsTheLatest) {
   auto a = store_->CreateJob(MakeJob("p"), nullptr);
   ASSERT_TRUE(a.ok());

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "common/numbers.h"
 #include "coordinator/proto_time.h"
 
 namespace flyp::coord {
@@ -48,7 +49,7 @@ StatusOr<JobRecord> MemoryJobStore::CreateJob(const NewJob& job, bool* created) 
 StatusOr<JobRecord> MemoryJobStore::GetJob(const std::string& id) {
   MutexLock lock(&mu_);
   auto it = rows_.find(id);
-  if (it == rows_.end()) return NotFoundError("job '" + id + "' not found");
+  if (it == rows_.end()) return NotFoundError("job '" + QuoteForError(id) + "' not found");
   return it->second.rec;
 }
 
@@ -64,6 +65,7 @@ StatusOr<std::vector<JobRecord>> MemoryJobStore::ListJobs(const ListQuery& q) {
     }
     if (!q.name_contains.empty() && r.job.spec().name().find(q.name_contains) == std::string::npos) continue;
     if (!q.sweep_id.empty() && r.job.sweep_id() != q.sweep_id) continue;
+    if (!q.owner.empty() && r.job.owner() != q.owner) continue;
     out.push_back(r);
   }
   return out;
@@ -72,7 +74,7 @@ StatusOr<std::vector<JobRecord>> MemoryJobStore::ListJobs(const ListQuery& q) {
 Status MemoryJobStore::UpdateJob(const std::string& id, const JobUpdate& u) {
   MutexLock lock(&mu_);
   auto it = rows_.find(id);
-  if (it == rows_.end()) return NotFoundError("job '" + id + "' not found");
+  if (it == rows_.end()) return NotFoundError("job '" + QuoteForError(id) + "' not found");
   JobRecord& r = it->second.rec;
   auto* st = r.job.mutable_status();
   if (u.expect_state && *u.expect_state != st->state()) {
@@ -105,7 +107,7 @@ Status MemoryJobStore::UpdateJob(const std::string& id, const JobUpdate& u) {
 Status MemoryJobStore::AddProgress(const std::string& id, const v1::ProgressPoint& point) {
   MutexLock lock(&mu_);
   auto it = rows_.find(id);
-  if (it == rows_.end()) return NotFoundError("job '" + id + "' not found");
+  if (it == rows_.end()) return NotFoundError("job '" + QuoteForError(id) + "' not found");
   v1::JobStatus* st = it->second.rec.job.mutable_status();
   *st->mutable_latest_progress() = MergeProgress(st->latest_progress(), point);
   it->second.progress.push_back(point);

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "common/numbers.h"
 #include "coordinator/proto_time.h"
 #include "coordinator/store/sqlite_db.h"
 
@@ -115,7 +116,7 @@ StatusOr<JobRecord> SqliteJobStore::GetJobLocked(const std::string& id) {
   Stmt s(db_, sql.c_str());
   s.Bind(id);
   int rc = s.Step();
-  if (rc == SQLITE_DONE) return NotFoundError("job '" + id + "' not found");
+  if (rc == SQLITE_DONE) return NotFoundError("job '" + QuoteForError(id) + "' not found");
   if (rc != SQLITE_ROW) return SqlError(db_, "get job");
   JobRecord rec = ReadJobRow(s);
   FLYP_RETURN_IF_ERROR(LoadHistoryLocked(&rec));
@@ -147,6 +148,7 @@ StatusOr<std::vector<JobRecord>> SqliteJobStore::ListJobs(const ListQuery& q) {
   }
   if (!q.name_contains.empty()) sql += " AND instr(name, ?) > 0";
   if (!q.sweep_id.empty()) sql += " AND sweep_id = ?";
+  if (!q.owner.empty()) sql += " AND owner = ?";
   sql += " ORDER BY seq LIMIT ?";
   Stmt s(db_, sql.c_str());
   if (!s.ok()) return SqlError(db_, "list jobs");
@@ -154,6 +156,7 @@ StatusOr<std::vector<JobRecord>> SqliteJobStore::ListJobs(const ListQuery& q) {
   for (auto st : q.states) s.Bind(int64_t{st});
   if (!q.name_contains.empty()) s.Bind(q.name_contains);
   if (!q.sweep_id.empty()) s.Bind(q.sweep_id);
+  if (!q.owner.empty()) s.Bind(q.owner);
   s.Bind(int64_t{q.limit});
   std::vector<JobRecord> out;
   int rc;
@@ -172,7 +175,7 @@ Status SqliteJobStore::UpdateJob(const std::string& id, const JobUpdate& u) {
     Stmt s(db_, "SELECT state FROM jobs WHERE id = ?");
     s.Bind(id);
     int rc = s.Step();
-    if (rc == SQLITE_DONE) return NotFoundError("job '" + id + "' not found");
+    if (rc == SQLITE_DONE) return NotFoundError("job '" + QuoteForError(id) + "' not found");
     if (rc != SQLITE_ROW) return SqlError(db_, "update job");
     state = s.Int(0);
   }
@@ -237,7 +240,7 @@ Status SqliteJobStore::AddProgress(const std::string& id, const v1::ProgressPoin
     Stmt s(db_, "UPDATE jobs SET latest_progress = ? WHERE id = ?");
     s.BindBlob(merged).Bind(id);
     if (s.Step() != SQLITE_DONE) return SqlError(db_, "update progress");
-    if (sqlite3_changes(db_) == 0) return NotFoundError("job '" + id + "' not found");
+    if (sqlite3_changes(db_) == 0) return NotFoundError("job '" + QuoteForError(id) + "' not found");
   }
   Stmt s(db_, "INSERT INTO progress (job_id, point) VALUES (?, ?)");
   s.Bind(id).BindBlob(bytes);

@@ -24,7 +24,7 @@ CoordinatorProcess::~CoordinatorProcess() {
 
 void CoordinatorProcess::Start() {
   std::filesystem::create_directories(opts_.dir + "/data");
-  std::ofstream(opts_.dir + "/tokens.txt") << "usertoken alice\nothertoken bob\n";
+  std::ofstream(opts_.dir + "/tokens.txt") << "usertoken alice\nothertoken bob user\nadmintoken root admin\n";
   const std::string port_file = opts_.dir + "/port";
   std::filesystem::remove(port_file);
   std::vector<std::string> args = {FLYP_COORDINATOR_BIN,

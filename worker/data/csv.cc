@@ -22,7 +22,14 @@ StatusOr<std::vector<CsvRow>> ParseCsv(std::string_view text) {
   int line = 1;
   row.line = 1;
   size_t i = 0;
+  Status over_budget;  // set by end_field / end_row once a budget is exceeded
   auto end_field = [&]() {
+    if (row.fields.size() >= kMaxCsvFields) {
+      if (over_budget.ok())
+        over_budget = InvalidArgumentError("line " + std::to_string(row.line) + ": more than " +
+                                           std::to_string(kMaxCsvFields) + " fields");
+      return;
+    }
     row.fields.push_back(quoted ? field : Trim(field));
     field.clear();
     quoted = false;
@@ -30,7 +37,13 @@ StatusOr<std::vector<CsvRow>> ParseCsv(std::string_view text) {
   auto end_row = [&]() {
     end_field();
     const bool blank = row.fields.size() == 1 && row.fields[0].empty() && !row_has_data;
-    if (!blank) rows.push_back(std::move(row));
+    if (!blank) {
+      if (rows.size() >= kMaxCsvRows && over_budget.ok()) {
+        over_budget = InvalidArgumentError("line " + std::to_string(row.line) + ": more than " +
+                                           std::to_string(kMaxCsvRows) + " rows");
+      }
+      rows.push_back(std::move(row));
+    }
     row = CsvRow();
     row_has_data = false;
   };
@@ -65,6 +78,7 @@ StatusOr<std::vector<CsvRow>> ParseCsv(std::string_view text) {
       }
       continue;
     }
+    if (!over_budget.ok()) return over_budget;
     if (ch == ',') {
       end_field();
       row_has_data = true;
@@ -81,6 +95,7 @@ StatusOr<std::vector<CsvRow>> ParseCsv(std::string_view text) {
     }
   }
   if (!field.empty() || quoted || !row.fields.empty()) end_row();
+  if (!over_budget.ok()) return over_budget;
   return rows;
 }
 

@@ -18,6 +18,12 @@
 
 namespace flyp::data {
 
+// The most classes a dataset may have, however they are given (class names
+// in the spec or a file, image-folder sub-folders, CSV labels): a one-line
+// CSV with label 999999999 asked for 10^9 class names. ImageNet-21k has
+// 21,841.
+inline constexpr int kMaxClasses = 65536;
+
 struct Example {
   Image image;          // decoded, before any transform
   int64_t label = -1;   // class index in [0, num_classes), -1 when unlabelled

@@ -1,5 +1,7 @@
 #include "worker/data/decode.h"
 
+#include "common/confine.h"
+
 namespace flyp::data {
 
 StatusOr<Image> DecodeImage(std::string_view bytes) {
@@ -13,7 +15,7 @@ StatusOr<Image> DecodeImage(std::string_view bytes) {
 }
 
 StatusOr<Image> DecodeImageFile(const std::string& path) {
-  StatusOr<std::string> bytes = ReadFileToString(path, kMaxImageFileBytes);
+  StatusOr<std::string> bytes = ReadInputFile(path, kMaxImageFileBytes);
   if (!bytes.ok()) return bytes.status();
   StatusOr<Image> image = DecodeImage(*bytes);
   if (!image.ok()) return image.status().WithContext("image '" + path + "'");

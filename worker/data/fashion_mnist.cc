@@ -52,6 +52,11 @@ StatusOr<std::unique_ptr<FashionMnistDataset>> FashionMnistDataset::Open(
     return InvalidArgumentError("'" + images_path +
                                 "': expected 3 dimensions [count, rows, cols] (magic 0x00000803)");
   }
+  if (images.dims[1] > kMaxIdxImageSide || images.dims[2] > kMaxIdxImageSide) {
+    return InvalidArgumentError("'" + images_path + "': images of " + std::to_string(images.dims[1]) + "x" +
+                                std::to_string(images.dims[2]) + " pixels (at most " +
+                                std::to_string(kMaxIdxImageSide) + " a side)");
+  }
   if (labels.dims.size() != 1) {
     return InvalidArgumentError("'" + labels_path + "': expected 1 dimension [count] (magic 0x00000801)");
   }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <system_error>
 
+#include "common/confine.h"
 #include "common/numbers.h"
 #include "worker/data/csv.h"
 #include "worker/data/decode.h"
@@ -35,7 +36,7 @@ std::optional<int64_t> LabelIndex(const std::string& s) {
 
 // Rows of a two-column CSV (header dropped), paths resolved.
 StatusOr<std::vector<CsvRow>> ReadTwoColumnCsv(const std::string& csv_path) {
-  FLYP_ASSIGN_OR_RETURN(std::string text, ReadFileToString(csv_path, kMaxCsvFileBytes));
+  FLYP_ASSIGN_OR_RETURN(std::string text, ReadInputFile(csv_path, kMaxCsvFileBytes));
   StatusOr<std::vector<CsvRow>> parsed = ParseCsv(text);
   if (!parsed.ok()) return parsed.status().WithContext("CSV '" + csv_path + "'");
   std::vector<CsvRow> rows = std::move(parsed).value();
@@ -74,6 +75,9 @@ StatusOr<std::unique_ptr<FileListDataset>> OpenImageFolder(const std::string& di
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
     return NotFoundError("image folder '" + dir + "' does not exist or is not a directory");
+  // The folder itself must be inside the data roots; each image is checked
+  // again when it is read.
+  FLYP_RETURN_IF_ERROR(OpenInput(dir, O_RDONLY | O_DIRECTORY).status());
   std::vector<std::string> classes;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
@@ -82,6 +86,10 @@ StatusOr<std::unique_ptr<FileListDataset>> OpenImageFolder(const std::string& di
   if (ec) return InvalidArgumentError("image folder '" + dir + "': " + ec.message());
   std::sort(classes.begin(), classes.end());
   if (classes.empty()) return InvalidArgumentError("image folder '" + dir + "' has no class sub-folders");
+  if (classes.size() > static_cast<size_t>(kMaxClasses)) {
+    return InvalidArgumentError("image folder '" + dir + "' has " + std::to_string(classes.size()) +
+                                " class sub-folders, more than the limit of " + std::to_string(kMaxClasses));
+  }
   if (!class_names.empty() && class_names.size() != classes.size()) {
     return InvalidArgumentError("image folder '" + dir + "' has " + std::to_string(classes.size()) +
                                 " class folders but " + std::to_string(class_names.size()) +
@@ -116,14 +124,31 @@ StatusOr<std::unique_ptr<FileListDataset>> OpenCsvLabels(const std::string& csv_
     const bool all_int = std::all_of(rows.begin(), rows.end(),
                                      [](const CsvRow& r) { return LabelIndex(r.fields[1]).has_value(); });
     if (all_int) {
+      const CsvRow* max_row = nullptr;
       int64_t max_label = -1;
-      for (const CsvRow& r : rows) max_label = std::max(max_label, *LabelIndex(r.fields[1]));
+      for (const CsvRow& r : rows) {
+        const int64_t k = *LabelIndex(r.fields[1]);
+        if (k > max_label) {
+          max_label = k;
+          max_row = &r;
+        }
+      }
+      if (max_label >= kMaxClasses) {
+        return InvalidArgumentError("CSV '" + csv_path + "' line " + std::to_string(max_row->line) +
+                                    ": label index " + std::to_string(max_label) + " asks for " +
+                                    std::to_string(max_label + 1) + " classes, more than the limit of " +
+                                    std::to_string(kMaxClasses));
+      }
       for (int64_t k = 0; k <= max_label; ++k) class_names.push_back(std::to_string(k));
     } else {
       for (const CsvRow& r : rows) class_names.push_back(r.fields[1]);
       std::sort(class_names.begin(), class_names.end());
       class_names.erase(std::unique(class_names.begin(), class_names.end()), class_names.end());
     }
+  }
+  if (class_names.size() > static_cast<size_t>(kMaxClasses)) {
+    return InvalidArgumentError("CSV '" + csv_path + "': " + std::to_string(class_names.size()) +
+                                " classes, more than the limit of " + std::to_string(kMaxClasses));
   }
   std::map<std::string, int64_t> index;
   for (size_t k = 0; k < class_names.size(); ++k) index.emplace(class_names[k], static_cast<int64_t>(k));
@@ -143,7 +168,7 @@ StatusOr<std::unique_ptr<FileListDataset>> OpenCsvLabels(const std::string& csv_
       }
     } else {
       return InvalidArgumentError("CSV '" + csv_path + "' line " + std::to_string(r.line) +
-                                  ": unknown class name '" + label + "'");
+                                  ": unknown class name '" + QuoteForError(label) + "'");
     }
     entries.push_back({r.fields[0], y, ""});
   }

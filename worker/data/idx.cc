@@ -1,5 +1,6 @@
 #include "worker/data/idx.h"
 
+#include "common/confine.h"
 #include "common/file_util.h"
 
 namespace flyp::data {
@@ -12,7 +13,7 @@ uint32_t BigEndian32(const unsigned char* p) {
 }  // namespace
 
 StatusOr<IdxArray> ReadIdxFile(const std::string& path) {
-  FLYP_ASSIGN_OR_RETURN(std::string bytes, ReadMaybeGzipFile(path, kMaxIdxFileBytes));
+  FLYP_ASSIGN_OR_RETURN(std::string bytes, ReadMaybeGzipInputFile(path, kMaxIdxFileBytes));
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   if (bytes.size() < 4 || p[0] != 0 || p[1] != 0) {
     return InvalidArgumentError("'" + path + "': not an IDX file (bad magic number)");
@@ -30,8 +31,11 @@ StatusOr<IdxArray> ReadIdxFile(const std::string& path) {
   for (int d = 0; d < ndims; ++d) {
     const uint32_t n = BigEndian32(p + 4 + 4 * d);
     out.dims.push_back(n);
-    total *= n;
-    if (total > (uint64_t{1} << 40)) return InvalidArgumentError("'" + path + "': IDX dimensions too large");
+    // Checked: an unchecked product could wrap to a small number (2^40 x
+    // 2^24 is 0 in 64 bits) and pass the size check below.
+    if (__builtin_mul_overflow(total, uint64_t{n}, &total) || total > (uint64_t{1} << 40)) {
+      return InvalidArgumentError("'" + path + "': IDX dimensions too large");
+    }
   }
   const size_t header = 4 + 4 * static_cast<size_t>(ndims);
   if (bytes.size() - header != total) {

@@ -21,6 +21,8 @@ namespace flyp::data {
 
 // Fashion-MNIST's training images are 47 MB; EMNIST's largest 550 MB.
 inline constexpr size_t kMaxIdxFileBytes = 1024 * kMiB;
+// The largest side of an IDX image (Fashion-MNIST's are 28).
+inline constexpr uint32_t kMaxIdxImageSide = 4096;
 
 struct IdxArray {
   std::vector<int64_t> dims;

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "common/confine.h"
 #include "common/file_util.h"
 #include "worker/data/decode.h"
 #include "worker/data/fashion_mnist.h"
@@ -47,6 +48,10 @@ StatusOr<std::unique_ptr<Dataset>> OpenBase(const v1::DataSource& source, const 
 
 StatusOr<std::unique_ptr<Dataset>> OpenUnprefixed(const v1::DataSource& source, const OpenOptions& options) {
   for (const v1::Shift& shift : source.shifts()) FLYP_RETURN_IF_ERROR(ValidateShift(shift));
+  if (source.class_names_size() > kMaxClasses) {
+    return InvalidArgumentError("class_names: " + std::to_string(source.class_names_size()) +
+                                " names, more than the limit of " + std::to_string(kMaxClasses));
+  }
   std::vector<std::string> class_names(source.class_names().begin(), source.class_names().end());
   if (class_names.empty() && !source.class_names_file().empty()) {
     FLYP_ASSIGN_OR_RETURN(class_names,
@@ -79,7 +84,7 @@ StatusOr<std::unique_ptr<Dataset>> OpenDataset(const v1::DataSource& source, con
 }
 
 StatusOr<std::vector<std::string>> ReadClassNamesFile(const std::string& path) {
-  FLYP_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path, kMaxConfigFileBytes));
+  FLYP_ASSIGN_OR_RETURN(std::string text, ReadInputFile(path, kMaxConfigFileBytes));
   std::vector<std::string> names;
   std::istringstream in(text);
   std::string line;
@@ -87,6 +92,10 @@ StatusOr<std::vector<std::string>> ReadClassNamesFile(const std::string& path) {
     const size_t b = line.find_first_not_of(" \t\r");
     if (b == std::string::npos) continue;
     const size_t e = line.find_last_not_of(" \t\r");
+    if (names.size() >= static_cast<size_t>(kMaxClasses)) {
+      return InvalidArgumentError("class names file '" + path + "' lists more than " +
+                                  std::to_string(kMaxClasses) + " names");
+    }
     names.push_back(line.substr(b, e - b + 1));
   }
   if (names.empty()) return InvalidArgumentError("class names file '" + path + "' lists no names");

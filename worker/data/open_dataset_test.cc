@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <limits>
 #include <map>
 
 #include "tests/testing/test_env.h"
@@ -92,6 +93,13 @@ TEST(ImageFolder, KShotOffsetLimitAndErrors) {
   ASSERT_TRUE(ds.ok()) << ds.status();
   ASSERT_EQ((*ds)->size(), 3);
   EXPECT_EQ((*ds)->label(0), 1);  // cat/img0
+
+  // offset + limit past 64 bits used to wrap to a negative end (a
+  // std::length_error from reserve): it means "to the end".
+  s.set_limit(std::numeric_limits<int64_t>::max());
+  ds = OpenDataset(s);
+  ASSERT_TRUE(ds.ok()) << ds.status();
+  EXPECT_EQ((*ds)->size(), 7);
 
   s.set_offset(9);
   s.set_limit(0);

@@ -13,7 +13,8 @@ StatusOr<std::vector<int64_t>> OffsetLimit(int64_t size, int64_t offset, int64_t
     return InvalidArgumentError("offset " + std::to_string(offset) + " is beyond the " +
                                 std::to_string(size) + " examples");
   }
-  const int64_t end = limit == 0 ? size : std::min(size, offset + limit);
+  // offset <= size here, so size - offset cannot overflow (offset + limit can).
+  const int64_t end = limit == 0 || limit >= size - offset ? size : offset + limit;
   std::vector<int64_t> out;
   out.reserve(static_cast<size_t>(end - offset));
   for (int64_t i = offset; i < end; ++i) out.push_back(i);

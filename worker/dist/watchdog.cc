@@ -4,6 +4,7 @@
 
 #include <sstream>
 
+#include "common/exception_edge.h"
 #include "common/exit_codes.h"
 
 namespace flyp::dist {
@@ -16,7 +17,13 @@ CollectiveWatchdog::CollectiveWatchdog(std::chrono::milliseconds timeout, Identi
       abort_world_(std::move(abort_world)),
       abort_grace_(abort_grace),
       notify_(std::move(notify)) {
-  if (timeout_.count() > 0) thread_ = std::thread([this] { Run(); });
+  if (timeout_.count() > 0) {
+    thread_ = std::thread([this] {
+      // Without its watchdog a rank could hang forever: a failure of the
+      // watchdog itself ends the rank (retryable).
+      if (!CatchAtThread("collective watchdog", [this] { Run(); })) ::_exit(kWorkerExitFailure);
+    });
+  }
 }
 
 CollectiveWatchdog::~CollectiveWatchdog() {

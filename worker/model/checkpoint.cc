@@ -7,6 +7,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "common/confine.h"
 #include "common/file_util.h"
 #include "common/logging.h"
 #include "common/model_presets.h"
@@ -287,6 +288,11 @@ Status LoadClipStateDict(const NamedTensors& tensors, ClipModel& model, const st
       return InvalidArgumentError(where + ": tensor '" + p.key() + "' has non-floating dtype " +
                                   c10::toString(t.scalar_type()));
     }
+    // A NaN weight gave a model that evaluated at chance, without a word.
+    if (!torch::isfinite(t).all().item<bool>()) {
+      return InvalidArgumentError(where + ": tensor '" + p.key() +
+                                  "' holds NaN or infinite values (a diverged or corrupt checkpoint)");
+    }
   }
   if (!missing.empty()) {
     std::string name = "'" + missing[0] + "'";
@@ -311,8 +317,11 @@ Status LoadClipStateDict(const NamedTensors& tensors, ClipModel& model, const st
 }
 
 StatusOr<NamedTensors> ReadTorchScriptTensors(const std::string& path) {
+  // Opened and checked here, then loaded through the open descriptor, so the
+  // file that was checked is the file that is read.
+  FLYP_ASSIGN_OR_RETURN(UniqueFd fd, OpenInput(path));
   try {
-    torch::jit::Module m = torch::jit::load(path, torch::kCPU);
+    torch::jit::Module m = torch::jit::load("/proc/self/fd/" + std::to_string(fd.get()), torch::kCPU);
     NamedTensors out;
     for (const auto& p : m.named_parameters(/*recurse=*/true)) out.emplace_back(p.name, p.value);
     for (const auto& b : m.named_buffers(/*recurse=*/true)) out.emplace_back(b.name, b.value);
@@ -325,7 +334,7 @@ StatusOr<NamedTensors> ReadTorchScriptTensors(const std::string& path) {
 }
 
 Status LoadClipCheckpoint(const std::string& path, ClipModel& model) {
-  StatusOr<std::string> magic = ReadFilePrefix(path, 2);
+  StatusOr<std::string> magic = ReadInputFilePrefix(path, 2);
   if (!magic.ok()) return magic.status().WithContext("checkpoint");
   NamedTensors tensors;
   if (*magic == "PK") {

@@ -18,9 +18,9 @@
 // INVALID_ARGUMENT); a TorchScript archive that fails to load: DATA_LOSS;
 // INVALID_ARGUMENT naming the file and scheme for a missing tensor, extra
 // tensors (the first few listed), a shape mismatch (both shapes), an
-// incomplete q/k/v triple. Floating tensors of any supported precision are
-// converted to the model's dtype; the model is unchanged unless every check
-// passes.
+// incomplete q/k/v triple, a tensor holding NaN or infinite values; the
+// errors of common/confine.h for a file outside the data roots. Floating tensors of any supported precision
+// are converted to the model's dtype; the model is unchanged unless every check passes.
 //
 // Thread safety: the model must not be used by other threads while loading.
 #pragma once

@@ -9,16 +9,16 @@
 #include <cstring>
 #include <set>
 
+#include "common/confine.h"
 #include "common/file_util.h"
 #include "common/json.h"
+#include "common/numbers.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "safetensors data is little-endian; big-endian hosts would need byte swapping");
 
 namespace flyp::model {
 namespace {
-
-constexpr uint64_t kMaxHeaderBytes = 100ull << 20;
 
 struct DtypeRow {
   const char* name;
@@ -32,6 +32,11 @@ const DtypeRow kDtypes[] = {
 };
 
 std::string ErrnoText() { return std::strerror(errno); }
+
+// A tensor name for a message: names come from the file and may be huge.
+std::string BoundedName(const std::string& name) {
+  return name.size() <= 200 ? name : name.substr(0, 200) + "...";
+}
 
 // Closes a file descriptor on scope exit.
 struct Fd {
@@ -79,21 +84,25 @@ Status ParseEntry(const std::string& where, const std::string& name, const Json&
   auto type = SafetensorsDtypeFromName(e.dtype_name);
   if (!type.ok()) return InvalidArgumentError(where + ": " + type.status().message());
   e.dtype = *type;
+  if (shape->size() > 64) {
+    return InvalidArgumentError(where + ": shape has " + std::to_string(shape->size()) +
+                                " dimensions (at most 64)");
+  }
   uint64_t numel = 1;
   for (const Json& d : shape->as_array()) {
     if (!d.is_integer() || d.as_int64() < 0) {
       return InvalidArgumentError(where + ": shape entries must be non-negative integers, got " +
-                                  shape->Dump());
+                                  BoundedName(shape->Dump()));
     }
     e.shape.push_back(d.as_int64());
     if (__builtin_mul_overflow(numel, static_cast<uint64_t>(d.as_int64()), &numel)) {
-      return InvalidArgumentError(where + ": shape " + shape->Dump() + " overflows");
+      return InvalidArgumentError(where + ": shape " + BoundedName(shape->Dump()) + " overflows");
     }
   }
   for (const Json& o : offsets->as_array()) {
     if (!o.is_integer() || o.as_int64() < 0) {
       return InvalidArgumentError(where + ": data_offsets must be non-negative integers, got " +
-                                  offsets->Dump());
+                                  BoundedName(offsets->Dump()));
     }
   }
   e.begin = static_cast<uint64_t>(offsets->as_array()[0].as_int64());
@@ -118,7 +127,7 @@ StatusOr<torch::ScalarType> SafetensorsDtypeFromName(const std::string& name) {
   for (const auto& d : kDtypes) {
     if (name == d.name) return d.type;
   }
-  return InvalidArgumentError("unsupported safetensors dtype '" + name +
+  return InvalidArgumentError("unsupported safetensors dtype '" + QuoteForError(name) +
                               "' (supported: F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL)");
 }
 
@@ -134,10 +143,13 @@ StatusOr<std::string> SafetensorsDtypeName(torch::ScalarType type) {
 
 StatusOr<SafetensorsReader> SafetensorsReader::Open(const std::string& path) {
   Fd f;
-  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (f.fd < 0) return NotFoundError(path + ": cannot open: " + ErrnoText());
+  FLYP_RETURN_IF_ERROR(CheckInputFd(f.fd, path));
   struct stat st;
   if (::fstat(f.fd, &st) != 0) return InternalError(path + ": fstat failed: " + ErrnoText());
+  if (S_ISDIR(st.st_mode)) return InvalidArgumentError(path + ": is a directory, not a safetensors file");
+  if (!S_ISREG(st.st_mode)) return InvalidArgumentError(path + ": is not a regular file");
   const uint64_t file_size = static_cast<uint64_t>(st.st_size);
   if (file_size < 8) {
     return DataLossError(path + ": file is " + std::to_string(file_size) +
@@ -151,8 +163,10 @@ StatusOr<SafetensorsReader> SafetensorsReader::Open(const std::string& path) {
     return DataLossError(path + ": header length " + std::to_string(header_len) + " exceeds the file size " +
                          std::to_string(file_size) + " (truncated or not a safetensors file)");
   }
-  if (header_len > kMaxHeaderBytes) {
-    return InvalidArgumentError(path + ": header length " + std::to_string(header_len) + " exceeds 100 MiB");
+  if (header_len > kMaxSafetensorsHeaderBytes) {
+    return InvalidArgumentError(path + ": header length " + std::to_string(header_len) +
+                                " exceeds the limit of " + std::to_string(kMaxSafetensorsHeaderBytes) +
+                                " bytes");
   }
   std::string header(header_len, '\0');
   if (!PreadAll(f.fd, header.data(), header_len, 8)) return DataLossError(path + ": cannot read the header");
@@ -170,12 +184,13 @@ StatusOr<SafetensorsReader> SafetensorsReader::Open(const std::string& path) {
       if (!value.is_object()) return InvalidArgumentError(path + ": __metadata__ is not an object");
       for (const auto& [k, v] : value.as_object()) {
         if (!v.is_string())
-          return InvalidArgumentError(path + ": __metadata__ value for '" + k + "' is not a string");
+          return InvalidArgumentError(path + ": __metadata__ value for '" + QuoteForError(k) +
+                                      "' is not a string");
         r.metadata_[k] = v.as_string();
       }
       continue;
     }
-    const std::string where = path + ": tensor '" + name + "'";
+    const std::string where = path + ": tensor '" + BoundedName(name) + "'";
     SafetensorsEntry e;
     FLYP_RETURN_IF_ERROR(ParseEntry(where, name, value, e));
     if (e.end > data_size) {
@@ -183,6 +198,7 @@ StatusOr<SafetensorsReader> SafetensorsReader::Open(const std::string& path) {
                            std::to_string(e.end) + ") extend beyond the data area of " +
                            std::to_string(data_size) + " bytes (truncated file?)");
     }
+    r.index_.emplace(e.name, r.entries_.size());
     r.entries_.push_back(std::move(e));
   }
   // Overlap check on non-empty tensors sorted by start offset.
@@ -193,39 +209,49 @@ StatusOr<SafetensorsReader> SafetensorsReader::Open(const std::string& path) {
   std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->begin < b->begin; });
   for (size_t i = 1; i < sorted.size(); ++i) {
     if (sorted[i]->begin < sorted[i - 1]->end) {
-      return InvalidArgumentError(path + ": tensors '" + sorted[i - 1]->name + "' and '" + sorted[i]->name +
-                                  "' overlap in the data area");
+      return InvalidArgumentError(path + ": tensors '" + BoundedName(sorted[i - 1]->name) + "' and '" +
+                                  BoundedName(sorted[i]->name) + "' overlap in the data area");
     }
   }
   return r;
 }
 
 const SafetensorsEntry* SafetensorsReader::Find(const std::string& name) const {
-  for (const auto& e : entries_) {
-    if (e.name == name) return &e;
-  }
-  return nullptr;
+  auto it = index_.find(name);
+  return it == index_.end() ? nullptr : &entries_[it->second];
 }
 
-StatusOr<torch::Tensor> SafetensorsReader::Read(const std::string& name) const {
-  const SafetensorsEntry* e = Find(name);
-  if (e == nullptr) return NotFoundError(path_ + ": no tensor '" + name + "'");
-  Fd f;
-  f.fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (f.fd < 0) return NotFoundError(path_ + ": cannot open: " + ErrnoText());
-  auto t = torch::empty(e->shape, torch::TensorOptions().dtype(e->dtype));
-  const uint64_t n = e->end - e->begin;
-  if (n > 0 && !PreadAll(f.fd, t.data_ptr(), n, data_start_ + e->begin)) {
-    return DataLossError(path_ + ": tensor '" + name + "': short read of " + std::to_string(n) + " bytes");
+StatusOr<torch::Tensor> SafetensorsReader::ReadEntry(int fd, const SafetensorsEntry& e) const {
+  auto t = torch::empty(e.shape, torch::TensorOptions().dtype(e.dtype));
+  const uint64_t n = e.end - e.begin;
+  if (n > 0 && !PreadAll(fd, t.data_ptr(), n, data_start_ + e.begin)) {
+    return DataLossError(path_ + ": tensor '" + BoundedName(e.name) + "': short read of " +
+                         std::to_string(n) + " bytes");
   }
   return t;
 }
 
+StatusOr<torch::Tensor> SafetensorsReader::Read(const std::string& name) const {
+  const SafetensorsEntry* e = Find(name);
+  if (e == nullptr) return NotFoundError(path_ + ": no tensor '" + BoundedName(name) + "'");
+  Fd f;
+  f.fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (f.fd < 0) return NotFoundError(path_ + ": cannot open: " + ErrnoText());
+  FLYP_RETURN_IF_ERROR(CheckInputFd(f.fd, path_));
+  return ReadEntry(f.fd, *e);
+}
+
 StatusOr<NamedTensors> SafetensorsReader::ReadAll() const {
+  // One open for every tensor (a header of a million tiny tensors must not
+  // cost a million opens).
+  Fd f;
+  f.fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (f.fd < 0) return NotFoundError(path_ + ": cannot open: " + ErrnoText());
+  FLYP_RETURN_IF_ERROR(CheckInputFd(f.fd, path_));
   NamedTensors out;
   out.reserve(entries_.size());
   for (const auto& e : entries_) {
-    FLYP_ASSIGN_OR_RETURN(auto t, Read(e.name));
+    FLYP_ASSIGN_OR_RETURN(auto t, ReadEntry(f.fd, e));
     out.emplace_back(e.name, std::move(t));
   }
   return out;

@@ -17,7 +17,8 @@
 //                     (missing or mistyped dtype, shape, data_offsets), an
 //                     unknown dtype, negative dimensions, begin > end, byte
 //                     size != shape x dtype size, overlapping tensors,
-//                     non-string metadata, a header larger than 100 MiB
+//                     non-string metadata, a header larger than
+//                     kMaxSafetensorsHeaderBytes, a path that is a directory
 //
 // Thread safety: a SafetensorsReader may be used from several threads
 // (Read() opens its own stream); the free functions are reentrant.
@@ -28,12 +29,18 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "common/status.h"
 
 namespace flyp::model {
+
+// The largest header read (the JSON before the tensor data), as the
+// reference implementation's limit. Tensor data is bounded by the file: a
+// tensor's bytes must lie inside it, with no two tensors overlapping.
+inline constexpr uint64_t kMaxSafetensorsHeaderBytes = 100ull << 20;
 
 // Ordered (name, tensor) pairs: checkpoint order is preserved end to end.
 using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
@@ -70,9 +77,12 @@ class SafetensorsReader {
   StatusOr<NamedTensors> ReadAll() const;
 
  private:
+  StatusOr<torch::Tensor> ReadEntry(int fd, const SafetensorsEntry& e) const;
+
   std::string path_;
   uint64_t data_start_ = 0;
   std::vector<SafetensorsEntry> entries_;
+  std::unordered_map<std::string, size_t> index_;  // name -> entries_ index
   std::map<std::string, std::string> metadata_;
 };
 

@@ -107,7 +107,10 @@ TEST(SafetensorsTest, RoundTripIsBitIdenticalForEveryDtype) {
     EXPECT_EQ(b.scalar_type(), a.scalar_type()) << in[i].first;
     EXPECT_EQ(b.sizes(), a.sizes()) << in[i].first;
     ASSERT_EQ(b.nbytes(), a.nbytes());
-    EXPECT_EQ(std::memcmp(a.data_ptr(), b.data_ptr(), a.nbytes()), 0) << in[i].first;
+    // An empty tensor may have no storage (a null data_ptr): nothing to compare.
+    if (a.nbytes() > 0) {
+      EXPECT_EQ(std::memcmp(a.data_ptr(), b.data_ptr(), a.nbytes()), 0) << in[i].first;
+    }
   }
   // The data area starts 8-byte aligned.
   auto reader = SafetensorsReader::Open(p);

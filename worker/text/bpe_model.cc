@@ -1,6 +1,9 @@
 #include "worker/text/bpe_model.h"
 
 #include <climits>
+#include <functional>
+#include <queue>
+#include <vector>
 
 #include "worker/text/byte_encoder.h"
 
@@ -57,47 +60,67 @@ StatusOr<BpeModel> BpeModel::Build(std::vector<std::string> id_to_token, const s
   return m;
 }
 
+// The reference algorithm (CLIP's simple_tokenizer.bpe) repeats: find the
+// adjacent pair of lowest merge rank, merge all its occurrences left to
+// right without overlaps. Rescanning the word for each merge made a word of
+// n bytes cost O(n^2) (a 100 kB word took seconds, a caption of a few MB
+// hours). This does the same merges in O(n log n): the pairs live in a heap
+// ordered by (rank, position) over a linked list of symbols; all entries of
+// the lowest rank are taken as one round and merged left to right, and only
+// then are the pairs the round created pushed, exactly as the reference
+// recomputes its pairs between rounds. An entry whose symbols changed since
+// it was pushed is stale and skipped.
 void BpeModel::EncodeWord(std::string_view bytes, std::vector<int32_t>* out) const {
   if (bytes.empty()) {
     return;
   }
-  std::vector<int32_t> word;
-  word.reserve(bytes.size());
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    const auto b = static_cast<uint8_t>(bytes[i]);
-    word.push_back(i + 1 < bytes.size() ? byte_id_[b] : byte_end_id_[b]);
+  const int32_t n = static_cast<int32_t>(bytes.size());
+  std::vector<int32_t> sym(static_cast<size_t>(n));  // -1: merged into the symbol before it
+  std::vector<int32_t> prev(static_cast<size_t>(n)), next(static_cast<size_t>(n));
+  for (int32_t i = 0; i < n; ++i) {
+    const auto b = static_cast<uint8_t>(bytes[static_cast<size_t>(i)]);
+    sym[static_cast<size_t>(i)] = i + 1 < n ? byte_id_[b] : byte_end_id_[b];
+    prev[static_cast<size_t>(i)] = i - 1;
+    next[static_cast<size_t>(i)] = i + 1 < n ? i + 1 : -1;
   }
-  std::vector<int32_t> next;
-  next.reserve(word.size());
-  while (word.size() > 1) {
-    int32_t best_rank = INT32_MAX;
-    MergeInfo best{};
-    int32_t first = 0, second = 0;
-    for (size_t i = 0; i + 1 < word.size(); ++i) {
-      auto it = ranks_.find(Key(word[i], word[i + 1]));
-      if (it != ranks_.end() && it->second.rank < best_rank) {
-        best_rank = it->second.rank;
-        best = it->second;
-        first = word[i];
-        second = word[i + 1];
+  struct Candidate {
+    int32_t rank, pos, left, right, merged;
+    bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
+  };
+  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> heap;
+  auto push = [&](int32_t i) {
+    if (i < 0) return;
+    const int32_t j = next[static_cast<size_t>(i)];
+    if (j < 0) return;
+    const int32_t l = sym[static_cast<size_t>(i)], r = sym[static_cast<size_t>(j)];
+    auto it = ranks_.find(Key(l, r));
+    if (it != ranks_.end()) heap.push({it->second.rank, i, l, r, it->second.merged});
+  };
+  for (int32_t i = 0; i + 1 < n; ++i) push(i);
+  std::vector<int32_t> merged_at;
+  while (!heap.empty()) {
+    const int32_t rank = heap.top().rank;
+    merged_at.clear();
+    while (!heap.empty() && heap.top().rank == rank) {
+      const Candidate c = heap.top();
+      heap.pop();
+      const int32_t j = next[static_cast<size_t>(c.pos)];
+      if (sym[static_cast<size_t>(c.pos)] != c.left || j < 0 || sym[static_cast<size_t>(j)] != c.right) {
+        continue;  // stale: a merge of this round or an earlier one changed it
       }
+      sym[static_cast<size_t>(c.pos)] = c.merged;
+      sym[static_cast<size_t>(j)] = -1;
+      next[static_cast<size_t>(c.pos)] = next[static_cast<size_t>(j)];
+      if (next[static_cast<size_t>(j)] >= 0) prev[static_cast<size_t>(next[static_cast<size_t>(j)])] = c.pos;
+      merged_at.push_back(c.pos);
     }
-    if (best_rank == INT32_MAX) {
-      break;
+    for (int32_t i : merged_at) {
+      if (sym[static_cast<size_t>(i)] < 0) continue;
+      push(prev[static_cast<size_t>(i)]);
+      push(i);
     }
-    // Merge every occurrence, left to right, without overlaps.
-    next.clear();
-    for (size_t i = 0; i < word.size();) {
-      if (i + 1 < word.size() && word[i] == first && word[i + 1] == second) {
-        next.push_back(best.merged);
-        i += 2;
-      } else {
-        next.push_back(word[i++]);
-      }
-    }
-    word.swap(next);
   }
-  out->insert(out->end(), word.begin(), word.end());
+  for (int32_t i = 0; i >= 0; i = next[static_cast<size_t>(i)]) out->push_back(sym[static_cast<size_t>(i)]);
 }
 
 }  // namespace flyp::text

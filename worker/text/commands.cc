@@ -45,7 +45,7 @@ int RunTokenize(const TokenizeOptions& o, std::ostream& out, std::ostream& err) 
   const int context = o.context;
   auto tok = Tokenizer::Load(o.vocab);
   if (!tok.ok()) {
-    return Fail(err, kWorkerExitFailure, tok.status().ToString(), "tokenize");
+    return Fail(err, kWorkerExitBadInput, tok.status().ToString(), "tokenize");
   }
   for (const std::string& text : o.texts) {
     if (context > 0) {
@@ -63,8 +63,9 @@ int RunTrainBpe(const TrainBpeOptions& o, std::ostream& out, std::ostream& err) 
   for (const auto& [flag, value] : {std::make_pair("--corpus", &o.corpus), std::make_pair("--out", &o.out)}) {
     if (value->empty()) return Fail(err, kWorkerExitUsage, std::string(flag) + " is required", "train-bpe");
   }
-  if (o.merges < 0) return Fail(err, kWorkerExitUsage, "--merges is required", "train-bpe");
-  if (o.merges > kMaxClipMerges) {
+  if (o.merges == TrainBpeOptions::kMergesNotGiven)
+    return Fail(err, kWorkerExitUsage, "--merges is required", "train-bpe");
+  if (o.merges < 0 || o.merges > kMaxClipMerges) {
     return Fail(err, kWorkerExitUsage,
                 "--merges: expected an integer in [0, " + std::to_string(kMaxClipMerges) + "], got " +
                     std::to_string(o.merges),
@@ -78,7 +79,7 @@ int RunTrainBpe(const TrainBpeOptions& o, std::ostream& out, std::ostream& err) 
   const int merges = o.merges, min_frequency = o.min_frequency;
   auto content = ReadMaybeGzipFile(o.corpus, kMaxCorpusBytes);
   if (!content.ok()) {
-    return Fail(err, kWorkerExitFailure, content.status().ToString(), "train-bpe");
+    return Fail(err, kWorkerExitBadInput, content.status().ToString(), "train-bpe");
   }
   std::vector<std::string> corpus;
   size_t start = 0;
@@ -94,7 +95,7 @@ int RunTrainBpe(const TrainBpeOptions& o, std::ostream& out, std::ostream& err) 
   }
   auto learned = LearnBpeMerges(corpus, merges, min_frequency);
   if (!learned.ok()) {
-    return Fail(err, kWorkerExitFailure, o.corpus + ": " + learned.status().ToString(), "train-bpe");
+    return Fail(err, kWorkerExitBadInput, o.corpus + ": " + learned.status().ToString(), "train-bpe");
   }
   const Status written = WriteClipVocab(o.out, *learned);
   if (!written.ok()) {

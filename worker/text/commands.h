@@ -1,6 +1,8 @@
 // flyp-worker commands of the text component, in the common grammar
-// (common/flags.h). Exit codes: 0 success, 1 failure (message on `err`), 2
-// usage error.
+// (common/flags.h). Exit codes (common/exit_codes.h): 0 success, 2 usage
+// error (message and usage on `err`), 4 bad input (a vocabulary or corpus
+// that is missing, unreadable, corrupt or over its budget; message on
+// `err`), 1 any other failure (writing the output).
 //
 //   flyp-worker tokenize --vocab VOCAB [--context N] TEXT...
 //     One line per TEXT: its ids separated by spaces, SOT and EOT included;
@@ -28,8 +30,9 @@ struct TokenizeOptions {
   std::vector<std::string> texts;
 };
 struct TrainBpeOptions {
+  static constexpr int kMergesNotGiven = -2147483647 - 1;  // (a negative N is out of range)
   std::string corpus;
-  int merges = -1;  // required
+  int merges = kMergesNotGiven;  // required
   int min_frequency = 2;
   std::string out;
 };

@@ -51,7 +51,7 @@ TEST(TokenizeCommand, Errors) {
   EXPECT_EQ(Tokenize({"--bogus", "1", "a"}).code, 2);
   EXPECT_EQ(Tokenize({"--vocab"}).code, 2);
   const Result missing = Tokenize({"--vocab", "/nonexistent/v.txt", "a"});
-  EXPECT_EQ(missing.code, 1);
+  EXPECT_EQ(missing.code, 4);  // bad input
   EXPECT_NE(missing.err.find("/nonexistent/v.txt"), std::string::npos) << missing.err;
   const Result help = Tokenize({"--help"});
   EXPECT_EQ(help.code, 0);
@@ -89,11 +89,11 @@ TEST(TrainBpeCommand, Errors) {
   EXPECT_EQ(TrainBpe({"--corpus", "c", "--merges", "3", "--out", dir + "/v", "extra"}).code, 2);
   EXPECT_EQ(TrainBpe({"--corpus", "c", "--merges", "3", "--min-frequency", "0", "--out", "v"}).code, 2);
   const Result missing = TrainBpe({"--corpus", "/nonexistent/c.txt", "--merges", "3", "--out", dir + "/v"});
-  EXPECT_EQ(missing.code, 1);
+  EXPECT_EQ(missing.code, 4);
   EXPECT_NE(missing.err.find("/nonexistent/c.txt"), std::string::npos) << missing.err;
   std::ofstream(dir + "/blank.txt") << "\n\n";
   const Result empty = TrainBpe({"--corpus", dir + "/blank.txt", "--merges", "3", "--out", dir + "/v"});
-  EXPECT_EQ(empty.code, 1);
+  EXPECT_EQ(empty.code, 4);
   EXPECT_NE(empty.err.find("no words"), std::string::npos) << empty.err;
 }
 

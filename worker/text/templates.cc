@@ -2,7 +2,9 @@
 
 #include <unordered_map>
 
+#include "common/confine.h"
 #include "common/file_util.h"
+#include "common/numbers.h"
 
 namespace flyp::text {
 namespace {
@@ -24,8 +26,8 @@ struct Line {
 
 // Non-empty lines of a file ('\r' stripped); trailing blank lines dropped,
 // any other blank line is an error naming `what`.
-StatusOr<std::vector<Line>> ReadLines(const std::string& path, const std::string& what) {
-  StatusOr<std::string> text = ReadFileToString(path, kMaxConfigFileBytes);
+StatusOr<std::vector<Line>> ReadLines(const std::string& path, const std::string& what, size_t max_lines) {
+  StatusOr<std::string> text = ReadInputFile(path, kMaxConfigFileBytes);
   if (!text.ok()) {
     return text.status().WithContext(what + " file");
   }
@@ -52,6 +54,10 @@ StatusOr<std::vector<Line>> ReadLines(const std::string& path, const std::string
       return InvalidArgumentError(path + ":" + std::to_string(first_blank) + ": blank line in " + what +
                                   " file");
     }
+    if (lines.size() >= max_lines) {
+      return InvalidArgumentError(what + " file '" + path + "' has more than " + std::to_string(max_lines) +
+                                  " lines");
+    }
     lines.push_back({std::move(line), number});
   }
   if (lines.empty()) {
@@ -63,8 +69,8 @@ StatusOr<std::vector<Line>> ReadLines(const std::string& path, const std::string
 Status CheckTemplate(const std::string& t, const std::string& where) {
   const size_t n = CountPlaceholders(t);
   if (n != 1) {
-    return InvalidArgumentError(where + ": template '" + t + "' must contain '{}' exactly once (has " +
-                                std::to_string(n) + ")");
+    return InvalidArgumentError(where + ": template '" + QuoteForError(t) +
+                                "' must contain '{}' exactly once (has " + std::to_string(n) + ")");
   }
   return Status::Ok();
 }
@@ -177,7 +183,7 @@ StatusOr<std::vector<std::string>> LoadTemplates(const flyp::v1::TemplateSpec& s
     return builtin == "simple" ? SimpleTemplates() : OpenAiImageNetTemplates();
   }
   if (builtin != "custom") {
-    return InvalidArgumentError("templates.builtin: unknown value '" + builtin +
+    return InvalidArgumentError("templates.builtin: unknown value '" + QuoteForError(builtin) +
                                 "' (expected simple, openai_imagenet or custom)");
   }
   if (has_custom == has_file) {
@@ -186,13 +192,17 @@ StatusOr<std::vector<std::string>> LoadTemplates(const flyp::v1::TemplateSpec& s
   }
   std::vector<std::string> out;
   if (has_custom) {
+    if (static_cast<size_t>(spec.custom_size()) > kMaxTemplates) {
+      return InvalidArgumentError("templates.custom: " + std::to_string(spec.custom_size()) +
+                                  " templates, more than the limit of " + std::to_string(kMaxTemplates));
+    }
     for (int i = 0; i < spec.custom_size(); ++i) {
       FLYP_RETURN_IF_ERROR(CheckTemplate(spec.custom(i), "templates.custom[" + std::to_string(i) + "]"));
       out.push_back(spec.custom(i));
     }
     return out;
   }
-  FLYP_ASSIGN_OR_RETURN(auto lines, ReadLines(spec.file(), "templates"));
+  FLYP_ASSIGN_OR_RETURN(auto lines, ReadLines(spec.file(), "templates", kMaxTemplates));
   for (const Line& l : lines) {
     FLYP_RETURN_IF_ERROR(CheckTemplate(l.text, spec.file() + ":" + std::to_string(l.number)));
     out.push_back(l.text);
@@ -214,7 +224,7 @@ std::string FillTemplate(std::string_view templ, std::string_view class_name) {
 }
 
 StatusOr<std::vector<std::string>> LoadClassNames(const std::string& path) {
-  FLYP_ASSIGN_OR_RETURN(auto lines, ReadLines(path, "class names"));
+  FLYP_ASSIGN_OR_RETURN(auto lines, ReadLines(path, "class names", 65536));
   std::unordered_map<std::string, int> seen;
   std::vector<std::string> names;
   names.reserve(lines.size());

@@ -13,6 +13,11 @@
 
 namespace flyp::text {
 
+// The most templates a job may use (the zero-shot head encodes every class
+// with every template): the spec's data.templates.custom allows as many
+// (kMaxCustomTemplates), a template file too.
+inline constexpr size_t kMaxTemplates = 1024;
+
 // {"a photo of a {}."}
 const std::vector<std::string>& SimpleTemplates();
 // The 80 ImageNet templates of OpenAI's CLIP prompt-engineering notebook,
@@ -24,8 +29,9 @@ const std::vector<std::string>& OpenAiImageNetTemplates();
 //  * builtin "custom", or builtin unset with `custom`/`file` given: the
 //    `custom` list, or the file (one template per line; trailing empty lines
 //    ignored, a blank line between templates is an error).
-// Every template must contain "{}" exactly once. Errors (InvalidArgument,
-// NotFound for a missing file) name the field or file:line and the template.
+// Every template must contain "{}" exactly once; at most kMaxTemplates.
+// Errors (InvalidArgument, NotFound for a missing file) name the field or
+// file:line and the template.
 StatusOr<std::vector<std::string>> LoadTemplates(const flyp::v1::TemplateSpec& spec);
 
 // The template with its first "{}" replaced by class_name (a template

@@ -12,10 +12,12 @@
 namespace flyp::text {
 
 // Pre-token bytes -> ids. Bounded: cleared when it reaches kMaxEntries so a
-// stream of novel words cannot grow memory without limit.
+// stream of novel words cannot grow memory without limit, and words longer
+// than kMaxWordBytes are not kept (at most 2^18 x 64 bytes of keys).
 class Tokenizer::WordCache {
  public:
   static constexpr size_t kMaxEntries = 1 << 18;
+  static constexpr size_t kMaxWordBytes = 64;
 
   bool Lookup(std::string_view word, std::vector<int32_t>* out) const {
     ReaderMutexLock lock(&mu_);
@@ -96,6 +98,8 @@ void Tokenizer::EncodeCleaned(std::string_view cleaned, std::vector<int32_t>* ou
       out->push_back(sot_id());
     } else if (word == kEndOfText) {
       out->push_back(eot_id());
+    } else if (word.size() > WordCache::kMaxWordBytes) {
+      model_->EncodeWord(word, out);
     } else if (!cache_->Lookup(word, out)) {
       std::vector<int32_t> ids;
       model_->EncodeWord(word, &ids);

@@ -3,6 +3,7 @@
 #include <cassert>
 #include <cmath>
 
+#include "common/confine.h"
 #include "common/file_util.h"
 #include "common/json.h"
 #include "worker/text/byte_encoder.h"
@@ -86,13 +87,13 @@ std::vector<std::string> ClipVocabTokens(const std::vector<BpeModel::Merge>& mer
 }
 
 StatusOr<BpeModel> LoadClipVocab(const std::string& path) {
-  FLYP_ASSIGN_OR_RETURN(std::string content, ReadMaybeGzipFile(path, kMaxVocabFileBytes));
+  FLYP_ASSIGN_OR_RETURN(std::string content, ReadMaybeGzipInputFile(path, kMaxVocabFileBytes));
   FLYP_ASSIGN_OR_RETURN(auto merges, ParseMerges(content, path));
   return BpeModel::Build(ClipVocabTokens(merges), merges, path, path);
 }
 
 StatusOr<BpeModel> LoadHfVocab(const std::string& vocab_json_path, const std::string& merges_path) {
-  FLYP_ASSIGN_OR_RETURN(std::string json_text, ReadMaybeGzipFile(vocab_json_path, kMaxVocabFileBytes));
+  FLYP_ASSIGN_OR_RETURN(std::string json_text, ReadMaybeGzipInputFile(vocab_json_path, kMaxVocabFileBytes));
   auto parsed = ParseJson(json_text);
   if (!parsed.ok()) return parsed.status().WithContext(vocab_json_path);
   const Json& json = *parsed;
@@ -119,7 +120,7 @@ StatusOr<BpeModel> LoadHfVocab(const std::string& vocab_json_path, const std::st
     }
     tokens[i] = token;
   }
-  FLYP_ASSIGN_OR_RETURN(std::string merges_text, ReadMaybeGzipFile(merges_path, kMaxVocabFileBytes));
+  FLYP_ASSIGN_OR_RETURN(std::string merges_text, ReadMaybeGzipInputFile(merges_path, kMaxVocabFileBytes));
   FLYP_ASSIGN_OR_RETURN(auto merges, ParseMerges(merges_text, merges_path));
   return BpeModel::Build(std::move(tokens), merges, vocab_json_path, merges_path);
 }

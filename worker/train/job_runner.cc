@@ -59,7 +59,6 @@ class Run {
     auto in = SetUpJob(spec_, comm_);
     if (!in.ok()) {
       out.status = in.status();
-      out.bad_input = true;
       return out;
     }
     in_ = std::move(in).value();
@@ -71,7 +70,7 @@ class Run {
     report_.timings.total_seconds = Seconds(t0);
     if (out.status.ok()) {
       Stage(report::Stage::kWritingReport);
-      if (comm_.rank() == 0) out.status = report::WriteReport(report_, options_.out_dir);
+      if (comm_.rank() == 0) out.status = Output(report::WriteReport(report_, options_.out_dir));
       if (out.status.ok() && comm_.rank() == 0 && options_.observer != nullptr)
         options_.observer->OnReport(report_);
     }
@@ -81,6 +80,10 @@ class Run {
   }
 
  private:
+  // A failure to write an output: UNAVAILABLE (retryable), whatever
+  // file_util called it, so it is never mistaken for an input fault.
+  static Status Output(const Status& s) { return s.ok() ? s : UnavailableError(s.message()); }
+
   static double Seconds(Clock::time_point t0) {
     return std::chrono::duration<double>(Clock::now() - t0).count();
   }
@@ -284,6 +287,7 @@ class Run {
     cfg.checkpointed = ModelParams(*in_.model);
     cfg.out_dir = options_.out_dir;
     cfg.resume = options_.resume;
+    cfg.resume_anyway = options_.resume_anyway;
     LoopHooks hooks = CommonHooks();
     hooks.step = [this](const data::Batch& b, int64_t step) { return ContrastiveStep(*ctx_, b, step); };
     hooks.after_step = [this] { ClampLogitScale(*in_.model); };
@@ -334,6 +338,7 @@ class Run {
     cfg.checkpointed = Concat(VisualParams(*in_.model), HeadParams(head_));
     cfg.out_dir = options_.out_dir;
     cfg.resume = options_.resume;
+    cfg.resume_anyway = options_.resume_anyway;
     LoopHooks hooks = CommonHooks();
     hooks.step = [this, anchor](const data::Batch& b, int64_t) {
       return ClassifierStep(*ctx_, head_, anchor, b);
@@ -351,11 +356,12 @@ class Run {
     if (comm_.rank() != 0) return Status::Ok();
     std::map<std::string, std::string> meta = {
         {"job", spec_.name()}, {"method", MethodName(method_)}, {"preset", spec_.model().preset()}};
-    FLYP_RETURN_IF_ERROR(model::SaveClipCheckpoint(options_.out_dir + "/" + name, *in_.model, meta));
+    FLYP_RETURN_IF_ERROR(Output(model::SaveClipCheckpoint(options_.out_dir + "/" + name, *in_.model, meta)));
     if (UsesHead(method_) && !head_name.empty()) {
       model::NamedTensors tensors = {{"weight", head_->weight.detach().cpu()},
                                      {"bias", head_->bias.detach().cpu()}};
-      FLYP_RETURN_IF_ERROR(model::WriteSafetensors(options_.out_dir + "/" + head_name, tensors, meta));
+      FLYP_RETURN_IF_ERROR(
+          Output(model::WriteSafetensors(options_.out_dir + "/" + head_name, tensors, meta)));
     }
     return Status::Ok();
   }
@@ -420,25 +426,38 @@ class Run {
 
 }  // namespace
 
+bool IsInputFault(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kNotFound:
+    case StatusCode::kDataLoss:
+    case StatusCode::kPermissionDenied:
+    case StatusCode::kFailedPrecondition:
+    case StatusCode::kOutOfRange:
+    case StatusCode::kResourceExhausted:
+      return true;
+    default:
+      return false;
+  }
+}
+
 JobOutcome RunJob(const v1::JobSpec& spec, dist::Communicator& comm, const RunOptions& options) {
+  JobOutcome out;
   std::error_code ec;
   std::filesystem::create_directories(options.out_dir, ec);
   if (ec) {
-    JobOutcome out;
-    out.status = InternalError("cannot create output folder " + options.out_dir + ": " + ec.message());
+    out.status = UnavailableError("cannot create output folder " + options.out_dir + ": " + ec.message());
     return out;
   }
   try {
-    return Run(spec, comm, options).Execute();
+    out = Run(spec, comm, options).Execute();
   } catch (const c10::Error& e) {
-    JobOutcome out;
     out.status = InternalError(std::string("LibTorch error: ") + e.what_without_backtrace());
-    return out;
   } catch (const std::exception& e) {
-    JobOutcome out;
     out.status = InternalError(e.what());
-    return out;
   }
+  out.bad_input = !out.status.ok() && IsInputFault(out.status);
+  return out;
 }
 
 }  // namespace flyp::train

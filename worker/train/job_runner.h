@@ -26,6 +26,7 @@ namespace flyp::train {
 struct RunOptions {
   std::string out_dir;
   bool resume = true;
+  bool resume_anyway = false;  // LoopConfig::resume_anyway
   // Told about every step (logged ones marked), evaluation and phase
   // (started, checkpoint, completed) on this rank; not owned, may be null.
   // Failures are the caller's to report (JobOutcome).
@@ -34,11 +35,21 @@ struct RunOptions {
 
 struct JobOutcome {
   Status status;
-  // The failure is the job's inputs' fault (missing or corrupt data,
-  // checkpoint or vocabulary; unknown class): retrying cannot help.
+  // The failure is the job's inputs' fault, found at set-up or while
+  // running (missing, unreadable, corrupt or oversized data, checkpoint or
+  // vocabulary; a file outside the data roots; an unknown class; a resume
+  // checkpoint of another spec; a diverged loss): retrying cannot help.
+  // IsInputFault() of the status decides; writing outputs reports
+  // UNAVAILABLE (a retry may find the disk freed) and LibTorch errors
+  // INTERNAL, which are not input faults.
   bool bad_input = false;
   report::RunReport report;
 };
+
+// Whether a failure with this status is the job's inputs' fault: INVALID_ARGUMENT,
+// NOT_FOUND, DATA_LOSS, PERMISSION_DENIED, FAILED_PRECONDITION, OUT_OF_RANGE,
+// RESOURCE_EXHAUSTED (an input over its budget).
+bool IsInputFault(const Status& status);
 
 JobOutcome RunJob(const v1::JobSpec& spec, dist::Communicator& comm, const RunOptions& options);
 

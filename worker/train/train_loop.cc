@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 
 #include "common/logging.h"
@@ -42,7 +43,8 @@ StatusOr<LoopResult> RunTrainLoop(const v1::JobSpec& spec, dist::Communicator& c
   TrainPosition pos{config.stage, 0, 0, 0};
   if (config.resume) {
     FLYP_ASSIGN_OR_RETURN(
-        auto found, LoadLatestTrainCheckpoint(config.out_dir, config.stage, config.checkpointed, *optimizer));
+        auto found, LoadLatestTrainCheckpoint(config.out_dir, config.stage, config.checkpointed, *optimizer,
+                                              ResumeCheck{&spec, config.resume_anyway}));
     if (found) {
       pos = *found;
       result.resumed = true;
@@ -84,6 +86,13 @@ StatusOr<LoopResult> RunTrainLoop(const v1::JobSpec& spec, dist::Communicator& c
       optim::SetLearningRate(*optimizer, rate);
       optim::ClearGradients(params);  // the backward hands its buffers to .grad
       StepLoss loss = hooks.step(*next, step);
+      if (!std::isfinite(loss.value)) {
+        // Every rank sees the same (all-reduced) loss, so every rank stops here.
+        return InvalidArgumentError("the loss is " + std::to_string(loss.value) + " at step " +
+                                    std::to_string(step + 1) +
+                                    ": training diverged (lower optim.learning_rate, or set "
+                                    "optim.grad_clip_norm)");
+      }
       const auto t_fwd = Clock::now();
       if (loss.backward.defined()) loss.backward.backward();
       const auto t_bwd = Clock::now();
@@ -127,8 +136,9 @@ StatusOr<LoopResult> RunTrainLoop(const v1::JobSpec& spec, dist::Communicator& c
       if (every > 0 && step % every == 0 && step < total) {
         TrainPosition at{config.stage, step, epoch_done ? epoch + 1 : epoch, epoch_done ? 0 : batch_index};
         if (comm.rank() == 0) {
-          FLYP_ASSIGN_OR_RETURN(std::string folder,
-                                SaveTrainCheckpoint(config.out_dir, at, config.checkpointed, *optimizer));
+          FLYP_ASSIGN_OR_RETURN(
+              std::string folder,
+              SaveTrainCheckpoint(config.out_dir, at, config.checkpointed, *optimizer, &spec));
           if (hooks.on_checkpoint) hooks.on_checkpoint(folder);
         }
         comm.Barrier();  // no rank runs ahead of a checkpoint it might resume from

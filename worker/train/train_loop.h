@@ -53,6 +53,9 @@ struct LoopConfig {
   optim::NamedTensors checkpointed;  // saved and restored (usually == trainable)
   std::string out_dir;               // checkpoints go to <out_dir>/checkpoints
   bool resume = true;
+  // Resume a checkpoint whose recorded spec differs from this job's
+  // (train_state.h); otherwise that is an error naming the fields.
+  bool resume_anyway = false;
 };
 
 struct LoopResult {
@@ -66,6 +69,9 @@ struct LoopResult {
   double mean_data = 0, mean_forward = 0, mean_backward = 0, mean_allreduce = 0, mean_optimizer = 0;
 };
 
+// A step whose loss is NaN or infinite ends the loop with INVALID_ARGUMENT
+// naming the step (the run diverged; its inputs, the spec's optimisation
+// settings, are at fault, so a retry would diverge again).
 StatusOr<LoopResult> RunTrainLoop(const v1::JobSpec& spec, dist::Communicator& comm, data::Loader& loader,
                                   const LoopConfig& config, const LoopHooks& hooks);
 
