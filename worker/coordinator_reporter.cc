@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <optional>
 
 #include "common/env.h"
 #include "common/grpc_client.h"
@@ -13,6 +14,9 @@
 
 namespace flyp::worker {
 namespace {
+
+// How long the reports that end an attempt wait for the coordinator.
+constexpr std::chrono::seconds kFinalReportWait{15};
 
 google::protobuf::Timestamp ToTimestamp(report::WallTime t) {
   if (t == report::WallTime{}) t = std::chrono::system_clock::now();
@@ -31,9 +35,21 @@ struct CoordinatorReporter::Impl {
   int attempt = 0;
   std::string token;
   bool warned = false;
+  // The last training step whose report failed (the coordinator may be
+  // restarting); sent again before the world's final state, so the job
+  // keeps its last step and loss.
+  std::optional<v1::ReportProgressRequest> unsent_step;
 
   void Prepare(grpc::ClientContext* ctx) const {
     ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
+  }
+  // For the reports that end an attempt: wait up to kFinalReportWait for a
+  // coordinator that is restarting (gRPC's reconnect backoff) instead of
+  // failing at once, so its outcome and last step are not lost.
+  void PrepareFinal(grpc::ClientContext* ctx) const {
+    ctx->set_deadline(std::chrono::system_clock::now() + kFinalReportWait);
+    ctx->set_wait_for_ready(true);
     if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
   }
   void Check(const grpc::Status& s, const char* what) {
@@ -139,7 +155,13 @@ void CoordinatorReporter::OnStep(const report::StepProgress& e) {
   grpc::ClientContext ctx;
   impl_->Prepare(&ctx);
   v1::ReportAck ack;
-  impl_->Check(impl_->stub->ReportProgress(&ctx, req, &ack), "progress");
+  const grpc::Status s = impl_->stub->ReportProgress(&ctx, req, &ack);
+  impl_->Check(s, "progress");
+  if (s.ok()) {
+    impl_->unsent_step.reset();
+  } else {
+    impl_->unsent_step = std::move(req);
+  }
   if (ack.stop()) stop_ = true;
 }
 
@@ -240,8 +262,20 @@ void CoordinatorReporter::OnPhase(const report::PhaseEvent& e) {
                       ranks + " (port taken; see the job log)");
     }
   }
+  const bool final = e.phase == report::Phase::kCompleted || e.phase == report::Phase::kFailed;
+  if (final && impl_->unsent_step) {
+    grpc::ClientContext ctx;
+    impl_->PrepareFinal(&ctx);
+    v1::ReportAck ack;
+    impl_->Check(impl_->stub->ReportProgress(&ctx, *impl_->unsent_step, &ack), "progress");
+    impl_->unsent_step.reset();
+  }
   grpc::ClientContext ctx;
-  impl_->Prepare(&ctx);
+  if (final) {
+    impl_->PrepareFinal(&ctx);
+  } else {
+    impl_->Prepare(&ctx);
+  }
   v1::ReportAck ack;
   impl_->Check(impl_->stub->ReportState(&ctx, req, &ack),
                e.phase == report::Phase::kFailed ? "failure" : "state");

@@ -6,7 +6,10 @@
 // FLYP_COORDINATOR. With FLYP_COORDINATOR_CA the channel is TLS trusting
 // only that CA. Calls are synchronous with a short deadline; a failed call
 // is logged and training goes on (the coordinator also watches the
-// process). The coordinator's answer may ask the world to stop
+// process). The reports that end an attempt (COMPLETED, FAILED) wait up to
+// 15 s for a coordinator that is restarting, preceded by the last step
+// whose report failed, so an adopted world's job keeps its outcome and its
+// last step and loss. The coordinator's answer may ask the world to stop
 // (stop_requested()), e.g. after a cancel.
 //
 // Thread safety: calls are serialised internally.
