@@ -977,10 +977,7 @@ StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec, const std::string&
   nj.spec = spec;
   nj.spec_yaml = spec_yaml;
   nj.owner = owner;
-  // Keys are per owner: another tenant who happens to use the same key gets
-  // a job of their own, not this one.
-  nj.idempotency_key =
-      idempotency_key.empty() ? "" : std::to_string(owner.size()) + ":" + owner + ":" + idempotency_key;
+  nj.idempotency_key = OwnerScopedKey(owner, idempotency_key);
   nj.artifact_root = opts_.artifact_root;
   nj.worker_token = RandomToken();
   nj.create_time_ms = clock_->NowMillis();

@@ -529,9 +529,7 @@ StatusOr<v1::Sweep> SweepManager::Submit(const SweepLoad& load, const std::strin
   NewSweep ns;
   ns.spec = load.spec;
   ns.owner = owner;
-  // Keys are per owner, like jobs': another tenant's key is another sweep.
-  ns.idempotency_key =
-      idempotency_key.empty() ? "" : std::to_string(owner.size()) + ":" + owner + ":" + idempotency_key;
+  ns.idempotency_key = OwnerScopedKey(owner, idempotency_key);  // per owner, like jobs'
   ns.artifact_root = opts_.artifact_root;
   ns.create_time_ms = clock_->NowMillis();
   for (const TrialPlan& p : load.trials) {

@@ -182,6 +182,8 @@ search_space:
   EXPECT_EQ(j0.job.spec().name(), "sw-t0");
   // The trial's key, scoped to its owner as every idempotency key is.
   EXPECT_EQ(j0.idempotency_key, "5:alice:" + id + "/t0");
+  EXPECT_EQ(OwnerScopedKey("alice", id + "/t0"), j0.idempotency_key);
+  EXPECT_EQ(OwnerScopedKey("alice", ""), "");
   EXPECT_DOUBLE_EQ(j0.job.spec().optim().learning_rate(), 1e-4);
   EXPECT_DOUBLE_EQ(Job(TrialJob(id, 1)).job.spec().optim().weight_decay(), 0.1);
   EXPECT_EQ(j0.job.status().state(), v1::JOB_STATE_STARTING);  // an ordinary job: admitted and launched

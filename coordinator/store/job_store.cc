@@ -2,6 +2,10 @@
 
 namespace flyp::coord {
 
+std::string OwnerScopedKey(const std::string& owner, const std::string& key) {
+  return key.empty() ? "" : std::to_string(owner.size()) + ":" + owner + ":" + key;
+}
+
 v1::ProgressPoint MergeProgress(const v1::ProgressPoint& latest, const v1::ProgressPoint& next) {
   v1::ProgressPoint out = latest;
   if (next.step() > 0) {  // a training step: its numbers, and the job is training

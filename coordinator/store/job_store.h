@@ -89,6 +89,11 @@ class JobStore {
 
 bool IsTerminal(v1::JobState s);
 
+// The stored form of a client's idempotency key: scoped to its owner
+// ("<owner length>:<owner>:<key>"), so another tenant who happens to use the
+// same key gets a job (or sweep) of their own. Empty for no key.
+std::string OwnerScopedKey(const std::string& owner, const std::string& key);
+
 // A job's latest_progress after `next` arrives: a training step (step > 0)
 // replaces the training numbers and sets the stage to training; an
 // evaluation updates its splits' accuracies and keeps the last step and
