@@ -1,6 +1,8 @@
 #include "common/stats.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <limits>
 
 namespace flyp::stats {
@@ -55,6 +57,15 @@ double Mean(const std::vector<double>& x) {
   double s = 0;
   for (double v : x) s += v;
   return s / static_cast<double>(x.size());
+}
+
+double Median(std::vector<double> x) {
+  if (x.empty()) return std::numeric_limits<double>::quiet_NaN();
+  const size_t n = x.size();
+  std::nth_element(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(n / 2), x.end());
+  const double upper = x[n / 2];
+  if (n % 2 == 1) return upper;
+  return 0.5 * (*std::max_element(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(n / 2)) + upper);
 }
 
 double SampleStd(const std::vector<double>& x) {

@@ -14,6 +14,8 @@ namespace flyp::stats {
 
 // The arithmetic mean; NaN for no values.
 double Mean(const std::vector<double>& x);
+// The median (the mean of the middle two for an even count); NaN for no values.
+double Median(std::vector<double> x);
 // The sample standard deviation (n - 1 in the denominator); 0 for n < 2.
 double SampleStd(const std::vector<double>& x);
 

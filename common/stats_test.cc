@@ -16,6 +16,13 @@ TEST(Stats, MeanAndSampleStd) {
   EXPECT_EQ(SampleStd({7}), 0);
 }
 
+TEST(Stats, Median) {
+  EXPECT_DOUBLE_EQ(Median({5, 1, 3}), 3);
+  EXPECT_DOUBLE_EQ(Median({4, 1, 3, 2}), 2.5);  // (2 + 3) / 2
+  EXPECT_DOUBLE_EQ(Median({7}), 7);
+  EXPECT_TRUE(std::isnan(Median({})));
+}
+
 TEST(Stats, StudentTMatchesReferenceQuantiles) {
   // qt(0.975, df) in R.
   EXPECT_NEAR(StudentTQuantile(0.95, 1), 12.706205, 1e-5);

@@ -4,8 +4,11 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <sstream>
+#include <unordered_set>
 
 #include "common/env.h"
+#include "common/file_util.h"
 
 // Provided by libopenblas when LibTorch links it (weak: absent otherwise).
 extern "C" char* openblas_get_corename(void) __attribute__((weak));
@@ -26,6 +29,33 @@ std::string ChooseOpenBlasCoreType(const std::string& current_core, bool avx512,
   if (avx512) return "SkylakeX";
   if (avx2_fma && core != "haswell") return "Haswell";
   return "";
+}
+
+std::string CpuIsaNameFromFlags(const std::string& flags) {
+  std::unordered_set<std::string> have;
+  std::istringstream words(flags);
+  for (std::string w; words >> w;) have.insert(w);
+  if (have.count("amx_bf16")) return "AMX-BF16";
+  if (have.count("avx512_bf16")) return "AVX-512-BF16";
+  if (have.count("avx512f")) return "AVX-512";
+  if (have.count("avx2")) return "AVX2";
+  return "SSE";
+}
+
+std::string CpuIsaName() {
+  auto info = ReadFileToString("/proc/cpuinfo", size_t{64} << 20);
+  if (!info.ok()) return "unknown";
+  const size_t at = info->find("\nflags");
+  if (at == std::string::npos) return "unknown";
+  const size_t colon = info->find(':', at);
+  const size_t end = info->find('\n', at + 1);
+  if (colon == std::string::npos || colon > end) return "unknown";
+  return CpuIsaNameFromFlags(info->substr(colon + 1, end - colon - 1));
+}
+
+bool CpuHasNativeBf16() {
+  const std::string isa = CpuIsaName();
+  return isa == "AMX-BF16" || isa == "AVX-512-BF16";
 }
 
 bool OpenBlasTunedByReexec() { return EnvIsSet(env::kOpenBlasReexec); }

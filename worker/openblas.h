@@ -32,6 +32,20 @@ std::string ChooseOpenBlasCoreType(const std::string& current_core, bool avx512,
 // change is needed, FLYP_OPENBLAS_TUNING=0 is set, or exec fails.
 void ReexecWithTunedOpenBlas(char** argv);
 
+// The widest vector ISA of this CPU that decides LibTorch's CPU kernels, from
+// /proc/cpuinfo's flags: "AMX-BF16", "AVX-512-BF16", "AVX-512", "AVX2",
+// "SSE" (or "unknown" when the flags cannot be read). Benchmarks print it:
+// the machines flyp runs on differ (an AVX2-only Zen 3, a Sapphire Rapids
+// with AMX), and so do their fp32 and bf16 matmul rates.
+std::string CpuIsaName();
+
+// The ISA name for a /proc/cpuinfo "flags" list (space-separated).
+std::string CpuIsaNameFromFlags(const std::string& flags);
+
+// Whether the CPU multiplies bfloat16 natively (AVX-512-BF16 or AMX-BF16);
+// without it LibTorch emulates bf16 matmuls, slower than float32.
+bool CpuHasNativeBf16();
+
 // Whether this process is the re-executed one (OPENBLAS_CORETYPE was set by
 // ReexecWithTunedOpenBlas).
 bool OpenBlasTunedByReexec();

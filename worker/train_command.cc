@@ -1,12 +1,10 @@
 // flyp-worker [train] --spec FILE: runs one job on this rank.
-#include <sched.h>
 #include <torch/torch.h>
 
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
-#include <thread>
 
 #include "common/confine.h"
 #include "common/env.h"
@@ -23,6 +21,7 @@
 #include "worker/report/progress.h"
 #include "worker/report/tensorboard.h"
 #include "worker/train/job_runner.h"
+#include "worker/train/job_setup.h"
 #include "worker/train/train_state.h"
 
 namespace flyp::worker {
@@ -85,23 +84,6 @@ std::unique_ptr<dist::Communicator> StartWorld(const v1::JobSpec& spec, int* exi
     }
   }
   return std::move(comm).value();
-}
-
-// Threads for LibTorch: the spec's threads_per_rank, else FLYP_THREADS,
-// else the CPUs this rank is pinned to (the coordinator's launchers pin each
-// rank to its own slots), else the machine's cores shared by the ranks on
-// this host.
-int ThreadsFor(const v1::JobSpec& spec) {
-  if (spec.resources().threads_per_rank() > 0) return spec.resources().threads_per_rank();
-  if (EnvInt(env::kThreads) > 0) return static_cast<int>(EnvInt(env::kThreads));
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  cpu_set_t allowed;
-  CPU_ZERO(&allowed);
-  if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0 && CPU_COUNT(&allowed) < cores) {
-    return std::max(1, CPU_COUNT(&allowed));
-  }
-  const int local_world = std::max(1, dist::LaunchedLocalWorldSize());
-  return std::max(1, cores / local_world);
 }
 
 // Every rank learns which ranks asked for /metrics but could not serve it
@@ -177,9 +159,14 @@ void LogJobStart(const v1::JobSpec& spec, const dist::Communicator& comm, const 
                  << EnumYamlName(v1::Method_descriptor()->FindValueByNumber(spec.method().name())) << ", "
                  << comm.world_size() << " rank(s) on " << comm.backend() << ", " << torch::get_num_threads()
                  << " thread(s) each, artifacts in " << out_dir;
-  if (const std::string blas = OpenBlasCoreName(); !blas.empty()) {
-    FLYP_LOG(INFO) << "OpenBLAS kernels: " << blas
+  const bool cpu = spec.resources().device() != v1::DEVICE_CUDA;
+  if (const std::string blas = OpenBlasCoreName(); cpu && !blas.empty()) {
+    FLYP_LOG(INFO) << "CPU " << CpuIsaName() << ", OpenBLAS kernels: " << blas
                    << (OpenBlasTunedByReexec() ? " (OPENBLAS_CORETYPE set by flyp-worker)" : "");
+  }
+  if (cpu && spec.resources().precision() == v1::PRECISION_BFLOAT16 && !CpuHasNativeBf16()) {
+    FLYP_LOG(WARNING) << "resources.precision bfloat16 on a CPU without native bf16 (" << CpuIsaName()
+                      << "): LibTorch emulates its matmuls, slower than float32";
   }
 }
 
@@ -275,7 +262,7 @@ int RunTrainCommand(const TrainFlags& flags) {
   if (!comm) return code;
   const std::string job_id = EnvIsSet(env::kJobId) ? EnvString(env::kJobId) : spec.name();
   SetLogContext(job_id, comm->world_size() > 1 ? comm->rank() : -1);
-  torch::set_num_threads(ThreadsFor(spec));
+  torch::set_num_threads(train::RankThreads(spec));
 
   train::RunOptions options;
   options.out_dir = EnvIsSet(env::kArtifactDir) ? EnvString(env::kArtifactDir)

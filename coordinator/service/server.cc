@@ -2,14 +2,13 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
-#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <optional>
-#include <thread>
 
+#include "common/cpus.h"
 #include "common/env.h"
 #include "common/file_util.h"
 #include "common/grpc_client.h"
@@ -104,22 +103,6 @@ Status CheckSharedStorage(const std::vector<PoolConfig>& pools, const std::strin
   return Status::Ok();
 }
 
-// The CPUs this process may run on (local ranks are pinned among them).
-std::vector<int> AllowedCpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  std::vector<int> out;
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
-    for (int c = 0; c < CPU_SETSIZE; ++c)
-      if (CPU_ISSET(c, &set)) out.push_back(c);
-  }
-  if (out.empty()) {
-    for (unsigned c = 0; c < std::max(1u, std::thread::hardware_concurrency()); ++c)
-      out.push_back(static_cast<int>(c));
-  }
-  return out;
-}
-
 std::string SelfDir() {
   std::error_code ec;
   auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
@@ -160,6 +143,7 @@ StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const Coor
   FLYP_ASSIGN_OR_RETURN(s->sweep_store_, SqliteSweepStore::Open(config.db_path));
   FLYP_RETURN_IF_ERROR(s->metrics_->LoadSweepCounts(s->sweep_store_.get()));
 
+  // The CPUs this process may run on: local ranks are pinned among them.
   const std::vector<PoolConfig> pools =
       EffectivePools(config, AllowedCpus(), static_cast<int>(EnvInt(env::kMetricsPort)));
   FLYP_RETURN_IF_ERROR(CheckSharedStorage(pools, artifact_root, config.data_roots));

@@ -1,7 +1,12 @@
 #include "worker/train/job_setup.h"
 
+#include <algorithm>
+
+#include "common/cpus.h"
+#include "common/env.h"
 #include "common/logging.h"
 #include "worker/data/open_dataset.h"
+#include "worker/dist/create_communicator.h"
 #include "worker/dist/gradient_reducer.h"
 #include "worker/model/checkpoint.h"
 #include "worker/text/templates.h"
@@ -35,6 +40,15 @@ Status CheckSameClasses(const std::vector<std::string>& want, const data::Datase
 }
 
 }  // namespace
+
+int RankThreads(const v1::JobSpec& spec) {
+  if (spec.resources().threads_per_rank() > 0) return spec.resources().threads_per_rank();
+  if (EnvInt(env::kThreads) > 0) return static_cast<int>(EnvInt(env::kThreads));
+  const int cores = OnlineCpuCount();
+  const int allowed = static_cast<int>(AllowedCpus().size());
+  if (allowed < cores) return allowed;
+  return std::max(1, cores / std::max(1, dist::LaunchedLocalWorldSize()));
+}
 
 StatusOr<JobInputs> SetUpJob(const v1::JobSpec& spec, dist::Communicator& comm) {
   JobInputs in;

@@ -35,6 +35,13 @@ struct JobInputs {
   torch::Device device{torch::kCPU};
 };
 
+// LibTorch intra-op threads for this rank: the spec's threads_per_rank, else
+// FLYP_THREADS, else the CPUs this rank is pinned to (the coordinator's
+// launchers pin each rank to its own slots), else the machine's cores shared
+// by the ranks on this host. flyp-worker train and the step benchmark
+// (bench/step_vs_python) both size their threads by it.
+int RankThreads(const v1::JobSpec& spec);
+
 // Builds the inputs on every rank (collective: broadcasts the initial
 // parameters from rank 0 so that randomly initialised models agree).
 StatusOr<JobInputs> SetUpJob(const v1::JobSpec& spec, dist::Communicator& comm);
