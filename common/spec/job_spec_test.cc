@@ -50,6 +50,10 @@ TEST(JobSpecTest, MinimalSpecIsValidAndGetsDefaults) {
   SpecLoad cuda = LoadJobSpecYaml(Spec("resources: {device: cuda}\n"));
   ASSERT_TRUE(cuda.ok()) << cuda.ErrorText();
   EXPECT_EQ(cuda.spec.resources().precision(), v1::PRECISION_BFLOAT16);
+  // bf16 autocast on a CPU is the user's choice (fast with AVX-512-BF16 / AMX).
+  SpecLoad cpu_bf16 = LoadJobSpecYaml(Spec("resources: {precision: bfloat16}\n"));
+  ASSERT_TRUE(cpu_bf16.ok()) << cpu_bf16.ErrorText();
+  EXPECT_EQ(cpu_bf16.spec.resources().precision(), v1::PRECISION_BFLOAT16);
 }
 
 TEST(JobSpecTest, MethodDependentDefaults) {
@@ -256,8 +260,8 @@ std::vector<InvalidCase> InvalidCases() {
        "run_policy.collective_timeout", "must be > 0"},
       {"bad duration", Spec("run_policy: {active_deadline: soon}\n"), "run_policy.active_deadline",
        "expected a duration such as 30s, 5m or 2h, got 'soon'"},
-      {"bfloat16 on cpu", Spec("resources: {precision: bfloat16}\n"), "resources.precision",
-       "bfloat16 autocast needs resources.device cuda (got cpu)"},
+      {"float16 autocast", Spec("resources: {precision: float16}\n"), "resources.precision",
+       "unknown value 'float16'; did you mean bfloat16? (one of: float32, bfloat16)"},
       {"local loss on ft", Spec("method: {name: ft, local_loss: true}\n"), "method.local_loss",
        "only applies to the contrastive methods flyp and pretrain (got ft)"},
       {"priority out of range", Spec("priority: 1000\n"), "priority", "must be in [-100, 100] (got 1000)"},

@@ -553,8 +553,6 @@ class Validator {
     if (r.precision() != v1::PRECISION_FLOAT32 && r.precision() != v1::PRECISION_BFLOAT16) {
       Err("resources.precision",
           "must be float32 or bfloat16 (got " + EnumText(v1::Precision_descriptor(), r.precision()) + ")");
-    } else if (r.precision() == v1::PRECISION_BFLOAT16 && r.device() != v1::DEVICE_CUDA) {
-      Err("resources.precision", "bfloat16 autocast needs resources.device cuda (got cpu)");
     }
     kube::ValidateKubernetesSpec(r.kubernetes(), "resources.kubernetes", &errors_);
   }

@@ -161,8 +161,8 @@ void AddSpecCases(std::vector<LibraryCase>* out) {
   add("label-smoothing-one", Spec("method: {label_smoothing: 1}\n"), kInvalid,
       "method.label_smoothing: must be in [0, 1)");
   add("beta1-one", Spec("optim: {beta1: 1}\n"), kInvalid, "optim.beta1: must be in [0, 1)");
-  add("bfloat16-on-cpu", Spec("resources: {precision: bfloat16}\n"), kInvalid,
-      "resources.precision: bfloat16 autocast needs resources.device cuda");
+  add("float16-autocast", Spec("resources: {precision: float16}\n"), kInvalid,
+      "resources.precision: unknown value 'float16'");
   add("k-shot-negative",
       SpecWithData("data: {train: {format: fashion_mnist, k_shot: -1}, id_val: {format: fashion_mnist}}\n"),
       kInvalid, "data.train.k_shot: must be >= 0");

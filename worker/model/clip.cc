@@ -39,9 +39,9 @@ torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& images) {
   x = x.flatten(2).transpose(1, 2);  // [N, g*g, w]
   auto cls = class_embedding.to(x.dtype()).expand({n, 1, -1});
   x = torch::cat({cls, x}, 1) + positional_embedding.to(x.dtype());
-  x = ln_pre->forward(x);
+  x = LayerNormIn(ln_pre, x);
   x = transformer->forward(x, /*causal=*/false);
-  x = ln_post->forward(x.select(1, 0));  // class token
+  x = LayerNormIn(ln_post, x.select(1, 0));  // class token
   return torch::matmul(x, proj);
 }
 
@@ -79,7 +79,7 @@ torch::Tensor ClipModel::encode_text(const torch::Tensor& ids) {
               ids.scalar_type());
   auto x = token_embedding_->forward(ids) + positional_embedding;  // [N, L, w]
   x = transformer_->forward(x, /*causal=*/true);
-  x = ln_final_->forward(x);
+  x = LayerNormIn(ln_final_, x);
   auto eot = ids.argmax(-1);  // [N]
   auto pooled = x.index({torch::arange(x.size(0), eot.options()), eot});
   return torch::matmul(pooled, text_projection);

@@ -22,6 +22,11 @@ torch::Tensor Activation(const torch::Tensor& x, bool quick_gelu) {
   return torch::gelu(x);
 }
 
+torch::Tensor LayerNormIn(torch::nn::LayerNorm& ln, const torch::Tensor& x) {
+  const auto dtype = ln->weight.scalar_type();
+  return ln->forward(x.scalar_type() == dtype ? x : x.to(dtype));
+}
+
 torch::Tensor ScaledDotProductAttention(const torch::Tensor& q, const torch::Tensor& k,
                                         const torch::Tensor& v, bool causal) {
 #if TORCH_VERSION_MAJOR >= 2
@@ -104,8 +109,8 @@ ResidualAttentionBlockImpl::ResidualAttentionBlockImpl(int64_t width, int64_t he
 }
 
 torch::Tensor ResidualAttentionBlockImpl::forward(const torch::Tensor& x, bool causal) {
-  auto h = x + attn->forward(ln_1->forward(x), causal);
-  return h + mlp->forward(ln_2->forward(h));
+  auto h = x + attn->forward(LayerNormIn(ln_1, x), causal);
+  return h + mlp->forward(LayerNormIn(ln_2, h));
 }
 
 // --------------------------------------------------------- checkpointing ---

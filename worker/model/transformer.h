@@ -14,6 +14,13 @@ namespace flyp::model {
 // x * sigmoid(1.702 x) (OpenAI's weights were trained with it) or erf GELU.
 torch::Tensor Activation(const torch::Tensor& x, bool quick_gelu);
 
+// ln(x), computed in the norm's parameter dtype when x has another one: under
+// autocast the residual stream is bf16 while the norm's weights stay
+// float32, and LibTorch 1.13's CPU autocast (unlike CUDA's) neither casts
+// layer_norm's input to float32 nor accepts mixed dtypes. The result is in
+// the parameter dtype, as CUDA autocast's float32 policy for layer_norm gives.
+torch::Tensor LayerNormIn(torch::nn::LayerNorm& ln, const torch::Tensor& x);
+
 // softmax(q kᵀ / sqrt(d) + mask) v over [N, H, L, d] tensors. `causal` masks
 // keys after the query position. Uses at::scaled_dot_product_attention on
 // LibTorch >= 2, an explicit computation otherwise.

@@ -24,12 +24,20 @@ torch::Tensor Float32IfReduced(const torch::Tensor& t) {
 }
 
 AutocastScope::AutocastScope(torch::Device device, bool enabled, at::ScalarType dtype) {
-  if (!enabled || !device.is_cuda()) return;
+  if (!enabled || !(device.is_cuda() || device.is_cpu())) return;
   active_ = true;
-  prev_enabled_ = at::autocast::is_enabled();
-  prev_dtype_ = at::autocast::get_autocast_gpu_dtype();
-  at::autocast::set_enabled(true);
-  at::autocast::set_autocast_gpu_dtype(dtype);
+  cpu_ = device.is_cpu();
+  if (cpu_) {
+    prev_enabled_ = at::autocast::is_cpu_enabled();
+    prev_dtype_ = at::autocast::get_autocast_cpu_dtype();
+    at::autocast::set_cpu_enabled(true);
+    at::autocast::set_autocast_cpu_dtype(dtype);
+  } else {
+    prev_enabled_ = at::autocast::is_enabled();
+    prev_dtype_ = at::autocast::get_autocast_gpu_dtype();
+    at::autocast::set_enabled(true);
+    at::autocast::set_autocast_gpu_dtype(dtype);
+  }
   at::autocast::increment_nesting();
 }
 
@@ -38,8 +46,13 @@ AutocastScope::~AutocastScope() {
   // As torch.autocast.__exit__: the cache of low-precision weight copies
   // lives until the outermost scope ends.
   if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-  at::autocast::set_enabled(prev_enabled_);
-  at::autocast::set_autocast_gpu_dtype(prev_dtype_);
+  if (cpu_) {
+    at::autocast::set_cpu_enabled(prev_enabled_);
+    at::autocast::set_autocast_cpu_dtype(prev_dtype_);
+  } else {
+    at::autocast::set_enabled(prev_enabled_);
+    at::autocast::set_autocast_gpu_dtype(prev_dtype_);
+  }
 }
 
 }  // namespace flyp::train

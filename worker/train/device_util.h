@@ -31,11 +31,13 @@ torch::Tensor ToDevice(const torch::Tensor& t, torch::Device device);
 // any other tensor unchanged. What the losses take: they run in float32.
 torch::Tensor Float32IfReduced(const torch::Tensor& t);
 
-// Automatic mixed precision for a block of code on a CUDA device, as
-// `with torch.autocast("cuda", dtype=bfloat16)`: eligible ops (matmul,
+// Automatic mixed precision for a block of code, as `with
+// torch.autocast("cuda" or "cpu", dtype=bfloat16)`: eligible ops (matmul,
 // linear, conv, SDPA) run in `dtype`, precision-sensitive ones (softmax,
-// layer_norm, losses) in float32; parameters stay float32. On a non-CUDA
-// device, or with enabled = false, it changes nothing. Nested scopes restore
+// layer_norm, losses) in float32; parameters stay float32. On a CPU the
+// bf16 matmuls go to oneDNN, fast only where the CPU multiplies bf16
+// natively (AVX-512-BF16, AMX; worker/openblas.h CpuHasNativeBf16). On
+// another device, or with enabled = false, it changes nothing. Nested scopes restore
 // the enclosing state; the weight-cast cache is cleared when the outermost
 // scope ends. Backward may run outside the scope (as in PyTorch).
 class AutocastScope {
@@ -50,6 +52,7 @@ class AutocastScope {
 
  private:
   bool active_ = false;
+  bool cpu_ = false;  // the CPU's autocast state, not CUDA's
   bool prev_enabled_ = false;
   at::ScalarType prev_dtype_ = at::kHalf;
 };

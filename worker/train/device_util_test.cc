@@ -18,13 +18,32 @@ TEST(DeviceUtilTest, CpuPathsAreIdentities) {
   EXPECT_FALSE(PinnedIfCuda(torch::Tensor()).defined());
 }
 
-TEST(DeviceUtilTest, AutocastScopeOnlyForCudaAndRestores) {
-  ASSERT_FALSE(at::autocast::is_enabled());
+TEST(DeviceUtilTest, AutocastScopeOnCpuRunsMatmulsInBf16AndRestores) {
+  ASSERT_FALSE(at::autocast::is_cpu_enabled());
+  const auto a = torch::randn({4, 8}), b = torch::randn({8, 3});
+  // The product of the bf16-rounded operands, to bf16's precision.
+  const auto want =
+      torch::matmul(a.to(torch::kBFloat16).to(torch::kFloat32), b.to(torch::kBFloat16).to(torch::kFloat32));
   {
     AutocastScope cpu(torch::kCPU, true);
-    EXPECT_FALSE(cpu.active());
-    EXPECT_FALSE(at::autocast::is_enabled());
+    EXPECT_TRUE(cpu.active());
+    EXPECT_TRUE(at::autocast::is_cpu_enabled());
+    EXPECT_FALSE(at::autocast::is_enabled());  // CUDA's state untouched
+    const auto c = torch::matmul(a, b);
+    EXPECT_EQ(c.scalar_type(), torch::kBFloat16);
+    EXPECT_TRUE(torch::allclose(c.to(torch::kFloat32), want, 2e-2, 2e-2));
   }
+  EXPECT_FALSE(at::autocast::is_cpu_enabled());
+  EXPECT_EQ(torch::matmul(a, b).scalar_type(), torch::kFloat32);
+  {
+    AutocastScope off(torch::kCPU, false);
+    EXPECT_FALSE(off.active());
+    EXPECT_FALSE(at::autocast::is_cpu_enabled());
+  }
+}
+
+TEST(DeviceUtilTest, AutocastScopeOnCudaRestores) {
+  ASSERT_FALSE(at::autocast::is_enabled());
   {
     AutocastScope off(torch::Device(torch::kCUDA, 0), false);
     EXPECT_FALSE(off.active());

@@ -5,6 +5,7 @@
 // give the same gradients and the same parameters after several steps as
 // the plain step. Under mpirun -np 2 the same checks run as a 2-rank world
 // (GradCacheStep and the gradient reducer without backward overlap).
+#include <ATen/autocast_mode.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -200,6 +201,40 @@ TEST(FastPathLoopTest, FiveStepsWithTheFastPathsEndWhereThePlainStepsEnd) {
   ExpectClose(plain, Train(3, false, false, 5), 1e-4, "5 SGD steps, accum 3");
   ExpectClose(plain, Train(1, true, false, 5), 1e-4, "5 SGD steps, checkpointing");
   ExpectClose(Train(0, false, false, 1), Train(1, false, true, 1), 1e-5, "1 step optim::FusedAdamW vs AdamW");
+}
+
+// On the CPU: the step under bf16 autocast (resources.precision bfloat16
+// with device cpu) stays as close to the float32 step as on a GPU, the
+// encoders' outputs are bf16 inside the step and the loss is float32.
+TEST(FastPathLoopTest, CpuBf16AutocastStaysCloseToFloat32) {
+  auto grads = [](v1::Precision precision, double* loss_value) {
+    auto m = MakeModel(false);
+    v1::JobSpec spec = Spec(1, false);
+    spec.mutable_resources()->set_precision(precision);
+    auto params = m->parameters();
+    optim::ClearGradients(params);
+    StepLoss loss = ContrastiveStep(Context(*m, spec), GlobalBatchSlice(0, 6), 0);
+    EXPECT_EQ(loss.backward.scalar_type(), torch::kFloat32);
+    loss.backward.backward();
+    *loss_value = loss.value;
+    std::vector<torch::Tensor> out;
+    for (auto& p : params) {
+      auto g = p.grad().defined() ? p.grad().clone() : torch::zeros_like(p);
+      World().AllReduce(g, dist::ReduceOp::kAvg);
+      EXPECT_EQ(g.scalar_type(), torch::kFloat32);  // parameters and gradients stay float32
+      out.push_back(g.flatten());
+    }
+    return torch::cat(out);
+  };
+  double l32 = 0, l16 = 0;
+  const auto g32 = grads(v1::PRECISION_FLOAT32, &l32);
+  const auto g16 = grads(v1::PRECISION_BFLOAT16, &l16);
+  EXPECT_NE(l16, l32);  // the encoders did run in bf16
+  EXPECT_NEAR(l16, l32, 0.02 * std::abs(l32));
+  const double cosine =
+      (g32 * g16).sum().item<double>() / (g32.norm().item<double>() * g16.norm().item<double>());
+  EXPECT_GT(cosine, 0.98);
+  EXPECT_FALSE(at::autocast::is_cpu_enabled());  // the step's scope closed
 }
 
 // On a GPU: the step under bf16 autocast (resources.precision bfloat16)

@@ -66,9 +66,7 @@ void ClampLogitScale(model::ClipModel& model) {
 
 namespace {
 
-bool Bf16Autocast(const v1::JobSpec& spec, torch::Device device) {
-  return device.is_cuda() && spec.resources().precision() == v1::PRECISION_BFLOAT16;
-}
+bool Bf16Autocast(const v1::JobSpec& spec) { return spec.resources().precision() == v1::PRECISION_BFLOAT16; }
 
 // Micro-batches per step: optim.accum_steps, but never more than the rank's
 // batch has samples (a short last batch). Every rank has the same batch
@@ -94,7 +92,7 @@ StepLoss ContrastiveStep(const StepContext& ctx, const data::Batch& batch, int64
   opts.local_loss = spec.method().local_loss();
   opts.mask_same_class = spec.method().mask_same_class();
   const torch::Tensor labels = opts.mask_same_class ? ToDevice(batch.labels, device) : torch::Tensor();
-  const bool bf16 = Bf16Autocast(spec, device);
+  const bool bf16 = Bf16Autocast(spec);
   // Bytes the gathers moved: image and text features of the global batch,
   // in the parameters' dtype (features leave autocast as float32).
   auto gathered_bytes = [&](int64_t global_batch) -> int64_t {
@@ -127,7 +125,7 @@ StepLoss ClassifierStep(const StepContext& ctx, LinearHead& head, const L2spAnch
   const torch::Device device = ctx.device;
   const auto images = ToDevice(batch.images, device);
   const auto labels = ToDevice(batch.labels, device);
-  const bool bf16 = Bf16Autocast(spec, device);
+  const bool bf16 = Bf16Autocast(spec);
   const auto ce =
       torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(spec.method().label_smoothing());
   auto penalty = [&]() -> torch::Tensor {

@@ -56,7 +56,7 @@ struct StepContext {
 // With optim.accum_steps = k > 1 the batch runs as k micro-batches through
 // GradCacheStep (embedding caching: the loss still spans the whole global
 // batch) and the step backpropagates itself: the returned StepLoss has no
-// `backward` tensor. With resources.precision bfloat16 on CUDA the encoders
+// `backward` tensor. With resources.precision bfloat16 the encoders
 // run under bf16 autocast; the loss always runs in float32.
 StepLoss ContrastiveStep(const StepContext& ctx, const data::Batch& batch, int64_t step);
 
