@@ -1,18 +1,23 @@
-// FLYP training throughput on one CUDA GPU (prints numbers; no pass/fail).
+// FLYP training throughput on one CUDA GPU, checked against a target.
 //
 //   flyp_gpu_bench [--batch 512,384,256,128] [--steps 20] [--warmup 5]
 //                  [--no-autocast] [--checkpointing] [--accum K] [--peak-tflops 790]
-//                  [--layers N]
+//                  [--layers N] [--min-mfu X]
 //
 // ViT-B-16 (open_clip dims, GELU), random images and token ids already on the
 // GPU, parameters float32, forward + loss under bf16 autocast, backward,
 // AdamW, logit_scale clamp: the product's step minus data loading. The first
 // batch size in --batch that does not run out of memory is measured.
 // Reports images/s (= pairs/s) and MFU = pairs/s · FLOPs per pair / peak,
-// FLOPs per pair = 3 · (35.13 + 5.96) GFLOPs (forward image + text, ×3 for
+// FLOPs per pair counted from the config (worker/model/clip_flops.h: 3 ·
+// (35.13 + 5.96) GFLOPs at 12 layers, forward image + text, ×3 for
 // forward + backward), peak = H200 bf16 dense 790 TFLOP/s unless given.
-// Writes gpu_bench.txt to $OUT when set. Exit codes: 0 ok, 2 bad flags,
-// 3 no CUDA device, 4 every batch size ran out of memory, 5 other errors.
+// Writes gpu_bench.txt to $OUT when set (the RESULT line, then the CHECK line
+// when there is one). Checks: the last loss is finite (the speed of a step
+// that produces NaN means nothing), and with --min-mfu X (a fraction, e.g.
+// 0.45) the MFU is at least X.
+// Exit codes: 0 ok, 2 bad flags, 3 no CUDA device, 4 every batch size ran out
+// of memory, 5 other errors, 6 MFU below --min-mfu, 7 loss not finite.
 #include <torch/torch.h>
 #include <torch/version.h>
 
@@ -30,13 +35,12 @@
 #include "worker/dist/contrastive_loss.h"
 #include "worker/dist/single_communicator.h"
 #include "worker/model/clip.h"
+#include "worker/model/clip_flops.h"
 #include "worker/optim/fused_adamw.h"
 #include "worker/train/device_util.h"
 #include "worker/train/grad_cache.h"
 
 namespace {
-
-constexpr double kGflopsPerPair = 3.0 * (35.13 + 5.96);
 
 struct Args {
   std::vector<int64_t> batches{512, 384, 256, 128};
@@ -47,6 +51,7 @@ struct Args {
   int64_t accum = 1;
   double peak_tflops = 790.0;
   int64_t layers = 12;
+  double min_mfu = 0;  // 0: no MFU check
 };
 
 [[noreturn]] void Die(int code, const std::string& msg) {
@@ -81,10 +86,13 @@ Args Parse(int argc, char** argv) {
       a.peak_tflops = std::stod(value());
     else if (k == "--layers")
       a.layers = std::stoll(value());
+    else if (k == "--min-mfu")
+      a.min_mfu = std::stod(value());
     else
       Die(2, "unknown flag " + k);
   }
-  if (a.batches.empty() || a.steps <= 0 || a.warmup < 0 || a.accum <= 0 || a.layers <= 0)
+  if (a.batches.empty() || a.steps <= 0 || a.warmup < 0 || a.accum <= 0 || a.layers <= 0 ||
+      !(a.min_mfu >= 0 && a.min_mfu < 1))
     Die(2, "bad numeric flag");
   return a;
 }
@@ -207,7 +215,7 @@ int main(int argc, char** argv) {
   if (!ok) Die(4, "every batch size ran out of memory");
 
   const double ips = m.batch / m.median_s;
-  const double flops_pair = kGflopsPerPair * 1e9 * static_cast<double>(args.layers) / 12.0;
+  const double flops_pair = flyp::model::CountClipFlops(VitB16(args.layers)).train_per_pair();
   const double mfu = ips * flops_pair / (args.peak_tflops * 1e12);
   std::ostringstream out;
   out << "RESULT model=ViT-B-16 batch=" << m.batch << " autocast=" << (args.autocast ? "bf16" : "off")
@@ -216,8 +224,23 @@ int main(int argc, char** argv) {
       << " tflops=" << ips * flops_pair / 1e12 << " mfu=" << mfu << " peak_tflops=" << args.peak_tflops
       << " loss=" << m.last_loss << "\n";
   std::printf("%s", out.str().c_str());
-  if (const char* dir = std::getenv("OUT"); dir != nullptr && *dir) {
-    std::ofstream(std::string(dir) + "/gpu_bench.txt", std::ios::app) << out.str();
+  // Checks: printed, and appended to gpu_bench.txt after the RESULT line.
+  int rc = 0;
+  char check[200] = "";
+  if (!std::isfinite(m.last_loss)) {
+    std::snprintf(check, sizeof check, "CHECK FAILED: loss %g after %d steps is not finite\n", m.last_loss,
+                  args.warmup + args.steps);
+    rc = 7;
+  } else if (mfu < args.min_mfu) {
+    std::snprintf(check, sizeof check, "CHECK FAILED: MFU %.4f below the target %.4f (--min-mfu)\n", mfu,
+                  args.min_mfu);
+    rc = 6;
+  } else if (args.min_mfu > 0) {
+    std::snprintf(check, sizeof check, "CHECK ok: MFU %.4f >= target %.4f, loss finite\n", mfu, args.min_mfu);
   }
-  return 0;
+  std::printf("%s", check);
+  if (const char* dir = std::getenv("OUT"); dir != nullptr && *dir) {
+    std::ofstream(std::string(dir) + "/gpu_bench.txt", std::ios::app) << out.str() << check;
+  }
+  return rc;
 }
