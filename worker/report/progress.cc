@@ -126,6 +126,10 @@ std::string StepProgressJson(const StepProgress& e, WallTime now) {
   j.Set("lr", e.learning_rate);
   j.Set("logit_scale", e.logit_scale);
   j.Set("samples_per_second", e.samples_per_second);
+  // This step's own wall time (batch in hand to the optimiser's end; the
+  // wait for the batch is not in it): bench/step_vs_python compares a job's
+  // steps with the benchmark's.
+  j.Set("step_seconds", e.seconds);
   // Unknown ETA (negative) is null, like a non-finite value.
   j.Set("eta_seconds", e.eta_seconds >= 0 ? Json(e.eta_seconds) : Json());
   j.Set("time", FormatRfc3339(Stamp(e.time, now)));

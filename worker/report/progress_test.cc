@@ -50,6 +50,7 @@ StepProgress SampleProgress() {
   e.logit_scale = 14.2857;
   e.samples_per_second = 312.42;
   e.eta_seconds = 252;
+  e.seconds = 0.41;
   e.time = FixedTime();
   return e;
 }
@@ -162,6 +163,7 @@ TEST(EventJsonTest, ProgressFields) {
   EXPECT_DOUBLE_EQ(j->Find("logit_scale")->as_double(), 14.2857);
   EXPECT_DOUBLE_EQ(j->Find("samples_per_second")->as_double(), 312.42);
   EXPECT_DOUBLE_EQ(j->Find("eta_seconds")->as_double(), 252);
+  EXPECT_DOUBLE_EQ(j->Find("step_seconds")->as_double(), 0.41);
   EXPECT_EQ(j->Find("time")->as_string(), "2024-05-01T12:34:56.789Z");
 
   StepProgress unstamped = SampleProgress();
