@@ -156,6 +156,9 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--vision-layers", type=int, default=0)
     p.add_argument("--text-layers", type=int, default=0)
+    # bfloat16: the encoders under torch.autocast("cpu", dtype=torch.bfloat16)
+    # and the loss in float32, as flyp's resources.precision bfloat16.
+    p.add_argument("--precision", default="float32", choices=["float32", "bfloat16"])
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.set_num_interop_threads(1)
@@ -174,14 +177,17 @@ def main():
     labels = torch.arange(a.batch)
     nparams = sum(p.numel() for p in model.parameters())
     print(f"reference.py preset={a.preset} batch={a.batch} threads={torch.get_num_threads()} "
-          f"openblas_core={openblas_core()} params={nparams} "
+          f"openblas_core={openblas_core()} params={nparams} precision={a.precision} "
           f"torch={torch.__version__}", flush=True)
     times = []
     for step in range(a.warmup + a.steps):
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=False)
-        img = F.normalize(model.encode_image(images), dim=-1)
-        txt = F.normalize(model.encode_text(ids), dim=-1)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.precision == "bfloat16"):
+            img_raw = model.encode_image(images)
+            txt_raw = model.encode_text(ids)
+        img = F.normalize(img_raw.float(), dim=-1)
+        txt = F.normalize(txt_raw.float(), dim=-1)
         logits = model.logit_scale.exp() * img @ txt.t()
         loss = (F.cross_entropy(logits, labels) + F.cross_entropy(logits.t(), labels)) / 2
         loss.backward()
