@@ -1,4 +1,4 @@
-// Loader throughput benchmark (prints numbers; no pass/fail).
+// Loader throughput benchmark (prints numbers; bench/loader/run.sh checks them against the step).
 //
 //   flyp_bench_loader [--images N] [--threads 1,2,4] [--fashion-dir DIR] [--fashion-res 28]
 //

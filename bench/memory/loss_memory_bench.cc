@@ -10,7 +10,7 @@
 // gradients). Peak = VmHWM after the backward minus VmRSS before the loss,
 // with the kernel's peak counter reset just before (/proc/self/clear_refs).
 // Prints
-//   RESULT mode=... global=... world=... local=... dim=... peak_mib=... analytic_mib=... seconds=...
+//   RESULT mode=... global=... world=... local=... dim=... peak_mib=... logits_matrix_mib=... seconds=...
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
