@@ -12,7 +12,11 @@
 // and columns ID, every OOD split, Avg OOD, then (WiSE rows) the chosen
 // alpha; cells are "mean ± std" in percent over the seeds (sample std; a
 // single seed shows the value alone). A label starting with "Zeroshot" is
-// the zero-shot method: it contributes only its zero-shot row.
+// the zero-shot method: it contributes only its zero-shot row. The seeds of
+// one (table, label) must have the same splits in each of zeroshot,
+// finetuned and wise_ft.chosen, and all or none a chosen alpha: a report
+// lacking a split another seed has is rejected (naming both reports and the
+// split), never averaged over fewer seeds.
 // Below each table: RenderComparisonTable over the first seed of each label
 // (the per-run view of worker/report/report.h).
 //
@@ -26,11 +30,13 @@
 //   --expect L1,L2,...    fail unless the --svg-table table (default: the
 //                    first) has rows with these labels, with ID and OOD cells
 //   --id-val REPORT  instead: print the finetuned id_val accuracy of one run
-// Exit: 0 ok, 1 a report failed to read or a check failed, 2 bad arguments.
+// Exit: 0 ok, 1 a report failed to read, lacked a split its other seeds have,
+// or a check failed; 2 bad arguments.
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -45,6 +51,7 @@ using flyp::report::SplitEval;
 struct Group {
   std::string label;
   std::vector<RunReport> runs;
+  std::vector<std::string> paths;  // runs[i] was read from paths[i]
 };
 
 struct Table {
@@ -105,6 +112,58 @@ void AddEvals(const RunReport& r, const std::vector<SplitEval>& evals, std::vect
 }
 
 bool StartsWith(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
+
+bool HasSplit(const std::vector<SplitEval>& evals, const std::string& split) {
+  for (const SplitEval& e : evals)
+    if (e.split == split) return true;
+  return false;
+}
+
+// The seeds of one (table, label) are averaged cell by cell, so they must
+// have evaluated the same splits: a seed without a split the others have
+// would make that cell a mean over fewer seeds and its Avg OOD a mean over
+// other splits. Prints one line per missing split, naming the report that
+// lacks it and one that has it; returns how many.
+int CheckSameSplits(const Table& t, const Group& g) {
+  struct List {
+    const char* name;  // as in report.json
+    std::vector<SplitEval> RunReport::*evals;
+  };
+  static const List kLists[] = {{"zeroshot", &RunReport::zeroshot},
+                                {"finetuned", &RunReport::finetuned},
+                                {"wise_ft.chosen", &RunReport::chosen}};
+  int missing = 0;
+  auto report = [&](size_t lacking, size_t having, const std::string& what) {
+    std::fprintf(stderr,
+                 "replicate_tables: %s: %s that %s has (table '%s', label '%s'); refusing to average over "
+                 "fewer seeds\n",
+                 g.paths[lacking].c_str(), what.c_str(), g.paths[having].c_str(), t.name.c_str(),
+                 g.label.c_str());
+    ++missing;
+  };
+  // WiSE-FT: every seed or none chose an alpha (the chosen row averages them).
+  std::optional<size_t> with_alpha;
+  for (size_t i = 0; i < g.runs.size() && !with_alpha; ++i)
+    if (g.runs[i].chosen_alpha) with_alpha = i;
+  for (size_t i = 0; i < g.runs.size(); ++i)
+    if (with_alpha && !g.runs[i].chosen_alpha)
+      report(i, *with_alpha, "no chosen WiSE-FT alpha (wise_ft.chosen_alpha)");
+  for (const List& list : kLists) {
+    const bool chosen = list.evals == &RunReport::chosen;
+    std::map<std::string, size_t> first_with;  // split -> first run that has it
+    for (size_t i = 0; i < g.runs.size(); ++i) {
+      if (chosen && !g.runs[i].chosen_alpha) continue;
+      for (const SplitEval& e : g.runs[i].*list.evals) first_with.emplace(e.split, i);
+    }
+    for (size_t i = 0; i < g.runs.size(); ++i) {
+      if (chosen && !g.runs[i].chosen_alpha) continue;
+      for (const auto& [split, having] : first_with)
+        if (!HasSplit(g.runs[i].*list.evals, split))
+          report(i, having, std::string(list.name) + " evaluations lack split '" + split + "'");
+    }
+  }
+  return missing;
+}
 
 std::string RenderTable(const Table& t, std::vector<Row>* rows_out) {
   std::vector<std::string> ood_order;
@@ -243,11 +302,21 @@ int main(int argc, char** argv) {
     if (!t) t = &tables.emplace_back(Table{tname, {}});
     Group* g = nullptr;
     for (auto& x : t->groups) g = x.label == label ? &x : g;
-    if (!g) g = &t->groups.emplace_back(Group{label, {}});
+    if (!g) g = &t->groups.emplace_back(Group{label, {}, {}});
     g->runs.push_back(std::move(*report));
+    g->paths.push_back(path);
   }
   if (tables.empty()) {
     std::fprintf(stderr, "replicate_tables: no readable runs in %s\n", manifest.c_str());
+    return 1;
+  }
+  int missing = 0;
+  for (const Table& t : tables)
+    for (const Group& g : t.groups) missing += CheckSameSplits(t, g);
+  if (missing) {
+    std::fprintf(stderr,
+                 "replicate_tables: %d split(s) or alpha(s) missing from some seeds; no tables written\n",
+                 missing);
     return 1;
   }
 
