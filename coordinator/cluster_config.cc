@@ -2,9 +2,11 @@
 
 #include <sched.h>
 
+#include <filesystem>
 #include <functional>
 #include <set>
 
+#include "common/file_util.h"
 #include "common/numbers.h"
 #include "common/spec/spec_yaml.h"
 
@@ -367,6 +369,41 @@ void ValidateCluster(const ClusterConfig& cluster, std::string* errors) {
     }
   }
   if (hosts_total > kMaxHosts) err("cluster.pools", "at most " + std::to_string(kMaxHosts) + " hosts");
+}
+
+namespace {
+
+// `path` as weakly_canonical gives it, without a trailing '/' (but "/").
+std::string CanonicalDir(const std::string& path) {
+  std::string s = std::filesystem::weakly_canonical(path).lexically_normal().string();
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+Status CheckSharedStorage(const std::vector<PoolConfig>& pools, const std::string& artifact_root,
+                          const std::vector<std::string>& data_roots) {
+  std::string errors;
+  for (const PoolConfig& pool : pools) {
+    if (pool.launcher != LauncherKind::kHosts) continue;
+    std::vector<std::pair<std::string, std::string>> need = {{"artifact-root", artifact_root}};
+    for (const std::string& r : data_roots) need.emplace_back("data-root", r);
+    for (const auto& [what, path] : need) {
+      const std::string p = CanonicalDir(path);
+      bool ok = false;
+      for (const std::string& shared : pool.shared_storage) {
+        const std::string d = CanonicalDir(shared);
+        ok |= p == d || PathIsBelow(p, d);
+      }
+      if (!ok) {
+        errors += "pool " + pool.name + ": " + what + " '" + path +
+                  "' is not inside its shared_storage (the hosts would not see it at that path)\n";
+      }
+    }
+  }
+  if (!errors.empty()) return InvalidArgumentError(errors);
+  return Status::Ok();
 }
 
 }  // namespace flyp::coord

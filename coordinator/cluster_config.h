@@ -26,6 +26,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "coordinator/config.h"
@@ -41,5 +42,15 @@ Status ParseClusterSection(const YAML::Node& node, const std::string& origin, Cl
 // each launcher kind needs), one "cluster.pools[i]...: what" line each,
 // appended to *errors.
 void ValidateCluster(const ClusterConfig& cluster, std::string* errors);
+
+// A hosts pool's ranks read the spec, data and checkpoints and write their
+// artifacts at the coordinator's paths: the artifact root and every data
+// root must be one of the pool's shared_storage directories (mounted at the
+// same path on every host) or lie below one. Paths are compared after
+// std::filesystem::weakly_canonical (symlinks of existing parts resolved,
+// "." and ".." removed, a trailing '/' ignored). INVALID_ARGUMENT with one
+// line per path outside; pools of other launcher kinds are not checked.
+Status CheckSharedStorage(const std::vector<PoolConfig>& pools, const std::string& artifact_root,
+                          const std::vector<std::string>& data_roots);
 
 }  // namespace flyp::coord

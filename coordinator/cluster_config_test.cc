@@ -1,6 +1,8 @@
 // The `cluster` section of the coordinator's configuration: what it parses
 // to, every kind of mistake named with its path, the flat flags as the
 // default pool, and the docs' example parsing as documented.
+#include "coordinator/cluster_config.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -181,6 +183,34 @@ TEST(ClusterConfigTest, TheDocsExampleParses) {
   auto c = Parse(doc.substr(at + 8, end - at - 8));
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_FALSE(c->cluster.pools.empty());
+}
+
+// The artifact root and data roots of a hosts pool must be its shared
+// storage or below it; a trailing '/' on either side, "." and ".." change
+// nothing, a sibling with the same prefix is outside, and other launchers'
+// pools are not checked.
+TEST(ClusterConfigTest, SharedStorageHoldsTheArtifactAndDataRoots) {
+  PoolConfig hosts;
+  hosts.name = "rack";
+  hosts.launcher = LauncherKind::kHosts;
+  hosts.shared_storage = {"/srv/flyp/", "/data"};
+  PoolConfig local;
+  local.name = "here";
+  local.launcher = LauncherKind::kLocal;
+  local.shared_storage = {};
+  const std::vector<PoolConfig> pools = {hosts, local};
+  EXPECT_TRUE(CheckSharedStorage(pools, "/srv/flyp/artifacts", {"/data", "/data/sets/"}).ok());
+  EXPECT_TRUE(CheckSharedStorage(pools, "/srv/flyp", {}).ok());  // the shared folder itself
+  EXPECT_TRUE(CheckSharedStorage(pools, "/srv/other/../flyp/a", {"/data/./x"}).ok());
+  Status s = CheckSharedStorage(pools, "/srv/flypx/artifacts", {"/data", "/elsewhere"});
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      s.message(),
+      "pool rack: artifact-root '/srv/flypx/artifacts' is not inside its shared_storage (the hosts would "
+      "not see it at that path)\n"
+      "pool rack: data-root '/elsewhere' is not inside its shared_storage (the hosts would not see it at "
+      "that path)\n");
+  EXPECT_TRUE(CheckSharedStorage({local}, "/anywhere", {"/else"}).ok());
 }
 
 }  // namespace

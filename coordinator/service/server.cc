@@ -14,6 +14,7 @@
 #include "common/grpc_client.h"
 #include "common/logging.h"
 #include "common/tls.h"
+#include "coordinator/cluster_config.h"
 #include "coordinator/launcher/hosts_launcher.h"
 #include "coordinator/launcher/kubernetes_launcher.h"
 #include "coordinator/launcher/launcher_set.h"
@@ -71,35 +72,6 @@ Status CheckWorkersCanVerify(const std::string& listen, int port, const std::str
   }
   FLYP_LOG(WARNING) << "could not check the TLS setup ranks will see (dialled " << dial
                     << "): " << s.error_message();
-  return Status::Ok();
-}
-
-// A hosts pool's ranks read the spec, data and checkpoints and write their
-// artifacts at the coordinator's paths: every one must lie on storage all
-// hosts mount at the same path (the pool's shared_storage).
-Status CheckSharedStorage(const std::vector<PoolConfig>& pools, const std::string& artifact_root,
-                          const std::vector<std::string>& data_roots) {
-  namespace fs = std::filesystem;
-  auto inside = [](const std::string& path, const std::string& dir) {
-    const fs::path p = fs::weakly_canonical(path), d = fs::weakly_canonical(dir);
-    auto [end, _] = std::mismatch(d.begin(), d.end(), p.begin(), p.end());
-    return end == d.end();
-  };
-  std::string errors;
-  for (const PoolConfig& pool : pools) {
-    if (pool.launcher != LauncherKind::kHosts) continue;
-    std::vector<std::pair<std::string, std::string>> need = {{"artifact-root", artifact_root}};
-    for (const std::string& r : data_roots) need.emplace_back("data-root", r);
-    for (const auto& [what, path] : need) {
-      bool ok = false;
-      for (const std::string& shared : pool.shared_storage) ok |= inside(path, shared);
-      if (!ok) {
-        errors += "pool " + pool.name + ": " + what + " '" + path +
-                  "' is not inside its shared_storage (the hosts would not see it at that path)\n";
-      }
-    }
-  }
-  if (!errors.empty()) return InvalidArgumentError(errors);
   return Status::Ok();
 }
 
