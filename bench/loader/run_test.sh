@@ -41,32 +41,8 @@ echo "RESULT impl=flyp new_key=7 median_ms=$ms preset=$preset threads=2 batch=$b
 SH
 chmod +x "$dir/bin/"*
 
-failures=0
-# run NAME RC [VAR=VALUE ...] -- [run.sh arguments]: runs run.sh, checks its
-# exit status; then `has PATTERN` checks its output for a line.
-run() {
-  name=$1
-  local want=$2 envs=()
-  shift 2
-  while [[ $1 != -- ]]; do envs+=("$1"); shift; done
-  shift
-  rc=0
-  env "${envs[@]}" bash "$here/run.sh" "$@" >"$dir/out" 2>&1 || rc=$?
-  if [[ $rc -ne $want ]]; then
-    echo "FAILED: $name: exit $rc, want $want; output:"
-    sed 's/^/    /' "$dir/out"
-    failures=$((failures + 1))
-  fi
-}
-has() {
-  if grep -qE -- "$1" "$dir/out"; then
-    echo "ok: $name: exit $rc, $(grep -E -- "$1" "$dir/out" | head -1)"
-  else
-    echo "FAILED: $name: no line matches /$1/ in:"
-    sed 's/^/    /' "$dir/out"
-    failures=$((failures + 1))
-  fi
-}
+# shellcheck source=../script_check.sh
+source "$here/../script_check.sh"
 
 # demo 178653.0 / 746.79 = 239.2; ViT-B-16 234.0 / 1.27 = 184.3 (docs/performance.md §5).
 run "both rows meet 3" 0 -- --build "$dir"
@@ -94,8 +70,4 @@ has '--target needs a value'
 run "benchmark not built" 2 -- --build "$dir/nowhere"
 has 'flyp_bench_loader missing: ninja'
 
-if ((failures)); then
-  echo "$failures check(s) failed"
-  exit 1
-fi
-echo "all checks passed"
+finish

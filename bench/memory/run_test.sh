@@ -24,32 +24,8 @@ echo "RESULT seconds=0.50 peak_mib=$peak mode=$mode global=$B world=$N local=$((
 SH
 chmod +x "$dir/bin/flyp_bench_loss_memory"
 
-failures=0
-# run NAME RC [VAR=VALUE ...] -- [run.sh arguments]: runs run.sh, checks its
-# exit status; then `has PATTERN` checks its output for a line.
-run() {
-  name=$1
-  local want=$2 envs=()
-  shift 2
-  while [[ $1 != -- ]]; do envs+=("$1"); shift; done
-  shift
-  rc=0
-  env "${envs[@]}" bash "$here/run.sh" "$@" >"$dir/out" 2>&1 || rc=$?
-  if [[ $rc -ne $want ]]; then
-    echo "FAILED: $name: exit $rc, want $want; output:"
-    sed 's/^/    /' "$dir/out"
-    failures=$((failures + 1))
-  fi
-}
-has() {
-  if grep -qE -- "$1" "$dir/out"; then
-    echo "ok: $name: exit $rc, $(grep -E -- "$1" "$dir/out" | head -1)"
-  else
-    echo "FAILED: $name: no line matches /$1/ in:"
-    sed 's/^/    /' "$dir/out"
-    failures=$((failures + 1))
-  fi
-}
+# shellcheck source=../script_check.sh
+source "$here/../script_check.sh"
 
 # --quick, world 8: the checked rows are full 4096 (64 MiB), full 8192
 # (256 MiB) and local 8192 (32 MiB); full / local is compared at 8192.
@@ -82,8 +58,4 @@ has '--world must divide 1024'
 run "benchmark not built" 2 -- --build "$dir/nowhere"
 has 'flyp_bench_loss_memory missing'
 
-if ((failures)); then
-  echo "$failures check(s) failed"
-  exit 1
-fi
-echo "all checks passed"
+finish

@@ -35,32 +35,8 @@ echo "{\"steps\": 40, \"timings\": {\"train_seconds\": $secs, \"eval_seconds\": 
 SH
 chmod +x "$dir/bin/flyp-worker"
 
-failures=0
-# run NAME RC [VAR=VALUE ...] -- [run.sh arguments]: runs run.sh, checks its
-# exit status; then `has PATTERN` checks its output for a line.
-run() {
-  name=$1
-  local want=$2 envs=()
-  shift 2
-  while [[ $1 != -- ]]; do envs+=("$1"); shift; done
-  shift
-  rc=0
-  env "${envs[@]}" bash "$here/run.sh" "$@" >"$dir/out" 2>&1 || rc=$?
-  if [[ $rc -ne $want ]]; then
-    echo "FAILED: $name: exit $rc, want $want; output:"
-    sed 's/^/    /' "$dir/out"
-    failures=$((failures + 1))
-  fi
-}
-has() {
-  if grep -qE -- "$1" "$dir/out"; then
-    echo "ok: $name: exit $rc, $(grep -E -- "$1" "$dir/out" | head -1)"
-  else
-    echo "FAILED: $name: no line matches /$1/ in:"
-    sed 's/^/    /' "$dir/out"
-    failures=$((failures + 1))
-  fi
-}
+# shellcheck source=../script_check.sh
+source "$here/../script_check.sh"
 
 b="$dir/bin"
 run "the documented run" 0 -- "$b"
@@ -84,8 +60,4 @@ has 'usage: run.sh \[BIN_DIR\]'
 run "no flyp-worker" 2 -- "$dir/nowhere"
 has 'no .*/nowhere/flyp-worker'
 
-if ((failures)); then
-  echo "$failures check(s) failed"
-  exit 1
-fi
-echo "all checks passed"
+finish
