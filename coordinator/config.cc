@@ -108,6 +108,11 @@ const std::vector<Option>& Options() {
       {"mpirun", "mpirun path (default: the one found at build time)", FLYP_STR(mpirun)},
       {"grace-period-s", "seconds between SIGTERM and SIGKILL (default 10)",
        FLYP_DBL(grace_period_s, "grace-period-s")},
+      {"start-timeout-s",
+       "seconds a world launched by mpirun (local and hosts pools) has until rank 0 reports started, or it "
+       "is "
+       "killed and the attempt restarts (default 600; 0: no limit)",
+       FLYP_DBL(start_timeout_s, "start-timeout-s")},
       {"backoff-base-s", "first restart delay in seconds, doubled per restart (default 1)",
        FLYP_DBL(backoff_base_s, "backoff-base-s")},
       {"backoff-max-s", "longest restart delay in seconds (default 60)",
@@ -310,6 +315,7 @@ Status ValidateCoordinatorConfig(const CoordinatorConfig& c) {
   if (c.cpu_slots < 0) errors += "cpu-slots: must be >= 0\n";
   if (c.gpus < 0) errors += "gpus: must be >= 0\n";
   if (c.grace_period_s < 0) errors += "grace-period-s: must be >= 0\n";
+  if (c.start_timeout_s < 0) errors += "start-timeout-s: must be >= 0 (0: no limit)\n";
   if (c.backoff_base_s < 0 || c.backoff_max_s < c.backoff_base_s) {
     errors += "backoff-base-s, backoff-max-s: need 0 <= base <= max\n";
   }

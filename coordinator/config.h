@@ -115,10 +115,11 @@ struct CoordinatorConfig {
   std::string worker_tls_ca;
   std::string worker_tls_server_name;
   LauncherKind launcher = LauncherKind::kLocal;
-  std::string worker_binary;   // empty: flyp-worker next to the coordinator binary
-  std::string mpirun;          // empty: the mpirun found at build time
-  double grace_period_s = 10;  // SIGTERM -> SIGKILL when stopping a world
-  double backoff_base_s = 1;   // first restart delay, doubled per restart
+  std::string worker_binary;     // empty: flyp-worker next to the coordinator binary
+  std::string mpirun;            // empty: the mpirun found at build time
+  double grace_period_s = 10;    // SIGTERM -> SIGKILL when stopping a world
+  double start_timeout_s = 600;  // launch -> rank 0's STARTED report, or the world is killed (0: none)
+  double backoff_base_s = 1;     // first restart delay, doubled per restart
   double backoff_max_s = 60;
   int max_receive_mib = 16;  // largest accepted request message
   std::string port_file;     // when set, the bound port is written here once serving

@@ -211,6 +211,8 @@ void JobManager::PlanLaunchLocked(const std::string& id, Job& job, Effects* fx) 
   job.observed = WorldState();
   job.observed_transitions = 0;
   job.timeout_report_ms = -1;
+  job.launched_ms = -1;
+  job.reported_started = job.start_timed_out = false;
   LaunchPlan plan;
   plan.job_id = id;
   plan.attempt = job.attempt;
@@ -261,6 +263,7 @@ void JobManager::CompleteLaunchLocked(const LaunchPlan& plan, const StatusOr<Wor
   }
   j.phase = Phase::kRunning;
   j.world = *world;
+  j.launched_ms = clock_->NowMillis();
   ++targets_version_;
   fx->targets_changed = true;
   JobUpdate u;
@@ -286,6 +289,14 @@ void JobManager::OnWorldExitLocked(const std::string& id, Job& a, const WorldExi
   ExitClass c = a.reported_completed ? ExitClass::kSucceeded : ClassifyExit(exit, a.reported_permanent);
   std::string what = "world exited: " + exit.ToString();
   if (!a.fail_message.empty()) what += "; worker said: " + a.fail_message;
+  if (a.start_timed_out) {
+    // Killed by us: whatever the exit says, the attempt never began.
+    c = ExitClass::kRetryable;
+    what = "no rank reported started within " + std::to_string(opts_.start_timeout_ms / 1000) +
+           " s of the launch (--start-timeout-s), so the world was killed (" + exit.ToString() +
+           "); mpirun waits without end on a daemon that never called back: check the hosts' ssh and the "
+           "oob_interface";
+  }
   switch (c) {
     case ExitClass::kSucceeded:
       FinishLocked(id, a, v1::JOB_STATE_SUCCEEDED, "Completed", exit.exit_code ? what : "", fx);
@@ -320,11 +331,14 @@ void JobManager::OnWorldExitLocked(const std::string& id, Job& a, const WorldExi
   JobUpdate u;
   u.restarts = a.restarts;
   u.world = "";
-  TransitionLocked(
-      id, a, v1::JOB_STATE_RESTARTING, a.timeout_report_ms >= 0 ? "CollectiveTimeout" : "RankExited",
-      what + "; restart " + std::to_string(a.restarts) + " of " + std::to_string(a.backoff_limit) + " in " +
-          std::to_string(delay) + " ms from the last checkpoint",
-      u, fx);
+  TransitionLocked(id, a, v1::JOB_STATE_RESTARTING,
+                   a.start_timed_out          ? "StartTimeout"
+                   : a.timeout_report_ms >= 0 ? "CollectiveTimeout"
+                                              : "RankExited",
+                   what + "; restart " + std::to_string(a.restarts) + " of " +
+                       std::to_string(a.backoff_limit) + " in " + std::to_string(delay) +
+                       " ms from the last checkpoint",
+                   u, fx);
 }
 
 void JobManager::AdmittedByLauncherLocked(const std::string& id, Job& job, const std::string& message,
@@ -528,6 +542,16 @@ void JobManager::Step() {
     }
     for (auto& [id, j] : jobs_) {
       if (j.phase != Phase::kRunning) continue;
+      if (!j.stop && !launcher_admits_ && opts_.start_timeout_ms > 0 && !j.reported_started && !j.kill_sent &&
+          j.launched_ms >= 0 && now - j.launched_ms >= opts_.start_timeout_ms) {
+        FLYP_LOG(WARNING) << id << ": world " << j.world << " of attempt " << j.attempt
+                          << ": no rank reported started within " << opts_.start_timeout_ms
+                          << " ms of the launch; killing it";
+        fx.stops.emplace_back(j.world, true);
+        j.start_timed_out = j.term_sent = j.kill_sent = true;
+        j.term_ms = now;
+        continue;
+      }
       if (!j.stop && j.timeout_report_ms >= 0 && !j.kill_sent &&
           now - j.timeout_report_ms >= opts_.grace_ms) {
         // MPI_Abort did not end the world: mpirun waits on a daemon it lost.
@@ -933,6 +957,10 @@ Status JobManager::Recover() {
         } else if (recovery == Recovery::kAdopted) {
           j.phase = Phase::kRunning;
           j.world = world;
+          // The start timeout counts from the adoption; a RUNNING job's
+          // rank 0 reported already.
+          j.launched_ms = clock_->NowMillis();
+          j.reported_started = j.state == v1::JOB_STATE_RUNNING;
           // Allocated already (its admission was recorded): the deadline counts.
           if (j.state != v1::JOB_STATE_QUEUED) scheduler_.StartDeadline(id);
           FLYP_LOG(INFO) << id << ": world " << world << " of attempt " << j.attempt
@@ -1084,6 +1112,7 @@ Status JobManager::ReportState(const v1::ReportStateRequest& req, const std::str
       Job& j = jobs_.at(req.job_id());
       switch (req.phase()) {
         case v1::WORKER_PHASE_STARTED: {
+          j.reported_started = true;
           // Its launcher's allocation may not have been observed yet.
           if (j.state == v1::JOB_STATE_QUEUED)
             AdmittedByLauncherLocked(req.job_id(), j, "rank 0 started", clock_->NowMillis(), &fx);

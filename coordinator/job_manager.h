@@ -92,7 +92,12 @@ struct JobManagerOptions {
   std::string coordinator_address;      // what workers dial (FLYP_COORDINATOR)
   std::vector<std::string> data_roots;  // what workers may read (FLYP_DATA_ROOTS); empty: not confined
   int64_t grace_ms = 10000;             // SIGTERM -> SIGKILL
-  int64_t backoff_base_ms = 1000;       // first restart delay, doubled each time
+  // A world launched by this coordinator (launchers that do not admit
+  // gangs) whose rank 0 has not reported STARTED this long after the
+  // launch is killed and the attempt restarts (StartTimeout): mpirun waits
+  // without end on a daemon that never called back. 0: no limit.
+  int64_t start_timeout_ms = 600000;
+  int64_t backoff_base_ms = 1000;  // first restart delay, doubled each time
   int64_t backoff_max_ms = 60000;
   int64_t tick_ms = 50;
   CoordinatorMetrics* metrics = nullptr;  // optional; must outlive the manager
@@ -219,6 +224,12 @@ class JobManager {
     std::string fail_message;
     // When a rank of `attempt` reported a collective timeout; -1: none.
     int64_t timeout_report_ms = -1;
+    // When the world of `attempt` was launched (or adopted); -1: none yet.
+    // Whether rank 0 reported STARTED, and whether the start timeout
+    // killed the world.
+    int64_t launched_ms = -1;
+    bool reported_started = false;
+    bool start_timed_out = false;
     // Where the ranks run (the scheduler's reservation; empty while queued).
     Placement placement;
     int probes_pending = 0;  // post-failure probes of the placement's hosts in flight

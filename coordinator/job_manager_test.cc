@@ -280,6 +280,38 @@ TEST_F(JobManagerTest, DeadlineStopsTheWorldAndKillsItAfterTheGracePeriod) {
   EXPECT_EQ(launcher_.stops().size(), 2u);
 }
 
+// A world whose rank 0 never reports STARTED (mpirun waiting on a daemon
+// that never called back) is killed start_timeout after the launch, and the
+// attempt restarts; a world that reported is left alone however long it runs.
+TEST_F(JobManagerTest, AWorldThatNeverStartsIsKilledAndTheAttemptRestarts) {
+  const std::string id = Submit("silent");
+  manager_->Step();
+  ASSERT_EQ(launcher_.launches().size(), 1u);
+  clock_.Advance(milliseconds(599999));
+  manager_->Step();
+  EXPECT_TRUE(launcher_.stops().empty());
+  EXPECT_EQ(State(id), v1::JOB_STATE_STARTING);
+  clock_.Advance(milliseconds(1));
+  manager_->Step();
+  ASSERT_EQ(launcher_.stops().size(), 1u);
+  EXPECT_EQ(launcher_.stops()[0].world, WorldHandle::FromText("fake:1"));
+  EXPECT_TRUE(launcher_.stops()[0].force) << "a hung mpirun is not asked twice";
+  manager_->Step();  // the killed world's exit
+  EXPECT_EQ(History(id).back(), "RESTARTING StartTimeout");
+  EXPECT_NE(LastMessage(id).find("no rank reported started within 600 s of the launch"), std::string::npos)
+      << LastMessage(id);
+  EXPECT_NE(LastMessage(id).find("restart 1 of 2"), std::string::npos) << LastMessage(id);
+  clock_.Advance(milliseconds(1000));  // the first backoff
+  manager_->Step();
+  ASSERT_EQ(launcher_.launches().size(), 2u);
+  EXPECT_EQ(launcher_.launches()[1].attempt, 2);
+  EXPECT_FALSE(Report(id, 2, v1::WORKER_PHASE_STARTED));
+  clock_.Advance(seconds(3600));
+  manager_->Step();
+  EXPECT_EQ(launcher_.stops().size(), 1u) << "attempt 2 started: no start timeout";
+  EXPECT_EQ(State(id), v1::JOB_STATE_RUNNING);
+}
+
 TEST_F(JobManagerTest, ADeadlineDuringBackoffEndsTheJobAtOnce) {
   const std::string id = Submit("flaky", {.backoff_limit = 5, .deadline_s = 10});
   manager_->Step();
@@ -622,6 +654,18 @@ TEST_F(AdmittingLauncherTest, TheDeadlineCountsFromTheAllocation) {
   ASSERT_EQ(slurm_.stops().size(), 1u);
   manager_->Step();
   EXPECT_EQ(History(id).back(), "FAILED DeadlineExceeded");
+}
+
+// The start timeout is the coordinator's own mpirun's: a world in a
+// launcher's queue may wait there for hours.
+TEST_F(AdmittingLauncherTest, APendingWorldHasNoStartTimeout) {
+  const std::string id = Submit("queued");
+  manager_->Step();
+  slurm_.SetState(World(id), Pending("Resources"));
+  clock_.Advance(seconds(3600));
+  manager_->Step();
+  EXPECT_TRUE(slurm_.stops().empty());
+  EXPECT_EQ(State(id), v1::JOB_STATE_QUEUED);
 }
 
 // A restart's world waits in the launcher's queue too: the job stays

@@ -138,6 +138,10 @@ TEST(ConfigTest, FileThenFlags) {
   EXPECT_EQ(c->cpu_slots, 3);
   EXPECT_EQ(c->data_roots, (std::vector<std::string>{"/c"}));
   EXPECT_DOUBLE_EQ(c->grace_period_s, 2.5);
+  EXPECT_DOUBLE_EQ(c->start_timeout_s, 600);
+  EXPECT_DOUBLE_EQ(ParseCoordinatorConfig({"--start-timeout-s=0"})->start_timeout_s, 0);
+  EXPECT_EQ(ParseCoordinatorConfig({"--start-timeout-s=-1"}).status().message(),
+            "start-timeout-s: must be >= 0 (0: no limit)\n");
   EXPECT_EQ(ParseCoordinatorConfig({"--cpu-slots", "x"}).status().message(),
             "--cpu-slots: cpu-slots: expected an integer, got 'x'");
   EXPECT_EQ(ParseCoordinatorConfig({"--frobnicate", "1"}).status().message(), "unknown flag --frobnicate");

@@ -203,6 +203,7 @@ StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(const Coor
                                                               : config.worker_targets_file;
   mo.artifact_root = artifact_root;
   mo.grace_ms = static_cast<int64_t>(config.grace_period_s * 1000);
+  mo.start_timeout_ms = static_cast<int64_t>(config.start_timeout_s * 1000);
   mo.backoff_base_ms = static_cast<int64_t>(config.backoff_base_s * 1000);
   mo.backoff_max_ms = static_cast<int64_t>(config.backoff_max_s * 1000);
   mo.metrics = s->metrics_.get();

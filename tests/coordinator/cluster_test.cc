@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -26,6 +27,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/file_util.h"
 #include "common/json.h"
 #include "flyp/v1/cluster.grpc.pb.h"
 #include "tests/coordinator/harness.h"
@@ -130,7 +132,11 @@ class ClusterTest : public ::testing::Test {
   // `count` hosts of 2 CPU slots each; host k's slots are the machine's
   // CPUs in an order of its own (hosts share this machine's cores: a rank
   // alone on each host gets a core to itself).
-  void StartCluster(int count) {
+  //
+  // hang_daemon_on >= 0: the first Open MPI daemon launched on that host
+  // never starts (its ssh hangs until mpirun is gone), so mpirun waits for
+  // it; probes and every other launch go through the real ssh.
+  void StartCluster(int count, int hang_daemon_on = -1, int start_timeout_s = 30) {
     std::string why;
     hosts_ = NetnsHosts::Create(count, &why);
     if (!hosts_) GTEST_SKIP() << why;
@@ -138,10 +144,22 @@ class ClusterTest : public ::testing::Test {
     std::filesystem::create_directories(dir);
     std::string error;
     ASSERT_TRUE(hosts_->StartSshd(dir + "/ssh", 2222, &error)) << error;
+    std::string rsh_agent = hosts_->RshAgent();
+    if (hang_daemon_on >= 0) {
+      rsh_agent = dir + "/hang-once-ssh";
+      std::ofstream(rsh_agent)
+          << "#!/bin/bash\n"
+          << "if [[ \"$*\" == *orted* && \"$*\" == *" << hosts_->host(hang_daemon_on).address
+          << "* ]] && mkdir " << dir << "/hung 2>/dev/null; then\n"
+          << "  for i in $(seq 600); do kill -0 $PPID 2>/dev/null || exit 1; sleep 0.2; done\n"
+          << "  exit 1\nfi\n"
+          << "exec " << hosts_->RshAgent() << " \"$@\"\n";
+      std::filesystem::permissions(rsh_agent, std::filesystem::perms::owner_all);
+    }
     const int ncpu = std::max(1u, std::thread::hardware_concurrency());
     std::ostringstream yaml;
     yaml << "cluster:\n  pools:\n  - name: rack\n    launcher: hosts\n"
-         << "    rsh_agent: " << hosts_->RshAgent() << "\n"
+         << "    rsh_agent: " << rsh_agent << "\n"
          << "    oob_interface: " << hosts_->subnet() << "\n"
          << "    btl_interface: " << hosts_->subnet() << "\n"
          << "    mca: {btl: 'tcp,self'}\n"
@@ -161,7 +179,9 @@ class ClusterTest : public ::testing::Test {
     o.grace_s = kGraceS;
     o.extra_flags = {"--config=" + dir + "/coordinator.yaml", "--listen=0.0.0.0:" + std::to_string(port),
                      "--advertise-address=" + hosts_->bridge_address() + ":" + std::to_string(port),
-                     "--worker-binary=" FLYP_WORKER_BIN};
+                     "--worker-binary=" FLYP_WORKER_BIN,
+                     // A world whose daemons never call back is retried within the tests' waits.
+                     "--start-timeout-s=" + std::to_string(start_timeout_s)};
     o.env = {"FLYP_THREADS=1", "OMP_WAIT_POLICY=PASSIVE"};
     coordinator_ = std::make_unique<CoordinatorProcess>(o);
     coordinator_->Start();
@@ -171,6 +191,15 @@ class ClusterTest : public ::testing::Test {
     dir_ = dir;
   }
   void TearDown() override {
+    // A failed test shows what the coordinator decided: the job's history
+    // says what state it is in, the coordinator's log says why.
+    if (HasFailure() && !dir_.empty()) {
+      StatusOr<std::string> read = ReadFileToString(dir_ + "/coord/coordinator.log", 1024 * kMiB);
+      const std::string log = read.ok() ? *read : read.status().ToString();
+      const size_t keep = 20000;
+      std::cout << "coordinator.log (last " << std::min(keep, log.size()) << " bytes):\n"
+                << log.substr(log.size() > keep ? log.size() - keep : 0) << "\n";
+    }
     coordinator_.reset();  // before the hosts: it stops nothing, but its worlds' daemons die with the hosts
     hosts_.reset();
   }
@@ -316,7 +345,12 @@ TEST_F(ClusterTest, ALostHostEndsTheAttemptPromptlyAndTheJobResumesOnASpareHost)
   const int64_t from = ResumedFrom(job);
   EXPECT_GE(from, 10) << Log(job);
   EXPECT_EQ(from % 10, 0) << "resumed from a checkpoint";
-  EXPECT_EQ(job.status().restarts(), 1);
+  // One restart for the lost host; a relaunch whose mpirun hung (its
+  // daemons never called back) adds a StartTimeout restart, said here so a
+  // recurring hang is seen.
+  const int64_t hung = std::count(reasons.begin(), reasons.end(), "StartTimeout");
+  if (hung) std::cout << "[cluster] " << hung << " relaunch(es) ended by the start timeout\n";
+  EXPECT_EQ(job.status().restarts(), 1 + hung) << job.DebugString();
   EXPECT_NE(Log(job).find("step 60/60 "), std::string::npos) << "trained to the end";
   // The isolated rank on host 2 ended itself too (its watchdog), no rank lingers.
   for (auto start = steady_clock::now(); Since(start) < 15 && !RanksOn(*hosts_, 1, id).empty();)
@@ -354,6 +388,41 @@ TEST_F(ClusterTest, WithoutASpareHostTheJobWaitsAndResumesWhenTheHostIsBack) {
   EXPECT_GE(from, 10) << Log(job);
   EXPECT_EQ(from % 10, 0);
   EXPECT_NE(Log(job).find("step 50/50 "), std::string::npos) << "trained to the end";
+}
+
+// mpirun waits without end for a daemon that never calls back (here: its
+// ssh to host 2 hangs). The coordinator kills the world --start-timeout-s
+// after the launch, says why, and the restart trains the job to the end.
+TEST_F(ClusterTest, AWorldWhoseDaemonNeverStartsIsKilledAndTheJobRestarts) {
+  constexpr int kStartTimeoutS = 8;
+  StartCluster(2, /*hang_daemon_on=*/1, kStartTimeoutS);
+  if (IsSkipped() || HasFailure()) return;
+  const std::string id = Submit(stub_.get(), FlypSpec("hung-daemon", checkpoint_, 20, 1, 10));
+  const v1::Job job = WaitForState(stub_.get(), id, {v1::JOB_STATE_SUCCEEDED, v1::JOB_STATE_FAILED}, 180);
+  ASSERT_EQ(job.status().state(), v1::JOB_STATE_SUCCEEDED) << job.DebugString();
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/hung")) << "the daemon launch never went through the agent";
+  const v1::StateTransition* launched = nullptr;
+  const v1::StateTransition* killed = nullptr;
+  for (const auto& t : job.status().history()) {
+    if (t.reason() == "Launching" && !launched) launched = &t;
+    if (t.reason() == "StartTimeout") killed = &t;
+  }
+  ASSERT_NE(launched, nullptr) << job.DebugString();
+  ASSERT_NE(killed, nullptr) << job.DebugString();
+  EXPECT_NE(killed->message().find("no rank reported started within " + std::to_string(kStartTimeoutS) +
+                                   " s of the launch"),
+            std::string::npos)
+      << killed->message();
+  const double waited_s = (killed->time().seconds() - launched->time().seconds()) +
+                          (killed->time().nanos() - launched->time().nanos()) / 1e9;
+  std::cout << "[cluster] the hung world was killed " << waited_s << " s after its launch (start timeout "
+            << kStartTimeoutS << " s)\n";
+  EXPECT_GE(waited_s, kStartTimeoutS);
+  EXPECT_LE(waited_s, kStartTimeoutS + 10.0);
+  EXPECT_EQ(job.status().restarts(), 1);
+  EXPECT_EQ(ResumedFrom(job), -1) << "attempt 1 never trained: nothing to resume";
+  EXPECT_NE(Log(job).find("step 20/20 "), std::string::npos) << "trained to the end";
+  EXPECT_EQ(Nodes()["h2"].state(), v1::NODE_STATE_UP) << "the host answered its probe: it stays up";
 }
 
 // A power cut: every process of host 2 (its rank, its Open MPI daemon, its
