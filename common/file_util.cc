@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cinttypes>
+#include <cstdio>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -165,6 +167,21 @@ void UniqueFd::reset(int fd) {
 StatusOr<std::string> ReadFileToString(const std::string& path, size_t max_bytes,
                                        const OpenedFileCheck& check) {
   return ReadUpTo(path, max_bytes, /*truncate=*/false, check);
+}
+
+int64_t SelfStatusKb(const std::string& field) {
+  StatusOr<std::string> status = ReadFileToString("/proc/self/status", kMiB);
+  if (!status.ok()) return -1;
+  const std::string key = field + ":";
+  for (size_t at = 0; at < status->size();) {
+    const size_t end = std::min(status->find('\n', at), status->size());
+    if (status->compare(at, key.size(), key) == 0) {
+      int64_t kb = -1;
+      return std::sscanf(status->c_str() + at + key.size(), " %" SCNd64, &kb) == 1 ? kb : -1;
+    }
+    at = end + 1;
+  }
+  return -1;
 }
 
 StatusOr<std::string> ReadFilePrefix(const std::string& path, size_t max_bytes,

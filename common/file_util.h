@@ -82,6 +82,10 @@ using OpenedFileCheck = std::function<Status(int fd, const std::string& path)>;
 StatusOr<std::string> ReadFileToString(const std::string& path, size_t max_bytes,
                                        const OpenedFileCheck& check = nullptr);
 
+// The kB value of `field` ("VmRSS", "VmHWM", ...) in /proc/self/status; -1
+// when the file cannot be read or has no such line.
+int64_t SelfStatusKb(const std::string& field);
+
 // At most the first `max_bytes` bytes of `path` (fewer when it is shorter);
 // for sniffing a file's magic number. A longer file is not an error.
 StatusOr<std::string> ReadFilePrefix(const std::string& path, size_t max_bytes,

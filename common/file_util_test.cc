@@ -89,6 +89,14 @@ TEST(ReadFileToString, BudgetIsInclusiveAndNamed) {
   EXPECT_EQ(over.status().message(), "'" + dir + "/big' is 2097153 bytes, over the budget of 2 MiB");
 }
 
+TEST(SelfStatusKb, ReadsTheProcessMemoryLines) {
+  const int64_t rss = SelfStatusKb("VmRSS");
+  EXPECT_GT(rss, 100);  // a test binary is more than 100 kB resident
+  EXPECT_GE(SelfStatusKb("VmHWM"), rss);
+  EXPECT_EQ(SelfStatusKb("VmNoSuchField"), -1);
+  EXPECT_EQ(SelfStatusKb("VmRS"), -1) << "a prefix of a field is not the field";
+}
+
 TEST(ReadFileToString, ProcFilesWithoutASizeAreReadToTheEnd) {
   // stat() reports 0 bytes for /proc files: the budget is checked while reading.
   auto status = ReadFileToString("/proc/self/status", kMiB);

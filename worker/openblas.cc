@@ -53,10 +53,7 @@ std::string CpuIsaName() {
   return CpuIsaNameFromFlags(info->substr(colon + 1, end - colon - 1));
 }
 
-bool CpuHasNativeBf16() {
-  const std::string isa = CpuIsaName();
-  return isa == "AMX-BF16" || isa == "AVX-512-BF16";
-}
+bool CpuHasNativeBf16(const std::string& isa) { return isa == "AMX-BF16" || isa == "AVX-512-BF16"; }
 
 bool OpenBlasTunedByReexec() { return EnvIsSet(env::kOpenBlasReexec); }
 

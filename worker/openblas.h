@@ -42,9 +42,10 @@ std::string CpuIsaName();
 // The ISA name for a /proc/cpuinfo "flags" list (space-separated).
 std::string CpuIsaNameFromFlags(const std::string& flags);
 
-// Whether the CPU multiplies bfloat16 natively (AVX-512-BF16 or AMX-BF16);
-// without it LibTorch emulates bf16 matmuls, slower than float32.
-bool CpuHasNativeBf16();
+// Whether a CPU of ISA `isa` (CpuIsaName(), read once by the caller)
+// multiplies bfloat16 natively (AVX-512-BF16 or AMX-BF16); without it
+// LibTorch emulates bf16 matmuls, slower than float32.
+bool CpuHasNativeBf16(const std::string& isa);
 
 // Whether this process is the re-executed one (OPENBLAS_CORETYPE was set by
 // ReexecWithTunedOpenBlas).

@@ -160,12 +160,14 @@ void LogJobStart(const v1::JobSpec& spec, const dist::Communicator& comm, const 
                  << comm.world_size() << " rank(s) on " << comm.backend() << ", " << torch::get_num_threads()
                  << " thread(s) each, artifacts in " << out_dir;
   const bool cpu = spec.resources().device() != v1::DEVICE_CUDA;
-  if (const std::string blas = OpenBlasCoreName(); cpu && !blas.empty()) {
-    FLYP_LOG(INFO) << "CPU " << CpuIsaName() << ", OpenBLAS kernels: " << blas
+  if (!cpu) return;
+  const std::string isa = CpuIsaName();
+  if (const std::string blas = OpenBlasCoreName(); !blas.empty()) {
+    FLYP_LOG(INFO) << "CPU " << isa << ", OpenBLAS kernels: " << blas
                    << (OpenBlasTunedByReexec() ? " (OPENBLAS_CORETYPE set by flyp-worker)" : "");
   }
-  if (cpu && spec.resources().precision() == v1::PRECISION_BFLOAT16 && !CpuHasNativeBf16()) {
-    FLYP_LOG(WARNING) << "resources.precision bfloat16 on a CPU without native bf16 (" << CpuIsaName()
+  if (spec.resources().precision() == v1::PRECISION_BFLOAT16 && !CpuHasNativeBf16(isa)) {
+    FLYP_LOG(WARNING) << "resources.precision bfloat16 on a CPU without native bf16 (" << isa
                       << "): LibTorch emulates its matmuls, slower than float32";
   }
 }

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "common/file_util.h"
 #include "worker/dist/communicator.h"
 #include "worker/dist/contrastive_loss.h"
 
@@ -60,16 +61,6 @@ class EmulatedRankZero : public Communicator {
   int world_;
 };
 
-// kB of a /proc/self/status field ("VmRSS", "VmHWM").
-long StatusKb(const std::string& field) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
-  }
-  return -1;
-}
-
 [[noreturn]] void Usage(const char* msg) {
   std::fprintf(
       stderr, "flyp_bench_loss_memory: %s\nusage: --global B --world N --mode full|local [--dim 512]\n", msg);
@@ -110,7 +101,7 @@ int main(int argc, char** argv) {
   flyp::dist::ContrastiveLossOptions opts;
   opts.local_loss = mode == "local";
 
-  const long rss_before = StatusKb("VmRSS");
+  const long rss_before = flyp::SelfStatusKb("VmRSS");
   { std::ofstream("/proc/self/clear_refs") << "5"; }  // reset VmHWM to the current RSS
   const auto t0 = std::chrono::steady_clock::now();
   {
@@ -121,7 +112,7 @@ int main(int argc, char** argv) {
     if (!std::isfinite(res.global_loss.item<double>())) Usage("non-finite loss");
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const long hwm = StatusKb("VmHWM");
+  const long hwm = flyp::SelfStatusKb("VmHWM");
   // Logit matrices of R rows x B columns, float32: the image and text logits
   // (full: one B×B matrix and its transpose view), each log_softmax output
   // and each logits gradient.

@@ -96,8 +96,9 @@ if [[ $worker == 1 ]]; then
   unset FLYP_TOKEN FLYP_TOKEN_FILE FLYP_CONTEXT
 fi
 
-# Median of the numbers on stdin.
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit 1; print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+# "MEDIAN MIN MAX" of the numbers on stdin; median: the first of them.
+spread() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit 1; print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2), v[1], v[NR] }'; }
+median() { spread | cut -d' ' -f1; }
 # The value of key=VALUE in a RESULT line.
 field() { grep -o "\b$1=[^ ]*" | head -1 | cut -d= -f2; }
 
@@ -155,18 +156,19 @@ fail=0
 printf "%-10s %10s %10s %10s %26s %26s\n" config flyp_ms python_ms worker_ms "flyp/python" "worker/flyp"
 for c in "${configs[@]}"; do
   name=${c%%|*}
-  line=$(awk -v n="$name" -v target="$target" -v worker="$worker" '
-    function med(a, k,   i, j, t) { for (i = 1; i <= k; ++i) for (j = i + 1; j <= k; ++j) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-                                    return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2 }
-    $1 == n { ++k; f[k] = $3; p[k] = $4; w[k] = $5; fp[k] = $3 / $4; wf[k] = ($5 > 0 ? $5 / $3 : 0) }
-    END {
-      lo1 = hi1 = fp[1]; lo2 = hi2 = wf[1]
-      for (i = 1; i <= k; ++i) { if (fp[i] < lo1) lo1 = fp[i]; if (fp[i] > hi1) hi1 = fp[i]; if (wf[i] < lo2) lo2 = wf[i]; if (wf[i] > hi2) hi2 = wf[i] }
-      r1 = med(fp, k); r2 = med(wf, k)
+  # The spread over the rounds of an awk expression of a row's columns.
+  col() { awk -v n="$name" "\$1 == n { print $1 }" "$rows" | spread; }
+  read -r f _ <<<"$(col '$3')"
+  read -r p _ <<<"$(col '$4')"
+  read -r w _ <<<"$(col '$5')"
+  read -r r1 lo1 hi1 <<<"$(col '$3 / $4')"
+  read -r r2 lo2 hi2 <<<"$(col '($5 > 0 ? $5 / $3 : 0)')"
+  line=$(awk -v n="$name" -v target="$target" -v worker="$worker" -v f="$f" -v p="$p" -v w="$w" \
+    -v r1="$r1" -v lo1="$lo1" -v hi1="$hi1" -v r2="$r2" -v lo2="$lo2" -v hi2="$hi2" 'BEGIN {
       verdict = (r1 <= target ? "" : sprintf(" MISSED flyp/python %.3f > %.2f", r1, target))
       if (worker == 1 && (r2 < 0.9 || r2 > 1.1)) verdict = verdict sprintf(" MISSED worker/flyp %.3f outside [0.9, 1.1]", r2)
-      printf "%-10s %10.1f %10.1f %10.1f %8.3f [%.3f-%.3f]%8s %8.3f [%.3f-%.3f]%s\n", n, med(f, k), med(p, k), med(w, k), r1, lo1, hi1, "", r2, lo2, hi2, verdict
-    }' "$rows")
+      printf "%-10s %10.1f %10.1f %10.1f %8.3f [%.3f-%.3f]%8s %8.3f [%.3f-%.3f]%s\n", n, f, p, w, r1, lo1, hi1, "", r2, lo2, hi2, verdict
+    }')
   echo "$line"
   [[ "$line" == *MISSED* ]] && fail=1
 done

@@ -201,12 +201,8 @@ double GemmGflops(torch::ScalarType dtype, int64_t n, double seconds) {
 }
 
 double PeakRssMib() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  }
-  return -1;
+  const int64_t kb = flyp::SelfStatusKb("VmHWM");
+  return kb < 0 ? -1 : static_cast<double>(kb) / 1024.0;
 }
 
 // Every step's time and loss as the training loop reports them; starts the
@@ -283,7 +279,8 @@ int main(int argc, char** argv) {
   double gemm_fp32 = 0, gemm_bf16 = 0;
   if (args.gemm_seconds > 0) {
     gemm_fp32 = GemmGflops(torch::kFloat32, 4096, args.gemm_seconds);
-    if (flyp::worker::CpuHasNativeBf16()) gemm_bf16 = GemmGflops(torch::kBFloat16, 4096, args.gemm_seconds);
+    if (flyp::worker::CpuHasNativeBf16(isa))
+      gemm_bf16 = GemmGflops(torch::kBFloat16, 4096, args.gemm_seconds);
   }
   const std::string blas = flyp::worker::OpenBlasCoreName();
   if (print) {
