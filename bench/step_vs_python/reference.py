@@ -159,6 +159,9 @@ def main():
     # bfloat16: the encoders under torch.autocast("cpu", dtype=torch.bfloat16)
     # and the loss in float32, as flyp's resources.precision bfloat16.
     p.add_argument("--precision", default="float32", choices=["float32", "bfloat16"])
+    # Accepted for flyp_bench_step's flags: this step's captions are random
+    # token rows, all distinct, so it encodes every one whatever the templates.
+    p.add_argument("--templates", default="simple", choices=["simple", "openai_imagenet"])
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.set_num_interop_threads(1)

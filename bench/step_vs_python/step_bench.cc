@@ -15,7 +15,8 @@
 //
 //   flyp_bench_step [--preset tiny] [--batch 64] [--steps 10] [--warmup 3]
 //                   [--threads 2] [--vocab byte|FILE] [--checkpointing] [--accum K]
-//                   [--precision float32|bfloat16] [--spec FILE] [--write-spec FILE]
+//                   [--precision float32|bfloat16] [--templates simple|openai_imagenet]
+//                   [--spec FILE] [--write-spec FILE]
 //                   [--gemm-seconds 3] [--seed 0] [--profile FILE]
 //
 // --spec FILE times that job's step instead of the one the flags build (its
@@ -30,11 +31,17 @@
 // same threads measure the machine's large-GEMM rate in float32 (and in
 // bfloat16 where the CPU has native bf16: AVX-512-BF16 or AMX); the step's
 // FLOPs are counted from the model config (worker/model/clip_flops.h) and
-// the achieved rate printed as a fraction of the GEMM rate. Prints one line
-// per step and then
+// the achieved rate printed as a fraction of the GEMM rate. The step encodes
+// each distinct caption of a batch once (ContrastiveStep), so two counts:
+// gflop_per_step (every caption, the work reference.py does) and
+// executed_gflop_per_step (the captions the text tower ran on, their mean
+// over the timed steps in `captions`); the roofline fraction is of the
+// executed rate, the work the machine did. Prints one line per step and then
 //   RESULT impl=flyp preset=... batch=... threads=... median_ms=... mean_ms=... min_ms=... steps=...
-//          peak_rss_mib=... data_ms=... gflop_per_step=... achieved_gflops=...
+//          peak_rss_mib=... data_ms=... gflop_per_step=... achieved_gflops=... captions=...
+//          executed_gflop_per_step=... executed_gflops=...
 //   ROOFLINE isa=... gemm_fp32_gflops=... gemm_bf16_gflops=... step_gflops=... fraction_of_fp32=...
+// (step_gflops: executed).
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 #include <unistd.h>
@@ -74,8 +81,9 @@ struct Args {
   bool checkpointing = false;
   int64_t accum = 1;
   std::string precision = "float32";
-  std::string spec;        // a job spec to time instead of the flags' job
-  std::string write_spec;  // where to write the job that ran
+  std::string templates = "simple";  // data.templates.builtin
+  std::string spec;                  // a job spec to time instead of the flags' job
+  std::string write_spec;            // where to write the job that ran
   double gemm_seconds = 3;
   uint64_t seed = 0;
   std::string profile;  // Chrome trace of the timed steps; empty: none
@@ -118,6 +126,8 @@ Args Parse(int argc, char** argv) {
       a.accum = OrUsage(flyp::ParseInt64(value(), k, 1, 1 << 20));
     else if (k == "--precision")
       a.precision = value();
+    else if (k == "--templates")
+      a.templates = value();
     else if (k == "--spec")
       a.spec = value();
     else if (k == "--write-spec")
@@ -131,13 +141,17 @@ Args Parse(int argc, char** argv) {
     else
       Usage("unknown flag " + k);
   }
+  if (a.templates != "simple" && a.templates != "openai_imagenet")
+    Usage("--templates must be simple or openai_imagenet (got '" + a.templates + "')");
   if (a.precision != "float32" && a.precision != "bfloat16")
     Usage("--precision must be float32 or bfloat16 (got '" + a.precision + "')");
   return a;
 }
 
 // The job the flags describe: the contrastive step on Fashion-MNIST's
-// training split (captions "a photo of a {class}."), just enough images for
+// training split (captions "a photo of a {class}."; --templates
+// openai_imagenet: one of 80 templates drawn per image, so a batch's
+// captions hardly repeat), just enough images for
 // warmup + steps batches, nothing evaluated or saved. Its method is
 // pretrain: the same ContrastiveStep, loop and optimiser as flyp, from
 // random weights — flyp itself needs a pretrained checkpoint and an
@@ -149,7 +163,7 @@ std::string JobYaml(const Args& a, int world) {
   y += "model: {preset: " + a.preset + ", vocab: " + a.vocab + "}\n";
   y += "method: {name: pretrain}\n";
   y += "data:\n  train: {format: fashion_mnist, split: train, limit: " + std::to_string(total * a.batch) +
-       "}\n  templates: {builtin: simple}\n";
+       "}\n  templates: {builtin: " + a.templates + "}\n";
   y += "optim: {learning_rate: 1e-5, weight_decay: 0.1, accum_steps: " + std::to_string(a.accum) + "}\n";
   y += "schedule: {epochs: 1, max_steps: " + std::to_string(total) +
        ", batch_size: " + std::to_string(a.batch * world) +
@@ -217,6 +231,7 @@ class StepRecorder : public flyp::report::TrainObserver {
     if (timed) {
       seconds_.push_back(p.seconds);
       data_.push_back(p.times.data);
+      captions_.push_back(static_cast<double>(p.captions_encoded));
     }
     if (print_) {
       std::printf(
@@ -238,12 +253,13 @@ class StepRecorder : public flyp::report::TrainObserver {
   void StopProfiler() { profiler_.reset(); }  // writes the trace
   const std::vector<double>& seconds() const { return seconds_; }
   const std::vector<double>& data() const { return data_; }
+  const std::vector<double>& captions() const { return captions_; }  // encoded per timed step
 
  private:
   int warmup_;
   std::string profile_;
   bool print_;
-  std::vector<double> seconds_, data_;
+  std::vector<double> seconds_, data_, captions_;
   std::unique_ptr<torch::autograd::profiler::RecordProfile> profiler_;
 };
 
@@ -320,18 +336,27 @@ int main(int argc, char** argv) {
   if (!print) return 0;
   const double median = flyp::stats::Median(t);
   const double achieved = step_flop / median / 1e9;
+  // Every caption (reference.py's work) vs the distinct ones the tower ran on.
+  const double captions = flyp::stats::Mean(recorder.captions());
+  const double executed_flop =
+      captions < 0
+          ? step_flop
+          : 3 * (flops.image_forward * static_cast<double>(rank_batch) + flops.text_forward * captions);
+  const double executed = executed_flop / median / 1e9;
   std::printf(
       "RESULT impl=flyp preset=%s batch=%lld threads=%d median_ms=%.1f mean_ms=%.1f min_ms=%.1f steps=%zu "
-      "peak_rss_mib=%.0f data_ms=%.1f gflop_per_step=%.1f achieved_gflops=%.1f\n",
+      "peak_rss_mib=%.0f data_ms=%.1f gflop_per_step=%.1f achieved_gflops=%.1f captions=%.1f "
+      "executed_gflop_per_step=%.1f executed_gflops=%.1f\n",
       spec.model().preset().empty() ? "custom" : spec.model().preset().c_str(),
       static_cast<long long>(rank_batch), torch::get_num_threads(), 1e3 * median, 1e3 * flyp::stats::Mean(t),
       1e3 * *std::min_element(t.begin(), t.end()), t.size(), PeakRssMib(),
-      1e3 * flyp::stats::Median(recorder.data()), step_flop / 1e9, achieved);
+      1e3 * flyp::stats::Median(recorder.data()), step_flop / 1e9, achieved, captions, executed_flop / 1e9,
+      executed);
   if (args.gemm_seconds > 0) {
     std::printf(
         "ROOFLINE isa=%s gemm_n=4096 gemm_fp32_gflops=%.1f gemm_bf16_gflops=%.1f step_gflops=%.1f "
         "fraction_of_fp32=%.3f\n",
-        isa.c_str(), gemm_fp32, gemm_bf16, achieved, gemm_fp32 > 0 ? achieved / gemm_fp32 : 0.0);
+        isa.c_str(), gemm_fp32, gemm_bf16, executed, gemm_fp32 > 0 ? executed / gemm_fp32 : 0.0);
   }
   return 0;
 }

@@ -71,7 +71,10 @@ struct StepProgress {
   StepTimes times;
   int64_t samples = 0;           // this rank's samples in the step
   int64_t collective_bytes = 0;  // bytes this rank sent (gathers + gradient all-reduce)
-  WallTime time{};               // default (epoch 0): stamped with now by observers
+  // Captions this rank's text tower ran on: the distinct ones of its batch
+  // (ContrastiveStep encodes a repeated caption once); -1: not counted.
+  int64_t captions_encoded = -1;
+  WallTime time{};  // default (epoch 0): stamped with now by observers
 };
 
 // Which evaluation of a run an EvalEvent belongs to.

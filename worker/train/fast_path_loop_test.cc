@@ -10,9 +10,11 @@
 #include <torch/torch.h>
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "worker/dist/contrastive_loss.h"
 #include "worker/dist/dist_test_util.h"
 #include "worker/model/clip.h"
 #include "worker/optim/fused_adamw.h"
@@ -21,6 +23,7 @@
 #include "worker/train/classifier.h"
 #include "worker/train/device_util.h"
 #include "worker/train/methods.h"
+#include "worker/train/zeroshot_head.h"
 
 namespace flyp::train {
 namespace {
@@ -121,6 +124,52 @@ TEST(FastPathLoopTest, ContrastiveAccumulationGivesTheGradientsOfOneBatch) {
                   "accum " + std::to_string(accum) + (mask ? " masked" : ""));
     }
   }
+}
+
+// ContrastiveStep encodes each distinct caption of the batch once; the loss
+// and the gradients must be those of encoding every caption, as FLYP's
+// reference step does (here written out: both towers on the whole batch,
+// the global loss).
+TEST(FastPathLoopTest, RepeatedCaptionsAreEncodedOnceForTheSameLossAndGradients) {
+  const v1::JobSpec spec = Spec(1, false);
+  // One template: a caption repeats wherever a class does, on every rank
+  // (labels 0 0 1 2 1 0: 3 distinct captions of 6).
+  const std::vector<std::string> one_template = {"a photo of a {}."};
+  data::Batch batch = GlobalBatchSlice(0, 6);
+  batch.labels = torch::tensor({0, 0, 1, 2, 1, 0}, torch::kLong);
+  const std::vector<std::string> captions =
+      BatchCaptions(batch, kClasses, one_template, static_cast<uint64_t>(spec.schedule().seed()), 0);
+  EXPECT_EQ(std::set<std::string>(captions.begin(), captions.end()).size(), 3u);
+
+  auto every = MakeModel(false);
+  auto params = every->parameters();
+  optim::ClearGradients(params);
+  const auto ids = TokenizeToTensor(ByteTokenizer(), captions, every->context_length(), torch::kCPU);
+  const auto img = NormalizeRows(every->encode_image(batch.images));
+  const auto txt = NormalizeRows(every->encode_text(ids));
+  auto reference = dist::GlobalContrastiveLoss(img, txt, every->logit_scale().exp(), World());
+  reference.loss.backward();
+  std::vector<torch::Tensor> want;
+  for (auto& p : params) {
+    auto g = p.grad().defined() ? p.grad().clone() : torch::zeros_like(p);
+    World().AllReduce(g, dist::ReduceOp::kAvg);
+    want.push_back(g);
+  }
+
+  auto once = MakeModel(false);
+  StepLoss loss = ContrastiveStep(
+      StepContext{*once, ByteTokenizer(), World(), spec, kClasses, one_template, torch::kCPU}, batch, 0);
+  EXPECT_EQ(loss.captions_encoded, 3);
+  EXPECT_NEAR(loss.value, reference.global_loss.item<double>(), 1e-6);
+  optim::ClearGradients(once->parameters());
+  loss.backward.backward();
+  std::vector<torch::Tensor> got;
+  for (auto& p : once->parameters()) {
+    auto g = p.grad().defined() ? p.grad().clone() : torch::zeros_like(p);
+    World().AllReduce(g, dist::ReduceOp::kAvg);
+    got.push_back(g);
+  }
+  ExpectClose(want, got, 1e-5, "distinct captions");
 }
 
 TEST(FastPathLoopTest, CheckpointedStepGivesTheGradientsOfThePlainStep) {

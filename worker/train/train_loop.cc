@@ -125,6 +125,7 @@ StatusOr<LoopResult> RunTrainLoop(const v1::JobSpec& spec, dist::Communicator& c
       info.times.optimizer = Seconds(t_red, t_end);
       info.samples = next->labels.size(0);
       info.collective_bytes = loss.collective_bytes + grad_bytes;
+      info.captions_encoded = loss.captions_encoded;
       result.mean_data += info.times.data;
       result.mean_forward += info.times.forward;
       result.mean_backward += info.times.backward;

@@ -29,7 +29,8 @@ namespace flyp::train {
 struct StepLoss {
   torch::Tensor backward;
   double value = 0;
-  int64_t collective_bytes = 0;  // bytes the forward's collectives moved (gathers)
+  int64_t collective_bytes = 0;   // bytes the forward's collectives moved (gathers)
+  int64_t captions_encoded = -1;  // captions the text tower ran on (-1: none, or not counted)
 };
 
 struct LoopHooks {
