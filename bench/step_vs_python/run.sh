@@ -126,7 +126,7 @@ for ((round = 1; round <= rounds; ++round)); do
     flyp_ms=$(grep '^RESULT' "$work/flyp.log" | field median_ms)
     core=$(grep -m1 -o 'openblas_core=[^ ]*' "$work/flyp.log" | cut -d= -f2)
     flyp_params=$(grep -m1 -o 'params=[0-9]*' "$work/flyp.log")
-    [[ $round == "$rounds" ]] && grep '^ROOFLINE' "$work/flyp.log" | sed "s/^/$name /" >>"$work/roofline"
+    [[ $round == "$rounds" ]] && grep '^ROOFLINE' "$work/flyp.log" | sed "s|^|$name |" >>"$work/roofline"
 
     echo "== round $round: $name python: OPENBLAS_CORETYPE=$core $py reference.py $common"
     # shellcheck disable=SC2086
