@@ -17,7 +17,8 @@
 #   bench/step_vs_python/run.sh [--rounds 5] [--quick] [--build DIR] [--threads N]
 #                               [--precision float32|bfloat16] [--target 0.67] [--no-worker]
 #
-# Configurations: tiny (batch 64, 28 px) and ViT-B-32 (batch 16, 224 px).
+# Configurations: tiny (batch 64, 28 px) and ViT-B-32 (batch 16, 224 px),
+# and ViT-B-32/80t for information (below).
 # Environment: the worker's own, identical for all three: flyp_bench_step and
 # flyp-worker pick OpenBLAS's kernels for this CPU themselves (their
 # re-execution with OPENBLAS_CORETYPE); python is given the same
