@@ -170,6 +170,27 @@ TEST(FastPathLoopTest, RepeatedCaptionsAreEncodedOnceForTheSameLossAndGradients)
     got.push_back(g);
   }
   ExpectClose(want, got, 1e-5, "distinct captions");
+
+  // Gradient accumulation (GradCacheStep) encodes each micro-batch's
+  // distinct captions once: the same gradients again.
+  for (int accum : {2, 3}) {
+    auto cached = MakeModel(false);
+    optim::ClearGradients(cached->parameters());
+    StepLoss part = ContrastiveStep(StepContext{*cached, ByteTokenizer(), World(), Spec(accum, false),
+                                                kClasses, one_template, torch::kCPU},
+                                    batch, 0);
+    EXPECT_FALSE(part.backward.defined()) << "accumulation runs its own backward";
+    EXPECT_NEAR(part.value, reference.global_loss.item<double>(), 1e-6);
+    // Micro-batches of 3 (0 0 1 | 2 1 0) or 2 (0 0 | 1 2 | 1 0): 2 + 3 or 1 + 2 + 2.
+    EXPECT_EQ(part.captions_encoded, 5) << "accum " << accum;
+    std::vector<torch::Tensor> acc;
+    for (auto& p : cached->parameters()) {
+      auto g = p.grad().defined() ? p.grad().clone() : torch::zeros_like(p);
+      World().AllReduce(g, dist::ReduceOp::kAvg);
+      acc.push_back(g);
+    }
+    ExpectClose(want, acc, 1e-4, "distinct captions, accum " + std::to_string(accum));
+  }
 }
 
 TEST(FastPathLoopTest, CheckpointedStepGivesTheGradientsOfThePlainStep) {

@@ -46,9 +46,21 @@ struct MicroBatch {
   torch::Tensor labels;  // [m] int64; only read with mask_same_class
 };
 
+// The text tower's features of every row of `ids` [n, context], each distinct caption
+// encoded once. A batch repeats captions whenever two samples share a class
+// (and template): 16 Fashion-MNIST samples have about 8 distinct ones. The
+// towers treat sequences independently, so a repeated row's features are
+// the same, and index_select's backward sums the rows' gradients before the
+// tower's backward, which is linear in them: the loss and the gradients are
+// those of encoding every row (up to float summation order), for less work.
+// *encoded: the captions the tower ran on. ContrastiveStep and GradCacheStep
+// (per micro-batch, so memory stays bounded by the micro-batch) use it.
+torch::Tensor EncodeDistinctCaptions(model::ClipModel& model, const torch::Tensor& ids, int64_t* encoded);
+
 struct GradCacheResult {
-  double loss = 0;           // the single-process global loss L (as ContrastiveStep's value)
-  int64_t global_batch = 0;  // B, summed over ranks
+  double loss = 0;               // the single-process global loss L (as ContrastiveStep's value)
+  int64_t global_batch = 0;      // B, summed over ranks
+  int64_t captions_encoded = 0;  // distinct captions of this rank's micro-batches, summed
 };
 
 // One accumulated step; see the file comment. `micro_batches` must be

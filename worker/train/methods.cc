@@ -77,21 +77,6 @@ int64_t MicroBatchSize(const v1::JobSpec& spec, int64_t batch) {
   return std::max<int64_t>(1, (batch + k - 1) / k);
 }
 
-// The text tower's features of every row of `ids`, each distinct caption
-// encoded once. A batch repeats captions whenever two samples share a class
-// (and template): 16 Fashion-MNIST samples have about 8 distinct ones. The
-// towers treat sequences independently, so a repeated row's features are
-// the same, and index_select's backward sums the rows' gradients before the
-// tower's backward, which is linear in them: the loss and the gradients are
-// those of encoding every row (up to float summation order), for less work.
-torch::Tensor EncodeDistinctCaptions(model::ClipModel& model, const torch::Tensor& ids, int64_t* encoded) {
-  const auto [distinct, inverse, counts] =
-      torch::unique_dim(ids, /*dim=*/0, /*sorted=*/false, /*return_inverse=*/true, /*return_counts=*/false);
-  *encoded = distinct.size(0);
-  if (distinct.size(0) == ids.size(0)) return model.encode_text(ids);  // no repeats: keep the batch's order
-  return model.encode_text(distinct).index_select(0, inverse);
-}
-
 }  // namespace
 
 StepLoss ContrastiveStep(const StepContext& ctx, const data::Batch& batch, int64_t step) {
@@ -119,7 +104,7 @@ StepLoss ContrastiveStep(const StepContext& ctx, const data::Batch& batch, int64
     // Gradient accumulation with embedding caching: backpropagates itself.
     const auto micro = SplitIntoMicroBatches(images, ids, labels, MicroBatchSize(spec, images.size(0)));
     const GradCacheResult r = GradCacheStep(model, micro, comm, opts, bf16);
-    return StepLoss{torch::Tensor(), r.loss, gathered_bytes(r.global_batch)};
+    return StepLoss{torch::Tensor(), r.loss, gathered_bytes(r.global_batch), r.captions_encoded};
   }
   torch::Tensor img, txt;
   int64_t encoded = 0;
