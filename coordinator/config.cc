@@ -109,9 +109,8 @@ const std::vector<Option>& Options() {
       {"grace-period-s", "seconds between SIGTERM and SIGKILL (default 10)",
        FLYP_DBL(grace_period_s, "grace-period-s")},
       {"start-timeout-s",
-       "seconds a world launched by mpirun (local and hosts pools) has until rank 0 reports started, or it "
-       "is "
-       "killed and the attempt restarts (default 600; 0: no limit)",
+       "seconds a world launched by mpirun (local and hosts pools) has until rank 0 reports started, "
+       "or it is killed and the attempt restarts (default 600; 0: no limit)",
        FLYP_DBL(start_timeout_s, "start-timeout-s")},
       {"backoff-base-s", "first restart delay in seconds, doubled per restart (default 1)",
        FLYP_DBL(backoff_base_s, "backoff-base-s")},

@@ -212,7 +212,7 @@ void JobManager::PlanLaunchLocked(const std::string& id, Job& job, Effects* fx) 
   job.observed_transitions = 0;
   job.timeout_report_ms = -1;
   job.launched_ms = -1;
-  job.reported_started = job.start_timed_out = false;
+  job.start_timed_out = false;
   LaunchPlan plan;
   plan.job_id = id;
   plan.attempt = job.attempt;
@@ -542,8 +542,9 @@ void JobManager::Step() {
     }
     for (auto& [id, j] : jobs_) {
       if (j.phase != Phase::kRunning) continue;
-      if (!j.stop && !launcher_admits_ && opts_.start_timeout_ms > 0 && !j.reported_started && !j.kill_sent &&
-          j.launched_ms >= 0 && now - j.launched_ms >= opts_.start_timeout_ms) {
+      // RUNNING is rank 0's STARTED report for this attempt (WorkerStarted).
+      if (!j.stop && !launcher_admits_ && opts_.start_timeout_ms > 0 && j.state != v1::JOB_STATE_RUNNING &&
+          !j.kill_sent && j.launched_ms >= 0 && now - j.launched_ms >= opts_.start_timeout_ms) {
         FLYP_LOG(WARNING) << id << ": world " << j.world << " of attempt " << j.attempt
                           << ": no rank reported started within " << opts_.start_timeout_ms
                           << " ms of the launch; killing it";
@@ -957,10 +958,9 @@ Status JobManager::Recover() {
         } else if (recovery == Recovery::kAdopted) {
           j.phase = Phase::kRunning;
           j.world = world;
-          // The start timeout counts from the adoption; a RUNNING job's
-          // rank 0 reported already.
+          // The start timeout counts from the adoption (a RUNNING job's
+          // rank 0 has reported already).
           j.launched_ms = clock_->NowMillis();
-          j.reported_started = j.state == v1::JOB_STATE_RUNNING;
           // Allocated already (its admission was recorded): the deadline counts.
           if (j.state != v1::JOB_STATE_QUEUED) scheduler_.StartDeadline(id);
           FLYP_LOG(INFO) << id << ": world " << world << " of attempt " << j.attempt
@@ -1112,7 +1112,6 @@ Status JobManager::ReportState(const v1::ReportStateRequest& req, const std::str
       Job& j = jobs_.at(req.job_id());
       switch (req.phase()) {
         case v1::WORKER_PHASE_STARTED: {
-          j.reported_started = true;
           // Its launcher's allocation may not have been observed yet.
           if (j.state == v1::JOB_STATE_QUEUED)
             AdmittedByLauncherLocked(req.job_id(), j, "rank 0 started", clock_->NowMillis(), &fx);

@@ -225,10 +225,9 @@ class JobManager {
     // When a rank of `attempt` reported a collective timeout; -1: none.
     int64_t timeout_report_ms = -1;
     // When the world of `attempt` was launched (or adopted); -1: none yet.
-    // Whether rank 0 reported STARTED, and whether the start timeout
-    // killed the world.
+    // Until its rank 0 reports STARTED the job is not RUNNING; the start
+    // timeout is measured from here. Whether that timeout killed the world.
     int64_t launched_ms = -1;
-    bool reported_started = false;
     bool start_timed_out = false;
     // Where the ranks run (the scheduler's reservation; empty while queued).
     Placement placement;

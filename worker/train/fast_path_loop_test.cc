@@ -88,19 +88,24 @@ StepContext Context(model::ClipModel& m, const v1::JobSpec& spec, torch::Device 
   return StepContext{m, ByteTokenizer(), World(), spec, kClasses, kTemplates, device};
 }
 
+// The parameters' gradients (zeros where none), averaged over ranks.
+std::vector<torch::Tensor> AveragedGrads(const std::vector<torch::Tensor>& params) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : params) {
+    auto g = p.grad().defined() ? p.grad().clone() : torch::zeros_like(p);
+    World().AllReduce(g, dist::ReduceOp::kAvg);
+    out.push_back(g);
+  }
+  return out;
+}
+
 // Gradients of one contrastive step, averaged over ranks, by parameter.
 std::vector<torch::Tensor> ContrastiveGrads(model::ClipModel& m, const v1::JobSpec& spec, int64_t per_rank) {
   auto params = m.parameters();
   optim::ClearGradients(params);
   StepLoss loss = ContrastiveStep(Context(m, spec), GlobalBatchSlice(0, per_rank), 0);
   if (loss.backward.defined()) loss.backward.backward();
-  std::vector<torch::Tensor> out;
-  for (auto& p : params) {
-    auto g = p.grad().defined() ? p.grad().clone() : torch::zeros_like(p);
-    World().AllReduce(g, dist::ReduceOp::kAvg);
-    out.push_back(g);
-  }
-  return out;
+  return AveragedGrads(params);
 }
 
 void ExpectClose(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b, double rtol,
@@ -149,12 +154,7 @@ TEST(FastPathLoopTest, RepeatedCaptionsAreEncodedOnceForTheSameLossAndGradients)
   const auto txt = NormalizeRows(every->encode_text(ids));
   auto reference = dist::GlobalContrastiveLoss(img, txt, every->logit_scale().exp(), World());
   reference.loss.backward();
-  std::vector<torch::Tensor> want;
-  for (auto& p : params) {
-    auto g = p.grad().defined() ? p.grad().clone() : torch::zeros_like(p);
-    World().AllReduce(g, dist::ReduceOp::kAvg);
-    want.push_back(g);
-  }
+  const std::vector<torch::Tensor> want = AveragedGrads(params);
 
   auto once = MakeModel(false);
   StepLoss loss = ContrastiveStep(
@@ -163,13 +163,7 @@ TEST(FastPathLoopTest, RepeatedCaptionsAreEncodedOnceForTheSameLossAndGradients)
   EXPECT_NEAR(loss.value, reference.global_loss.item<double>(), 1e-6);
   optim::ClearGradients(once->parameters());
   loss.backward.backward();
-  std::vector<torch::Tensor> got;
-  for (auto& p : once->parameters()) {
-    auto g = p.grad().defined() ? p.grad().clone() : torch::zeros_like(p);
-    World().AllReduce(g, dist::ReduceOp::kAvg);
-    got.push_back(g);
-  }
-  ExpectClose(want, got, 1e-5, "distinct captions");
+  ExpectClose(want, AveragedGrads(once->parameters()), 1e-5, "distinct captions");
 
   // Gradient accumulation (GradCacheStep) encodes each micro-batch's
   // distinct captions once: the same gradients again.
@@ -183,13 +177,8 @@ TEST(FastPathLoopTest, RepeatedCaptionsAreEncodedOnceForTheSameLossAndGradients)
     EXPECT_NEAR(part.value, reference.global_loss.item<double>(), 1e-6);
     // Micro-batches of 3 (0 0 1 | 2 1 0) or 2 (0 0 | 1 2 | 1 0): 2 + 3 or 1 + 2 + 2.
     EXPECT_EQ(part.captions_encoded, 5) << "accum " << accum;
-    std::vector<torch::Tensor> acc;
-    for (auto& p : cached->parameters()) {
-      auto g = p.grad().defined() ? p.grad().clone() : torch::zeros_like(p);
-      World().AllReduce(g, dist::ReduceOp::kAvg);
-      acc.push_back(g);
-    }
-    ExpectClose(want, acc, 1e-4, "distinct captions, accum " + std::to_string(accum));
+    ExpectClose(want, AveragedGrads(cached->parameters()), 1e-4,
+                "distinct captions, accum " + std::to_string(accum));
   }
 }
 
@@ -288,9 +277,7 @@ TEST(FastPathLoopTest, CpuBf16AutocastStaysCloseToFloat32) {
     loss.backward.backward();
     *loss_value = loss.value;
     std::vector<torch::Tensor> out;
-    for (auto& p : params) {
-      auto g = p.grad().defined() ? p.grad().clone() : torch::zeros_like(p);
-      World().AllReduce(g, dist::ReduceOp::kAvg);
+    for (const auto& g : AveragedGrads(params)) {
       EXPECT_EQ(g.scalar_type(), torch::kFloat32);  // parameters and gradients stay float32
       out.push_back(g.flatten());
     }
