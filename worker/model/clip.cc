@@ -72,15 +72,20 @@ ClipModel::ClipModel(const ClipConfig& config) : config_(config) {
 
 torch::Tensor ClipModel::encode_image(const torch::Tensor& images) { return visual_->forward(images); }
 
-torch::Tensor ClipModel::encode_text(const torch::Tensor& ids) {
+torch::Tensor ClipModel::encode_text(const torch::Tensor& ids, int64_t* positions) {
   TORCH_CHECK(ids.dim() == 2 && ids.size(1) == config_.context_length, "encode_text expects [N, ",
               config_.context_length, "] token ids, got ", ids.sizes());
   TORCH_CHECK(ids.scalar_type() == torch::kLong, "encode_text expects int64 token ids, got ",
               ids.scalar_type());
-  auto x = token_embedding_->forward(ids) + positional_embedding;  // [N, L, w]
+  auto eot = ids.argmax(-1);  // [N]
+  // The positions up to the batch's last EOT (see the header); one host
+  // read of a scalar per call.
+  const int64_t n = ids.size(0) == 0 ? ids.size(1) : eot.max().item<int64_t>() + 1;
+  if (positions != nullptr) *positions = n;
+  auto x =
+      token_embedding_->forward(ids.narrow(1, 0, n)) + positional_embedding.narrow(0, 0, n);  // [N, n, w]
   x = transformer_->forward(x, /*causal=*/true);
   x = LayerNormIn(ln_final_, x);
-  auto eot = ids.argmax(-1);  // [N]
   auto pooled = x.index({torch::arange(x.size(0), eot.options()), eot});
   return torch::matmul(pooled, text_projection);
 }

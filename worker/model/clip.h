@@ -19,6 +19,7 @@
 
 #include <torch/torch.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -61,7 +62,16 @@ class ClipModel : public torch::nn::Module {
   // ids [N, context_length] int64 (SOT ... EOT, zero padded; EOT has the
   // largest id) -> [N, embed_dim] (not L2-normalised). Pools the token at
   // argmax(ids) after ln_final.
-  torch::Tensor encode_text(const torch::Tensor& ids);
+  //
+  // Runs the tower on the first max(argmax(ids)) + 1 positions only: under
+  // the causal mask a position sees itself and the positions before it, so
+  // nothing after the batch's last EOT can reach a pooled token, and its
+  // outputs are never read. The values and gradients are those of running
+  // all context_length positions (the skipped positions' gradients are
+  // exactly zero there), up to the GEMMs' summation order; a batch of short
+  // prompts ("a photo of a {class}." is 8-13 of 77 tokens) does a sixth of
+  // the text tower's work. *positions (optional): the positions it ran.
+  torch::Tensor encode_text(const torch::Tensor& ids, int64_t* positions = nullptr);
 
   // Activation checkpointing of every transformer block in both towers
   // (default off; see CheckpointedBlockForward): same values and gradients;

@@ -9,9 +9,11 @@
 //   scores q·kᵀ and weights·v    2·n²·d + 2·n²·d     = 4·n²·d
 //   MLP                          2·n·d·m + 2·n·m·d   = 4·n·d·m
 // The image tower adds the patch embedding (2·g²·3p²·d, g² patches of
-// p×p×3 pixels) and the projection 2·d·e; the text tower runs all context
-// tokens through every block (the causal mask does not skip work) and
-// projects one token, 2·d·e. Training costs 3× the forward (backward: the
+// p×p×3 pixels) and the projection 2·d·e; the text tower runs its tokens
+// through every block and projects one token, 2·d·e. CountClipFlops counts
+// all context_length tokens (what open_clip runs); ClipModel::encode_text
+// runs only the positions up to a batch's last EOT, counted by
+// TextForwardFlops. Training costs 3× the forward (backward: the
 // gradients of the inputs and of the weights, one forward's worth each).
 //
 // Thread safety: pure functions.
@@ -31,5 +33,9 @@ struct ClipFlops {
 };
 
 ClipFlops CountClipFlops(const ClipConfig& config);
+
+// One caption through the text tower run on `positions` tokens
+// (CountClipFlops(c).text_forward == TextForwardFlops(c, c.context_length)).
+double TextForwardFlops(const ClipConfig& config, double positions);
 
 }  // namespace flyp::model

@@ -36,6 +36,9 @@ TEST(ClipFlops, SmallConfigByHand) {
   //   -> 2808 each; proj 2·6·4 = 48.
   EXPECT_DOUBLE_EQ(f.text_forward, 2 * 2808 + 48);
   EXPECT_DOUBLE_EQ(f.train_per_pair(), 3 * (9312 + 5664));
+  EXPECT_DOUBLE_EQ(TextForwardFlops(c, 3), f.text_forward);
+  // 2 positions: 8·2·36 = 576, 4·4·6 = 96, 4·2·6·24 = 1152 -> 1824 per block.
+  EXPECT_DOUBLE_EQ(TextForwardFlops(c, 2), 2 * 1824 + 48);
 }
 
 TEST(ClipFlops, ViTB16MatchesTheGpuBenchmarksFigures) {

@@ -162,6 +162,54 @@ TEST(ClipModelTest, TokensAfterEotDoNotChangeTextEmbedding) {
   EXPECT_GT((base - m.encode_text(before)).abs().max().item<double>(), 1e-4);
 }
 
+// encode_text runs the positions up to the batch's last EOT only. Reference:
+// the same captions in a batch with one more caption whose EOT is the last
+// position, which makes the tower run all context_length positions (rows do
+// not interact). The features and the gradients of a loss on the short
+// captions must agree.
+TEST(ClipModelTest, TextTowerStopsAtTheLastEotWithTheFullLengthValuesAndGradients) {
+  torch::manual_seed(5);
+  ClipModel m(PresetConfig("micro"));
+  ASSERT_EQ(m.context_length(), 16);
+  auto shorts = torch::zeros({3, 16}, torch::kLong);
+  const std::vector<std::vector<int64_t>> rows = {
+      {49406, 320, 49407}, {49406, 320, 1125, 530, 49407}, {49406, 12, 49407}};
+  for (size_t r = 0; r < rows.size(); ++r)
+    for (size_t i = 0; i < rows[r].size(); ++i) shorts[r][i] = rows[r][i];
+  auto full_row = torch::full({1, 16}, 7, torch::kLong);
+  full_row[0][0] = 49406;
+  full_row[0][15] = 49407;
+  const auto with_full = torch::cat({shorts, full_row});
+  const auto weights = torch::randn({3, m.embed_dim()});
+
+  auto run = [&](const torch::Tensor& ids, int64_t* positions) {
+    for (auto& p : m.parameters()) p.mutable_grad() = torch::Tensor();
+    auto features = m.encode_text(ids, positions).slice(0, 0, 3);
+    (features * weights).sum().backward();
+    std::vector<torch::Tensor> grads;
+    for (const auto& p : m.parameters())
+      grads.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
+    return std::make_pair(features.detach(), grads);
+  };
+  int64_t short_positions = 0, full_positions = 0;
+  const auto [cut, cut_grads] = run(shorts, &short_positions);
+  const auto [full, full_grads] = run(with_full, &full_positions);
+  EXPECT_EQ(short_positions, 5);  // the longest caption's EOT is at position 4
+  EXPECT_EQ(full_positions, 16);
+  EXPECT_TRUE(torch::allclose(cut, full, 1e-5, 1e-6)) << (cut - full).abs().max();
+  ASSERT_EQ(cut_grads.size(), full_grads.size());
+  const auto named = m.named_parameters();
+  for (size_t i = 0; i < cut_grads.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(cut_grads[i], full_grads[i], 1e-4, 1e-6))
+        << named[i].key() << ": " << (cut_grads[i] - full_grads[i]).abs().max();
+  }
+  // The positional embedding's rows after position 4 get no gradient either way.
+  const auto& pos = m.positional_embedding;
+  ASSERT_TRUE(pos.grad().defined());
+  EXPECT_EQ(pos.grad().slice(0, 5).abs().max().item<double>(), 0.0);
+  EXPECT_GT(pos.grad().slice(0, 0, 5).abs().max().item<double>(), 0.0);
+}
+
 TEST(AttentionTest, MatchesExplicitComputation) {
   torch::manual_seed(3);
   auto q = torch::randn({1, 1, 3, 2}), k = torch::randn({1, 1, 3, 2}), v = torch::randn({1, 1, 3, 2});
