@@ -72,8 +72,10 @@ struct StepProgress {
   int64_t samples = 0;           // this rank's samples in the step
   int64_t collective_bytes = 0;  // bytes this rank sent (gathers + gradient all-reduce)
   // Captions this rank's text tower ran on: the distinct ones of its batch
-  // (ContrastiveStep encodes a repeated caption once); -1: not counted.
+  // (ContrastiveStep encodes a repeated caption once), and their positions
+  // summed (encode_text stops at a batch's last EOT); -1: not counted.
   int64_t captions_encoded = -1;
+  int64_t caption_tokens = -1;
   WallTime time{};  // default (epoch 0): stamped with now by observers
 };
 

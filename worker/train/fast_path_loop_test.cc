@@ -160,6 +160,7 @@ TEST(FastPathLoopTest, RepeatedCaptionsAreEncodedOnceForTheSameLossAndGradients)
   StepLoss loss = ContrastiveStep(
       StepContext{*once, ByteTokenizer(), World(), spec, kClasses, one_template, torch::kCPU}, batch, 0);
   EXPECT_EQ(loss.captions_encoded, 3);
+  EXPECT_EQ(loss.caption_tokens, 3 * 12);  // the byte tokenizer's captions fill the 12 positions
   EXPECT_NEAR(loss.value, reference.global_loss.item<double>(), 1e-6);
   optim::ClearGradients(once->parameters());
   loss.backward.backward();
@@ -177,6 +178,7 @@ TEST(FastPathLoopTest, RepeatedCaptionsAreEncodedOnceForTheSameLossAndGradients)
     EXPECT_NEAR(part.value, reference.global_loss.item<double>(), 1e-6);
     // Micro-batches of 3 (0 0 1 | 2 1 0) or 2 (0 0 | 1 2 | 1 0): 2 + 3 or 1 + 2 + 2.
     EXPECT_EQ(part.captions_encoded, 5) << "accum " << accum;
+    EXPECT_EQ(part.caption_tokens, 5 * 12) << "accum " << accum;
     ExpectClose(want, AveragedGrads(cached->parameters()), 1e-4,
                 "distinct captions, accum " + std::to_string(accum));
   }

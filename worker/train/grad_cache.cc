@@ -14,16 +14,22 @@ torch::Tensor Normalize(const torch::Tensor& x) {
 
 }  // namespace
 
-torch::Tensor EncodeDistinctCaptions(model::ClipModel& model, const torch::Tensor& ids, int64_t* encoded) {
-  if (ids.size(0) <= 1) {  // nothing to share (and an empty micro-batch of a short last batch)
-    *encoded = ids.size(0);
-    return model.encode_text(ids);
-  }
+torch::Tensor EncodeDistinctCaptions(model::ClipModel& model, const torch::Tensor& ids, TextWork* work) {
+  auto encode = [&](const torch::Tensor& rows) {
+    int64_t positions = 0;
+    torch::Tensor out = model.encode_text(rows, &positions);
+    if (work != nullptr) {
+      work->captions += rows.size(0);
+      work->tokens += rows.size(0) * positions;
+    }
+    return out;
+  };
+  // Nothing to share (and an empty micro-batch of a short last batch).
+  if (ids.size(0) <= 1) return encode(ids);
   const auto [distinct, inverse, counts] =
       torch::unique_dim(ids, /*dim=*/0, /*sorted=*/false, /*return_inverse=*/true, /*return_counts=*/false);
-  *encoded = distinct.size(0);
-  if (distinct.size(0) == ids.size(0)) return model.encode_text(ids);  // no repeats: keep the batch's order
-  return model.encode_text(distinct).index_select(0, inverse);
+  if (distinct.size(0) == ids.size(0)) return encode(ids);  // no repeats: keep the batch's order
+  return encode(distinct).index_select(0, inverse);
 }
 
 GradCacheResult GradCacheStep(model::ClipModel& model, const std::vector<MicroBatch>& micro_batches,
@@ -40,15 +46,13 @@ GradCacheResult GradCacheStep(model::ClipModel& model, const std::vector<MicroBa
 
   // 1. Features of every micro-batch, without a graph.
   std::vector<torch::Tensor> img_parts, txt_parts, label_parts;
-  int64_t captions = 0;
+  TextWork text;
   {
     torch::NoGradGuard no_grad;
     AutocastScope autocast(device, bf16_autocast);
     for (const auto& mb : micro_batches) {
       img_parts.push_back(Normalize(model.encode_image(mb.images)));
-      int64_t encoded = 0;
-      txt_parts.push_back(Normalize(EncodeDistinctCaptions(model, mb.ids, &encoded)));
-      captions += encoded;
+      txt_parts.push_back(Normalize(EncodeDistinctCaptions(model, mb.ids, &text)));
       if (options.mask_same_class) {
         TORCH_CHECK(mb.labels.defined(), "GradCacheStep: mask_same_class needs labels in every micro-batch");
         label_parts.push_back(mb.labels);
@@ -77,8 +81,7 @@ GradCacheResult GradCacheStep(model::ClipModel& model, const std::vector<MicroBa
     {
       AutocastScope autocast(device, bf16_autocast);
       fi = model.encode_image(mb.images);
-      int64_t encoded = 0;
-      ft = EncodeDistinctCaptions(model, mb.ids, &encoded);
+      ft = EncodeDistinctCaptions(model, mb.ids, /*work=*/nullptr);  // counted in pass 1
     }
     fi = Normalize(fi);
     ft = Normalize(ft);
@@ -89,7 +92,7 @@ GradCacheResult GradCacheStep(model::ClipModel& model, const std::vector<MicroBa
   GradCacheResult out;
   out.loss = res.global_loss.item<double>();
   out.global_batch = res.global_batch;
-  out.captions_encoded = captions;
+  out.text = text;
   return out;
 }
 

@@ -53,14 +53,19 @@ struct MicroBatch {
 // the same, and index_select's backward sums the rows' gradients before the
 // tower's backward, which is linear in them: the loss and the gradients are
 // those of encoding every row (up to float summation order), for less work.
-// *encoded: the captions the tower ran on. ContrastiveStep and GradCacheStep
-// (per micro-batch, so memory stays bounded by the micro-batch) use it.
-torch::Tensor EncodeDistinctCaptions(model::ClipModel& model, const torch::Tensor& ids, int64_t* encoded);
+// ContrastiveStep and GradCacheStep (per micro-batch, so memory stays
+// bounded by the micro-batch) use it. *work (optional) gets the work the
+// tower did added to it.
+struct TextWork {
+  int64_t captions = 0;  // captions the tower ran on
+  int64_t tokens = 0;    // their positions, summed (encode_text stops at the last EOT)
+};
+torch::Tensor EncodeDistinctCaptions(model::ClipModel& model, const torch::Tensor& ids, TextWork* work);
 
 struct GradCacheResult {
-  double loss = 0;               // the single-process global loss L (as ContrastiveStep's value)
-  int64_t global_batch = 0;      // B, summed over ranks
-  int64_t captions_encoded = 0;  // distinct captions of this rank's micro-batches, summed
+  double loss = 0;           // the single-process global loss L (as ContrastiveStep's value)
+  int64_t global_batch = 0;  // B, summed over ranks
+  TextWork text;             // this rank's micro-batches' text work, summed
 };
 
 // One accumulated step; see the file comment. `micro_batches` must be

@@ -104,19 +104,20 @@ StepLoss ContrastiveStep(const StepContext& ctx, const data::Batch& batch, int64
     // Gradient accumulation with embedding caching: backpropagates itself.
     const auto micro = SplitIntoMicroBatches(images, ids, labels, MicroBatchSize(spec, images.size(0)));
     const GradCacheResult r = GradCacheStep(model, micro, comm, opts, bf16);
-    return StepLoss{torch::Tensor(), r.loss, gathered_bytes(r.global_batch), r.captions_encoded};
+    return StepLoss{torch::Tensor(), r.loss, gathered_bytes(r.global_batch), r.text.captions, r.text.tokens};
   }
   torch::Tensor img, txt;
-  int64_t encoded = 0;
+  TextWork text;
   {
     AutocastScope autocast(device, bf16);
     img = model.encode_image(images);
-    txt = EncodeDistinctCaptions(model, ids, &encoded);
+    txt = EncodeDistinctCaptions(model, ids, &text);
   }
   img = NormalizeRows(Float32IfReduced(img));
   txt = NormalizeRows(Float32IfReduced(txt));
   auto res = dist::GlobalContrastiveLoss(img, txt, model.logit_scale().exp(), comm, opts, labels);
-  return StepLoss{res.loss, res.global_loss.item<double>(), gathered_bytes(res.global_batch), encoded};
+  return StepLoss{res.loss, res.global_loss.item<double>(), gathered_bytes(res.global_batch), text.captions,
+                  text.tokens};
 }
 
 StepLoss ClassifierStep(const StepContext& ctx, LinearHead& head, const L2spAnchor& anchor,

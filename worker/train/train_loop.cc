@@ -126,6 +126,7 @@ StatusOr<LoopResult> RunTrainLoop(const v1::JobSpec& spec, dist::Communicator& c
       info.samples = next->labels.size(0);
       info.collective_bytes = loss.collective_bytes + grad_bytes;
       info.captions_encoded = loss.captions_encoded;
+      info.caption_tokens = loss.caption_tokens;
       result.mean_data += info.times.data;
       result.mean_forward += info.times.forward;
       result.mean_backward += info.times.backward;

@@ -31,6 +31,7 @@ struct StepLoss {
   double value = 0;
   int64_t collective_bytes = 0;   // bytes the forward's collectives moved (gathers)
   int64_t captions_encoded = -1;  // captions the text tower ran on (-1: none, or not counted)
+  int64_t caption_tokens = -1;    // their positions, summed (-1: none, or not counted)
 };
 
 struct LoopHooks {
