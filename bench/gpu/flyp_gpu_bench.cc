@@ -12,6 +12,11 @@
 // FLOPs per pair counted from the config (worker/model/clip_flops.h: 3 ·
 // (35.13 + 5.96) GFLOPs at 12 layers, forward image + text, ×3 for
 // forward + backward), peak = H200 bf16 dense 790 TFLOP/s unless given.
+// The text tower runs only the positions up to a batch's last EOT
+// (ClipModel::encode_text; the random captions are 5-29 tokens), so two
+// figures: `mfu` counts all 77 positions (the model's FLOPs, as quoted
+// since issue 9) and `executed_mfu` the positions run, the work the GPU
+// did; --min-mfu checks executed_mfu.
 // Writes gpu_bench.txt to $OUT when set (the RESULT line, then the CHECK line
 // when there is one). Checks: the last loss is finite (the speed of a step
 // that produces NaN means nothing), and with --min-mfu X (a fraction, e.g.
@@ -117,7 +122,22 @@ struct Measured {
   int64_t batch = 0;
   double median_s = 0;
   double last_loss = 0;
+  double executed_flop = 0;  // per step: the text tower at the positions each (micro-)batch runs
 };
+
+// Training FLOPs of one step as run: every image, and every caption at the
+// positions its (micro-)batch's text tower runs (the last EOT + 1).
+double ExecutedStepFlop(const flyp::model::ClipConfig& cfg, const std::vector<torch::Tensor>& id_parts) {
+  const flyp::model::ClipFlops f = flyp::model::CountClipFlops(cfg);
+  double flop = 0;
+  for (const auto& ids : id_parts) {
+    if (ids.size(0) == 0) continue;
+    const double positions = static_cast<double>(ids.argmax(-1).max().item<int64_t>() + 1);
+    flop += 3 * static_cast<double>(ids.size(0)) *
+            (f.image_forward + flyp::model::TextForwardFlops(cfg, positions));
+  }
+  return flop;
+}
 
 // Runs warmup + steps at one batch size; throws c10::Error on OOM.
 Measured Run(const Args& args, int64_t batch, torch::Device dev) {
@@ -141,6 +161,13 @@ Measured Run(const Args& args, int64_t batch, torch::Device dev) {
   std::vector<double> times;
   Measured m;
   m.batch = batch;
+  std::vector<torch::Tensor> id_parts;
+  if (args.accum > 1) {
+    for (const auto& mb : micro) id_parts.push_back(mb.ids.cpu());
+  } else {
+    id_parts.push_back(host_ids);
+  }
+  m.executed_flop = ExecutedStepFlop(cfg, id_parts);
   for (int step = 0; step < args.warmup + args.steps; ++step) {
     torch::cuda::synchronize();
     const auto t0 = std::chrono::steady_clock::now();
@@ -217,12 +244,15 @@ int main(int argc, char** argv) {
   const double ips = m.batch / m.median_s;
   const double flops_pair = flyp::model::CountClipFlops(VitB16(args.layers)).train_per_pair();
   const double mfu = ips * flops_pair / (args.peak_tflops * 1e12);
+  const double executed_tflops = m.executed_flop / m.median_s / 1e12;
+  const double executed_mfu = executed_tflops / args.peak_tflops;
   std::ostringstream out;
   out << "RESULT model=ViT-B-16 batch=" << m.batch << " autocast=" << (args.autocast ? "bf16" : "off")
       << " checkpointing=" << args.checkpointing << " accum=" << args.accum
       << " median_step_ms=" << m.median_s * 1e3 << " images_per_s=" << ips
-      << " tflops=" << ips * flops_pair / 1e12 << " mfu=" << mfu << " peak_tflops=" << args.peak_tflops
-      << " loss=" << m.last_loss << "\n";
+      << " tflops=" << ips * flops_pair / 1e12 << " mfu=" << mfu << " executed_tflops=" << executed_tflops
+      << " executed_mfu=" << executed_mfu << " peak_tflops=" << args.peak_tflops << " loss=" << m.last_loss
+      << "\n";
   std::printf("%s", out.str().c_str());
   // Checks: printed, and appended to gpu_bench.txt after the RESULT line.
   int rc = 0;
@@ -231,12 +261,13 @@ int main(int argc, char** argv) {
     std::snprintf(check, sizeof check, "CHECK FAILED: loss %g after %d steps is not finite\n", m.last_loss,
                   args.warmup + args.steps);
     rc = 7;
-  } else if (mfu < args.min_mfu) {
-    std::snprintf(check, sizeof check, "CHECK FAILED: MFU %.4f below the target %.4f (--min-mfu)\n", mfu,
-                  args.min_mfu);
+  } else if (executed_mfu < args.min_mfu) {
+    std::snprintf(check, sizeof check, "CHECK FAILED: executed MFU %.4f below the target %.4f (--min-mfu)\n",
+                  executed_mfu, args.min_mfu);
     rc = 6;
   } else if (args.min_mfu > 0) {
-    std::snprintf(check, sizeof check, "CHECK ok: MFU %.4f >= target %.4f, loss finite\n", mfu, args.min_mfu);
+    std::snprintf(check, sizeof check, "CHECK ok: executed MFU %.4f >= target %.4f, loss finite\n",
+                  executed_mfu, args.min_mfu);
   }
   std::printf("%s", check);
   if (const char* dir = std::getenv("OUT"); dir != nullptr && *dir) {

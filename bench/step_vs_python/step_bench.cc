@@ -32,14 +32,16 @@
 // bfloat16 where the CPU has native bf16: AVX-512-BF16 or AMX); the step's
 // FLOPs are counted from the model config (worker/model/clip_flops.h) and
 // the achieved rate printed as a fraction of the GEMM rate. The step encodes
-// each distinct caption of a batch once (ContrastiveStep), so two counts:
-// gflop_per_step (every caption, the work reference.py does) and
-// executed_gflop_per_step (the captions the text tower ran on, their mean
-// over the timed steps in `captions`); the roofline fraction is of the
-// executed rate, the work the machine did. Prints one line per step and then
+// each distinct caption of a batch once (ContrastiveStep), and the text tower
+// runs the positions up to the batch's last EOT only (ClipModel::encode_text),
+// so two counts: gflop_per_step (every caption at every context position,
+// the work reference.py does) and executed_gflop_per_step (the captions and
+// positions the text tower ran on; their means over the timed steps in
+// `captions` and `text_positions`); the roofline fraction is of the executed
+// rate, the work the machine did. Prints one line per step and then
 //   RESULT impl=flyp preset=... batch=... threads=... median_ms=... mean_ms=... min_ms=... steps=...
 //          peak_rss_mib=... data_ms=... gflop_per_step=... achieved_gflops=... captions=...
-//          executed_gflop_per_step=... executed_gflops=...
+//          text_positions=... executed_gflop_per_step=... executed_gflops=...
 //   ROOFLINE isa=... gemm_fp32_gflops=... gemm_bf16_gflops=... step_gflops=... fraction_of_fp32=...
 // (step_gflops: executed).
 #include <torch/csrc/autograd/profiler_legacy.h>
@@ -52,6 +54,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -223,15 +226,25 @@ double PeakRssMib() {
 // profiler when warmup ends.
 class StepRecorder : public flyp::report::TrainObserver {
  public:
-  StepRecorder(int warmup, std::string profile, bool print)
-      : warmup_(warmup), profile_(std::move(profile)), print_(print) {}
+  // `text_forward(positions)`: one caption's text-tower FLOPs at that many positions.
+  StepRecorder(int warmup, std::string profile, bool print, std::function<double(double)> text_forward)
+      : warmup_(warmup),
+        profile_(std::move(profile)),
+        print_(print),
+        text_forward_(std::move(text_forward)) {}
 
   void OnStep(const flyp::report::StepProgress& p) override {
     const bool timed = p.step > warmup_;
     if (timed) {
       seconds_.push_back(p.seconds);
       data_.push_back(p.times.data);
-      captions_.push_back(static_cast<double>(p.captions_encoded));
+      const double captions = static_cast<double>(p.captions_encoded);
+      captions_.push_back(captions);
+      // One encode per step (no accumulation): every caption ran the same
+      // positions. With accumulation this is the micro-batches' mean.
+      const double positions = captions > 0 ? static_cast<double>(p.caption_tokens) / captions : 0;
+      positions_.push_back(positions);
+      text_flop_.push_back(captions > 0 ? captions * text_forward_(positions) : 0);
     }
     if (print_) {
       std::printf(
@@ -253,13 +266,16 @@ class StepRecorder : public flyp::report::TrainObserver {
   void StopProfiler() { profiler_.reset(); }  // writes the trace
   const std::vector<double>& seconds() const { return seconds_; }
   const std::vector<double>& data() const { return data_; }
-  const std::vector<double>& captions() const { return captions_; }  // encoded per timed step
+  const std::vector<double>& captions() const { return captions_; }    // encoded per timed step
+  const std::vector<double>& positions() const { return positions_; }  // per caption, per timed step
+  const std::vector<double>& text_flop() const { return text_flop_; }  // text forward, per timed step
 
  private:
   int warmup_;
   std::string profile_;
   bool print_;
-  std::vector<double> seconds_, data_, captions_;
+  std::function<double(double)> text_forward_;
+  std::vector<double> seconds_, data_, captions_, positions_, text_flop_;
   std::unique_ptr<torch::autograd::profiler::RecordProfile> profiler_;
 };
 
@@ -313,7 +329,9 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
 
-  StepRecorder recorder(args.warmup, args.profile, print);
+  StepRecorder recorder(args.warmup, args.profile, print, [&config](double positions) {
+    return flyp::model::TextForwardFlops(*config, positions);
+  });
   const std::string out_dir =
       (std::filesystem::temp_directory_path() / ("flyp_bench_step." + std::to_string(getpid()))).string();
   flyp::train::RunOptions options;
@@ -336,22 +354,23 @@ int main(int argc, char** argv) {
   if (!print) return 0;
   const double median = flyp::stats::Median(t);
   const double achieved = step_flop / median / 1e9;
-  // Every caption (reference.py's work) vs the distinct ones the tower ran on.
+  // Every caption at every position (reference.py's work) vs the distinct
+  // captions and the positions the tower ran on.
   const double captions = flyp::stats::Mean(recorder.captions());
-  const double executed_flop =
-      captions < 0
-          ? step_flop
-          : 3 * (flops.image_forward * static_cast<double>(rank_batch) + flops.text_forward * captions);
+  const double positions = flyp::stats::Mean(recorder.positions());
+  const double executed_flop = captions < 0 ? step_flop
+                                            : 3 * (flops.image_forward * static_cast<double>(rank_batch) +
+                                                   flyp::stats::Mean(recorder.text_flop()));
   const double executed = executed_flop / median / 1e9;
   std::printf(
       "RESULT impl=flyp preset=%s batch=%lld threads=%d median_ms=%.1f mean_ms=%.1f min_ms=%.1f steps=%zu "
       "peak_rss_mib=%.0f data_ms=%.1f gflop_per_step=%.1f achieved_gflops=%.1f captions=%.1f "
-      "executed_gflop_per_step=%.1f executed_gflops=%.1f\n",
+      "text_positions=%.1f executed_gflop_per_step=%.1f executed_gflops=%.1f\n",
       spec.model().preset().empty() ? "custom" : spec.model().preset().c_str(),
       static_cast<long long>(rank_batch), torch::get_num_threads(), 1e3 * median, 1e3 * flyp::stats::Mean(t),
       1e3 * *std::min_element(t.begin(), t.end()), t.size(), PeakRssMib(),
-      1e3 * flyp::stats::Median(recorder.data()), step_flop / 1e9, achieved, captions, executed_flop / 1e9,
-      executed);
+      1e3 * flyp::stats::Median(recorder.data()), step_flop / 1e9, achieved, captions, positions,
+      executed_flop / 1e9, executed);
   if (args.gemm_seconds > 0) {
     std::printf(
         "ROOFLINE isa=%s gemm_n=4096 gemm_fp32_gflops=%.1f gemm_bf16_gflops=%.1f step_gflops=%.1f "
