@@ -16,6 +16,7 @@
 #
 #   bench/step_vs_python/run.sh [--rounds 5] [--quick] [--build DIR] [--threads N]
 #                               [--precision float32|bfloat16] [--target 0.67] [--no-worker]
+#                               [--vocab FILE|byte]
 #
 # Configurations: tiny (batch 64, 28 px) and ViT-B-32 (batch 16, 224 px),
 # and ViT-B-32/80t for information (below).
@@ -32,6 +33,13 @@
 # ratio lies in [0.9, 1.1]; 1 when a target is missed (the summary says
 # which); 2 for usage errors or a run that failed.
 # --quick: 2 rounds, fewer steps (checks the pipeline, not the claim).
+# --vocab: the tokenizer of flyp's captions (and the worker job's). Default:
+# CLIP's BPE vocabulary, ../shared/data/clip/bpe_simple_vocab_16e6.txt.gz
+# beside the checkout, as a user's job has it ("a photo of a t-shirt/top."
+# is 11 tokens); "byte" where that file is absent (the same caption is 27
+# byte tokens). The text tower runs the positions up to a batch's last EOT,
+# so the tokenizer changes flyp's work; reference.py runs all 77 positions
+# of random token rows, as open_clip does, whatever the tokenizer.
 # Needs: ninja -C build flyp_bench_step flyp-worker flyp-coordinator flypctl;
 # /usr/bin/python3 with torch (scripts/install-deps --bench); Fashion-MNIST.
 set -euo pipefail
@@ -45,6 +53,8 @@ quick=0
 precision=float32
 target=0.67
 worker=1
+vocab="$root/../shared/data/clip/bpe_simple_vocab_16e6.txt.gz"
+[[ -r "$vocab" ]] || vocab=byte
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) quick=1; rounds=2 ;;
@@ -54,6 +64,7 @@ while [[ $# -gt 0 ]]; do
     --precision) precision="$2"; shift ;;
     --target) target="$2"; shift ;;
     --no-worker) worker=0 ;;
+    --vocab) vocab="$2"; shift ;;
     *) echo "run.sh: unknown flag $1" >&2; exit 2 ;;
   esac
   shift
@@ -69,6 +80,10 @@ need=(flyp_bench_step)
 for b in "${need[@]}"; do
   [[ -x "$bin/$b" ]] || { echo "run.sh: $bin/$b missing: ninja -C $build ${need[*]}" >&2; exit 2; }
 done
+if [[ "$vocab" != byte ]]; then
+  [[ -r "$vocab" ]] || { echo "run.sh: --vocab $vocab: not a readable file" >&2; exit 2; }
+  vocab=$(realpath "$vocab")
+fi
 "$py" -c 'import torch' 2>/dev/null || { echo "run.sh: $py has no torch: scripts/install-deps --bench" >&2; exit 2; }
 
 # name | flags | steps warmup (full) | steps warmup (quick) | info
@@ -95,6 +110,7 @@ export OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="
 if [[ $worker == 1 ]]; then
   "$bin/flyp-coordinator" --listen 127.0.0.1:0 --port-file "$work/port" --db "$work/jobs.db" \
     --artifact-root "$work/artifacts" --data-root /usr/share/datasets --data-root "$work" \
+    $([[ "$vocab" != byte ]] && echo --data-root "$(dirname "$vocab")") \
     --cpu-slots "$(nproc)" --metrics-listen off >"$work/coordinator.log" 2>&1 &
   coord_pid=$!
   for _ in $(seq 200); do [[ -s "$work/port" ]] && break; sleep 0.1; done
@@ -111,6 +127,7 @@ field() { grep -o "\b$1=[^ ]*" | head -1 | cut -d= -f2; }
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), threads=$threads, precision=$precision"
 echo "== torch (python): $("$py" -c 'import torch;print(torch.__version__)')"
+echo "== flyp's captions: vocab $vocab"
 rows="$work/rows"  # config round flyp_ms python_ms worker_ms
 : >"$rows"
 for ((round = 1; round <= rounds; ++round)); do
@@ -121,7 +138,7 @@ for ((round = 1; round <= rounds; ++round)); do
     spec="$work/${name//\//-}.yaml"
     echo "== round $round: $name flyp: $bin/flyp_bench_step $common"
     # shellcheck disable=SC2086
-    "$bin/flyp_bench_step" $common --write-spec "$spec" --gemm-seconds "$([[ $round == "$rounds" ]] && echo 3 || echo 0)" \
+    "$bin/flyp_bench_step" $common --vocab "$vocab" --write-spec "$spec" --gemm-seconds "$([[ $round == "$rounds" ]] && echo 3 || echo 0)" \
       >"$work/flyp.log" 2>"$work/flyp.err" || { cat "$work/flyp.err" >&2; echo "run.sh: flyp_bench_step failed" >&2; exit 2; }
     grep -v '^step ' "$work/flyp.log"
     flyp_ms=$(grep '^RESULT' "$work/flyp.log" | field median_ms)
