@@ -7,7 +7,9 @@
 #           python3-torch = the same LibTorch 1.13, same kernels);
 #   worker  the job flyp_bench_step ran (--write-spec), submitted to a local
 #           flyp-coordinator and run by its launcher (mpirun, the rank pinned
-#           to its slots), its step times read from the job's events.jsonl.
+#           to its slots), its step times read from the job's events.jsonl;
+#           its text-tower work per step (captions_encoded, caption_tokens)
+#           must equal flyp's, or the run fails (exit 2).
 # Every round runs flyp, python and worker for every configuration, so a load
 # change on a shared machine hits all three; each run's figure is its median
 # step time after warmup. Ratios are paired within a round (flyp/python and
@@ -111,14 +113,17 @@ trap cleanup EXIT
 export OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads"
 
 if [[ $worker == 1 ]]; then
+  vocab_root=()
+  [[ "$vocab" != byte ]] && vocab_root=(--data-root "$(dirname "$vocab")")
   "$bin/flyp-coordinator" --listen 127.0.0.1:0 --port-file "$work/port" --db "$work/jobs.db" \
     --artifact-root "$work/artifacts" --data-root /usr/share/datasets --data-root "$work" \
-    $([[ "$vocab" != byte ]] && echo --data-root "$(dirname "$vocab")") \
+    "${vocab_root[@]}" \
     --cpu-slots "$(nproc)" --metrics-listen off >"$work/coordinator.log" 2>&1 &
   coord_pid=$!
   for _ in $(seq 200); do [[ -s "$work/port" ]] && break; sleep 0.1; done
   [[ -s "$work/port" ]] || { echo "run.sh: the coordinator did not start:" >&2; cat "$work/coordinator.log" >&2; exit 2; }
-  export FLYP_SERVER="127.0.0.1:$(cat "$work/port")" FLYP_CONFIG="$work/no-config.yaml"
+  FLYP_SERVER="127.0.0.1:$(cat "$work/port")"
+  export FLYP_SERVER FLYP_CONFIG="$work/no-config.yaml"
   unset FLYP_TOKEN FLYP_TOKEN_FILE FLYP_CONTEXT
 fi
 
@@ -166,9 +171,17 @@ for ((round = 1; round <= rounds; ++round)); do
       id=$("$bin/flypctl" submit "$spec")
       "$bin/flypctl" watch "$id" >"$work/watch.log" 2>&1 ||
         { echo "run.sh: worker job $id did not succeed:" >&2; "$bin/flypctl" logs "$id" | tail -20 >&2; exit 2; }
-      worker_ms=$(grep '"type":"progress"' "$work/artifacts/$id/events.jsonl" |
-        awk -v w="$warmup" -F'"step":' '{ split($2, a, ","); if (a[1] + 0 > w) print }' |
-        grep -o '"step_seconds":[^,}]*' | cut -d: -f2 | awk '{ print 1000 * $1 }' | median)
+      grep '"type":"progress"' "$work/artifacts/$id/events.jsonl" |
+        awk -v w="$warmup" -F'"step":' '{ split($2, a, ","); if (a[1] + 0 > w) print }' >"$work/timed.jsonl"
+      worker_ms=$(grep -o '"step_seconds":[^,}]*' "$work/timed.jsonl" | cut -d: -f2 | awk '{ print 1000 * $1 }' | median)
+      # The job must have done the benchmark's work: the same distinct
+      # captions and text positions at every timed step.
+      flyp_text=$(sed -nE 's/^step .* timed .* text ([0-9]+)\/([0-9]+)$/\1 \2/p' "$work/flyp.log" | paste -sd,)
+      worker_text=$(sed -nE 's/.*"captions_encoded":([0-9]+),"caption_tokens":([0-9]+).*/\1 \2/p' "$work/timed.jsonl" | paste -sd,)
+      [[ -n "$flyp_text" && "$flyp_text" == "$worker_text" ]] || {
+        echo "run.sh: job $id's text-tower work per step (captions tokens: $worker_text) differs from flyp_bench_step's ($flyp_text)" >&2
+        exit 2
+      }
       echo "== round $round: $name worker: job $id (flyp-coordinator, local launcher) median ${worker_ms} ms"
     fi
     echo "$name $round $flyp_ms $python_ms $worker_ms" >>"$rows"

@@ -18,7 +18,7 @@ unset FLYP_DATA_ROOTS FLYP_COORDINATOR FLYP_THREADS
   { echo "SKIP: Fashion-MNIST is not installed (dataset-fashion-mnist)"; exit 0; }
 
 args=(--preset micro --batch 16 --steps 4 --warmup 1 --threads 1 --gemm-seconds 0)
-# Bench losses, step 0.. (its lines: "step N timed|warmup X ms loss L (...)").
+# Bench losses, step 0.. (its lines: "step N timed|warmup X ms loss L (...) text C/T").
 bench_losses() { grep '^step ' | sed -E 's/.* loss ([^ ]+) .*/\1/'; }
 "$bench" "${args[@]}" --write-spec "$dir/spec.yaml" >"$dir/bench.log"
 bench_losses <"$dir/bench.log" >"$dir/bench.txt"
@@ -48,4 +48,16 @@ diff_other=$(compare "$dir/other.txt" "$dir/worker.txt")
 echo "seed-1 bench losses: $(tr '\n' ' ' <"$dir/other.txt") (differ by up to $diff_other)"
 awk -v d="$diff_other" 'BEGIN { exit !(d > 1e-3) }' ||
   { echo "FAIL: a bench of another seed matches the worker's losses: the comparison cannot tell steps apart"; exit 1; }
-echo "PASS: the bench's steps are flyp-worker's (largest loss difference $diff_same)"
+# The same text-tower work, step by step: distinct captions and their
+# positions (the bench's "text C/T", the job's captions_encoded and
+# caption_tokens).
+sed -nE 's/^step .* text ([0-9]+)\/([0-9]+)$/\1 \2/p' "$dir/bench.log" >"$dir/bench-text.txt"
+grep '"type":"progress"' "$dir/out/events.jsonl" |
+  sed -nE 's/.*"captions_encoded":([0-9]+),"caption_tokens":([0-9]+).*/\1 \2/p' >"$dir/worker-text.txt"
+echo "bench  text work (captions tokens): $(paste -sd, "$dir/bench-text.txt")"
+echo "worker text work (captions tokens): $(paste -sd, "$dir/worker-text.txt")"
+if [[ $(wc -l <"$dir/bench-text.txt") -ne 5 ]] || ! cmp -s "$dir/bench-text.txt" "$dir/worker-text.txt"; then
+  echo "FAIL: the bench's text-tower work per step differs from the worker's"
+  exit 1
+fi
+echo "PASS: the bench's steps are flyp-worker's (largest loss difference $diff_same, the same text work)"

@@ -38,7 +38,10 @@
 // the work reference.py does) and executed_gflop_per_step (the captions and
 // positions the text tower ran on; their means over the timed steps in
 // `captions` and `text_positions`); the roofline fraction is of the executed
-// rate, the work the machine did. Prints one line per step and then
+// rate, the work the machine did. Prints one line per step,
+//   step N timed|warmup X ms loss L (data ... optimizer ...) text C/T
+// (C distinct captions encoded, T their positions summed: what a job's
+// events.jsonl has as captions_encoded / caption_tokens), and then
 //   RESULT impl=flyp preset=... batch=... threads=... median_ms=... mean_ms=... min_ms=... steps=...
 //          peak_rss_mib=... data_ms=... gflop_per_step=... achieved_gflops=... captions=...
 //          text_positions=... executed_gflop_per_step=... executed_gflops=...
@@ -249,10 +252,11 @@ class StepRecorder : public flyp::report::TrainObserver {
     if (print_) {
       std::printf(
           "step %lld %s %.1f ms loss %.6f (data %.1f forward %.1f backward %.1f allreduce %.1f optimizer "
-          "%.1f)\n",
+          "%.1f) text %lld/%lld\n",
           static_cast<long long>(p.step - 1), timed ? "timed " : "warmup", 1e3 * p.seconds, p.loss,
           1e3 * p.times.data, 1e3 * p.times.forward, 1e3 * p.times.backward, 1e3 * p.times.allreduce,
-          1e3 * p.times.optimizer);
+          1e3 * p.times.optimizer, static_cast<long long>(p.captions_encoded),
+          static_cast<long long>(p.caption_tokens));
       std::fflush(stdout);
     }
     // The next step is the first timed one.

@@ -130,6 +130,10 @@ std::string StepProgressJson(const StepProgress& e, WallTime now) {
   // wait for the batch is not in it): bench/step_vs_python compares a job's
   // steps with the benchmark's.
   j.Set("step_seconds", e.seconds);
+  // The text tower's work this step (contrastive methods; absent where not
+  // counted): bench/step_vs_python checks a job did the benchmark's work.
+  if (e.captions_encoded >= 0) j.Set("captions_encoded", static_cast<long long>(e.captions_encoded));
+  if (e.caption_tokens >= 0) j.Set("caption_tokens", static_cast<long long>(e.caption_tokens));
   // Unknown ETA (negative) is null, like a non-finite value.
   j.Set("eta_seconds", e.eta_seconds >= 0 ? Json(e.eta_seconds) : Json());
   j.Set("time", FormatRfc3339(Stamp(e.time, now)));

@@ -165,6 +165,16 @@ TEST(EventJsonTest, ProgressFields) {
   EXPECT_DOUBLE_EQ(j->Find("eta_seconds")->as_double(), 252);
   EXPECT_DOUBLE_EQ(j->Find("step_seconds")->as_double(), 0.41);
   EXPECT_EQ(j->Find("time")->as_string(), "2024-05-01T12:34:56.789Z");
+  EXPECT_EQ(j->Find("captions_encoded"), nullptr);  // not counted: absent
+  EXPECT_EQ(j->Find("caption_tokens"), nullptr);
+
+  StepProgress counted = SampleProgress();
+  counted.captions_encoded = 9;
+  counted.caption_tokens = 99;
+  j = ParseJson(StepProgressJson(counted, WallTime{}));
+  ASSERT_TRUE(j.ok()) << j.status();
+  EXPECT_EQ(j->Find("captions_encoded")->as_int64(), 9);
+  EXPECT_EQ(j->Find("caption_tokens")->as_int64(), 99);
 
   StepProgress unstamped = SampleProgress();
   unstamped.time = WallTime{};
