@@ -21,7 +21,8 @@
 #
 # Claims checked (each a "CHECK ok|FAILED" line in the summary):
 #   - the GPU tests of step 4 pass (not checked on the standalone build);
-#   - the main run (bf16 autocast, no checkpointing) reaches MFU >= 0.45
+#   - the main run (bf16 autocast, no checkpointing) reaches an executed MFU
+#     (the text tower at the positions it ran) >= 0.45
 #     (mfu_target below): the goal docs/performance.md §4 states for
 #     ViT-B-16 on one H200, against the H200's 790 TFLOP/s bf16 dense peak
 #     (flyp_gpu_bench --min-mfu; on another GPU the MFU is still computed
@@ -152,7 +153,7 @@ if [[ $test_rc == skipped ]]; then
 else
   check "$test_rc" "GPU tests (ctest -R 'nccl|cuda|gpu|device_util')" "ctest exit code $test_rc"
 fi
-check "$bench_rc" "ViT-B-16 bf16 MFU >= $mfu_target with a finite loss" "$(bench_says $bench_rc)"
+check "$bench_rc" "ViT-B-16 bf16 executed MFU >= $mfu_target with a finite loss" "$(bench_says $bench_rc)"
 check "$ckpt_rc" "ViT-B-16 bf16 with activation checkpointing runs with a finite loss" "$(bench_says $ckpt_rc)"
 if [[ $failed != 0 ]]; then
   echo "FAILED: $failed claim(s) did not hold"
