@@ -57,7 +57,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -229,12 +228,9 @@ double PeakRssMib() {
 // profiler when warmup ends.
 class StepRecorder : public flyp::report::TrainObserver {
  public:
-  // `text_forward(positions)`: one caption's text-tower FLOPs at that many positions.
-  StepRecorder(int warmup, std::string profile, bool print, std::function<double(double)> text_forward)
-      : warmup_(warmup),
-        profile_(std::move(profile)),
-        print_(print),
-        text_forward_(std::move(text_forward)) {}
+  // `config`: the model's, to count the text tower's FLOPs at the positions it ran.
+  StepRecorder(int warmup, std::string profile, bool print, const flyp::model::ClipConfig& config)
+      : warmup_(warmup), profile_(std::move(profile)), print_(print), config_(config) {}
 
   void OnStep(const flyp::report::StepProgress& p) override {
     const bool timed = p.step > warmup_;
@@ -247,7 +243,7 @@ class StepRecorder : public flyp::report::TrainObserver {
       // positions. With accumulation this is the micro-batches' mean.
       const double positions = captions > 0 ? static_cast<double>(p.caption_tokens) / captions : 0;
       positions_.push_back(positions);
-      text_flop_.push_back(captions > 0 ? captions * text_forward_(positions) : 0);
+      text_flop_.push_back(captions > 0 ? captions * flyp::model::TextForwardFlops(config_, positions) : 0);
     }
     if (print_) {
       std::printf(
@@ -278,7 +274,7 @@ class StepRecorder : public flyp::report::TrainObserver {
   int warmup_;
   std::string profile_;
   bool print_;
-  std::function<double(double)> text_forward_;
+  flyp::model::ClipConfig config_;
   std::vector<double> seconds_, data_, captions_, positions_, text_flop_;
   std::unique_ptr<torch::autograd::profiler::RecordProfile> profiler_;
 };
@@ -333,9 +329,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
 
-  StepRecorder recorder(args.warmup, args.profile, print, [&config](double positions) {
-    return flyp::model::TextForwardFlops(*config, positions);
-  });
+  StepRecorder recorder(args.warmup, args.profile, print, *config);
   const std::string out_dir =
       (std::filesystem::temp_directory_path() / ("flyp_bench_step." + std::to_string(getpid()))).string();
   flyp::train::RunOptions options;
